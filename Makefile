@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make run` (the TUI on the quickstart) and `make test`.
+# Each creates .venv when missing. torch is installed first and on its own so that
+# pip never replaces it: a box with an NVIDIA driver gets the default (CUDA) build from
+# PyPI, a CPU-only box gets torch==2.13.0 (the CPU build when a local wheel or
+# TORCH_INDEX_URL provides one, e.g. TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
+TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.2,torch==2.13.0)
+TORCH_INDEX_URL ?=
+TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
+
+.PHONY: run test lint bench clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH_INDEX) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/grok-tui
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check grok_tui tests
+	$(PY) -m ruff format --check grok_tui tests
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/grok-tui bench
+
+clean-venv:
+	rm -rf $(VENV)
