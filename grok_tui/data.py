@@ -1,0 +1,144 @@
+"""Algorithmic tasks: every operand tuple mod p, its exact label, its tokens, a seeded split.
+
+The whole task is a handful of tensors small enough to live on the training device
+(DESIGN.md rule 5): no DataLoader, batches are index gathers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+
+from grok_tui.config import DataConfig, vocab_layout
+
+
+def n_operands(data: DataConfig) -> int:
+    """How many numbers one example holds: k for 'sum', 2 for every binary operation."""
+    return data.k if data.operation == "sum" else 2
+
+
+def enumerate_operands(data: DataConfig) -> torch.Tensor:
+    """Every operand tuple, (N, n_operands) int64, first operand slowest.
+
+    N = p^2 (p^k for 'sum'); 'div' leaves out y = 0, so N = p * (p - 1).
+    """
+    p = data.p
+    numbers = torch.arange(p, dtype=torch.long)
+    if data.operation == "div":
+        return torch.cartesian_prod(numbers, numbers[1:])
+    return torch.cartesian_prod(*([numbers] * n_operands(data)))
+
+
+def compute_labels(operation: str, operands: torch.Tensor, p: int) -> torch.Tensor:
+    """The exact result of `operation` mod p for each row of operands (N, n) -> (N,) int64.
+
+    Every product is reduced mod p before the next multiplication, so nothing overflows
+    int64 for any p a preset allows (p^2 < 2^63 is all it needs).
+    """
+    operands = operands.long()
+    if operation == "sum":
+        return operands.sum(dim=1) % p
+    if operands.shape[1] != 2:
+        raise ValueError(f"'{operation}' takes 2 operands, got {operands.shape[1]}")
+    x, y = operands[:, 0], operands[:, 1]
+    x2, y2 = x * x % p, y * y % p
+    if operation == "add":
+        return (x + y) % p
+    if operation == "sub":
+        return (x - y) % p  # torch's % takes the divisor's sign: always in 0..p-1
+    if operation == "mul":
+        return x * y % p
+    if operation == "div":
+        if bool((y % p == 0).any()):
+            raise ValueError("div is undefined for y = 0")
+        # Fermat: y^(p-2) is y's inverse mod p; a p-entry table built once in Python.
+        inverse = torch.tensor([pow(v, p - 2, p) for v in range(p)], dtype=torch.long)
+        return x * inverse[y % p] % p
+    if operation == "x2_plus_y2":
+        return (x2 + y2) % p
+    if operation == "x2_plus_xy_plus_y2":
+        return (x2 + x * y % p + y2) % p
+    if operation == "x3_plus_xy":
+        return (x2 * x % p + x * y % p) % p
+    if operation == "x3_plus_xy2_plus_y":
+        return (x2 * x % p + x * y2 % p + y) % p
+    raise ValueError(f"unknown operation '{operation}'")
+
+
+def tokenize(operands: torch.Tensor, data: DataConfig) -> torch.Tensor:
+    """Operand tuples (N, n) -> token sequences (N, seq_len) int64.
+
+    Numbers are tokens 0..p-1, the operator is p and '=' is p+1 (config.vocab_layout):
+    with op tokens [x1, op, x2, op, ..., xn, =] (length 2n), without [x1, ..., xn].
+    """
+    operands = operands.long()
+    if not data.include_op_tokens:
+        return operands.clone()
+    n_rows, n = operands.shape
+    tokens = torch.full((n_rows, 2 * n), data.p, dtype=torch.long, device=operands.device)
+    tokens[:, 0::2] = operands
+    tokens[:, -1] = data.p + 1
+    return tokens
+
+
+def split_indices(
+    n: int, train_fraction: float, split_seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, test) indices into 0..n-1: a random permutation cut at floor(fraction * n).
+
+    The split has its own generator, so it depends on split_seed alone: changing
+    train.seed (initialisation, batches) keeps the same examples in the test set.
+    Both parts get at least one example.
+    """
+    if n < 2:
+        raise ValueError(f"a train/test split needs at least 2 examples, got {n}")
+    generator = torch.Generator().manual_seed(split_seed)
+    perm = torch.randperm(n, generator=generator)
+    # The epsilon keeps 0.29 * 100 = 28.999999999999996 at 29 examples.
+    n_train = max(1, min(n - 1, math.floor(train_fraction * n + 1e-9)))
+    return perm[:n_train], perm[n_train:]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A split task as tensors: x (N, seq_len) int64 tokens, y (N,) int64 labels in 0..p-1."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    vocab_size: int
+    seq_len: int
+    n_classes: int
+
+    def to(self, device: str | torch.device) -> Task:
+        """The same task with every tensor on `device`."""
+        return replace(
+            self,
+            train_x=self.train_x.to(device),
+            train_y=self.train_y.to(device),
+            test_x=self.test_x.to(device),
+            test_y=self.test_y.to(device),
+        )
+
+
+def build_task(data: DataConfig, device: str | torch.device = "cpu") -> Task:
+    """Enumerate, label, tokenize and split a task; the result lives on `device`."""
+    operands = enumerate_operands(data)
+    labels = compute_labels(data.operation, operands, data.p)
+    tokens = tokenize(operands, data)
+    vocab_size, seq_len = vocab_layout(data)
+    assert tokens.shape[1] == seq_len and int(tokens.max()) < vocab_size
+    train, test = split_indices(len(tokens), data.train_fraction, data.split_seed)
+    task = Task(
+        train_x=tokens[train],
+        train_y=labels[train],
+        test_x=tokens[test],
+        test_y=labels[test],
+        vocab_size=vocab_size,
+        seq_len=seq_len,
+        n_classes=data.p,
+    )
+    return task.to(device)

@@ -1,0 +1,35 @@
+"""Model families (one file each) and build_model(): every model maps tokens (B, T) to logits (B, p)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from grok_tui.config import MLPConfig, RecurrentConfig, TransformerConfig
+from grok_tui.models.mlp import MLP
+from grok_tui.models.recurrent import Recurrent
+from grok_tui.models.transformer import Transformer
+
+__all__ = ["MLP", "Recurrent", "Transformer", "build_model", "count_parameters"]
+
+
+def build_model(
+    cfg: TransformerConfig | MLPConfig | RecurrentConfig,
+    *,
+    vocab_size: int,
+    seq_len: int,
+    n_classes: int,
+) -> nn.Module:
+    """The model a preset's [model] table describes, in float32 on the CPU."""
+    sizes = {"vocab_size": vocab_size, "seq_len": seq_len, "n_classes": n_classes}
+    if isinstance(cfg, TransformerConfig):
+        return Transformer(cfg, **sizes)
+    if isinstance(cfg, MLPConfig):
+        return MLP(cfg, **sizes)
+    if isinstance(cfg, RecurrentConfig):
+        return Recurrent(cfg, **sizes)
+    raise TypeError(f"unknown model config {type(cfg).__name__}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars (shared tensors counted once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,194 @@
+"""Optimizers, the learning-rate schedule and Grokfast gradient filters, built from OptimConfig."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from grok_tui.config import OptimConfig
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """The optimizer cfg.name names, weight decay on every parameter (as the classic code).
+
+    Multi-tensor (foreach) kernels everywhere; Adam and AdamW get the fused kernel when
+    every parameter is a floating CUDA tensor: one launch per step instead of one per tensor.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    fused = cfg.name in ("adam", "adamw") and all(
+        p.is_cuda and p.is_floating_point() for p in params
+    )
+    # torch refuses foreach=True together with fused=True.
+    speed: dict[str, Any] = {"fused": True} if fused else {"foreach": True}
+    lr, wd = cfg.lr, cfg.weight_decay
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(
+            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
+        )
+    if cfg.name == "adam":  # weight_decay is coupled: added to the gradient as L2
+        return torch.optim.Adam(
+            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
+        )
+    if cfg.name == "nadam":
+        return torch.optim.NAdam(
+            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
+        )
+    if cfg.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd, **speed
+        )
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(
+            params, lr=lr, eps=cfg.eps, momentum=cfg.momentum, weight_decay=wd, **speed
+        )
+    if cfg.name == "adagrad":  # cfg.eps is documented for Adam-family and RMSprop only
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd, **speed)
+    raise ValueError(f"unknown optimizer '{cfg.name}'")
+
+
+def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:
+    """Multiplier of cfg.lr for the optimizer step `step` (0-based).
+
+    Warm-up: 0.1 at step 0 rising linearly to 1.0 at warmup_steps (torch's
+    LinearLR(start_factor=0.1)). Then constant, or cosine / linear decay that reaches
+    min_lr / lr at total_steps and stays there.
+    """
+    warmup = cfg.warmup_steps
+    if step < warmup:
+        return 0.1 + 0.9 * step / warmup
+    if cfg.schedule == "constant":
+        return 1.0
+    floor = cfg.min_lr / cfg.lr
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    if cfg.schedule == "cosine":
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if cfg.schedule == "linear":
+        return 1.0 - (1.0 - floor) * progress
+    raise ValueError(f"unknown schedule '{cfg.schedule}'")
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """LambdaLR over lr_factor; call .step() after each optimizer step.
+
+    The factor is a plain closure, so state_dict() holds only counters (no config
+    object): it loads with torch.load(weights_only=True) into a scheduler built alike.
+    """
+
+    def factor(step: int) -> float:
+        return lr_factor(step, cfg, total_steps)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# ---------------------------------------------------------------------------
+# Grokfast (Lee et al. 2024): amplify the slow, low-frequency part of the gradient.
+
+
+class GradFilter:
+    """Rewrites parameters' .grad in place between backward() and optimizer.step().
+
+    Works with device tensors only (no .item(), no host synchronisation). State is
+    kept per position in the parameter list, so pass the same list every step.
+    """
+
+    def apply(self, params: list[torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def _grads(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    grads = [p.grad for p in params]
+    if any(g is None for g in grads):
+        # Grokfast's reference skips such parameters; per-position state cannot.
+        raise ValueError("every parameter needs a .grad before the filter is applied")
+    return grads  # type: ignore[return-value]
+
+
+class EMAFilter(GradFilter):
+    """ema = alpha * ema + (1 - alpha) * g;  g = g + lamb * ema  (gradfilter_ema)."""
+
+    def __init__(self, alpha: float, lamb: float) -> None:
+        self.alpha = alpha
+        self.lamb = lamb
+        self.ema: list[torch.Tensor] | None = None
+
+    def apply(self, params: list[torch.Tensor]) -> None:
+        grads = _grads(params)
+        if self.ema is None:  # the reference starts from the first gradient
+            self.ema = [g.detach().clone() for g in grads]
+        elif self.ema[0].device != grads[0].device:  # state loaded with another map_location
+            self.ema = [e.to(g.device) for e, g in zip(self.ema, grads, strict=True)]
+        torch._foreach_mul_(self.ema, self.alpha)
+        torch._foreach_add_(self.ema, grads, alpha=1.0 - self.alpha)
+        torch._foreach_add_(grads, self.ema, alpha=self.lamb)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"kind": "ema", "alpha": self.alpha, "lamb": self.lamb, "ema": self.ema}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("kind") != "ema":
+            raise ValueError(f"not an EMA filter state: kind = {state.get('kind')!r}")
+        self.alpha, self.lamb = state["alpha"], state["lamb"]
+        self.ema = None if state["ema"] is None else [e.clone() for e in state["ema"]]
+
+
+class MAFilter(GradFilter):
+    """Once `window` gradients are held: g = g + lamb * mean(last window gradients) (gradfilter_ma).
+
+    The window includes the current gradient; before it is full, g passes unchanged.
+    Each parameter has a preallocated ring buffer (window, *shape).
+    """
+
+    def __init__(self, window: int, lamb: float) -> None:
+        self.window = window
+        self.lamb = lamb
+        self.buffers: list[torch.Tensor] | None = None
+        self.count = 0  # gradients seen; a Python int, so no device read-back
+
+    def apply(self, params: list[torch.Tensor]) -> None:
+        grads = _grads(params)
+        if self.buffers is None:
+            self.buffers = [g.new_zeros((self.window, *g.shape)) for g in grads]
+        elif self.buffers[0].device != grads[0].device:
+            self.buffers = [b.to(g.device) for b, g in zip(self.buffers, grads, strict=True)]
+        slot = self.count % self.window
+        torch._foreach_copy_([b[slot] for b in self.buffers], grads)
+        self.count += 1
+        if self.count >= self.window:
+            means = [b.mean(dim=0) for b in self.buffers]
+            torch._foreach_add_(grads, means, alpha=self.lamb)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "ma",
+            "window": self.window,
+            "lamb": self.lamb,
+            "count": self.count,
+            "buffers": self.buffers,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("kind") != "ma":
+            raise ValueError(f"not an MA filter state: kind = {state.get('kind')!r}")
+        self.window, self.lamb, self.count = state["window"], state["lamb"], state["count"]
+        self.buffers = None if state["buffers"] is None else [b.clone() for b in state["buffers"]]
+
+
+def build_grad_filter(cfg: OptimConfig) -> GradFilter | None:
+    """The Grokfast filter cfg.grokfast describes, or None without one."""
+    gf = cfg.grokfast
+    if gf is None:
+        return None
+    if gf.kind == "ema":
+        return EMAFilter(alpha=gf.alpha, lamb=gf.lamb)
+    return MAFilter(window=gf.window, lamb=gf.lamb)

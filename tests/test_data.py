@@ -1,0 +1,171 @@
+"""The algorithmic tasks: exact labels, tuple counts, tokens, and the seeded split."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from grok_tui.config import OPERATIONS, DataConfig, vocab_layout
+from grok_tui.data import build_task, compute_labels, enumerate_operands, split_indices, tokenize
+
+P = 7
+
+PLAIN = {
+    "add": lambda x, y, p: (x + y) % p,
+    "sub": lambda x, y, p: (x - y) % p,
+    "mul": lambda x, y, p: (x * y) % p,
+    "div": lambda x, y, p: (x * pow(y, p - 2, p)) % p,
+    "x2_plus_y2": lambda x, y, p: (x**2 + y**2) % p,
+    "x2_plus_xy_plus_y2": lambda x, y, p: (x**2 + x * y + y**2) % p,
+    "x3_plus_xy": lambda x, y, p: (x**3 + x * y) % p,
+    "x3_plus_xy2_plus_y": lambda x, y, p: (x**3 + x * y**2 + y) % p,
+}
+
+
+def test_every_operation_is_tested():
+    assert set(PLAIN) | {"sum"} == set(OPERATIONS)
+
+
+@pytest.mark.parametrize("operation", sorted(PLAIN))
+def test_labels_equal_python_arithmetic_on_every_pair(operation):
+    data = DataConfig(operation=operation, p=P)
+    operands = enumerate_operands(data)
+    labels = compute_labels(operation, operands, P)
+    assert labels.dtype == torch.long
+    expected = [PLAIN[operation](x, y, P) for x, y in operands.tolist()]
+    assert labels.tolist() == expected
+
+
+def test_sum_labels_equal_python_arithmetic_for_three_summands():
+    data = DataConfig(operation="sum", p=P, k=3)
+    operands = enumerate_operands(data)
+    labels = compute_labels("sum", operands, P)
+    assert labels.tolist() == [sum(t) % P for t in operands.tolist()]
+
+
+def test_div_excludes_zero_divisor_and_inverts_mul():
+    operands = enumerate_operands(DataConfig(operation="div", p=P))
+    labels = compute_labels("div", operands, P)
+    x, y = operands[:, 0], operands[:, 1]
+    assert (y != 0).all()
+    assert torch.equal(x, labels * y % P)
+
+
+def test_div_by_zero_is_refused():
+    with pytest.raises(ValueError, match="y = 0"):
+        compute_labels("div", torch.tensor([[3, 0]]), P)
+
+
+def test_labels_do_not_overflow_for_the_largest_allowed_prime():
+    p = 1409  # p^2 just under MAX_EXAMPLES
+    operands = torch.tensor([[p - 1, p - 1], [p - 2, p - 3], [1234, 987]])
+    for operation in ("x3_plus_xy", "x3_plus_xy2_plus_y", "div", "mul"):
+        labels = compute_labels(operation, operands, p).tolist()
+        assert labels == [PLAIN[operation](x, y, p) for x, y in operands.tolist()]
+
+
+@pytest.mark.parametrize(
+    ("operation", "k", "count"),
+    [
+        ("add", 2, P**2),
+        ("x3_plus_xy", 2, P**2),
+        ("div", 2, P * (P - 1)),
+        ("sum", 3, P**3),
+        ("sum", 4, P**4),
+    ],
+)
+def test_every_tuple_is_enumerated_once(operation, k, count):
+    operands = enumerate_operands(DataConfig(operation=operation, p=P, k=k))
+    assert operands.shape == (count, k)
+    assert len(set(map(tuple, operands.tolist()))) == count
+    assert operands.min() >= 0 and operands.max() < P
+
+
+def test_tokens_with_op_tokens_interleave_operator_and_end_with_equals():
+    data = DataConfig(operation="add", p=P)
+    tokens = tokenize(torch.tensor([[3, 5]]), data)
+    assert tokens.tolist() == [[3, P, 5, P + 1]]
+    data = DataConfig(operation="sum", p=P, k=3)
+    tokens = tokenize(torch.tensor([[1, 2, 6]]), data)
+    assert tokens.tolist() == [[1, P, 2, P, 6, P + 1]]
+
+
+def test_tokens_without_op_tokens_are_the_operands():
+    data = DataConfig(operation="sum", p=P, k=3, include_op_tokens=False)
+    operands = torch.tensor([[1, 2, 6], [0, 0, 4]])
+    assert torch.equal(tokenize(operands, data), operands)
+
+
+@pytest.mark.parametrize(
+    ("operation", "include_op_tokens"),
+    list(itertools.product(["add", "div"], [True, False])),
+)
+def test_task_shapes_agree_with_vocab_layout(operation, include_op_tokens):
+    data = DataConfig(operation=operation, p=P, include_op_tokens=include_op_tokens)
+    task = build_task(data)
+    vocab_size, seq_len = vocab_layout(data)
+    assert (task.vocab_size, task.seq_len, task.n_classes) == (vocab_size, seq_len, P)
+    for x, y in ((task.train_x, task.train_y), (task.test_x, task.test_y)):
+        assert x.dtype == y.dtype == torch.long
+        assert x.shape == (len(y), seq_len)
+        assert x.min() >= 0 and x.max() < vocab_size
+        assert y.min() >= 0 and y.max() < P
+
+
+def test_sum_task_shapes_agree_with_vocab_layout():
+    data = DataConfig(operation="sum", p=5, k=4)
+    task = build_task(data)
+    assert (task.vocab_size, task.seq_len) == vocab_layout(data) == (7, 8)
+    assert len(task.train_x) + len(task.test_x) == 5**4
+
+
+def test_task_labels_match_its_tokens():
+    data = DataConfig(operation="sub", p=P, train_fraction=0.3)
+    task = build_task(data)
+    x = torch.cat([task.train_x, task.test_x])
+    y = torch.cat([task.train_y, task.test_y])
+    assert y.tolist() == [(a - b) % P for a, b in x[:, [0, 2]].tolist()]
+    assert len(task.train_x) == int(0.3 * P * P)
+
+
+def test_task_to_moves_every_tensor():
+    task = build_task(DataConfig(p=P)).to("meta")
+    assert all(
+        t.device.type == "meta" for t in (task.train_x, task.train_y, task.test_x, task.test_y)
+    )
+    assert task.seq_len == 4
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_train"),
+    [(100, 0.3, 30), (100, 0.29, 29), (49, 0.5, 24), (10, 0.01, 1), (10, 0.99, 9)],
+)
+def test_split_sizes_are_floor_of_fraction_at_least_one_each(n, fraction, n_train):
+    train, test = split_indices(n, fraction, split_seed=0)
+    assert (len(train), len(test)) == (n_train, n - n_train)
+
+
+def test_split_is_disjoint_and_covers_task():
+    train, test = split_indices(200, 0.4, split_seed=3)
+    assert sorted(torch.cat([train, test]).tolist()) == list(range(200))
+
+
+def test_split_depends_on_split_seed_only():
+    torch.manual_seed(0)
+    a_train, _ = split_indices(500, 0.5, split_seed=1)
+    torch.manual_seed(12345)
+    torch.rand(10)
+    b_train, _ = split_indices(500, 0.5, split_seed=1)
+    c_train, _ = split_indices(500, 0.5, split_seed=2)
+    assert torch.equal(a_train, b_train)
+    assert not torch.equal(a_train, c_train)
+
+
+def test_split_does_not_consume_the_global_generator():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    split_indices(100, 0.5, split_seed=0)
+    assert torch.equal(torch.rand(3), expected)
