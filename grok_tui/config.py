@@ -117,7 +117,9 @@ class DataConfig(_Section):
     include_op_tokens: bool = Field(
         True, description="true: [x, op, y, =]; false: [x, y] (no operator or '=' tokens)"
     )
-    split_seed: int = Field(0, ge=0, description="seed of the train/test split, apart from train.seed")
+    split_seed: int = Field(
+        0, ge=0, description="seed of the train/test split, apart from train.seed"
+    )
 
     @field_validator("p")
     @classmethod
@@ -277,12 +279,24 @@ class TrainConfig(_Section):
     fit_threshold: float = Field(0.99, gt=0.0, le=1.0, description="train_acc that marks fit_step")
     grok_threshold: float = Field(0.99, gt=0.0, le=1.0, description="test_acc that marks grok_step")
 
-    @field_validator("batch_size")
+    # "before" validators: one clear message instead of one error per union member.
+    @field_validator("batch_size", mode="before")
     @classmethod
-    def _batch_positive(cls, batch_size: int | str) -> int | str:
-        if isinstance(batch_size, int) and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1 or 'full', got {batch_size}")
-        return batch_size
+    def _batch_positive(cls, batch_size: Any) -> Any:
+        if batch_size == "full" or (
+            isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1
+        ):
+            return batch_size
+        raise ValueError(f"batch_size must be an integer >= 1 or 'full', got {batch_size!r}")
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile_mode(cls, compile: Any) -> Any:
+        if isinstance(compile, bool) or compile in ("default", "reduce-overhead", "max-autotune"):
+            return compile
+        raise ValueError(
+            f"compile must be true, false, 'default', 'reduce-overhead' or 'max-autotune', got {compile!r}"
+        )
 
     @field_validator("device")
     @classmethod
@@ -352,7 +366,9 @@ def parse_toml(text: str, *, file: str | Path = "<preset>") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line, column, message = _toml_error_position(exc)
-        raise PresetError(f"TOML syntax error: {message}", file=file, line=line, column=column) from None
+        raise PresetError(
+            f"TOML syntax error: {message}", file=file, line=line, column=column
+        ) from None
 
 
 def _toml_error_position(exc: Exception) -> tuple[int | None, int | None, str]:
@@ -428,7 +444,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Iterable[str | tuple[str, Any]]) -> dict[str, Any]:
+def apply_overrides(
+    raw: dict[str, Any], overrides: Iterable[str | tuple[str, Any]]
+) -> dict[str, Any]:
     """Apply dotted assignments to a raw preset dict, with the same merge rules as extends."""
     for item in overrides:
         key, value = parse_override(item) if isinstance(item, str) else item
@@ -439,9 +457,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str | tuple[str, An
     return raw
 
 
-def load_preset(
-    path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()
-) -> Preset:
+def load_preset(path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()) -> Preset:
     """Read a preset file (following ``extends``), apply overrides, validate."""
     path = Path(path)
     raw, files = _resolve_extends(path, ())
@@ -452,11 +468,21 @@ def load_preset(
     return validate_preset(raw, files=files, overridden=overridden)
 
 
+def with_overrides(preset: Preset, overrides: Iterable[str | tuple[str, Any]]) -> Preset:
+    """A copy of a preset with dotted overrides applied and validated (errors name ``--set``)."""
+    overrides = list(overrides)
+    raw = apply_overrides(preset.to_dict(), overrides)
+    overridden = {(parse_override(o)[0] if isinstance(o, str) else o[0]) for o in overrides}
+    return validate_preset(raw, files=[], overridden=overridden)
+
+
 def preset_from_toml(text: str, *, file: str | Path = "<preset>") -> Preset:
     """Validate a preset given as text (the TUI's editor); ``extends`` is not followed."""
     raw = parse_toml(text, file=file)
     if "extends" in raw:
-        raise PresetError("extends is only followed when loading from a file", file=file, field="extends")
+        raise PresetError(
+            "extends is only followed when loading from a file", file=file, field="extends"
+        )
     return validate_preset(raw, files=[])
 
 
@@ -465,8 +491,11 @@ def validate_preset(
 ) -> Preset:
     """Validate a raw dict; each error names the file and line where the field is set."""
     files = files or []
+    raw = dict(raw)
+    if isinstance(raw.get("model"), Mapping) and "type" not in raw["model"]:
+        raw["model"] = {"type": "transformer", **raw["model"]}  # the default model family
     try:
-        return Preset.model_validate(dict(raw))
+        return Preset.model_validate(raw)
     except ValidationError as exc:
         errors = [_schema_error(err, raw, files, overridden or set()) for err in exc.errors()]
         raise (errors[0] if len(errors) == 1 else PresetErrors(errors)) from None
@@ -485,7 +514,9 @@ def _schema_error(
     if err["type"] == "extra_forbidden":
         message = f"unknown field; allowed here: {', '.join(_allowed_fields(loc[:-1], raw))}"
     elif err["type"] == "union_tag_invalid":
-        message = f"unknown model type {err['input'].get('type')!r}; allowed: {', '.join(MODEL_TYPES)}"
+        message = (
+            f"unknown model type {err['input'].get('type')!r}; allowed: {', '.join(MODEL_TYPES)}"
+        )
     elif err["type"] == "union_tag_not_found":
         message = f"missing 'type'; allowed: {', '.join(MODEL_TYPES)}"
     elif err["type"] != "value_error" and "input" in err and not isinstance(err["input"], dict):
@@ -508,11 +539,17 @@ def _allowed_fields(section: list[str], raw: Mapping[str, Any]) -> list[str]:
     model: type[BaseModel] = Preset
     for part in section:
         if model is Preset and part == "model":
-            kind = raw.get("model", {}).get("type", "transformer") if isinstance(raw.get("model"), dict) else "transformer"
+            kind = (
+                raw.get("model", {}).get("type", "transformer")
+                if isinstance(raw.get("model"), dict)
+                else "transformer"
+            )
             model = {"transformer": TransformerConfig, "mlp": MLPConfig}.get(kind, RecurrentConfig)
             continue
         annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        candidates = [
+            a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)
+        ]
         nested = [a for a in candidates if issubclass(a, BaseModel)]
         if not nested:
             break

@@ -31,7 +31,8 @@ DEFAULT_RUNS_DIR = Path("runs")
 
 # Statuses a summary can hold. "running" is only true while its process lives:
 # see effective_status().
-RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
+CREATED, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
+    "created",
     "running",
     "completed",
     "stopped",
@@ -117,8 +118,13 @@ def new_run_id(name: str, runs_dir: Path, when: datetime | None = None) -> str:
     return run_id
 
 
-def create_run(preset: Preset, runs_dir: str | Path = DEFAULT_RUNS_DIR, *, extra: dict[str, Any] | None = None) -> RunDir:
-    """Make a new run directory with the frozen, fully resolved preset and a first summary."""
+def create_run(
+    preset: Preset, runs_dir: str | Path = DEFAULT_RUNS_DIR, *, extra: dict[str, Any] | None = None
+) -> RunDir:
+    """Make a new run directory with the frozen, fully resolved preset and a first summary.
+
+    Its status is ``created`` until the process that trains it starts and records its pid.
+    """
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
@@ -134,12 +140,10 @@ def create_run(preset: Preset, runs_dir: str | Path = DEFAULT_RUNS_DIR, *, extra
     summary = {
         "run_id": run.run_id,
         "name": preset.name,
-        "status": RUNNING,
+        "status": CREATED,
         "steps": preset.train.steps,
         "step": 0,
         "created_at": now_iso(),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
         **(extra or {}),
     }
     write_summary(run.path, summary)
@@ -302,7 +306,9 @@ def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir
         return matches[0]
     if not matches:
         raise PresetError(f"no run directory '{ref}' (looked in {runs_dir})")
-    raise PresetError(f"'{ref}' matches {len(matches)} runs: {', '.join(r.run_id for r in matches[:5])}")
+    raise PresetError(
+        f"'{ref}' matches {len(matches)} runs: {', '.join(r.run_id for r in matches[:5])}"
+    )
 
 
 def load_run_preset(run: RunDir) -> Preset:

@@ -1,0 +1,190 @@
+"""The ``grok-tui`` command: argument parsing and dispatch only.
+
+Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped (Ctrl-C / SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grok_tui import __version__, store
+from grok_tui.config import PresetError, load_preset, with_overrides
+from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK, resolve_runs_dir
+
+SUBCOMMANDS = ("validate", "runs", "bench")
+
+DESCRIPTION = """\
+A terminal workbench for grokking research.
+
+  grok-tui                              open the TUI (presets, live runs, history, compare)
+  grok-tui --run PRESET [--set K=V]...  train one preset headless
+  grok-tui --resume RUN_DIR             continue a stopped run from its checkpoint
+  grok-tui validate FILE...             check presets, one verdict per file
+  grok-tui runs                         list the runs of the runs directory
+  grok-tui bench [--quick]              measure the engine against a plain training loop
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        command, rest = argv[0], argv[1:]
+        return {"validate": cmd_validate, "runs": cmd_runs, "bench": cmd_bench}[command](rest)
+    parser = argparse.ArgumentParser(
+        prog="grok-tui",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"grok-tui {__version__}")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--run", metavar="PRESET", help="train a preset (TOML file) headless")
+    mode.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue a stopped run from its checkpoint"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="override a preset field, e.g. --set optim.lr=3e-4 (value parsed as TOML)",
+    )
+    parser.add_argument(
+        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
+    )
+    parser.add_argument("--device", help="override train.device (cpu, cuda, cuda:1, mps)")
+    parser.add_argument(
+        "--presets", action="append", default=[], metavar="DIR", help="TUI: another preset folder"
+    )
+    args = parser.parse_args(argv)
+    runs_dir = resolve_runs_dir(args.runs_dir)
+    if args.run:
+        return cmd_run(Path(args.run), args.overrides, runs_dir, args.device)
+    if args.resume:
+        if args.overrides:
+            parser.error("--set applies to --run only: a resumed run keeps its frozen preset")
+        return cmd_resume(args.resume, runs_dir, args.device)
+    if args.overrides or args.device:
+        parser.error("--set and --device need --run (or --resume for --device)")
+    from grok_tui.tui.app import run_app  # Textual only when the TUI is wanted
+
+    run_app(runs_dir, [Path(d) for d in args.presets])
+    return EXIT_OK
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None) -> int:
+    from grok_tui import runner
+    from grok_tui.engine import RunError
+    from grok_tui.progress import ProgressSink, describe_end
+
+    try:
+        preset = load_preset(path, [*overrides, *([("train.device", device)] if device else [])])
+        runner.check_device(preset)
+    except (PresetError, RunError) as exc:
+        return _error(str(exc))
+    stop = runner.StopFlag()
+    stop.install()
+    run = store.create_run(preset, runs_dir)
+    print(f"run {run.run_id} · preset {path} · {run.path}", flush=True)
+    code, summary = runner.execute(preset, run, sinks=[ProgressSink(preset.train.steps)], stop=stop)
+    print(describe_end(str(run.path), summary), flush=True)
+    if code == runner.EXIT_STOPPED:
+        print(
+            f"stopped by {stop.signal_name or 'request'}; continue with: grok-tui --resume {run.path}"
+        )
+    return code
+
+
+def cmd_resume(ref: str, runs_dir: Path, device: str | None) -> int:
+    from grok_tui import runner
+    from grok_tui.engine import RunError
+    from grok_tui.progress import ProgressSink, describe_end
+
+    try:
+        run = store.find_run(ref, runs_dir)
+        preset, checkpoint = runner.load_resume(run)
+        if device:  # only where the run trains, not what it trains: the frozen preset stays
+            with_overrides(preset, [("train.device", device)])
+        runner.check_device(preset, device)
+    except (PresetError, RunError) as exc:
+        return _error(str(exc))
+    stop = runner.StopFlag()
+    stop.install()
+    where = f"step {checkpoint['step']}" if checkpoint else "step 0 (no checkpoint yet)"
+    print(f"run {run.run_id} · resuming from {where} · {run.path}", flush=True)
+    code, summary = runner.execute(
+        preset,
+        run,
+        sinks=[ProgressSink(preset.train.steps)],
+        resume=checkpoint,
+        device=device,
+        stop=stop,
+    )
+    print(describe_end(str(run.path), summary), flush=True)
+    return code
+
+
+def cmd_validate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grok-tui validate", description="check preset files")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
+    args = parser.parse_args(argv)
+    bad = 0
+    for name in args.files:
+        try:
+            preset = load_preset(name, args.overrides)
+        except PresetError as exc:
+            bad += 1
+            print(f"INVALID {name}")
+            for line in str(exc).splitlines():
+                print(f"  {line}")
+        else:
+            model = preset.model.type
+            print(
+                f"ok      {name}: {preset.name} · {preset.data.operation} p={preset.data.p} · "
+                f"{model} · {preset.optim.name} lr={preset.optim.lr:g} · {preset.train.steps} steps"
+            )
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def cmd_runs(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="grok-tui runs", description="list runs")
+    parser.add_argument("--runs-dir")
+    args = parser.parse_args(argv)
+    runs = store.list_runs(resolve_runs_dir(args.runs_dir))
+    if not runs:
+        print("no runs")
+        return EXIT_OK
+    print(f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}")
+    for info in runs:
+        s = info.summary
+        final = s.get("final") or {}
+        test_acc = final.get("test_acc")
+        print(
+            f"{info.run_id:44} {info.status:10} {s.get('step', 0):>9} "
+            f"{_opt(s.get('fit_step')):>7} {_opt(s.get('grok_step')):>7} "
+            f"{'' if test_acc is None else f'{test_acc:.4f}':>8}"
+        )
+    return EXIT_OK
+
+
+def _opt(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def cmd_bench(argv: list[str]) -> int:
+    from grok_tui.bench import main as bench_main
+
+    return bench_main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,468 @@
+"""The training loop: steps, full-set evaluations, grokking events. Knows no UI.
+
+``train(preset, sinks)`` runs one preset and reports to sinks (the run directory, the
+headless progress display). The task lives on the device as tensors and batches are
+drawn by index from a per-epoch permutation; nothing is read back to the host inside
+a step (DESIGN.md rule 5): losses, norms and the divergence check stay on the device
+until an evaluation reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from grok_tui.config import Preset
+from grok_tui.data import Task, build_task
+from grok_tui.models import build_model, count_parameters
+from grok_tui.optim import build_grad_filter, build_optimizer, build_scheduler
+
+EVAL_CHUNK = 16384  # rows per forward pass when evaluating the whole train/test sets
+
+
+class RunError(Exception):
+    """A preset that is valid on paper but cannot run here (no CUDA, tf32 on CPU, ...)."""
+
+
+class Sink(Protocol):
+    """Where a run reports. Every method is optional in spirit: implement them all, do nothing."""
+
+    def on_start(self, info: dict[str, Any]) -> None: ...
+
+    def on_record(self, record: dict[str, Any], summary: dict[str, Any]) -> None: ...
+
+    def on_checkpoint(self, state: dict[str, Any]) -> None: ...
+
+    def on_end(self, summary: dict[str, Any]) -> None: ...
+
+
+class NullSink:
+    def on_start(self, info: dict[str, Any]) -> None:
+        pass
+
+    def on_record(self, record: dict[str, Any], summary: dict[str, Any]) -> None:
+        pass
+
+    def on_checkpoint(self, state: dict[str, Any]) -> None:
+        pass
+
+    def on_end(self, summary: dict[str, Any]) -> None:
+        pass
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RunError(f"device '{name}' asked for, but this torch has no CUDA device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RunError(
+                f"device '{name}' asked for, but only {torch.cuda.device_count()} GPUs exist"
+            )
+    if device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise RunError("device 'mps' asked for, but MPS is not available")
+    return device
+
+
+@dataclass
+class Events:
+    """The grokking events, found at evaluations."""
+
+    fit_step: int | None = None
+    grok_step: int | None = None
+    best_test_acc: float = 0.0
+    best_test_acc_step: int | None = None
+
+    @property
+    def grok_gap(self) -> int | None:
+        if self.fit_step is None or self.grok_step is None:
+            return None
+        return self.grok_step - self.fit_step
+
+    def update(
+        self, record: dict[str, Any], fit_threshold: float, grok_threshold: float
+    ) -> list[str]:
+        """Fold in one record; return the names of the events it triggered."""
+        new = []
+        if self.fit_step is None and record["train_acc"] >= fit_threshold:
+            self.fit_step = record["step"]
+            new.append("fit_step")
+        if self.grok_step is None and record["test_acc"] >= grok_threshold:
+            self.grok_step = record["step"]
+            new.append("grok_step")
+        if record["test_acc"] > self.best_test_acc or self.best_test_acc_step is None:
+            self.best_test_acc = record["test_acc"]
+            self.best_test_acc_step = record["step"]
+        return new
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fit_step": self.fit_step,
+            "grok_step": self.grok_step,
+            "grok_gap": self.grok_gap,
+            "best_test_acc": self.best_test_acc,
+            "best_test_acc_step": self.best_test_acc_step,
+        }
+
+
+@dataclass
+class Batcher:
+    """Minibatches by index: each epoch is a permutation of the training set.
+
+    The last incomplete batch of an epoch is dropped so every step has the same shape
+    (static shapes keep CUDA graphs and torch.compile happy). Full batch skips the
+    permutation altogether: the order of a full batch does not change the gradient.
+    """
+
+    n: int
+    batch_size: int
+    generator: torch.Generator
+    device: torch.device
+    epoch: int = 0
+    position: int = 0
+    perm: torch.Tensor | None = None
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size >= self.n
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return max(1, self.n // self.batch_size)
+
+    def next(self) -> torch.Tensor | None:
+        """Indices of the next batch (None: the whole set, in order)."""
+        if self.full_batch:
+            self.epoch += 1
+            return None
+        if self.position == 0:
+            self.perm = torch.randperm(self.n, generator=self.generator, device=self.device)
+        start = self.position * self.batch_size
+        idx = self.perm[start : start + self.batch_size]
+        self.position += 1
+        if self.position == self.batches_per_epoch:
+            self.position = 0
+            self.epoch += 1
+        return idx
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "position": self.position,
+            "perm": self.perm.cpu() if self.perm is not None else None,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.position = state["epoch"], state["position"]
+        self.perm = state["perm"].to(self.device) if state["perm"] is not None else None
+        self.generator.set_state(state["generator"])
+
+
+@dataclass
+class Trainer:
+    """Everything one run needs, built from a preset; `train()` drives it."""
+
+    preset: Preset
+    device: torch.device
+    task: Task
+    model: nn.Module
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    grad_filter: Any
+    batcher: Batcher
+    autocast_dtype: torch.dtype | None
+    step: int = 0
+    events: Events = field(default_factory=Events)
+    elapsed_before: float = 0.0  # seconds spent in earlier sessions of a resumed run
+
+    @property
+    def params(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def train_step(self, want_grad_norm: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One optimizer step; returns device tensors only (the loss, and the grad norm if asked)."""
+        idx = self.batcher.next()
+        if idx is None:
+            x, y = self.task.train_x, self.task.train_y
+        else:
+            x, y = self.task.train_x[idx], self.task.train_y[idx]
+        self.model.train()
+        with self._autocast():
+            logits = self.forward(x)
+        loss = F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = self.params
+        if self.grad_filter is not None:
+            self.grad_filter.apply(params)
+        grad_norm = None
+        clip = self.preset.optim.grad_clip
+        if clip is not None:
+            grad_norm = nn.utils.clip_grad_norm_(params, clip, foreach=True)
+        elif want_grad_norm:
+            grad_norm = total_norm([p.grad for p in params if p.grad is not None])
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.detach(), grad_norm
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """Mean loss and accuracy over a whole split (two host reads, at evaluation only)."""
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        for start in range(0, len(x), EVAL_CHUNK):
+            xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+            with self._autocast():
+                logits = self.forward(xb)
+            logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+            loss_sum += F.cross_entropy(logits, yb, reduction="sum").double()
+            correct += (logits.argmax(-1) == yb).sum()
+        n = max(1, len(x))
+        return float(loss_sum) / n, int(correct) / n
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "batcher": self.batcher.state_dict(),
+            "grad_filter": self.grad_filter.state_dict() if self.grad_filter else None,
+            "events": self.events.__dict__.copy(),
+            "elapsed_s": self.elapsed_before,
+            "torch_rng": torch.get_rng_state(),
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = state["step"]
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.batcher.load_state_dict(state["batcher"])
+        if self.grad_filter is not None and state.get("grad_filter") is not None:
+            self.grad_filter.load_state_dict(state["grad_filter"])
+        self.events = Events(**state["events"])
+        self.elapsed_before = state.get("elapsed_s", 0.0)
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+
+
+def total_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """L2 norm of a list of tensors, on the device (no sync)."""
+    if not tensors:
+        return torch.zeros(())
+    norms = torch._foreach_norm(list(tensors))
+    return torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+
+
+def build_trainer(preset: Preset, device: str | torch.device | None = None) -> Trainer:
+    """Seeded construction of the task, model, optimizer and batcher of a preset."""
+    train = preset.train
+    dev = resolve_device(str(device) if device is not None else train.device)
+    if train.precision == "tf32":
+        if dev.type != "cuda":
+            raise RunError(f"precision 'tf32' needs a CUDA device, not {dev.type}")
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if train.precision == "fp64" and dev.type == "mps":
+        raise RunError("precision 'fp64' is not supported on MPS")
+    torch.manual_seed(train.seed)
+    task = build_task(preset.data, dev)
+    model = build_model(
+        preset.model, vocab_size=task.vocab_size, seq_len=task.seq_len, n_classes=task.n_classes
+    )
+    if train.precision == "fp64":
+        model = model.double()
+    model = model.to(dev)
+    optimizer = build_optimizer(model, preset.optim)
+    scheduler = build_scheduler(optimizer, preset.optim, train.steps)
+    n_train = len(task.train_y)
+    batch_size = n_train if train.batch_size == "full" else min(int(train.batch_size), n_train)
+    generator = torch.Generator(device=dev)
+    generator.manual_seed(train.seed + 1)
+    forward: Callable[[torch.Tensor], torch.Tensor] = model
+    if train.compile:
+        mode = "default" if train.compile is True else train.compile
+        forward = torch.compile(model, mode=mode)
+    return Trainer(
+        preset=preset,
+        device=dev,
+        task=task,
+        model=model,
+        forward=forward,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        grad_filter=build_grad_filter(preset.optim),
+        batcher=Batcher(n_train, batch_size, generator, dev),
+        autocast_dtype=torch.bfloat16 if train.precision == "bf16" else None,
+    )
+
+
+def run_info(trainer: Trainer) -> dict[str, Any]:
+    """Facts about the run for the summary: where, with what, how big."""
+    info = {
+        "device": str(trainer.device),
+        "torch_version": torch.__version__,
+        "param_count": count_parameters(trainer.model),
+        "n_train": len(trainer.task.train_y),
+        "n_test": len(trainer.task.test_y),
+        "batch_size": trainer.batcher.batch_size,
+    }
+    if trainer.device.type == "cuda":
+        info["device_name"] = torch.cuda.get_device_name(trainer.device)
+    return info
+
+
+def train(
+    preset: Preset,
+    sinks: Iterable[Sink] = (),
+    *,
+    resume: dict[str, Any] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """Train one preset to its end (or a stop); return the final summary.
+
+    Status is ``completed``, ``stopped`` (should_stop turned true: checkpointed),
+    ``diverged`` (a non-finite loss) or ``failed`` (an exception, re-raised after the
+    sinks heard of it).
+    """
+    sinks = list(sinks)
+    trainer = build_trainer(preset, device)
+    if resume is not None:
+        trainer.load_state_dict(resume)
+    tc = preset.train
+    info = run_info(trainer)
+    summary: dict[str, Any] = {"status": "running", "steps": tc.steps, **info}
+    for sink in sinks:
+        sink.on_start({**info, "resumed_from": trainer.step if resume is not None else None})
+
+    # The divergence check stays on the device: the first step whose loss was not finite.
+    first_bad = torch.full((), -1, dtype=torch.int64, device=trainer.device)
+    step_t = torch.full((), trainer.step, dtype=torch.int64, device=trainer.device)
+    started = time.perf_counter()
+    last_loss: torch.Tensor | None = None
+    grad_norm: torch.Tensor | None = None
+    stop_at = math.inf
+    status = "running"
+    window = (time.perf_counter(), trainer.step)  # for steps/s over the last eval interval
+
+    def elapsed() -> float:
+        return trainer.elapsed_before + time.perf_counter() - started
+
+    def record_now() -> dict[str, Any]:
+        nonlocal window
+        train_loss, train_acc = trainer.evaluate(trainer.task.train_x, trainer.task.train_y)
+        test_loss, test_acc = trainer.evaluate(trainer.task.test_x, trainer.task.test_y)
+        params = trainer.params
+        now = time.perf_counter()
+        steps_per_s = (trainer.step - window[1]) / max(now - window[0], 1e-9)
+        window = (now, trainer.step)
+        return {
+            "step": trainer.step,
+            "epoch": trainer.batcher.epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": trainer.optimizer.param_groups[0]["lr"],
+            "param_norm": float(total_norm([p.detach() for p in params])),
+            "grad_norm": float(grad_norm) if grad_norm is not None else None,
+            "elapsed_s": round(elapsed(), 3),
+            "_steps_per_s": steps_per_s,
+        }
+
+    def emit(record: dict[str, Any]) -> None:
+        steps_per_s = record.pop("_steps_per_s")
+        trainer.events.update(record, tc.fit_threshold, tc.grok_threshold)
+        summary.update(
+            step=record["step"],
+            epoch=record["epoch"],
+            elapsed_s=record["elapsed_s"],
+            steps_per_s=round(steps_per_s, 2),
+            final={k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
+            **trainer.events.as_dict(),
+        )
+        for sink in sinks:
+            sink.on_record(record, summary)
+
+    def checkpoint() -> None:
+        state = trainer.state_dict()
+        state["elapsed_s"] = elapsed()
+        for sink in sinks:
+            sink.on_checkpoint(state)
+
+    try:
+        if resume is None:
+            emit(record_now())
+        while trainer.step < tc.steps:
+            if should_stop():
+                status = "stopped"
+                break
+            eval_next = (trainer.step + 1) % tc.eval_every == 0 or trainer.step + 1 == tc.steps
+            loss, norm = trainer.train_step(want_grad_norm=eval_next)
+            step_t += 1
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step_t, first_bad)
+            last_loss = loss
+            if norm is not None:
+                grad_norm = norm
+            if eval_next:
+                bad = int(first_bad)
+                if bad >= 0:
+                    status = "diverged"
+                    summary["diverged_step"] = bad
+                    summary["error"] = (
+                        f"non-finite training loss ({float(last_loss)}) at step {bad}"
+                    )
+                    break
+                emit(record_now())
+                if trainer.events.grok_step is not None and tc.stop_after_grok is not None:
+                    stop_at = trainer.events.grok_step + tc.stop_after_grok
+            if trainer.step % tc.checkpoint_every == 0 and trainer.step < tc.steps:
+                checkpoint()
+            if trainer.step >= stop_at:
+                summary["stopped_early"] = f"stop_after_grok = {tc.stop_after_grok}"
+                break
+        if status == "running":
+            status = "completed"
+        if status != "diverged":
+            checkpoint()
+    except BaseException as exc:
+        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step)
+        for sink in sinks:
+            sink.on_end(summary)
+        raise
+    summary.update(status=status, step=trainer.step, elapsed_s=round(elapsed(), 3))
+    for sink in sinks:
+        sink.on_end(summary)
+    return summary

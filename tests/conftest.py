@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny presets that train in well under a second on a CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+TINY_PRESET = """\
+name = "tiny"
+description = "a few dozen steps of an MLP on (x + y) mod 11"
+
+[data]
+operation = "add"
+p = 11
+train_fraction = 0.5
+include_op_tokens = false
+
+[model]
+type = "mlp"
+embed_dim = 16
+widths = [32]
+
+[optim]
+name = "adamw"
+lr = 3e-3
+
+[train]
+steps = 60
+batch_size = 16
+eval_every = 10
+checkpoint_every = 20
+seed = 0
+device = "cpu"
+"""
+
+
+@pytest.fixture
+def tiny_preset_path(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_PRESET)
+    return path
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    return tmp_path / "runs"

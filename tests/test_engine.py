@@ -1,0 +1,189 @@
+"""The training loop: records, events, determinism, resume, divergence, stops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from grok_tui import store
+from grok_tui.config import load_preset
+from grok_tui.engine import Batcher, RunError, build_trainer, train
+from grok_tui.runner import execute, load_resume
+from tests.conftest import REPO
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+        self.end: dict[str, Any] | None = None
+
+    def on_start(self, info):
+        self.info = info
+
+    def on_record(self, record, summary):
+        self.records.append(dict(record))
+
+    def on_checkpoint(self, state):
+        self.checkpoints.append(state)
+
+    def on_end(self, summary):
+        self.end = dict(summary)
+
+
+def without_time(records):
+    return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in records]
+
+
+def test_records_cover_eval_steps_and_the_last_step(tiny_preset_path):
+    preset = load_preset(tiny_preset_path, ["train.steps=55"])
+    sink = Collect()
+    summary = train(preset, [sink])
+    assert [r["step"] for r in sink.records] == [0, 10, 20, 30, 40, 50, 55]
+    assert set(sink.records[-1]) == set(store.RECORD_FIELDS)
+    assert summary["status"] == "completed"
+    assert sink.records[-1]["grad_norm"] > 0
+    assert all(0.0 <= r["train_acc"] <= 1.0 for r in sink.records)
+    # evaluation covers the WHOLE splits: accuracies are multiples of 1/n
+    n_train = sink.info["n_train"]
+    assert all(
+        abs(r["train_acc"] * n_train - round(r["train_acc"] * n_train)) < 1e-9 for r in sink.records
+    )
+
+
+def test_same_preset_and_seed_give_identical_metrics(tiny_preset_path):
+    preset = load_preset(tiny_preset_path)
+    a, b = Collect(), Collect()
+    train(preset, [a])
+    train(preset, [b])
+    assert without_time(a.records) == without_time(b.records)
+    c = Collect()
+    train(load_preset(tiny_preset_path, ["train.seed=1"]), [c])
+    assert without_time(c.records) != without_time(a.records)
+
+
+@pytest.mark.parametrize("model", ["mlp", "transformer", "lstm"])
+def test_resume_from_a_checkpoint_reproduces_the_uninterrupted_run(
+    tiny_preset_path, model, runs_dir
+):
+    overrides = (
+        [f"model.type={model}", "model.dropout=0.1"] if model != "mlp" else ["model.dropout=0.1"]
+    )
+    if model == "transformer":
+        overrides += ["model.d_model=16", "model.heads=2", "model.d_ff=32"]
+    if model == "lstm":
+        overrides += ["model.hidden_size=16", "model.embed_dim=8"]
+    preset = load_preset(tiny_preset_path, [*overrides, "optim.grokfast.kind=ema"])
+    full = Collect()
+    train(preset, [full])
+
+    run = store.create_run(preset, runs_dir)
+    calls = {"n": 0}
+
+    def stop_after_35_steps() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 35
+
+    code, summary = execute(preset, run, stop=stop_after_35_steps)  # type: ignore[arg-type]
+    assert (code, summary["status"], summary["step"]) == (130, "stopped", 35)
+    preset2, checkpoint = load_resume(run)
+    assert checkpoint is not None and checkpoint["step"] == 35
+    code, summary = execute(preset2, run, resume=checkpoint)
+    assert (code, summary["status"]) == (0, "completed")
+    assert without_time(run.records()) == without_time(full.records)
+    assert summary["resumes"][0]["step"] == 35
+
+
+def test_resume_after_a_crash_truncates_records_past_the_checkpoint(tiny_preset_path, runs_dir):
+    preset = load_preset(tiny_preset_path)
+    run = store.create_run(preset, runs_dir)
+    execute(preset, run)
+    full = run.records()
+    # Pretend the process died at step 50 with its last checkpoint at step 40.
+    state = store.load_checkpoint(run.path)
+    assert state["step"] == 60
+    trainer = build_trainer(preset)
+    for _ in range(40):
+        trainer.train_step(want_grad_norm=False)
+    store.save_checkpoint(run.path, trainer.state_dict())
+    store.update_summary(run.path, status="stopped")
+    _, checkpoint = load_resume(run)
+    execute(preset, run, resume=checkpoint)
+    assert without_time(run.records()) == without_time(full)
+
+
+def test_non_finite_loss_stops_the_run_as_diverged(tiny_preset_path, runs_dir):
+    preset = load_preset(
+        tiny_preset_path, ["optim.name=sgd", "optim.lr=10.0", "optim.weight_decay=0"]
+    )
+    run = store.create_run(preset, runs_dir)
+    code, summary = execute(preset, run)
+    assert code == 1
+    assert summary["status"] == "diverged"
+    assert isinstance(summary["diverged_step"], int) and summary["diverged_step"] >= 1
+    assert "non-finite" in summary["error"]
+    assert store.read_summary(run.path)["status"] == "diverged"
+
+
+def test_stop_after_grok_ends_at_the_grok_event(tiny_preset_path):
+    preset = load_preset(
+        tiny_preset_path,
+        [
+            "train.steps=1500",
+            "train.stop_after_grok=0",
+            "data.p=23",
+            "data.train_fraction=0.8",
+            "train.batch_size=full",
+            "model.widths=[64]",
+            "model.embed_dim=32",
+            "optim.lr=1e-2",
+        ],
+    )
+    sink = Collect()
+    summary = train(preset, [sink])
+    assert summary["grok_step"] is not None
+    assert summary["step"] == summary["grok_step"] < 1500
+    assert sink.records[-1]["test_acc"] >= 0.99
+    assert summary["status"] == "completed"
+    assert summary["grok_gap"] == summary["grok_step"] - summary["fit_step"]
+
+
+def test_batches_form_epochs_of_permutations():
+    gen = torch.Generator().manual_seed(0)
+    batcher = Batcher(n=10, batch_size=3, generator=gen, device=torch.device("cpu"))
+    epoch = torch.cat([batcher.next() for _ in range(3)])
+    assert batcher.epoch == 1 and batcher.position == 0
+    assert len(set(epoch.tolist())) == 9  # the incomplete last batch is dropped
+    full = Batcher(n=10, batch_size=10, generator=gen, device=torch.device("cpu"))
+    assert full.next() is None and full.epoch == 1
+
+
+def test_unavailable_devices_and_precisions_are_run_errors(tiny_preset_path):
+    if not torch.cuda.is_available():
+        with pytest.raises(RunError, match="no CUDA"):
+            build_trainer(load_preset(tiny_preset_path, ["train.device=cuda"]))
+        with pytest.raises(RunError, match="tf32"):
+            build_trainer(load_preset(tiny_preset_path, ["train.precision=tf32"]))
+
+
+@pytest.mark.parametrize("precision", ["fp64", "bf16"])
+def test_other_precisions_train(tiny_preset_path, precision):
+    sink = Collect()
+    summary = train(
+        load_preset(tiny_preset_path, [f"train.precision={precision}", "train.steps=20"]), [sink]
+    )
+    assert summary["status"] == "completed"
+    assert all(r["train_loss"] == r["train_loss"] for r in sink.records)
+
+
+def test_quickstart_groks_end_to_end():
+    """The shipped quickstart shows the phenomenon: a fit long before the grok."""
+    preset = load_preset(
+        REPO / "presets" / "quickstart.toml", ["train.device=cpu", "train.stop_after_grok=0"]
+    )
+    summary = train(preset, [])
+    assert summary["fit_step"] is not None and summary["grok_step"] is not None
+    assert summary["grok_step"] - summary["fit_step"] >= 1000
+    assert summary["final"]["test_acc"] >= 0.99
