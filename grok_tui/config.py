@@ -173,6 +173,18 @@ class MLPConfig(_Section):
     )
     activation: Activation = Field("relu", description="hidden activation")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout after each hidden layer")
+    shared_hidden: bool = Field(
+        False,
+        description="one weight matrix for every hidden layer after the first (the seed report's code)",
+    )
+
+    @model_validator(mode="after")
+    def _shared_needs_equal_widths(self) -> MLPConfig:
+        if self.shared_hidden and (len(self.widths) < 2 or len(set(self.widths)) != 1):
+            raise ValueError(
+                f"shared_hidden needs at least two equal widths, got widths = {self.widths}"
+            )
+        return self
 
     @field_validator("widths")
     @classmethod
@@ -191,6 +203,11 @@ class RecurrentConfig(_Section):
     layers: int = Field(2, ge=1, le=12, description="stacked recurrent layers")
     bidirectional: bool = Field(False, description="read the sequence both ways (BiRNN)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout between recurrent layers")
+    input: Literal["embedding", "scalar"] = Field(
+        "embedding",
+        description="embedding: learned vectors; scalar: each token's integer as one float "
+        "(the seed report's BiRNN code)",
+    )
 
 
 ModelConfig = Annotated[
@@ -234,6 +251,11 @@ class OptimConfig(_Section):
     min_lr: float = Field(0.0, ge=0.0, description="floor of the cosine/linear decay")
     grad_clip: float | None = Field(None, gt=0.0, description="clip the global grad norm")
     grokfast: GrokfastConfig | None = Field(None, description="optional Grokfast filter")
+    orthogonal_grad: bool = Field(
+        False,
+        description="⊥Grad (Prieto et al. 2025): drop each gradient's component along its "
+        "weights, keep its norm",
+    )
 
     @field_validator("betas")
     @classmethod
@@ -269,6 +291,15 @@ class TrainConfig(_Section):
     device: str = Field("auto", description="auto (cuda, then mps, then cpu) or a torch device")
     precision: Literal["fp32", "tf32", "bf16", "fp64"] = Field(
         "fp32", description="tf32: TF32 matmuls on CUDA; bf16: autocast; fp64: double weights"
+    )
+    loss: Literal["cross_entropy", "stablemax"] = Field(
+        "cross_entropy",
+        description="stablemax: StableMax cross-entropy in float64 (Prieto et al. 2025)",
+    )
+    init_scale: float = Field(1.0, gt=0.0, description="multiply every initial weight by this")
+    constrain_norm: bool = Field(
+        False,
+        description="after each step, rescale the weights to their initial total norm (Omnigrok)",
     )
     compile: bool | Literal["default", "reduce-overhead", "max-autotune"] = Field(
         False, description="torch.compile the model (true = 'default' mode)"

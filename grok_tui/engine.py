@@ -23,7 +23,13 @@ from torch import nn
 from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
 from grok_tui.models import build_model, count_parameters
-from grok_tui.optim import build_grad_filter, build_optimizer, build_scheduler
+from grok_tui.losses import LOSSES
+from grok_tui.optim import (
+    build_grad_filter,
+    build_optimizer,
+    build_scheduler,
+    orthogonalize_gradients,
+)
 
 EVAL_CHUNK = 16384  # rows per forward pass when evaluating the whole train/test sets
 
@@ -190,6 +196,8 @@ class Trainer:
     grad_filter: Any
     batcher: Batcher
     autocast_dtype: torch.dtype | None
+    loss_fn: Callable[..., torch.Tensor] = F.cross_entropy
+    target_norm: torch.Tensor | None = None  # Omnigrok: the weights' norm is held here
     step: int = 0
     events: Events = field(default_factory=Events)
     elapsed_before: float = 0.0  # seconds spent in earlier sessions of a resumed run
@@ -213,12 +221,14 @@ class Trainer:
         self.model.train()
         with self._autocast():
             logits = self.forward(x)
-        loss = F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
+        loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = self.params
         if self.grad_filter is not None:
             self.grad_filter.apply(params)
+        if self.preset.optim.orthogonal_grad:
+            orthogonalize_gradients(params)
         grad_norm = None
         clip = self.preset.optim.grad_clip
         if clip is not None:
@@ -227,6 +237,9 @@ class Trainer:
             grad_norm = total_norm([p.grad for p in params if p.grad is not None])
         self.optimizer.step()
         self.scheduler.step()
+        if self.target_norm is not None:
+            with torch.no_grad():
+                torch._foreach_mul_(params, self.target_norm / total_norm(params))
         self.step += 1
         return loss.detach(), grad_norm
 
@@ -241,7 +254,7 @@ class Trainer:
             with self._autocast():
                 logits = self.forward(xb)
             logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
-            loss_sum += F.cross_entropy(logits, yb, reduction="sum").double()
+            loss_sum += self.loss_fn(logits, yb, reduction="sum").double()
             correct += (logits.argmax(-1) == yb).sum()
         n = max(1, len(x))
         return float(loss_sum) / n, int(correct) / n
@@ -282,7 +295,8 @@ def total_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     if not tensors:
         return torch.zeros(())
     norms = torch._foreach_norm(list(tensors))
-    return torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+    return torch.linalg.vector_norm(torch.stack([n.to(dtype) for n in norms]))
 
 
 def build_trainer(preset: Preset, device: str | torch.device | None = None) -> Trainer:
@@ -304,6 +318,13 @@ def build_trainer(preset: Preset, device: str | torch.device | None = None) -> T
     if train.precision == "fp64":
         model = model.double()
     model = model.to(dev)
+    if train.init_scale != 1.0:
+        with torch.no_grad():
+            for param in model.parameters():
+                param.mul_(train.init_scale)
+    target_norm = None
+    if train.constrain_norm:
+        target_norm = total_norm([p.detach() for p in model.parameters()]).clone()
     optimizer = build_optimizer(model, preset.optim)
     scheduler = build_scheduler(optimizer, preset.optim, train.steps)
     n_train = len(task.train_y)
@@ -325,6 +346,8 @@ def build_trainer(preset: Preset, device: str | torch.device | None = None) -> T
         grad_filter=build_grad_filter(preset.optim),
         batcher=Batcher(n_train, batch_size, generator, dev),
         autocast_dtype=torch.bfloat16 if train.precision == "bf16" else None,
+        loss_fn=LOSSES[train.loss],
+        target_norm=target_norm,
     )
 
 

@@ -192,3 +192,21 @@ def build_grad_filter(cfg: OptimConfig) -> GradFilter | None:
     if gf.kind == "ema":
         return EMAFilter(alpha=gf.alpha, lamb=gf.lamb)
     return MAFilter(window=gf.window, lamb=gf.lamb)
+
+
+@torch.no_grad()
+def orthogonalize_gradients(params: list[torch.Tensor], eps: float = 1e-30) -> None:
+    """⊥Grad (Prieto et al. 2025): remove each gradient's component along its weight.
+
+    g <- g_perp * ||g|| / ||g_perp|| with g_perp = g - (<w, g> / <w, w>) w, per tensor, so
+    the update cannot simply scale the weights up (the naive-loss-minimisation direction).
+    Everything stays on the device.
+    """
+    for w in params:
+        g = w.grad
+        if g is None:
+            continue
+        wf, gf = w.flatten().to(torch.float64), g.flatten().to(torch.float64)
+        g_perp = gf - (wf @ gf) / (wf @ wf + eps) * wf
+        g_perp = g_perp * (gf.norm() / (g_perp.norm() + eps))
+        g.copy_(g_perp.view_as(g).to(g.dtype))

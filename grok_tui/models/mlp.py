@@ -17,12 +17,15 @@ class MLP(nn.Module):
         self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)
         layers: list[nn.Module] = []
         width = seq_len * cfg.embed_dim
-        for hidden in cfg.widths:
-            layers += [
-                nn.Linear(width, hidden),
-                ACTIVATIONS[cfg.activation](),
-                nn.Dropout(cfg.dropout),
-            ]
+        shared: nn.Linear | None = None
+        for i, hidden in enumerate(cfg.widths):
+            if cfg.shared_hidden and i >= 1:
+                # The seed report's code built its "layers" from one module: one weight, reused.
+                shared = shared or nn.Linear(width, hidden)
+                linear = shared
+            else:
+                linear = nn.Linear(width, hidden)
+            layers += [linear, ACTIVATIONS[cfg.activation](), nn.Dropout(cfg.dropout)]
             width = hidden
         layers.append(nn.Linear(width, n_classes))
         self.net = nn.Sequential(*layers)

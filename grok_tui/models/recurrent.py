@@ -18,9 +18,12 @@ class Recurrent(nn.Module):
     ) -> None:
         super().__init__()
         self.directions = 2 if cfg.bidirectional else 1
-        self.embedding = nn.Embedding(vocab_size, cfg.embed_dim)
+        # "scalar" feeds each token's integer as a single float feature, as the seed
+        # report's BiRNN code did (its text says embeddings): both can be run.
+        self.scalar_input = cfg.input == "scalar"
+        self.embedding = None if self.scalar_input else nn.Embedding(vocab_size, cfg.embed_dim)
         self.rnn = CELLS[cfg.type](
-            cfg.embed_dim,
+            1 if self.scalar_input else cfg.embed_dim,
             cfg.hidden_size,
             num_layers=cfg.layers,
             batch_first=True,
@@ -31,7 +34,10 @@ class Recurrent(nn.Module):
         self.head = nn.Linear(cfg.hidden_size * self.directions, n_classes)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(tokens)  # (B, T, E)
+        if self.embedding is None:
+            x = tokens.unsqueeze(-1).to(self.head.weight.dtype)  # (B, T, 1)
+        else:
+            x = self.embedding(tokens)  # (B, T, E)
         # oneDNN's LSTM fails under CPU bf16 autocast on CPUs without native bf16, so
         # the recurrence runs in the weights' dtype there; CUDA autocast is untouched.
         with torch.autocast("cpu", enabled=False):
