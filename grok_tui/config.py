@@ -304,6 +304,13 @@ class TrainConfig(_Section):
     compile: bool | Literal["default", "reduce-overhead", "max-autotune"] = Field(
         False, description="torch.compile the model (true = 'default' mode)"
     )
+    keep_checkpoints: list[int] = Field(
+        default_factory=list,
+        description="steps whose weights are kept in checkpoints/ for analysis (step 0 always)",
+    )
+    keep_checkpoint_every: int | None = Field(
+        None, ge=1, description="also keep the weights every N steps (and at step 0)"
+    )
     stop_after_grok: int | None = Field(
         None, ge=0, description="stop this many steps after grok_step (0: at it)"
     )
@@ -328,6 +335,20 @@ class TrainConfig(_Section):
         raise ValueError(
             f"compile must be true, false, 'default', 'reduce-overhead' or 'max-autotune', got {compile!r}"
         )
+
+    @field_validator("keep_checkpoints")
+    @classmethod
+    def _kept_steps_valid(cls, steps: list[int]) -> list[int]:
+        if any(s < 0 for s in steps):
+            raise ValueError(f"kept steps must be >= 0, got {steps}")
+        return sorted(set(steps))
+
+    def keeps_weights_at(self, step: int) -> bool:
+        """Whether the weights at this step go to checkpoints/ (analysis across the run)."""
+        if not self.keep_checkpoints and self.keep_checkpoint_every is None:
+            return False
+        every = self.keep_checkpoint_every
+        return step == 0 or step in self.keep_checkpoints or bool(every and step % every == 0)
 
     @field_validator("device")
     @classmethod

@@ -47,6 +47,8 @@ class Sink(Protocol):
 
     def on_checkpoint(self, state: dict[str, Any]) -> None: ...
 
+    def on_snapshot(self, step: int, weights: dict[str, Any]) -> None: ...
+
     def on_end(self, summary: dict[str, Any]) -> None: ...
 
 
@@ -58,6 +60,9 @@ class NullSink:
         pass
 
     def on_checkpoint(self, state: dict[str, Any]) -> None:
+        pass
+
+    def on_snapshot(self, step: int, weights: dict[str, Any]) -> None:
         pass
 
     def on_end(self, summary: dict[str, Any]) -> None:
@@ -445,9 +450,17 @@ def train(
         for sink in sinks:
             sink.on_checkpoint(state)
 
+    def snapshot() -> None:
+        if tc.keeps_weights_at(trainer.step):
+            weights = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
+            for sink in sinks:
+                if hasattr(sink, "on_snapshot"):
+                    sink.on_snapshot(trainer.step, weights)
+
     try:
         if resume is None:
             emit(record_now())
+            snapshot()
         while trainer.step < tc.steps:
             if should_stop():
                 status = "stopped"
@@ -471,6 +484,7 @@ def train(
                 emit(record_now())
                 if trainer.events.grok_step is not None and tc.stop_after_grok is not None:
                     stop_at = trainer.events.grok_step + tc.stop_after_grok
+            snapshot()
             if trainer.step % tc.checkpoint_every == 0 and trainer.step < tc.steps:
                 checkpoint()
             if trainer.step >= stop_at:

@@ -55,6 +55,9 @@ class RunDirSink:
         store.save_checkpoint(self.run.path, state)
         self.summary["checkpoint_step"] = state["step"]
 
+    def on_snapshot(self, step: int, weights: dict[str, Any]) -> None:
+        store.save_snapshot(self.run.path, step, weights)
+
     def on_end(self, summary: dict[str, Any]) -> None:
         self.summary.update(summary, ended_at=store.now_iso())
         store.write_summary(self.run.path, self.summary)

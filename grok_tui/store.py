@@ -27,6 +27,7 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 LOG_FILE = "log.txt"
+SNAPSHOT_DIR = "checkpoints"  # kept weights over time: checkpoints/step-00001000.pt
 DEFAULT_RUNS_DIR = Path("runs")
 
 # Statuses a summary can hold. "running" is only true while its process lives:
@@ -345,4 +346,43 @@ def load_checkpoint(run_path: str | Path, map_location: Any = "cpu") -> dict[str
     path = Path(run_path) / CHECKPOINT_FILE
     if not path.exists():
         raise PresetError(f"no checkpoint in {run_path}")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def snapshot_path(run_path: str | Path, step: int) -> Path:
+    return Path(run_path) / SNAPSHOT_DIR / f"step-{step:08d}.pt"
+
+
+def save_snapshot(run_path: str | Path, step: int, weights: dict[str, Any]) -> None:
+    """Keep the model's weights at one step (``[train] keep_checkpoints``), atomically."""
+    import torch
+
+    path = snapshot_path(run_path, step)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"step": step, "model": weights}, tmp)
+    os.replace(tmp, path)
+
+
+def snapshot_steps(run_path: str | Path) -> list[int]:
+    """Steps whose weights were kept, in order."""
+    folder = Path(run_path) / SNAPSHOT_DIR
+    steps = []
+    for path in folder.glob("step-*.pt") if folder.is_dir() else ():
+        with contextlib.suppress(ValueError):
+            steps.append(int(path.stem.removeprefix("step-")))
+    return sorted(steps)
+
+
+def load_snapshot(run_path: str | Path, step: int, map_location: Any = "cpu") -> dict[str, Any]:
+    """The kept weights of one step (weights_only: loading never executes code)."""
+    import torch
+
+    path = snapshot_path(run_path, step)
+    if not path.exists():
+        kept = snapshot_steps(run_path)
+        raise PresetError(
+            f"no weights kept at step {step} in {run_path}; kept steps: "
+            + (", ".join(map(str, kept)) if kept else "none (set [train] keep_checkpoints)")
+        )
     return torch.load(path, map_location=map_location, weights_only=True)

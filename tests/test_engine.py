@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grok_tui import store
-from grok_tui.config import load_preset
+from grok_tui.config import PresetError, load_preset
 from grok_tui.engine import Batcher, RunError, build_trainer, train
 from grok_tui.runner import execute, load_resume
 from tests.conftest import REPO
@@ -187,3 +187,21 @@ def test_quickstart_groks_end_to_end():
     assert summary["fit_step"] is not None and summary["grok_step"] is not None
     assert summary["grok_step"] - summary["fit_step"] >= 1000
     assert summary["final"]["test_acc"] >= 0.99
+
+
+def test_kept_checkpoints_hold_the_weights_at_the_chosen_steps(tiny_preset_path, runs_dir):
+    preset = load_preset(
+        tiny_preset_path, ["train.keep_checkpoints=[25]", "train.keep_checkpoint_every=20"]
+    )
+    run = store.create_run(preset, runs_dir)
+    execute(preset, run)
+    assert store.snapshot_steps(run.path) == [0, 20, 25, 40, 60]
+    final = store.load_checkpoint(run.path)["model"]
+    kept = store.load_snapshot(run.path, 60)
+    assert kept["step"] == 60
+    assert all(torch.equal(final[k], kept["model"][k]) for k in final)
+    assert not torch.equal(
+        store.load_snapshot(run.path, 0)["model"]["embedding.weight"], final["embedding.weight"]
+    )
+    with pytest.raises(PresetError, match="kept steps: 0, 20, 25, 40, 60"):
+        store.load_snapshot(run.path, 30)
