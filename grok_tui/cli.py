@@ -14,7 +14,7 @@ from grok_tui import __version__, store
 from grok_tui.config import PresetError, load_preset, with_overrides
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK, resolve_runs_dir
 
-SUBCOMMANDS = ("validate", "runs", "bench")
+SUBCOMMANDS = ("validate", "runs", "bench", "analyze")
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
@@ -25,6 +25,7 @@ A terminal workbench for grokking research.
   grok-tui validate FILE...             check presets, one verdict per file
   grok-tui runs                         list the runs of the runs directory
   grok-tui bench [--quick]              measure the engine against a plain training loop
+  grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
 """
 
 
@@ -32,7 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
-        return {"validate": cmd_validate, "runs": cmd_runs, "bench": cmd_bench}[command](rest)
+        return {
+            "validate": cmd_validate,
+            "runs": cmd_runs,
+            "bench": cmd_bench,
+            "analyze": cmd_analyze,
+        }[command](rest)
     parser = argparse.ArgumentParser(
         prog="grok-tui",
         description=DESCRIPTION,
@@ -184,6 +190,12 @@ def cmd_bench(argv: list[str]) -> int:
     from grok_tui.bench import main as bench_main
 
     return bench_main(argv)
+
+
+def cmd_analyze(argv: list[str]) -> int:
+    from grok_tui.analysis.report import main as analyze_main
+
+    return analyze_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
