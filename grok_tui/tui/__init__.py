@@ -1,0 +1,1 @@
+"""The Textual app (presets, live runs, history, compare). Never imports torch."""

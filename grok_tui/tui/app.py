@@ -1,0 +1,338 @@
+"""The grok-tui Textual app: presets, live runs, history and compare, keyboard first.
+
+The app never trains and never imports torch (DESIGN.md rules 2 and 3): runs are
+processes started by grok_tui.launcher, and the app follows their run directories
+from a thread worker that polls every half second.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, ScreenStackError, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from grok_tui import launcher, store
+from grok_tui.config import Preset, PresetError
+from grok_tui.tui.messages import ActionFailed, RunsPolled, RunStarted
+from grok_tui.tui.runtable import write_records_csv
+from grok_tui.tui.screens.modals import ChoiceModal, PathModal
+from grok_tui.tui.screens.presets import PresetsScreen
+from grok_tui.tui.series import AxisOptions
+
+
+def _live_screen() -> Screen:
+    # Imported when first shown: plotext and the history table are not needed for the
+    # first frame, and the first frame must come fast (the benchmark in bench_startup).
+    from grok_tui.tui.screens.live import LiveScreen
+
+    return LiveScreen()
+
+
+def _history_screen() -> Screen:
+    from grok_tui.tui.screens.history import HistoryScreen
+
+    return HistoryScreen()
+
+
+SMOOTHING = 0.6  # EMA weight when smoothing is on
+SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
+
+
+def terminal_lost(fd: int) -> bool:
+    """True when the terminal behind fd hung up (an SSH connection dropped).
+
+    A hung-up tty makes reads return at once, and Textual's input thread would then
+    spin a CPU; the app exits instead (runs are separate processes and keep going).
+    """
+    try:
+        os.get_terminal_size(fd)
+    except OSError:
+        return True
+    return not os.isatty(fd)
+
+
+class GrokApp(App):
+    """Presets (F2), Live (F3), History (F4); Compare and a run's page open from History."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "grok-tui"
+    MODES = {"presets": PresetsScreen, "live": _live_screen, "history": _history_screen}
+    DEFAULT_MODE = "presets"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "switch_mode('presets')", "Presets", id="app.presets"),
+        Binding("f3", "switch_mode('live')", "Live", id="app.live"),
+        Binding("f4", "switch_mode('history')", "History", id="app.history"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("q", "quit", "Quit", show=False),
+    ]
+
+    def __init__(
+        self,
+        runs_dir: Path,
+        preset_dirs: Iterable[Path] = (),
+        *,
+        poll_interval: float = 0.5,
+        watch_terminal: bool = True,
+    ) -> None:
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        self.preset_dirs = [Path(d) for d in preset_dirs]
+        self.poll_interval = poll_interval
+        self.watch_terminal = watch_terminal
+        self.followers: dict[str, launcher.RunFollower] = {}
+        self.current_run_id: str | None = None
+        self.axis_options = AxisOptions()
+        self.scanner = launcher.LiveRunScanner(self.runs_dir)
+        self._polling = False
+        self._polls = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(self.poll_interval, self._tick, name="poll")
+        self._tick()
+        if self.watch_terminal and not self.is_headless:
+            fd = sys.__stdin__.fileno() if sys.__stdin__ else -1
+            if fd >= 0 and os.isatty(fd):
+                self.set_interval(1.0, lambda: self._check_terminal(fd), name="tty-watch")
+
+    def _check_terminal(self, fd: int) -> None:
+        if terminal_lost(fd):
+            self.exit(return_code=0)
+
+    # -- following runs -------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self._polling:  # the last poll is still reading: never two at once
+            return
+        self._polling = True
+        self._polls += 1
+        scan = self._polls % SCAN_EVERY == 1
+        self.poll_runs(list(self.followers.values()), scan)
+
+    @work(thread=True, exit_on_error=False, group="poll")
+    def poll_runs(self, followers: list[launcher.RunFollower], scan: bool) -> None:
+        changed: list[str] = []
+        discovered: list[store.RunDir] = []
+        try:
+            changed = launcher.poll_all(followers)
+            if scan:
+                discovered = self.scanner.scan()
+        finally:
+            self.post_message(RunsPolled(changed, discovered))
+
+    def on_runs_polled(self, message: RunsPolled) -> None:
+        self._polling = False
+        changed = list(message.changed)
+        for run in message.discovered:
+            if run.run_id not in self.followers:
+                self.follow(run)
+                changed.append(run.run_id)
+        if changed:
+            self._tell_screen(changed)
+
+    def follow(self, run: store.RunDir) -> launcher.RunFollower:
+        follower = self.followers.get(run.run_id)
+        if follower is None:
+            follower = self.followers[run.run_id] = launcher.RunFollower(run)
+        if self.current_run_id is None:
+            self.current_run_id = run.run_id
+        return follower
+
+    def forget(self, run_id: str) -> None:
+        self.followers.pop(run_id, None)
+        if self.current_run_id == run_id:
+            self.current_run_id = next(iter(self.followers), None)
+
+    def _tell_screen(self, changed: list[str]) -> None:
+        try:
+            screen = self.screen
+        except ScreenStackError:  # a poll that ends while the app closes
+            return
+        handler = getattr(screen, "runs_changed", None)
+        if handler is not None:
+            handler(changed)
+
+    def live_followers(self) -> list[launcher.RunFollower]:
+        return [f for f in self.followers.values() if f.status in launcher.LIVE_STATUSES]
+
+    # -- run actions (screens call these) ---------------------------------------------
+
+    def launch(self, preset: Preset) -> None:
+        self._start(preset, "started")
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def _start(self, preset: Preset, verb: str) -> None:
+        try:
+            run = launcher.start_run(preset, self.runs_dir)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"Could not start the run: {exc}"))
+            return
+        self.post_message(RunStarted(run, verb))
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def rerun(self, run: store.RunDir) -> None:
+        try:
+            preset = store.load_run_preset(run)
+            new = launcher.start_run(preset, self.runs_dir)
+        except (PresetError, OSError) as exc:
+            self.post_message(ActionFailed(f"Could not re-run {run.run_id}: {exc}"))
+            return
+        self.post_message(RunStarted(new, f"re-run of {run.run_id} as"))
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def resume(self, run: store.RunDir) -> None:
+        try:
+            launcher.resume_run(run)
+        except (RuntimeError, OSError) as exc:
+            self.post_message(ActionFailed(f"Cannot resume: {exc}"))
+            return
+        self.post_message(RunStarted(run, "resumed"))
+
+    def stop(self, run: store.RunDir) -> None:
+        if launcher.stop_run(run):
+            self.notify(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
+        else:
+            status = launcher.run_status(run.summary())
+            self.notify(f"{run.run_id} is {status}: nothing to stop here.", severity="warning")
+
+    def on_run_started(self, message: RunStarted) -> None:
+        follower = self.follow(message.run)
+        follower.status = "unknown"  # a resumed run changes status: make the next poll report it
+        self.current_run_id = message.run.run_id
+        self.notify(f"{message.verb.capitalize()} {message.run.run_id}")
+        self.switch_mode("live")
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.text, severity="error", timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            if event.worker.group == "poll":
+                self._polling = False
+            self.notify(f"Error: {event.worker.error}", severity="error", timeout=8)
+
+    def edit_run_preset(self, run: store.RunDir) -> None:
+        try:
+            preset = store.load_run_preset(run)
+        except PresetError as exc:
+            self.notify(f"The preset of this run does not load: {exc}", severity="error")
+            return
+        self.run_worker(self._edit(preset.to_dict(), run.run_id), group="edit")
+
+    async def _edit(self, base: dict[str, Any], origin: str) -> None:
+        await self.switch_mode("presets")
+        screen = self.screen
+        if isinstance(screen, PresetsScreen):
+            screen.edit(base, f"run {origin}")
+
+    def export_records(self, run: store.RunDir) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._write_records(run, path)
+
+        default = Path.cwd() / f"{run.run_id}.csv"
+        self.push_screen(PathModal(f"Write the records of {run.run_id} to CSV:", default), chosen)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def _write_records(self, run: store.RunDir, path: Path) -> None:
+        try:
+            count = write_records_csv(run.records(), path)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
+            return
+        self.call_from_thread(self.notify, f"Wrote {count} records to {path}")
+
+    def toggle_smoothing(self) -> None:
+        on = self.axis_options.smoothing == 0
+        self.axis_options = replace(self.axis_options, smoothing=SMOOTHING if on else 0.0)
+        self.notify(f"Smoothing {'on (raw kept, faint)' if on else 'off'}", timeout=2)
+
+    def toggle_x_axis(self) -> None:
+        x_key = "elapsed_s" if self.axis_options.x_key == "step" else "step"
+        self.axis_options = replace(self.axis_options, x_key=x_key)
+        self.notify(f"x axis: {'wall time' if x_key == 'elapsed_s' else 'steps'}", timeout=2)
+
+    # -- app actions ------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from grok_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        live = self.live_followers()
+        if not live:
+            self.exit()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "leave":
+                self.exit()
+            elif choice == "stop":
+                for follower in live:
+                    launcher.stop_run(follower.run)
+                self.exit()
+
+        names = ", ".join(f.run_id for f in live[:3]) + (" …" if len(live) > 3 else "")
+        self.push_screen(
+            ChoiceModal(
+                f"{len(live)} run(s) still running: {names}",
+                [
+                    ("leave", "Leave them running and quit (a new grok-tui finds them)"),
+                    ("stop", "Stop them (each saves a checkpoint) and quit"),
+                    ("cancel", "Cancel"),
+                ],
+            ),
+            chosen,
+        )
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Presets", "Pick, edit, save and run presets (F2)", lambda: self.switch_mode("presets")
+        )
+        yield SystemCommand(
+            "Live runs", "Curves of the running runs (F3)", lambda: self.switch_mode("live")
+        )
+        yield SystemCommand(
+            "History", "Every run of the runs directory (F4)", lambda: self.switch_mode("history")
+        )
+        yield SystemCommand("Help", "Keys and screens (F1)", self.action_help)
+        yield SystemCommand(
+            "Toggle smoothing",
+            "EMA over the curves; raw stays visible (m)",
+            self._palette_smoothing,
+        )
+        yield SystemCommand("Toggle x axis", "Steps or wall time (t)", self._palette_x_axis)
+        for action, title, help_text in getattr(screen, "PALETTE", ()):
+            yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+
+    def _palette_smoothing(self) -> None:
+        action = getattr(self.screen, "action_smoothing", None)
+        if action is not None:
+            action()
+        else:
+            self.toggle_smoothing()
+
+    def _palette_x_axis(self) -> None:
+        action = getattr(self.screen, "action_x_axis", None)
+        if action is not None:
+            action()
+        else:
+            self.toggle_x_axis()
+
+
+def run_app(runs_dir: Path, preset_dirs: list[Path]) -> None:
+    """Open the TUI on a runs directory (``grok-tui`` without --run)."""
+    GrokApp(runs_dir, preset_dirs).run()

@@ -1,0 +1,150 @@
+"""Benchmark: time to the first frame of the TUI with 200 runs in the runs directory.
+
+``python -m grok_tui.tui.bench_startup [--runs 200] [--repeat 3]`` makes a temporary runs
+directory of finished runs (200 records each), starts the app in a pseudo-terminal as
+a user would (a fresh interpreter: imports included) and measures until the screen
+shows the footer, then until the History table holds every run. Torch-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grok_tui import store
+from grok_tui.config import Preset, apply_overrides, validate_preset
+from grok_tui.tui.fake_trainer import curve_record
+
+APP = """
+import sys
+from pathlib import Path
+from grok_tui.tui.app import run_app
+run_app(Path(sys.argv[1]), [])
+"""
+
+
+def make_runs(runs_dir: Path, count: int, records: int = 200) -> None:
+    base = Preset().to_dict()
+    for i in range(count):
+        preset = validate_preset(
+            apply_overrides(base, [("name", f"bench-{i}"), ("optim.lr", 10 ** -(2 + i % 3))])
+        )
+        run = store.create_run(preset, runs_dir)
+        writer = store.MetricsWriter(run.path)
+        for step in range(1, records + 1):
+            writer.append(curve_record(step * 50, records * 50, step * 0.1))
+        writer.close()
+        store.update_summary(
+            run.path,
+            status=store.COMPLETED,
+            step=records * 50,
+            fit_step=1500,
+            grok_step=6000,
+            best_test_acc=1.0,
+            final={"test_acc": 1.0, "train_acc": 1.0},
+            elapsed_s=records * 0.1,
+            started_at=store.now_iso(),
+            ended_at=store.now_iso(),
+        )
+
+
+def _read_until(fd: int, needles: list[bytes], deadline: float, buffer: bytearray) -> bool:
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return False
+            buffer.extend(chunk)
+            if all(n in buffer for n in needles):
+                return True
+    return False
+
+
+def measure_once(runs_dir: Path, size: tuple[int, int] = (120, 40)) -> tuple[float, float | None]:
+    """Seconds to the first frame, and to the History screen listing every run."""
+    import fcntl
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    env = dict(
+        os.environ, TERM="xterm-256color", PYTHONPATH=str(Path(__file__).resolve().parents[2])
+    )
+    start = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-c", APP, str(runs_dir)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    buffer = bytearray()
+    try:
+        # The footer is drawn with the first full frame of the Presets screen.
+        if not _read_until(master, [b"palette"], start + 30, buffer):
+            raise RuntimeError(
+                "no first frame within 30 s:\n" + buffer.decode("utf-8", "replace")[-2000:]
+            )
+        first_frame = time.monotonic() - start
+        buffer.clear()
+        history_start = time.monotonic()
+        os.write(master, b"\x1bOS")  # F4: History
+        count = len(list(store.iter_run_dirs(runs_dir)))
+        found = _read_until(master, [f"of {count} runs".encode()], history_start + 30, buffer)
+        history = time.monotonic() - history_start if found else None
+        os.write(master, b"\x11")  # Ctrl+Q
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        os.close(master)
+    return first_frame, history
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="grok-tui-bench-"))
+    try:
+        runs_dir = tmp / "runs"
+        made = time.monotonic()
+        make_runs(runs_dir, args.runs)
+        print(f"{args.runs} runs made in {time.monotonic() - made:.1f} s ({runs_dir})")
+        firsts, histories = [], []
+        for _ in range(args.repeat):
+            first, history = measure_once(runs_dir)
+            firsts.append(first)
+            if history is not None:
+                histories.append(history)
+            print(
+                f"first frame {first:.2f} s · history with {args.runs} runs {history or float('nan'):.2f} s"
+            )
+        print(
+            f"median: first frame {statistics.median(firsts):.2f} s, "
+            f"history {statistics.median(histories) if histories else float('nan'):.2f} s"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

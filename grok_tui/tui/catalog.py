@@ -1,0 +1,86 @@
+"""Where presets come from, and each one's verdict: the data of the Presets screen.
+
+The shipped presets are found relative to the package (the repository's ``presets/``
+beside it, or the copy bundled inside an installed package), then the current
+directory's ``presets/`` and every ``--presets DIR``. No Textual import here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grok_tui
+from grok_tui.config import Preset, PresetError, load_preset
+
+
+@dataclass(frozen=True)
+class PresetSource:
+    path: Path
+    label: str  # shipped, local, or the folder given with --presets
+
+
+@dataclass
+class PresetEntry:
+    """One preset file: its validated preset, or the error that says why it is invalid."""
+
+    path: Path
+    source: str
+    preset: Preset | None = None
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.preset is not None
+
+    @property
+    def name(self) -> str:
+        return self.preset.name if self.preset else self.path.stem
+
+
+def preset_sources(
+    extra_dirs: list[Path] | None = None, cwd: Path | None = None
+) -> list[PresetSource]:
+    """The folders to list, without duplicates, shipped ones first."""
+    package = Path(grok_tui.__file__).resolve().parent
+    candidates = [
+        PresetSource(package.parent / "presets", "shipped"),
+        PresetSource(package / "presets", "shipped"),
+        PresetSource((cwd or Path.cwd()) / "presets", "local"),
+        *(PresetSource(Path(d), str(d)) for d in extra_dirs or []),
+    ]
+    seen: set[Path] = set()
+    sources = []
+    for source in candidates:
+        resolved = source.path.resolve()
+        if resolved in seen or not resolved.is_dir():
+            continue
+        seen.add(resolved)
+        sources.append(PresetSource(resolved, source.label))
+    return sources
+
+
+def load_entry(path: Path, source: str) -> PresetEntry:
+    try:
+        return PresetEntry(path, source, preset=load_preset(path))
+    except PresetError as exc:
+        return PresetEntry(path, source, error=str(exc))
+    except Exception as exc:  # a preset must never take the app down
+        return PresetEntry(path, source, error=f"{path}: {type(exc).__name__}: {exc}")
+
+
+def discover_presets(sources: list[PresetSource]) -> list[PresetEntry]:
+    """Every ``*.toml`` of the sources (subfolders too), each with its verdict."""
+    entries = []
+    for source in sources:
+        for path in sorted(source.path.rglob("*.toml")):
+            if path.is_file():
+                entries.append(load_entry(path, source.label))
+    return entries
+
+
+def default_save_dir(extra_dirs: list[Path] | None = None, cwd: Path | None = None) -> Path:
+    """Where "save as" proposes to write: the first --presets folder, else ./presets."""
+    if extra_dirs:
+        return Path(extra_dirs[0])
+    return (cwd or Path.cwd()) / "presets"

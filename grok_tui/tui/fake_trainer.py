@@ -1,0 +1,103 @@
+"""A stand-in trainer for demos, tests and benchmarks: writes grokking-shaped records.
+
+``python -m grok_tui.tui.fake_trainer RUN_DIR`` behaves like ``grok-tui --resume RUN_DIR``
+as far as the run directory goes (records, summary, SIGTERM -> stopped and exit 130,
+continue from the last record) but computes nothing and never imports torch.
+GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grok_tui import store
+from grok_tui.config import read_toml
+
+_stop = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    global _stop
+    _stop = True
+
+
+def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
+    """Train accuracy rises early, test accuracy late: the grokking shape."""
+    fit, grok, width = 0.15 * steps, 0.6 * steps, 0.04 * steps + 1
+    train_acc = 1 / (1 + math.exp(-(step - fit) / width))
+    test_acc = 0.02 + 0.98 / (1 + math.exp(-(step - grok) / width))
+    return {
+        "step": step,
+        "epoch": step / 10,
+        "train_loss": max(1e-4, -math.log(max(train_acc, 1e-4)) + 1e-4),
+        "train_acc": train_acc,
+        "test_loss": max(1e-4, -math.log(max(test_acc, 1e-4)) + 1e-4),
+        "test_acc": test_acc,
+        "lr": 1e-3,
+        "param_norm": 30.0 - 10 * test_acc,
+        "grad_norm": 1.0,
+        "elapsed_s": elapsed,
+    }
+
+
+def main(argv: list[str]) -> int:
+    run = store.RunDir(Path(argv[0]))
+    preset = read_toml(run.preset_path)
+    steps = int(preset.get("train", {}).get("steps", 1000))
+    every = int(preset.get("train", {}).get("eval_every", 100))
+    delay = float(os.environ.get("GROK_FAKE_DELAY", "0.05"))
+    summary = run.summary()
+    if summary.get("status") == store.COMPLETED:
+        print("already completed", file=sys.stderr)
+        return 2
+    records = run.records()
+    step = records[-1]["step"] if records else 0
+    elapsed0 = records[-1]["elapsed_s"] if records else 0.0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
+    summary.update(
+        status=store.RUNNING,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started_at=summary.get("started_at") or store.now_iso(),
+        ended_at=None,
+        device="cpu (fake)",
+        steps=steps,
+    )
+    store.write_summary(run.path, summary)
+    writer = store.MetricsWriter(run.path)
+    start = time.monotonic()
+    print(f"fake trainer: {run.run_id} from step {step}", flush=True)
+    while step < steps and not _stop:
+        time.sleep(delay)
+        step = min(steps, step + every)
+        elapsed = elapsed0 + time.monotonic() - start
+        record = curve_record(step, steps, elapsed)
+        writer.append(record)
+        summary.update(step=step, elapsed_s=elapsed, steps_per_s=every / max(delay, 1e-3))
+        if summary.get("fit_step") is None and record["train_acc"] >= 0.99:
+            summary["fit_step"] = step
+        if summary.get("grok_step") is None and record["test_acc"] >= 0.99:
+            summary["grok_step"] = step
+            summary["grok_gap"] = step - (summary.get("fit_step") or step)
+        if record["test_acc"] > (summary.get("best_test_acc") or 0):
+            summary.update(best_test_acc=record["test_acc"], best_test_acc_step=step)
+        summary["final"] = {
+            k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")
+        }
+        store.write_summary(run.path, summary)
+    writer.close()
+    summary.update(status=store.STOPPED if _stop else store.COMPLETED, ended_at=store.now_iso())
+    store.write_summary(run.path, summary)
+    return 130 if _stop else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

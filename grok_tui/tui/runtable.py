@@ -1,0 +1,329 @@
+"""The run history as rows: columns, sorting, filtering, sweeps, CSV export, config diff.
+
+Plain Python over store.RunInfo, with no Textual import: the History and Compare
+screens only display what is computed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from grok_tui import store
+from grok_tui.config import flatten
+from grok_tui.launcher import run_status
+from grok_tui.tui.series import format_duration
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    numeric: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "name"),
+    Column("model", "model"),
+    Column("operation", "op"),
+    Column("p", "p", numeric=True),
+    Column("train_fraction", "frac", numeric=True),
+    Column("optimizer", "optim"),
+    Column("lr", "lr", numeric=True),
+    Column("weight_decay", "wd", numeric=True),
+    Column("status", "status"),
+    Column("fit_step", "fit", numeric=True),
+    Column("grok_step", "grok", numeric=True),
+    Column("best_test_acc", "best", numeric=True),
+    Column("final_test_acc", "final", numeric=True),
+    Column("duration_s", "time", numeric=True),
+    Column("started", "started"),
+)
+COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+STATUSES = (
+    "running",
+    "starting",
+    "created",
+    "completed",
+    "stopped",
+    "failed",
+    "diverged",
+    "crashed",
+)
+
+
+@dataclass
+class RunRow:
+    """One run as the history shows it: raw values (for sorting and CSV) by column key."""
+
+    run_id: str
+    path: Path
+    values: dict[str, Any]
+    sweep_id: str | None = None
+    sweep_coords: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return str(self.values.get("status", ""))
+
+    def cell(self, key: str) -> str:
+        return format_cell(key, self.values.get(key))
+
+
+def _get(mapping: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(mapping, Mapping):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def model_label(model: Mapping[str, Any]) -> str:
+    """transformer 2x128, mlp 256-256, lstm 2x256 (bi)."""
+    kind = model.get("type", "transformer")
+    if kind == "transformer":
+        return f"transformer {model.get('layers', '?')}x{model.get('d_model', '?')}"
+    if kind == "mlp":
+        widths = model.get("widths") or []
+        return "mlp " + "-".join(str(w) for w in widths)
+    label = f"{kind} {model.get('layers', '?')}x{model.get('hidden_size', '?')}"
+    return label + (" bi" if model.get("bidirectional") else "")
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def duration_s(summary: Mapping[str, Any], now: datetime | None = None) -> float | None:
+    """Training time: elapsed_s when the run reported it, else start to end (or to now)."""
+    elapsed = summary.get("elapsed_s")
+    if isinstance(elapsed, int | float) and math.isfinite(elapsed):
+        return float(elapsed)
+    start = _parse_time(summary.get("started_at"))
+    end = _parse_time(summary.get("ended_at"))
+    if start is None:
+        return None
+    if end is None:
+        if summary.get("status") != store.RUNNING:
+            return None
+        end = now or datetime.now(start.tzinfo)
+    return max(0.0, (end - start).total_seconds())
+
+
+def run_row(info: store.RunInfo) -> RunRow:
+    """The history row of a run, from its summary and its frozen preset."""
+    summary, preset = info.summary, info.preset
+    data, model, optim = preset.get("data", {}), preset.get("model", {}), preset.get("optim", {})
+    started = _parse_time(summary.get("started_at") or summary.get("created_at"))
+    values = {
+        "name": summary.get("name") or preset.get("name") or info.run_id,
+        "model": model_label(model) if model else "?",
+        "operation": _get(data, "operation"),
+        "p": _get(data, "p"),
+        "train_fraction": _get(data, "train_fraction"),
+        "optimizer": _get(optim, "name"),
+        "lr": _get(optim, "lr"),
+        "weight_decay": _get(optim, "weight_decay"),
+        "status": run_status(summary) if summary else "unknown",
+        "fit_step": summary.get("fit_step"),
+        "grok_step": summary.get("grok_step"),
+        "best_test_acc": summary.get("best_test_acc"),
+        "final_test_acc": _get(summary, "final", "test_acc"),
+        "duration_s": duration_s(summary),
+        "started": started.strftime("%Y-%m-%d %H:%M") if started else "",
+    }
+    if info.preset_error:
+        values["status"] = values["status"] + " (bad preset)"
+    sweep = summary.get("sweep") if isinstance(summary.get("sweep"), Mapping) else None
+    return RunRow(
+        run_id=info.run_id,
+        path=info.run.path,
+        values=values,
+        sweep_id=str(sweep["id"]) if sweep and sweep.get("id") is not None else None,
+        sweep_coords=dict(sweep.get("coords") or {}) if sweep else {},
+    )
+
+
+def format_cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key in ("best_test_acc", "final_test_acc") and isinstance(value, int | float):
+        return f"{value:.3f}"
+    if key == "duration_s":
+        return format_duration(value)
+    if key in ("lr", "weight_decay") and isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def sort_rows(rows: Sequence[RunRow], key: str, *, reverse: bool = False) -> list[RunRow]:
+    """Rows ordered by one column; empty values always last, whatever the direction."""
+    present = [r for r in rows if r.values.get(key) not in (None, "")]
+    missing = [r for r in rows if r.values.get(key) in (None, "")]
+
+    def sort_key(row: RunRow) -> tuple[int, Any]:
+        value = row.values[key]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, value)
+        return (1, str(value).lower())
+
+    return sorted(present, key=sort_key, reverse=reverse) + missing
+
+
+def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = None) -> list[RunRow]:
+    """Rows whose cells contain every word of text (any case), with the given status.
+
+    A word ``key=value`` matches that column only (``op=add``, ``p=97``).
+    """
+    words = text.lower().split()
+    titles = {c.title: c.key for c in COLUMNS}
+    out = []
+    for row in rows:
+        if status and row.status.split(" ")[0] != status:
+            continue
+        haystack = " ".join([row.run_id, *(row.cell(k) for k in COLUMN_KEYS)]).lower()
+        if row.sweep_id:
+            haystack += " " + row.sweep_id.lower()
+        ok = True
+        for word in words:
+            if "=" in word:
+                name, _, wanted = word.partition("=")
+                key = titles.get(name, name)
+                if key in COLUMN_KEYS:
+                    ok = row.cell(key).lower() == wanted
+                    if not ok:
+                        break
+                    continue
+            if word not in haystack:
+                ok = False
+                break
+        if ok:
+            out.append(row)
+    return out
+
+
+@dataclass
+class Group:
+    """Rows of one sweep (or the runs of no sweep: sweep_id None)."""
+
+    sweep_id: str | None
+    rows: list[RunRow]
+
+
+def group_by_sweep(rows: Sequence[RunRow]) -> list[Group]:
+    """Sweeps in order of first appearance, each with its runs; lone runs in between."""
+    groups: list[Group] = []
+    by_id: dict[str, Group] = {}
+    for row in rows:
+        if row.sweep_id is None:
+            if groups and groups[-1].sweep_id is None:
+                groups[-1].rows.append(row)
+            else:
+                groups.append(Group(None, [row]))
+            continue
+        group = by_id.get(row.sweep_id)
+        if group is None:
+            group = by_id[row.sweep_id] = Group(row.sweep_id, [])
+            groups.append(group)
+        group.rows.append(row)
+    return groups
+
+
+def csv_value(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def write_table_csv(rows: Iterable[RunRow], path: Path) -> int:
+    """The history table (raw values, not the rounded cells) as CSV; the number of rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run_id", *COLUMN_KEYS, "sweep", "path"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.run_id,
+                    *(csv_value(row.values.get(k)) for k in COLUMN_KEYS),
+                    row.sweep_id or "",
+                    str(row.path),
+                ]
+            )
+            count += 1
+    return count
+
+
+def write_records_csv(records: Sequence[Mapping[str, Any]], path: Path) -> int:
+    """A run's records as CSV: the standard fields first, then any others it has."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = list(store.RECORD_FIELDS)
+    for record in records:
+        keys.extend(k for k in record if k not in keys)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, restval="")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: csv_value(v) for k, v in record.items()})
+    return len(records)
+
+
+MISSING = "—"
+
+
+def config_diff(presets: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+    """The dotted preset fields in which the runs differ, with each run's value.
+
+    ``presets`` maps a run id to its raw preset; the name and description are left out
+    (they differ by construction and say nothing about the experiment).
+    """
+    flat = {run_id: flatten(preset) for run_id, preset in presets.items()}
+    keys: list[str] = []
+    for values in flat.values():
+        keys.extend(k for k in values if k not in keys)
+    rows = []
+    for key in keys:
+        if key in ("name", "description"):
+            continue
+        column = [values.get(key, MISSING) for values in flat.values()]
+        if any(v != column[0] for v in column[1:]):
+            rows.append((key, [_show(v) for v in column]))
+    return sorted(rows, key=lambda item: _section_order(item[0]))
+
+
+def _show(value: Any) -> str:
+    if value is MISSING:
+        return MISSING
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _section_order(key: str) -> tuple[int, str]:
+    order = {"data": 0, "model": 1, "optim": 2, "train": 3}
+    return (order.get(key.split(".")[0], 4), key)
+
+
+def load_rows(
+    runs_dir: Path, *, listing: Callable[[Path], list[store.RunInfo]] | None = None
+) -> list[RunRow]:
+    """Every run of the runs directory as a row (never raises on a bad run)."""
+    infos = (listing or store.list_runs)(runs_dir)
+    return [run_row(info) for info in infos]

@@ -1,0 +1,1 @@
+"""One screen per user task: presets, live runs, history, compare, help."""

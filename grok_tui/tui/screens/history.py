@@ -1,0 +1,381 @@
+"""The History screen: every run of the runs directory; sort, filter, mark, open, export."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Select, Static
+
+from grok_tui import store
+from grok_tui.launcher import LIVE_STATUSES
+from grok_tui.tui.runtable import (
+    COLUMNS,
+    STATUSES,
+    RunRow,
+    filter_rows,
+    load_rows,
+    run_row,
+    sort_rows,
+    write_table_csv,
+)
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal
+from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
+
+if TYPE_CHECKING:
+    from grok_tui.tui.app import GrokApp
+
+ALL = "all"
+
+
+class RowsLoaded(Message):
+    def __init__(self, rows: list[RunRow], infos: dict[str, store.RunInfo]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.infos = infos
+
+
+class HistoryScreen(Screen):
+    """The run table with a filter line; actions apply to the run under the cursor."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="history.open", priority=False),
+        Binding("space", "mark", "Mark", id="history.mark"),
+        Binding("c", "compare", "Compare", id="history.compare"),
+        Binding("slash", "focus_filter", "Filter", id="history.filter"),
+        Binding("o", "sort", "Sort", id="history.sort"),
+        Binding("x", "export", "Export CSV", id="history.export"),
+        Binding("n", "rerun", "Re-run", id="history.rerun"),
+        Binding("e", "edit", "Edit copy", id="history.edit"),
+        Binding("d", "delete", "Delete", id="history.delete"),
+        Binding("w", "write_records", "Records CSV", show=False, id="history.records"),
+        Binding("g", "group", "Group sweeps", show=False, id="history.group"),
+        Binding("s", "stop", "Stop", show=False, id="history.stop"),
+        Binding("r", "resume", "Resume", show=False, id="history.resume"),
+        Binding("f5", "reload", "Reload", show=False),
+        Binding("escape", "focus_table", "Table", show=False),
+    ]
+    PALETTE = [
+        ("open", "Open run", "Curves, resolved preset and log of the run under the cursor (Enter)"),
+        ("compare", "Compare marked runs", "Overlay the marked runs and diff their presets (c)"),
+        ("export", "Export run table to CSV", "All, filtered or marked runs (x)"),
+        (
+            "write_records",
+            "Export run records to CSV",
+            "The records of the run under the cursor (w)",
+        ),
+        ("rerun", "Re-run", "A new run with the same preset (n)"),
+        ("edit", "Copy preset into editor", "Edit the run's preset on the Presets screen (e)"),
+        ("delete", "Delete run", "Asks first (d)"),
+        ("sort", "Sort runs", "By any column (o)"),
+        ("group", "Group by sweep", "On or off (g)"),
+        ("stop", "Stop run", "The run under the cursor (s)"),
+        ("resume", "Resume run", "The run under the cursor (r)"),
+        ("reload", "Reload history", "Read the runs directory again (F5)"),
+    ]
+
+    app: GrokApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all_rows: list[RunRow] = []
+        self.infos: dict[str, store.RunInfo] = {}
+        self.shown: list[RunRow] = []
+        self.marked: set[str] = set()
+        self.sort_key = "started"
+        self.sort_reverse = True
+        self.grouped = True
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="history-bar"):
+            yield Input(
+                placeholder="/ filter: words, or op=add p=97 …", id="history-filter", compact=True
+            )
+            yield Select(
+                [(s, s) for s in (ALL, *STATUSES)],
+                value=ALL,
+                allow_blank=False,
+                compact=True,
+                id="history-status",
+            )
+        yield RunTable(id="history-table")
+        yield Static("", id="history-info")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#history-table", RunTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.all_rows:
+            self.reload()
+
+    # -- loading and showing --------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def reload(self) -> None:
+        infos = store.list_runs(self.app.runs_dir)
+        rows = load_rows(self.app.runs_dir, listing=lambda _: infos)
+        self.post_message(RowsLoaded(rows, {i.run_id: i for i in infos}))
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def on_rows_loaded(self, message: RowsLoaded) -> None:
+        self.all_rows, self.infos = message.rows, message.infos
+        self.marked &= set(self.infos)
+        self.apply()
+
+    def apply(self) -> None:
+        """Filter, sort and show the rows."""
+        text = self.query_one("#history-filter", Input).value
+        status = self.query_one("#history-status", Select).value
+        rows = filter_rows(
+            self.all_rows, text, None if status in (ALL, Select.NULL) else str(status)
+        )
+        ordered = list(reversed(rows)) if self.sort_reverse else rows  # newest first on ties
+        self.shown = sort_rows(ordered, self.sort_key, reverse=self.sort_reverse)
+        table = self.query_one("#history-table", RunTable)
+        has_sweeps = any(r.sweep_id for r in self.shown)
+        table.show_rows(self.shown, self.marked, grouped=self.grouped and has_sweeps)
+        for column in COLUMNS:
+            arrow = (" ▼" if self.sort_reverse else " ▲") if column.key == self.sort_key else ""
+            table.set_title(column.key, column.title + arrow)
+        self._update_info()
+
+    def _update_info(self) -> None:
+        sort_title = next(c.title for c in COLUMNS if c.key == self.sort_key)
+        self.query_one("#history-info", Static).update(
+            f"{len(self.shown)} of {len(self.all_rows)} runs · {len(self.marked)} marked · "
+            f"sorted by {sort_title} · {self.app.runs_dir}"
+        )
+
+    @on(Input.Changed, "#history-filter")
+    def _filter_changed(self) -> None:
+        self.apply()
+
+    @on(Input.Submitted, "#history-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#history-table", RunTable).focus()
+
+    @on(Select.Changed, "#history-status")
+    def _status_changed(self) -> None:
+        self.apply()
+
+    def runs_changed(self, changed: list[str]) -> None:
+        """Live runs moved: refresh their rows in place, reload if one is new."""
+        if not self.all_rows:
+            return
+        if any(run_id not in self.infos for run_id in changed):
+            self.reload()
+            return
+        table = self.query_one("#history-table", RunTable)
+        for run_id in changed:
+            follower = self.app.followers.get(run_id)
+            info = self.infos.get(run_id)
+            if follower is None or info is None or not follower.summary:
+                continue
+            info.summary = follower.summary
+            row = run_row(info)
+            self.all_rows = [row if r.run_id == run_id else r for r in self.all_rows]
+            if run_id in table.rows_by_key:
+                table.rows_by_key[run_id] = row
+                for column in COLUMNS:
+                    table.update_cell(run_id, column.key, row.cell(column.key))
+
+    # -- the run under the cursor ---------------------------------------------------------
+
+    def current_row(self) -> RunRow | None:
+        row = self.query_one("#history-table", RunTable).current_run()
+        if row is None:
+            self.notify("No run under the cursor.", severity="warning")
+        return row
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value or ""
+        if key.startswith(SWEEP_PREFIX):
+            self._mark_sweep(key.removeprefix(SWEEP_PREFIX))
+        else:
+            self.action_open()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key and key != "mark":
+            self._sort_by(key)
+
+    def action_open(self) -> None:
+        from grok_tui.tui.screens.run import RunScreen
+
+        row = self.current_row()
+        if row is not None and row.run_id in self.infos:
+            self.app.push_screen(RunScreen(self.infos[row.run_id]))
+
+    def action_mark(self) -> None:
+        table = self.query_one("#history-table", RunTable)
+        key = table.current_key()
+        if key and key.startswith(SWEEP_PREFIX):
+            self._mark_sweep(key.removeprefix(SWEEP_PREFIX))
+            return
+        row = self.current_row()
+        if row is None:
+            return
+        if row.run_id in self.marked:
+            self.marked.discard(row.run_id)
+        else:
+            self.marked.add(row.run_id)
+        table.set_mark(row.run_id, row.run_id in self.marked)
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+        self._update_info()
+
+    def _mark_sweep(self, sweep_id: str) -> None:
+        table = self.query_one("#history-table", RunTable)
+        ids = [r.run_id for r in table.sweeps.get(sweep_id, [])]
+        everything = all(i in self.marked for i in ids)
+        for run_id in ids:
+            if everything:
+                self.marked.discard(run_id)
+            else:
+                self.marked.add(run_id)
+            table.set_mark(run_id, run_id in self.marked)
+        self._update_info()
+
+    def action_compare(self) -> None:
+        from grok_tui.tui.screens.compare import CompareScreen
+
+        rows = [r for r in self.all_rows if r.run_id in self.marked]
+        if len(rows) < 2:
+            self.notify("Mark two runs or more with Space, then press c.", severity="warning")
+            return
+        self.app.push_screen(CompareScreen([self.infos[r.run_id] for r in rows]))
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#history-filter", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one("#history-table", RunTable).focus()
+
+    def action_group(self) -> None:
+        self.grouped = not self.grouped
+        self.apply()
+
+    def action_sort(self) -> None:
+        choices = [
+            (c.key, c.title + ("  (again: reverse)" if c.key == self.sort_key else ""))
+            for c in COLUMNS
+        ]
+
+        def chosen(key: str | None) -> None:
+            if key:
+                self._sort_by(key)
+
+        self.app.push_screen(ChoiceModal("Sort the runs by:", choices), chosen)
+
+    def _sort_by(self, key: str) -> None:
+        if key == self.sort_key:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            numeric = next(c.numeric for c in COLUMNS if c.key == key)
+            self.sort_key, self.sort_reverse = key, numeric or key == "started"
+        self.apply()
+
+    def action_export(self) -> None:
+        counts = {
+            "all": len(self.all_rows),
+            "filtered": len(self.shown),
+            "marked": len(self.marked),
+        }
+        scope = "marked" if self.marked else "filtered"
+        default = Path.cwd() / f"runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+
+        def chosen(result: tuple[str, Path] | None) -> None:
+            if result is None:
+                return
+            scope, path = result
+            rows = {
+                "all": self.all_rows,
+                "filtered": self.shown,
+                "marked": [r for r in self.shown if r.run_id in self.marked]
+                + [r for r in self.all_rows if r.run_id in self.marked and r not in self.shown],
+            }[scope]
+            self.export_rows(rows, path)
+
+        self.app.push_screen(ExportModal(counts, scope, default), chosen)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def export_rows(self, rows: list[RunRow], path: Path) -> None:
+        try:
+            count = write_table_csv(rows, path)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"Wrote {count} runs to {path}")
+
+    def action_write_records(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.export_records(store.RunDir(row.path))
+
+    def action_rerun(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.rerun(store.RunDir(row.path))
+
+    def action_edit(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.edit_run_preset(store.RunDir(row.path))
+
+    def action_stop(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.stop(store.RunDir(row.path))
+
+    def action_resume(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.app.resume(store.RunDir(row.path))
+
+    def action_delete(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        if row.status in LIVE_STATUSES:
+            self.notify("This run is live: stop it first (s).", severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.delete_run(row)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Delete run {row.run_id}?\n{row.path}\nIts records and checkpoint are removed for good.",
+                yes="Delete",
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, exit_on_error=False, group="delete")
+    def delete_run(self, row: RunRow) -> None:
+        try:
+            shutil.rmtree(row.path)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Could not delete: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._deleted, row)
+
+    def _deleted(self, row: RunRow) -> None:
+        self.marked.discard(row.run_id)
+        self.app.forget(row.run_id)
+        self.notify(f"Deleted {row.run_id}")
+        self.reload()

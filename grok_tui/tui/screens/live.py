@@ -1,0 +1,208 @@
+"""The Live screen: the curves and status of the runs being followed, one at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
+from grok_tui.tui.series import eta_seconds, format_duration, run_curves
+from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.run_table import STATUS_STYLES
+
+if TYPE_CHECKING:
+    from grok_tui.tui.app import GrokApp
+
+MAX_RECORDS_PLOTTED = 20_000  # before min/max downsampling: bounds the work per redraw
+
+
+def thin(records: list[dict[str, Any]], limit: int = MAX_RECORDS_PLOTTED) -> list[dict[str, Any]]:
+    if len(records) <= limit:
+        return records
+    stride = -(-len(records) // limit)
+    return records[::stride] + ([records[-1]] if (len(records) - 1) % stride else [])
+
+
+def stack_panes(width: int, height: int) -> bool:
+    """Panes one above the other only on a tall, narrow terminal; side by side otherwise."""
+    return width < 110 and height >= 32
+
+
+def status_text(follower: RunFollower) -> Text:
+    """step / total, speed, ETA, device, status, latest accuracies and events."""
+    s = follower.summary
+    status = follower.status
+    step, steps = s.get("step") or 0, s.get("steps") or 0
+    percent = f" ({100 * step / steps:.0f}%)" if steps else ""
+    last = follower.records[-1] if follower.records else {}
+    parts: list[tuple[str, str] | str] = [
+        (status, STATUS_STYLES.get(status, "bold")),
+        f"  step {step}/{steps}{percent}",
+    ]
+    speed = s.get("steps_per_s")
+    if isinstance(speed, int | float) and speed > 0:
+        parts.append(f" · {speed:.1f} steps/s")
+    if status in LIVE_STATUSES:
+        eta = eta_seconds(s)
+        if eta is not None:
+            parts.append(f" · ETA {format_duration(eta)}")
+    elif s.get("elapsed_s") is not None:
+        parts.append(f" · took {format_duration(s.get('elapsed_s'))}")
+    if s.get("device"):
+        parts.append(f" · {s['device']}")
+    if "train_acc" in last:
+        parts.append(f" · acc train {last['train_acc']:.3f} test {last.get('test_acc', 0):.3f}")
+    for key, name in (("fit_step", "fit"), ("grok_step", "grok")):
+        if s.get(key) is not None:
+            parts.append(f" · {name} @{s[key]}")
+    if s.get("error"):
+        parts.append(("  " + str(s["error"]), "red"))
+    return Text.assemble(*parts)
+
+
+class LiveScreen(Screen):
+    """Curves of the current followed run; [ and ] switch between runs."""
+
+    BINDINGS = [
+        Binding("s", "stop", "Stop", id="live.stop"),
+        Binding("r", "resume", "Resume", id="live.resume"),
+        Binding("left_square_bracket", "cycle(-1)", "Prev", id="live.prev"),
+        Binding("right_square_bracket", "cycle(1)", "Next", id="live.next"),
+        Binding("m", "smoothing", "Smooth", id="live.smooth"),
+        Binding("t", "x_axis", "X axis", id="live.xaxis"),
+        Binding("left", "cycle(-1)", show=False),
+        Binding("right", "cycle(1)", show=False),
+    ]
+    PALETTE = [
+        ("stop", "Stop the current run", "It saves a checkpoint and ends as stopped (s)"),
+        ("resume", "Resume the current run", "Continue a stopped run from its checkpoint (r)"),
+    ]
+
+    app: GrokApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drawn: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="live-runs")
+        yield Static("", id="live-status")
+        with Container(id="live-plots"):
+            yield CurvePane("accuracy", id="live-acc")
+            yield CurvePane("loss", id="live-loss")
+        yield Static("", id="live-log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.redraw(force=True)
+
+    def on_screen_resume(self) -> None:
+        self.redraw(force=True)
+
+    def on_resize(self) -> None:
+        self.set_class(stack_panes(self.size.width, self.size.height), "narrow")
+
+    # -- called by the app after each poll -----------------------------------------
+
+    def runs_changed(self, changed: list[str]) -> None:
+        self.redraw()
+
+    def current(self) -> RunFollower | None:
+        return self.app.followers.get(self.app.current_run_id or "")
+
+    def redraw(self, force: bool = False) -> None:
+        """Redraw only when the followed runs or the current run's data moved."""
+        followers = list(self.app.followers.values())
+        follower = self.current()
+        if follower is None and followers:
+            follower = followers[-1]
+            self.app.current_run_id = follower.run_id
+        options = self.app.axis_options
+        key = (
+            tuple((f.run_id, f.status) for f in followers),
+            follower.run_id if follower else None,
+            follower.version if follower else None,
+            options,
+        )
+        if key == self._drawn and not force:
+            return
+        self._drawn = key
+        self._draw_run_list(followers, follower)
+        acc = self.query_one("#live-acc", CurvePane)
+        loss = self.query_one("#live-loss", CurvePane)
+        log = self.query_one("#live-log", Static)
+        if follower is None:
+            self.query_one("#live-status", Static).update(
+                "No live run. Start one from Presets (F2, then Ctrl+R) or History (F4, n), "
+                "or in a shell: grok-tui --run PRESET — it shows up here."
+            )
+            acc.show([])
+            loss.show([])
+            log.display = False
+            return
+        self.query_one("#live-status", Static).update(status_text(follower))
+        curves = run_curves(thin(follower.records), follower.summary, options)
+        acc.show(curves.acc, marks=curves.marks, x_label=curves.x_label)
+        loss.show(curves.loss, marks=curves.marks, x_label=curves.x_label)
+        if follower.status in ("crashed", "failed"):
+            lines = tail(follower.run.log_path, 4)
+            log.update("[b]log.txt:[/b]\n" + "\n".join(escape(line) for line in lines))
+            log.display = bool(lines)
+        else:
+            log.display = False
+
+    def _draw_run_list(self, followers: list[RunFollower], current: RunFollower | None) -> None:
+        if not followers:
+            self.query_one("#live-runs", Static).update(Text("Live runs: none", style="dim"))
+            return
+        parts: list[Any] = [("runs ", "dim")]
+        for index, follower in enumerate(followers, start=1):
+            name = follower.summary.get("name") or follower.run_id
+            style = STATUS_STYLES.get(follower.status, "")
+            label = f" {index}:{name} {follower.status} "
+            if current is not None and follower.run_id == current.run_id:
+                parts.append((label, f"reverse {style}".strip()))
+            else:
+                parts.append((label, style))
+        parts.append(("  [ ] switch", "dim"))
+        self.query_one("#live-runs", Static).update(Text.assemble(*parts))
+
+    # -- actions ------------------------------------------------------------------
+
+    def action_cycle(self, delta: int) -> None:
+        ids = list(self.app.followers)
+        if not ids:
+            return
+        current = self.app.current_run_id
+        index = ids.index(current) if current in ids else 0
+        self.app.current_run_id = ids[(index + delta) % len(ids)]
+        self.redraw()
+
+    def action_stop(self) -> None:
+        follower = self.current()
+        if follower is None:
+            self.notify("No run to stop.", severity="warning")
+            return
+        self.app.stop(follower.run)
+
+    def action_resume(self) -> None:
+        follower = self.current()
+        if follower is None:
+            self.notify("No run to resume.", severity="warning")
+            return
+        self.app.resume(follower.run)
+
+    def action_smoothing(self) -> None:
+        self.app.toggle_smoothing()
+        self.redraw()
+
+    def action_x_axis(self) -> None:
+        self.app.toggle_x_axis()
+        self.redraw()

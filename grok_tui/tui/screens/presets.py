@@ -1,0 +1,267 @@
+"""The Presets screen: pick a preset, see its verdict and resolved values, edit, save, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from grok_tui.config import Preset, save_preset
+from grok_tui.store import slug
+from grok_tui.tui.catalog import (
+    PresetEntry,
+    default_save_dir,
+    discover_presets,
+    load_entry,
+    preset_sources,
+)
+from grok_tui.tui.screens.modals import ConfirmModal, PathModal
+from grok_tui.tui.widgets.preset_form import PresetForm
+
+if TYPE_CHECKING:
+    from grok_tui.tui.app import GrokApp
+
+
+class PresetsLoaded(Message):
+    def __init__(self, entries: list[PresetEntry], select: Path | None) -> None:
+        super().__init__()
+        self.entries = entries
+        self.select = select
+
+
+class PresetsScreen(Screen):
+    """Left: every preset with its verdict. Right: the form (or the error) and the TOML."""
+
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run", id="preset.run"),
+        Binding("ctrl+s", "save_as", "Save as", id="preset.save"),
+        Binding("ctrl+l", "focus_list", "Presets list", show=False),
+        Binding("f5", "reload", "Reload", show=False),
+    ]
+    PALETTE = [
+        ("run", "Run this preset", "Launch the form's preset as its own process (Ctrl+R)"),
+        ("save_as", "Save preset as…", "Write the form as a new TOML preset (Ctrl+S)"),
+        ("reload", "Reload presets", "Read the preset folders again (F5)"),
+    ]
+
+    app: GrokApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[PresetEntry] = []
+        self.current: PresetEntry | None = None
+        self.origin = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="presets-body"):
+            with Vertical(id="preset-side"):
+                yield Static("[b]Presets[/b]  ✓ valid  ✗ invalid", id="preset-side-title")
+                yield OptionList(id="preset-list")
+            with Vertical(id="preset-main"):
+                yield Static("", id="preset-heading")
+                with TabbedContent(initial="tab-edit", id="preset-tabs"):
+                    with TabPane("Edit", id="tab-edit"):
+                        yield PresetForm(id="preset-form")
+                        with VerticalScroll(id="preset-source-box"):
+                            yield Static("", id="preset-source")
+                    with (
+                        TabPane("Resolved", id="tab-resolved"),
+                        VerticalScroll(id="resolved-scroll"),
+                    ):
+                        yield Static("", id="preset-resolved")
+                yield Static("", id="preset-errors")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#preset-errors", Static).display = False
+        self.query_one("#preset-source-box").display = False
+        self.load_presets()
+
+    # -- the list -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="presets")
+    def load_presets(self, select: Path | None = None) -> None:
+        sources = preset_sources(self.app.preset_dirs)
+        self.post_message(PresetsLoaded(discover_presets(sources), select))
+
+    def on_presets_loaded(self, message: PresetsLoaded) -> None:
+        self.entries = message.entries
+        options = self.query_one("#preset-list", OptionList)
+        options.clear_options()
+        for index, entry in enumerate(self.entries):
+            mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
+            label = mark + Text(entry.name) + Text(f"  {entry.source}", style="dim")
+            options.add_option(Option(label, id=str(index)))
+        if not self.entries:
+            self.query_one("#preset-heading", Static).update(
+                "No presets found. Looked in: "
+                + ", ".join(str(s.path) for s in preset_sources(self.app.preset_dirs))
+                + " — the form below starts from the defaults."
+            )
+            self.query_one("#preset-form", PresetForm).load(self.query_one(PresetForm).base)
+            return
+        wanted = 0
+        if message.select is not None:
+            for index, entry in enumerate(self.entries):
+                if entry.path.resolve() == message.select.resolve():
+                    wanted = index
+        options.highlighted = wanted
+        self.show_entry(self.entries[wanted])
+        if self.focused is None:
+            options.focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "preset-list" and event.option.id is not None:
+            entry = self.entries[int(event.option.id)]
+            if entry is not self.current:
+                self.show_entry(entry)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "preset-list" and self.current and self.current.valid:
+            self.set_focus(self.query_one("#f-name"))
+
+    def show_entry(self, entry: PresetEntry) -> None:
+        self.current = entry
+        heading = self.query_one("#preset-heading", Static)
+        form = self.query_one("#preset-form", PresetForm)
+        if entry.preset is None:
+            heading.update(Text.assemble(("✗ invalid  ", "bold red"), str(entry.path)))
+            form.display = False
+            self._show_errors(
+                (entry.error or "invalid preset").splitlines(), title="This preset does not load:"
+            )
+            try:
+                text = entry.path.read_text(encoding="utf-8")
+            except OSError as exc:
+                text = str(exc)
+            source = Syntax(text, "toml", line_numbers=True, theme="ansi_dark")
+            self.query_one("#preset-source", Static).update(source)
+            self.query_one("#preset-source-box").display = True
+            self.query_one("#preset-resolved", Static).update("(invalid: nothing to resolve)")
+            return
+        self.query_one("#preset-source-box").display = False
+        heading.update(
+            Text.assemble(("✓ ", "green"), (entry.preset.name, "bold"), f"  {entry.path}")
+        )
+        form.display = True
+        self.origin = str(entry.path)
+        form.load(entry.preset.to_dict())
+
+    def edit(self, base: dict[str, Any], origin: str) -> None:
+        """Load a preset that is not a file of the list (a run's frozen preset)."""
+        self.current = None
+        self.origin = origin
+        self.query_one("#preset-heading", Static).update(
+            Text.assemble(
+                ("copied from ", "dim"), (origin, "bold"), ("  edit, then Ctrl+S or Ctrl+R", "dim")
+            )
+        )
+        form = self.query_one("#preset-form", PresetForm)
+        form.display = True
+        self.query_one("#preset-source-box").display = False
+        form.load(base)
+        self.query_one("#preset-tabs", TabbedContent).active = "tab-edit"
+        self.set_focus(form.query_one("#f-name"))
+
+    # -- validation ---------------------------------------------------------------
+
+    def on_preset_form_validated(self, message: PresetForm.Validated) -> None:
+        if message.preset is not None:
+            self._show_errors([])
+            self.query_one("#preset-resolved", Static).update(
+                Syntax(message.preset.to_toml(), "toml", theme="ansi_dark")
+            )
+        else:
+            self._show_errors(
+                [f"{e.field or 'preset'}: {e.message}" for e in message.errors],
+                title="Not valid yet:",
+            )
+
+    def _show_errors(self, lines: list[str], title: str = "") -> None:
+        box = self.query_one("#preset-errors", Static)
+        box.display = bool(lines)
+        if lines:
+            box.update(
+                (f"[b]{escape(title)}[/b]\n" if title else "")
+                + "\n".join(escape(line) for line in lines)
+            )
+
+    # -- actions ------------------------------------------------------------------
+
+    def _valid_preset(self) -> Preset | None:
+        form = self.query_one("#preset-form", PresetForm)
+        if not form.display:
+            self.notify(
+                "This preset is invalid: fix the file (see the error) or pick another.",
+                severity="error",
+            )
+            return None
+        preset = form.validate()
+        if preset is None:
+            first = form.errors[0] if form.errors else None
+            self.notify(
+                f"Not valid: {first.field}: {first.message}" if first else "Not valid",
+                severity="error",
+            )
+        return preset
+
+    def action_run(self) -> None:
+        preset = self._valid_preset()
+        if preset is not None:
+            self.app.launch(preset)
+
+    def action_save_as(self) -> None:
+        preset = self._valid_preset()
+        if preset is None:
+            return
+        default = default_save_dir(self.app.preset_dirs) / f"{slug(preset.name)}.toml"
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            if path.suffix != ".toml":
+                path = path.with_suffix(".toml")
+            if path.exists():
+
+                def confirmed(yes: bool | None) -> None:
+                    if yes:
+                        self._save(preset, path)
+
+                self.app.push_screen(
+                    ConfirmModal(f"{path} exists. Overwrite it?", yes="Overwrite"), confirmed
+                )
+            else:
+                self._save(preset, path)
+
+        self.app.push_screen(PathModal("Save the preset as (TOML file):", default), chosen)
+
+    def _save(self, preset: Preset, path: Path) -> None:
+        try:
+            save_preset(preset, path)
+        except OSError as exc:
+            self.notify(f"Could not save {path}: {exc}", severity="error")
+            return
+        entry = load_entry(path, "saved")
+        if not entry.valid:  # pragma: no cover - save_preset writes what loads again
+            self.notify(f"Saved, but it does not load: {entry.error}", severity="warning")
+        self.notify(f"Saved {path}")
+        if path.resolve().parent not in {s.path for s in preset_sources(self.app.preset_dirs)}:
+            self.app.preset_dirs.append(path.resolve().parent)
+        self.load_presets(select=path)
+
+    def action_focus_list(self) -> None:
+        self.query_one("#preset-list", OptionList).focus()
+
+    def action_reload(self) -> None:
+        self.load_presets(select=self.current.path if self.current else None)

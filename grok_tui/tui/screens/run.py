@@ -1,0 +1,189 @@
+"""One run opened from History: its curves, its resolved preset and its log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from grok_tui import store
+from grok_tui.launcher import run_status, tail
+from grok_tui.tui.runtable import model_label
+from grok_tui.tui.screens.live import stack_panes, thin
+from grok_tui.tui.series import format_duration, run_curves
+from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.run_table import STATUS_STYLES
+
+if TYPE_CHECKING:
+    from grok_tui.tui.app import GrokApp
+
+
+class RunLoaded(Message):
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        summary: dict[str, Any],
+        preset_text: str,
+        log: list[str],
+    ) -> None:
+        super().__init__()
+        self.records, self.summary, self.preset_text, self.log = records, summary, preset_text, log
+
+
+def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
+    status = run_status(summary)
+    preset = info.preset
+    data, optim = preset.get("data", {}), preset.get("optim", {})
+    final = summary.get("final") or {}
+    parts: list[Any] = [
+        (summary.get("name") or info.run_id, "bold"),
+        "  ",
+        (status, STATUS_STYLES.get(status, "bold")),
+        f"  step {summary.get('step', 0)}/{summary.get('steps', '?')}",
+        f" · {data.get('operation', '?')} p={data.get('p', '?')} frac={data.get('train_fraction', '?')}",
+        f" · {model_label(preset.get('model', {}))}" if preset.get("model") else "",
+        f" · {optim.get('name', '?')} lr={optim.get('lr', '?')} wd={optim.get('weight_decay', '?')}",
+    ]
+    facts = []
+    for key, name in (("fit_step", "fit"), ("grok_step", "grok"), ("grok_gap", "gap")):
+        if summary.get(key) is not None:
+            facts.append(f"{name} {summary[key]}")
+    if summary.get("best_test_acc") is not None:
+        facts.append(
+            f"best test {summary['best_test_acc']:.3f} @{summary.get('best_test_acc_step', '?')}"
+        )
+    if final.get("test_acc") is not None:
+        facts.append(f"final train {final.get('train_acc', 0):.3f} test {final['test_acc']:.3f}")
+    if summary.get("elapsed_s") is not None:
+        facts.append(format_duration(summary["elapsed_s"]))
+    if summary.get("device"):
+        facts.append(str(summary["device"]))
+    facts.append(info.run_id)
+    parts.append("\n" + " · ".join(facts))
+    if summary.get("error"):
+        parts.append(("\n" + str(summary["error"]), "red"))
+    return Text.assemble(*parts)
+
+
+class RunScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="run.back"),
+        Binding("p", "cycle_view", "Curves/preset/log", id="run.view"),
+        Binding("m", "smoothing", "Smooth", id="run.smooth"),
+        Binding("t", "x_axis", "X axis", id="run.xaxis"),
+        Binding("w", "write_records", "Records CSV", id="run.records"),
+        Binding("n", "rerun", "Re-run", id="run.rerun"),
+        Binding("e", "edit", "Edit copy", id="run.edit"),
+        Binding("s", "stop", "Stop", show=False),
+        Binding("r", "resume", "Resume", show=False),
+    ]
+    PALETTE = [
+        ("write_records", "Export run records to CSV", "Every record of this run (w)"),
+        ("rerun", "Re-run", "A new run with the same preset (n)"),
+        ("edit", "Copy preset into editor", "Edit this run's preset on the Presets screen (e)"),
+    ]
+
+    app: GrokApp
+
+    def __init__(self, info: store.RunInfo) -> None:
+        super().__init__()
+        self.info = info
+        self.records: list[dict[str, Any]] = []
+        self.summary: dict[str, Any] = dict(info.summary)
+        self.preset_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(run_heading(self.info, self.summary), id="run-head")
+        with ContentSwitcher(initial="run-curves", id="run-views"):
+            with Container(id="run-curves", classes="plots"):
+                yield CurvePane("accuracy", id="run-acc")
+                yield CurvePane("loss", id="run-loss")
+            with VerticalScroll(id="run-preset"):
+                yield Static("", id="run-preset-text")
+            with VerticalScroll(id="run-log"):
+                yield Static("", id="run-log-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for pane in self.query(CurvePane):
+            pane.empty_text = "no records yet"
+        self.load()
+
+    def on_resize(self) -> None:
+        self.set_class(stack_panes(self.size.width, self.size.height), "narrow")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run")
+    def load(self) -> None:
+        run = self.info.run
+        try:
+            preset_text = run.preset_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            preset_text = f"# cannot read {run.preset_path}: {exc}"
+        self.post_message(
+            RunLoaded(run.records(), run.summary(), preset_text, tail(run.log_path, 200))
+        )
+
+    def on_run_loaded(self, message: RunLoaded) -> None:
+        self.records, self.summary = message.records, message.summary or self.summary
+        self.preset_text = message.preset_text
+        self.query_one("#run-preset-text", Static).update(
+            Syntax(message.preset_text, "toml", theme="ansi_dark")
+        )
+        self.query_one("#run-log-text", Static).update(
+            "\n".join(escape(line) for line in message.log)
+            or "(no log: a run started headless prints to its shell)"
+        )
+        self.draw()
+
+    def draw(self) -> None:
+        self.query_one("#run-head", Static).update(run_heading(self.info, self.summary))
+        curves = run_curves(thin(self.records), self.summary, self.app.axis_options)
+        self.query_one("#run-acc", CurvePane).show(
+            curves.acc, marks=curves.marks, x_label=curves.x_label
+        )
+        self.query_one("#run-loss", CurvePane).show(
+            curves.loss, marks=curves.marks, x_label=curves.x_label
+        )
+
+    def runs_changed(self, changed: list[str]) -> None:
+        follower = self.app.followers.get(self.info.run_id)
+        if follower is not None and self.info.run_id in changed:
+            self.records, self.summary = list(follower.records), follower.summary
+            self.draw()
+
+    def action_cycle_view(self) -> None:
+        switcher = self.query_one("#run-views", ContentSwitcher)
+        views = ["run-curves", "run-preset", "run-log"]
+        switcher.current = views[(views.index(switcher.current or views[0]) + 1) % len(views)]
+
+    def action_smoothing(self) -> None:
+        self.app.toggle_smoothing()
+        self.draw()
+
+    def action_x_axis(self) -> None:
+        self.app.toggle_x_axis()
+        self.draw()
+
+    def action_write_records(self) -> None:
+        self.app.export_records(self.info.run)
+
+    def action_rerun(self) -> None:
+        self.app.rerun(self.info.run)
+
+    def action_edit(self) -> None:
+        self.app.edit_run_preset(self.info.run)
+
+    def action_stop(self) -> None:
+        self.app.stop(self.info.run)
+
+    def action_resume(self) -> None:
+        self.app.resume(self.info.run)

@@ -1,0 +1,1 @@
+"""Reusable views: the curve pane, the run table, the preset form."""

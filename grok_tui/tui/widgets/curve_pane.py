@@ -1,0 +1,113 @@
+"""A plotext pane that draws curves: accuracy on 0..1, or loss as log10 with plain labels.
+
+textual-plotext rebuilds the whole chart on every render, so the data is set once per
+change (show()), downsampled to about two points per column at render time, and a
+render only re-adds the series when the data or the size changed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rich.markup import escape
+from textual_plotext import PlotextPlot
+
+from grok_tui.tui.series import (
+    Mark,
+    Series,
+    downsample,
+    format_number,
+    log_ticks,
+    nice_ticks,
+)
+
+Kind = Literal["accuracy", "loss"]
+
+
+def swatch(colour: tuple[int, int, int], text: str) -> str:
+    r, g, b = colour
+    return f"[rgb({r},{g},{b})]━[/] {escape(text)}"
+
+
+class CurvePane(PlotextPlot):
+    """One chart; its legend and marks go in the border title, not over the curves."""
+
+    DEFAULT_CSS = """
+    CurvePane {
+        border: round $panel-lighten-2;
+        border-title-align: left;
+        padding: 0;
+    }
+    """
+
+    def __init__(self, kind: Kind, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.kind = kind
+        self.series: list[Series] = []
+        self.marks: list[Mark] = []
+        self.x_label = "step"
+        self.empty_text = "waiting for the first evaluation"
+        self._version = 0
+        self._built: tuple[int, int, int] | None = None
+        self.border_title = kind
+
+    def show(
+        self,
+        series: list[Series],
+        *,
+        marks: list[Mark] | None = None,
+        x_label: str = "step",
+        legend: bool = True,
+    ) -> None:
+        """Replace what the pane draws; it redraws on its next refresh."""
+        self.series = series
+        self.marks = marks or []
+        self.x_label = x_label
+        parts = [self.kind if self.kind == "accuracy" else "loss (log)"]
+        if legend:
+            parts += [swatch(s.colour, s.name) for s in series if not s.faint]
+        parts += [swatch(m.colour, m.label) for m in self.marks]
+        self.border_title = "  ".join(parts)
+        self._version += 1
+        self.refresh()
+
+    def render(self):  # type: ignore[override]
+        key = (self.size.width, self.size.height, self._version)
+        if key != self._built:
+            self._built = key
+            self._rebuild()
+        return super().render()
+
+    def _rebuild(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        width, height = max(self.size.width, 10), max(self.size.height, 4)
+        drawn = [(s, downsample(s.points, 2 * width)) for s in self.series if s.points]
+        if not drawn:
+            plt.title(self.empty_text)
+            plt.xticks([], [])
+            plt.yticks([], [])
+            return
+        for series, pts in drawn:
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            if len(pts) == 1:
+                plt.scatter(xs, ys, marker="dot", color=series.colour)
+            else:
+                plt.plot(xs, ys, marker="braille", color=series.colour)
+        all_x = [p[0] for _, pts in drawn for p in pts]
+        x_lo, x_hi = min(all_x), max(all_x)
+        for mark in self.marks:
+            plt.vertical_line(mark.x, color=mark.colour)
+            x_lo, x_hi = min(x_lo, mark.x), max(x_hi, mark.x)
+        ticks = nice_ticks(x_lo, x_hi, max(2, min(6, width // 12)))
+        plt.xticks(ticks, [format_number(t) for t in ticks])
+        if self.kind == "accuracy":
+            plt.ylim(0, 1)
+            ticks = [0, 0.5, 1] if height < 12 else [0, 0.25, 0.5, 0.75, 1]
+            plt.yticks(ticks, [f"{t:g}" for t in ticks])
+        else:
+            all_y = [p[1] for _, pts in drawn for p in pts]
+            positions, labels = log_ticks(min(all_y), max(all_y))
+            plt.yticks(positions, labels)
+        if height >= 12:
+            plt.xlabel(self.x_label)

@@ -1,0 +1,320 @@
+"""A form over the common fields of a preset, validated as the user types.
+
+The form keeps the full resolved preset it was loaded from (``base``) and applies its
+fields to it as ``--set``-style overrides, so the fields it does not show (dropout,
+schedule, ...) are kept, and a value is parsed exactly as on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from grok_tui import config
+from grok_tui.config import Preset, PresetError, PresetErrors
+
+BOOL_CHOICES = ("true", "false")
+FAMILIES = {
+    "transformer": "transformer",
+    "mlp": "mlp",
+    "lstm": "recurrent",
+    "gru": "recurrent",
+    "rnn": "recurrent",
+}
+FAMILY_MODELS: dict[str, type[BaseModel]] = {
+    "transformer": config.TransformerConfig,
+    "mlp": config.MLPConfig,
+    "recurrent": config.RecurrentConfig,
+}
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str  # the dotted preset field
+    label: str
+    choices: tuple[str, ...] | None = None  # a Select instead of an Input
+    family: str | None = None  # shown only for this model family
+
+    @property
+    def widget_id(self) -> str:
+        return "f-" + self.key.replace(".", "-") + (f"-{self.family}" if self.family else "")
+
+
+FIELDS: tuple[FormField, ...] = (
+    FormField("name", "name"),
+    FormField("data.operation", "operation", tuple(config.OPERATIONS)),
+    FormField("data.p", "p"),
+    FormField("data.k", "k"),
+    FormField("data.train_fraction", "train_fraction"),
+    FormField("data.include_op_tokens", "op tokens", BOOL_CHOICES),
+    FormField("model.type", "model", config.MODEL_TYPES),
+    FormField("model.layers", "layers", family="transformer"),
+    FormField("model.d_model", "d_model", family="transformer"),
+    FormField("model.heads", "heads", family="transformer"),
+    FormField("model.d_ff", "d_ff", family="transformer"),
+    FormField("model.embed_dim", "embed_dim", family="mlp"),
+    FormField("model.widths", "widths", family="mlp"),
+    FormField("model.embed_dim", "embed_dim", family="recurrent"),
+    FormField("model.hidden_size", "hidden_size", family="recurrent"),
+    FormField("model.layers", "layers", family="recurrent"),
+    FormField("model.bidirectional", "bidirectional", BOOL_CHOICES, family="recurrent"),
+    FormField("optim.name", "optimizer", config.OPTIMIZERS),
+    FormField("optim.lr", "lr"),
+    FormField("optim.weight_decay", "weight_decay"),
+    FormField("train.batch_size", "batch_size"),
+    FormField("train.steps", "steps"),
+    FormField("train.seed", "seed"),
+    FormField("train.device", "device"),
+)
+
+
+def describe(field: FormField) -> str:
+    """The field's description from the schema (pydantic Field(description=...))."""
+    section, _, name = field.key.rpartition(".")
+    model: type[BaseModel] = {
+        "": Preset,
+        "data": config.DataConfig,
+        "optim": config.OptimConfig,
+        "train": config.TrainConfig,
+    }.get(section) or FAMILY_MODELS.get(field.family or "transformer", config.TransformerConfig)
+    info = model.model_fields.get(name)
+    if field.key == "model.type":
+        return "model family: " + ", ".join(config.MODEL_TYPES)
+    return (info.description or "") if info else ""
+
+
+def get_dotted(data: dict[str, Any], key: str) -> Any:
+    value: Any = data
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def to_text(value: Any) -> str:
+    """A value as the user types it (TOML syntax, bare words for strings)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(to_text(v) for v in value) + "]"
+    return str(value)
+
+
+def parse_text(key: str, text: str) -> Any:
+    """What a typed value means: TOML (1e-3, true, [1, 2]), else the bare text as a string."""
+    text = text.strip()
+    if key == "model.widths" and text and not text.startswith("["):
+        text = f"[{text}]"  # "256, 256" is accepted as a list
+    try:
+        return config.parse_override(f"{key}={text}")[1]
+    except PresetError:
+        return text
+
+
+def drop_inapplicable(raw: dict[str, Any]) -> dict[str, Any]:
+    """Leave out the optimizer options the chosen optimizer does not take.
+
+    Switching adamw to sgd in the form must not fail on the betas the base preset had.
+    """
+    optim = dict(raw.get("optim") or {})
+    name = optim.get("name", "adamw")
+    if name not in ("adam", "adamw", "nadam"):
+        optim.pop("betas", None)
+    if name not in ("sgd", "rmsprop"):
+        optim.pop("momentum", None)
+    if name != "sgd":
+        optim.pop("nesterov", None)
+    return {**raw, "optim": optim}
+
+
+def error_lines(exc: PresetError) -> list[PresetError]:
+    return list(exc.errors) if isinstance(exc, PresetErrors) else [exc]
+
+
+class PresetForm(VerticalScroll):
+    """Edits the common fields; posts Validated after each change.
+
+    The fields are mounted just after the first frame: they are most of the widgets of
+    the first screen, and the app should show itself before building them.
+    """
+
+    DEFAULT_CSS = """
+    PresetForm { height: 1fr; padding: 0 1; }
+    PresetForm #form-grid { layout: grid; grid-size: 2; grid-columns: 16 1fr; grid-rows: 1; height: auto; }
+    PresetForm .form-label { padding: 0 1 0 0; color: $text-muted; }
+    PresetForm Input, PresetForm Select { width: 1fr; }
+    PresetForm .-bad { background: $error 25%; }
+    PresetForm #form-help { dock: bottom; color: $text-muted; height: auto; padding: 0; }
+    """
+
+    class Validated(Message):
+        """The form changed: the preset it now describes, or its errors."""
+
+        def __init__(
+            self, form: PresetForm, preset: Preset | None, errors: list[PresetError]
+        ) -> None:
+            super().__init__()
+            self.form = form
+            self.preset = preset
+            self.errors = errors
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.base: dict[str, Any] = Preset().to_dict()
+        self.preset: Preset | None = None
+        self.errors: list[PresetError] = []
+        self.built = False
+        self._pending_base: dict[str, Any] | None = None
+        self._validation_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="form-help")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._build)
+
+    async def _build(self) -> None:
+        grid = Widget(id="form-grid")
+        await self.mount(grid, before="#form-help")
+        widgets: list[Widget] = []
+        for field in FIELDS:
+            widget: Widget
+            if field.choices:
+                widget = Select(
+                    [(c, c) for c in field.choices],
+                    allow_blank=False,
+                    compact=True,
+                    id=field.widget_id,
+                )
+            else:
+                widget = Input(compact=True, id=field.widget_id, select_on_focus=False)
+            widget.tooltip = describe(field)
+            widgets += [
+                Label(field.label, classes="form-label", id="label-" + field.widget_id),
+                widget,
+            ]
+        await grid.mount_all(widgets)
+        self.built = True
+        if self._pending_base is not None:
+            self.load(self._pending_base)
+
+    def fields(self) -> Iterator[tuple[FormField, Input | Select]]:
+        for field in FIELDS:
+            yield field, self.query_one("#" + field.widget_id)  # type: ignore[misc]
+
+    @property
+    def family(self) -> str:
+        widget = self.query_one("#f-model-type", Select)
+        return FAMILIES.get(str(widget.value), "transformer")
+
+    def load(self, base: dict[str, Any]) -> None:
+        """Show a resolved preset (Preset.to_dict()) in the form."""
+        self.base = base
+        if not self.built:
+            self._pending_base = base
+            return
+        self._pending_base = None
+        family = FAMILIES.get(get_dotted(base, "model.type") or "transformer", "transformer")
+        for field, widget in self.fields():
+            if field.family and field.family != family:
+                source = FAMILY_MODELS[field.family]().model_dump(mode="json")
+                value = source.get(field.key.split(".", 1)[1])
+            else:
+                value = get_dotted(base, field.key)
+            self._set_widget(widget, to_text(value))
+        self._show_family(family)
+        self.schedule_validation()
+
+    def _set_widget(self, widget: Input | Select, text: str) -> None:
+        if isinstance(widget, Select):
+            widget.value = text
+        else:
+            widget.value = text
+
+    def _show_family(self, family: str) -> None:
+        for field in FIELDS:
+            if field.family:
+                shown = field.family == family
+                self.query_one("#label-" + field.widget_id).display = shown
+                self.query_one("#" + field.widget_id).display = shown
+
+    def values(self) -> list[tuple[str, Any]]:
+        """The overrides the visible fields make, model.type first among the model ones."""
+        family = self.family
+        overrides = []
+        for field, widget in self.fields():
+            if field.family and field.family != family:
+                continue
+            if isinstance(widget, Select):
+                overrides.append((field.key, parse_text(field.key, str(widget.value))))
+            else:
+                overrides.append((field.key, parse_text(field.key, widget.value)))
+        return overrides
+
+    def validate(self) -> Preset | None:
+        """Validate the form against its base; mark the fields in error."""
+        if not self.built:
+            return None
+        try:
+            raw = drop_inapplicable(config.apply_overrides(self.base, self.values()))
+            preset = config.validate_preset(raw)
+            errors: list[PresetError] = []
+        except PresetError as exc:
+            preset, errors = None, error_lines(exc)
+        bad = {e.field for e in errors}
+        family = self.family
+        for field, widget in self.fields():
+            is_bad = (not field.family or field.family == family) and field.key in bad
+            if widget.has_class("-bad") != is_bad:
+                widget.set_class(is_bad, "-bad")
+        self.preset, self.errors = preset, errors
+        self.post_message(self.Validated(self, preset, errors))
+        return preset
+
+    def schedule_validation(self) -> None:
+        """Validate once after the changes of this refresh (loading sets every field)."""
+        if not self._validation_pending:
+            self._validation_pending = True
+            self.call_after_refresh(self._validate_now)
+
+    def _validate_now(self) -> None:
+        self._validation_pending = False
+        self.validate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.schedule_validation()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.select.id == "f-model-type":
+            family = FAMILIES.get(str(event.value), "transformer")
+            base_family = FAMILIES.get(get_dotted(self.base, "model.type") or "", "")
+            source = (
+                self.base["model"]
+                if base_family == family
+                else FAMILY_MODELS[family]().model_dump(mode="json")
+            )
+            for field, widget in self.fields():
+                if field.family == family:
+                    self._set_widget(widget, to_text(source.get(field.key.split(".", 1)[1])))
+            self._show_family(family)
+        self.schedule_validation()
+
+    def on_descendant_focus(self, event: Any) -> None:
+        widget = event.widget
+        for field in FIELDS:
+            if widget.id == field.widget_id:
+                self.query_one("#form-help", Static).update(f"{field.key}: {describe(field)}")
+                break

@@ -1,0 +1,103 @@
+"""The history table: one row per run, a mark column, sweeps as header rows."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from grok_tui.tui.runtable import COLUMNS, RunRow, group_by_sweep
+
+STATUS_STYLES = {
+    "running": "bold green",
+    "starting": "green",
+    "created": "dim",
+    "completed": "cyan",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "diverged": "red",
+    "crashed": "bold red",
+}
+SWEEP_PREFIX = "sweep:"
+
+
+class RunTable(DataTable):
+    """Rows keyed by run id; a sweep's header row is keyed ``sweep:<id>``."""
+
+    DEFAULT_CSS = """
+    RunTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.rows_by_key: dict[str, RunRow] = {}
+        self.sweeps: dict[str, list[RunRow]] = {}
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key="mark", width=1)
+        for column in COLUMNS:
+            self.add_column(column.title, key=column.key)
+
+    def set_title(self, key: str, title: str) -> None:
+        """Retitle a column (the sort arrow)."""
+        for column_key, column in self.columns.items():
+            if column_key.value == key:
+                column.label = Text(title)
+        self.refresh()
+
+    def show_rows(self, rows: Sequence[RunRow], marked: set[str], *, grouped: bool) -> None:
+        """Replace the rows, keeping the cursor on the same run when it is still shown."""
+        current = self.current_key()
+        self.clear()
+        self.rows_by_key = {}
+        self.sweeps = {}
+        groups = group_by_sweep(rows) if grouped else None
+        if groups is None:
+            for row in rows:
+                self._add(row, marked)
+        else:
+            for group in groups:
+                if group.sweep_id is not None:
+                    self.sweeps[group.sweep_id] = group.rows
+                    label = Text(f"▸ sweep {group.sweep_id} · {len(group.rows)} runs", style="bold")
+                    cells = [Text(""), label] + [Text("")] * (len(COLUMNS) - 1)
+                    self.add_row(*cells, key=SWEEP_PREFIX + group.sweep_id)
+                for row in group.rows:
+                    self._add(row, marked, indent=group.sweep_id is not None)
+        if current is not None and (
+            current in self.rows_by_key or current.startswith(SWEEP_PREFIX)
+        ):
+            with contextlib.suppress(RowDoesNotExist):  # gone: the cursor stays where it is
+                self.move_cursor(row=self.get_row_index(current))
+
+    def _add(self, row: RunRow, marked: set[str], indent: bool = False) -> None:
+        cells: list[Text] = [Text("●" if row.run_id in marked else " ", style="bold magenta")]
+        for column in COLUMNS:
+            text = row.cell(column.key)
+            if column.key == "name" and indent:
+                text = "  " + text
+            style = STATUS_STYLES.get(text.split(" ")[0], "") if column.key == "status" else ""
+            justify = "right" if column.numeric else "left"
+            cells.append(Text(text, style=style, justify=justify))
+        self.rows_by_key[row.run_id] = row
+        self.add_row(*cells, key=row.run_id)
+
+    def set_mark(self, run_id: str, marked: bool) -> None:
+        if run_id in self.rows_by_key:
+            self.update_cell(run_id, "mark", Text("●" if marked else " ", style="bold magenta"))
+
+    def current_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return key.value
+
+    def current_run(self) -> RunRow | None:
+        key = self.current_key()
+        return self.rows_by_key.get(key) if key else None

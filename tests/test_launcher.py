@@ -1,0 +1,152 @@
+"""The launcher: detached runs, stop/resume, followers and the live-run scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from grok_tui import launcher, store
+from grok_tui.config import Preset, apply_overrides, validate_preset
+
+FAKE = [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
+
+
+def tiny(steps: int = 200, eval_every: int = 10, name: str = "tiny") -> Preset:
+    raw = apply_overrides(
+        Preset().to_dict(),
+        [
+            ("name", name),
+            ("data.p", 7),
+            ("train.steps", steps),
+            ("train.eval_every", eval_every),
+            ("train.device", "cpu"),
+        ],
+    )
+    return validate_preset(raw)
+
+
+@pytest.fixture
+def fake_trainer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher, "RUN_COMMAND", FAKE)
+    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+
+
+def wait_status(follower: launcher.RunFollower, wanted: set[str], timeout: float = 20) -> bool:
+    return store.wait_for(lambda: (follower.poll(), follower.status in wanted)[1], timeout)
+
+
+def test_start_run_creates_the_directory_then_trains_detached(
+    tmp_path: Path, fake_trainer: None
+) -> None:
+    run = launcher.start_run(
+        tiny(), tmp_path / "runs", extra_summary={"sweep": {"id": "s", "coords": {}}}
+    )
+    summary = run.summary()
+    assert run.exists() and summary["sweep"]["id"] == "s"
+    assert summary["pid"] != os.getpid() and summary["host"] == socket.gethostname()
+    assert os.getsid(summary["pid"]) != os.getsid(
+        0
+    )  # its own session: a hang-up of the TUI spares it
+    follower = launcher.RunFollower(run)
+    assert wait_status(follower, {"completed"})
+    assert [r["step"] for r in follower.records] == list(range(10, 201, 10))
+    assert "fake trainer" in run.log_path.read_text()
+
+
+def test_stop_then_resume_continues_from_where_it_stopped(
+    tmp_path: Path, fake_trainer: None
+) -> None:
+    run = launcher.start_run(tiny(steps=100_000), tmp_path / "runs")
+    follower = launcher.RunFollower(run)
+    assert store.wait_for(lambda: (follower.poll(), len(follower.records) >= 5)[1], 20)
+    assert launcher.stop_run(run)
+    assert wait_status(follower, {"stopped"})
+    stopped_at = follower.records[-1]["step"]
+    assert not launcher.stop_run(run)  # nothing left to stop
+    launcher.resume_run(run)
+    assert launcher.run_status(run.summary()) in launcher.LIVE_STATUSES
+    with pytest.raises(RuntimeError):
+        launcher.resume_run(run)  # already live
+    assert store.wait_for(
+        lambda: (follower.poll(), follower.records[-1]["step"] > stopped_at + 50)[1], 20
+    )
+    launcher.stop_run(run)
+    assert wait_status(follower, {"stopped"})
+    steps = [r["step"] for r in follower.records]
+    assert steps == sorted(set(steps))
+
+
+def test_follower_reads_only_new_complete_lines(tmp_path: Path) -> None:
+    run = store.create_run(tiny(), tmp_path)
+    follower = launcher.RunFollower(run)
+    follower.poll()
+    with run.metrics_path.open("a") as f:
+        f.write(json.dumps({"step": 1}) + "\n" + '{"step": 2')  # a half-written line
+    assert follower.poll() and [r["step"] for r in follower.records] == [1]
+    with run.metrics_path.open("a") as f:
+        f.write("}\n")
+    follower.poll()
+    assert [r["step"] for r in follower.records] == [1, 2]
+    version = follower.version
+    assert not follower.poll() and follower.version == version  # nothing new: no change
+
+
+def test_follower_rereads_a_rewritten_metrics_file(tmp_path: Path) -> None:
+    run = store.create_run(tiny(), tmp_path)
+    writer = store.MetricsWriter(run.path)
+    for step in (10, 20, 30, 40):
+        writer.append({"step": step})
+    writer.close()
+    follower = launcher.RunFollower(run)
+    follower.poll()
+    # A resume from the checkpoint at step 20 truncates, then appends again.
+    writer = store.MetricsWriter(run.path, truncate_after_step=20)
+    for step in (30, 40, 50, 60, 70):
+        writer.append({"step": step, "resumed": True})
+    writer.close()
+    follower.poll()
+    assert [r["step"] for r in follower.records] == [10, 20, 30, 40, 50, 60, 70]
+    assert follower.records[2].get("resumed")
+
+
+def test_dead_processes_are_crashed_not_running(tmp_path: Path) -> None:
+    dead = 2**22 + 4321  # above the default pid_max: no such process
+    here = socket.gethostname()
+    assert launcher.run_status({"status": "running", "pid": dead, "host": here}) == "crashed"
+    assert (
+        launcher.run_status({"status": launcher.STARTING, "pid": dead, "host": here}) == "crashed"
+    )
+    assert (
+        launcher.run_status({"status": launcher.STARTING, "pid": os.getpid(), "host": here})
+        == "starting"
+    )
+    assert launcher.run_status({"status": "running", "pid": dead, "host": "elsewhere"}) == "running"
+
+
+def test_live_runs_and_scanner_find_running_runs_only(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    here = {"status": "running", "host": socket.gethostname()}
+    live = store.create_run(tiny(name="live"), runs)
+    store.update_summary(live.path, pid=os.getpid(), **here)  # this process: alive
+    done = store.create_run(tiny(name="done"), runs)
+    store.update_summary(done.path, status="completed")
+    dead = store.create_run(tiny(name="dead"), runs)
+    store.update_summary(dead.path, pid=2**22 + 99, **here)
+    store.create_run(tiny(name="created"), runs)  # made, never started: not live
+    assert [r.run_id for r in launcher.live_runs(runs)] == [live.run_id]
+    scanner = launcher.LiveRunScanner(runs)
+    assert [r.run_id for r in scanner.scan()] == [live.run_id]
+    store.update_summary(live.path, status="stopped")
+    assert scanner.scan() == []
+
+
+def test_tail_of_a_log(tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text("a\nb\r\nprogress 1\rprogress 2\n\nTraceback: boom\n")
+    assert launcher.tail(log, 2) == ["progress 2", "Traceback: boom"]
+    assert launcher.tail(tmp_path / "missing.txt") == []

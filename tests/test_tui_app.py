@@ -1,0 +1,536 @@
+"""The app driven as a user would, with Textual's Pilot (asyncio.run: no pytest-asyncio).
+
+Most runs here use the fake trainer (grok_tui.tui.fake_trainer): same run directory,
+no torch, fast. One test launches the real CLI on a tiny CPU preset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import pty
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, OptionList, Select, Static
+
+from grok_tui import launcher, store
+from grok_tui.config import Preset, apply_overrides, load_preset, validate_preset
+from grok_tui.tui.app import GrokApp, terminal_lost
+from grok_tui.tui.fake_trainer import curve_record
+from grok_tui.tui.screens.compare import CompareScreen
+from grok_tui.tui.screens.help import HelpScreen
+from grok_tui.tui.screens.history import HistoryScreen
+from grok_tui.tui.screens.live import LiveScreen
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, PathModal
+from grok_tui.tui.screens.presets import PresetsScreen
+from grok_tui.tui.screens.run import RunScreen
+from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.preset_form import PresetForm
+
+TINY = """\
+name = "tiny-mlp"
+[data]
+p = 7
+train_fraction = 0.5
+[model]
+type = "mlp"
+embed_dim = 16
+widths = [32]
+[optim]
+lr = 3e-3
+[train]
+steps = 200
+eval_every = 10
+batch_size = "full"
+device = "cpu"
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny.toml").write_text(TINY)
+    (presets / "bad.toml").write_text('name = "bad"\n[data]\np = 98\n')
+    monkeypatch.chdir(tmp_path)  # "save as" and exports default to the current directory
+    monkeypatch.setattr(
+        launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
+    )
+    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
+
+
+def make_app(env: dict[str, Path]) -> GrokApp:
+    return GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
+
+
+def drive(app: GrokApp, script: Callable[[Any], Any], size: tuple[int, int] = (120, 40)) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await script(pilot)
+            stop_all(app)
+
+    asyncio.run(main())
+
+
+def stop_all(app: GrokApp) -> None:
+    """Leave no fake trainer behind a test."""
+    for follower in list(app.followers.values()):
+        if launcher.stop_run(follower.run):
+            launcher.wait_until_gone(follower.summary.get("pid", 0) or 0, timeout=5)
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition.__code__.co_names}")
+        await pilot.pause(0.05)
+
+
+def tiny_preset(name: str = "tiny", **overrides: Any) -> Preset:
+    raw = apply_overrides(Preset().to_dict(), [("name", name), ("data.p", 7), *overrides.items()])
+    return validate_preset(raw)
+
+
+def finished_run(
+    runs: Path,
+    name: str,
+    *,
+    status: str = "completed",
+    grok: int | None = 150,
+    steps: int = 200,
+    sweep: dict | None = None,
+    **overrides: Any,
+) -> store.RunDir:
+    """A run directory as a finished run leaves it."""
+    run = store.create_run(tiny_preset(name, **overrides), runs)
+    writer = store.MetricsWriter(run.path)
+    for step in range(10, steps + 1, 10):
+        writer.append(curve_record(step, steps, step / 100))
+    writer.close()
+    extra = {"sweep": sweep} if sweep else {}
+    store.update_summary(
+        run.path,
+        status=status,
+        step=steps,
+        fit_step=40,
+        grok_step=grok,
+        best_test_acc=0.99,
+        final={"test_acc": 0.98, "train_acc": 1.0},
+        elapsed_s=2.0,
+        started_at=store.now_iso(),
+        ended_at=store.now_iso(),
+        **extra,
+    )
+    return run
+
+
+def points(pane: CurvePane) -> int:
+    return sum(len(s.points) for s in pane.series)
+
+
+# -- Presets ---------------------------------------------------------------------------------
+
+
+def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = app.screen
+        assert isinstance(screen, PresetsScreen)
+        await until(pilot, lambda: screen.entries)
+        names = {e.name: e for e in screen.entries}
+        assert names["tiny-mlp"].valid and not names["bad"].valid and "quickstart" in names
+        options = screen.query_one("#preset-list", OptionList)
+        options.focus()
+        options.highlighted = next(i for i, e in enumerate(screen.entries) if e.name == "bad")
+        await pilot.pause(0.1)
+        errors = str(screen.query_one("#preset-errors", Static).render())
+        assert "bad.toml:3: data.p: p must be prime, got 98" in errors
+        assert not screen.query_one(PresetForm).display
+
+    drive(app, script)
+
+
+async def pick(pilot: Any, app: GrokApp, name: str) -> PresetsScreen:
+    screen = app.screen
+    assert isinstance(screen, PresetsScreen)
+    await until(pilot, lambda: screen.entries)
+    options = screen.query_one("#preset-list", OptionList)
+    options.focus()
+    options.highlighted = next(i for i, e in enumerate(screen.entries) if e.name == name)
+    await pilot.press("enter")  # into the form
+    form = screen.query_one(PresetForm)
+    await until(pilot, lambda: form.preset is not None and form.preset.name == name)
+    return screen
+
+
+def test_a_bad_value_typed_in_the_form_shows_its_error(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        p = form.query_one("#f-data-p", Input)
+        p.focus()
+        p.value = ""
+        await pilot.press("8")
+        await pilot.pause(0.1)
+        errors = screen.query_one("#preset-errors", Static)
+        assert errors.display and "data.p: p must be prime, got 8" in str(errors.render())
+        assert p.has_class("-bad")
+        await pilot.press("ctrl+r")  # refused while invalid
+        await pilot.pause(0.2)
+        assert not env["runs"].exists()
+        await pilot.press("backspace", "1", "1")
+        await pilot.pause(0.1)
+        assert not errors.display and not p.has_class("-bad")
+        assert form.preset is not None and form.preset.data.p == 11
+        # a model family switch brings that family's fields, and adamw -> sgd drops betas
+        form.query_one("#f-model-type", Select).value = "lstm"
+        form.query_one("#f-optim-name", Select).value = "sgd"
+        await pilot.pause(0.2)
+        assert form.preset is not None and form.preset.model.type == "lstm"
+        assert form.query_one("#f-model-hidden_size-recurrent").display
+        assert not form.query_one("#f-model-widths-mlp").display
+
+    drive(app, script)
+
+
+def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        name = screen.query_one("#f-name", Input)
+        name.value = "my-tiny"
+        screen.query_one("#f-optim-lr", Input).value = "0.01"
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        path_input = app.screen.query_one("#path", Input)
+        assert path_input.value == str(env["presets"] / "my-tiny.toml")  # first --presets folder
+        await pilot.press("enter")
+        await until(pilot, lambda: any(e.name == "my-tiny" for e in screen.entries))
+        saved = load_preset(env["presets"] / "my-tiny.toml")
+        assert saved.name == "my-tiny" and saved.optim.lr == 0.01 and saved.data.p == 7
+        assert saved.train.batch_size == "full"  # fields outside the form are kept
+
+    drive(app, script)
+
+
+# -- Live ------------------------------------------------------------------------------------
+
+
+def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        screen.query_one("#f-train-steps", Input).value = "100000"
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        live = app.screen
+        acc = live.query_one("#live-acc", CurvePane)
+        await until(pilot, lambda: points(acc) >= 6)
+        first = points(acc)
+        await until(pilot, lambda: points(acc) > first + 6)  # the curves grow
+        status = str(live.query_one("#live-status", Static).render())
+        assert "running" in status and "/100000" in status and "steps/s" in status
+        await pilot.press("s")
+        follower = app.followers[app.current_run_id]
+        await until(pilot, lambda: follower.status == "stopped")
+        stopped_at = follower.records[-1]["step"]
+        assert "stopped" in str(live.query_one("#live-status", Static).render())
+        await pilot.press("r")
+        await until(
+            pilot,
+            lambda: follower.status == "running" and follower.records[-1]["step"] > stopped_at,
+        )
+        steps = [r["step"] for r in follower.records]
+        assert steps == sorted(set(steps))
+
+    drive(app, script)
+
+
+def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> None:
+    run = launcher.start_run(tiny_preset("elsewhere", **{"train.steps": 100000}), env["runs"])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: run.run_id in app.followers)
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        await until(pilot, lambda: points(app.screen.query_one("#live-loss", CurvePane)) > 4)
+        assert "elsewhere" in str(app.screen.query_one("#live-runs", Static).render())
+
+    try:
+        drive(app, script)
+    finally:
+        launcher.stop_run(run)
+
+
+def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[str, Path]) -> None:
+    run = launcher.start_run(tiny_preset("keep", **{"train.steps": 100000}), env["runs"])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: run.run_id in app.followers and app.live_followers())
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        await pilot.press("enter")  # the default: leave them running
+        await pilot.pause(0.2)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await script(pilot)
+
+    try:
+        asyncio.run(main())
+        assert app.return_code == 0
+        assert launcher.is_live(run.summary())  # still training after the app is gone
+    finally:
+        launcher.stop_run(run)
+        launcher.wait_until_gone(run.summary()["pid"], timeout=5)
+    assert launcher.run_status(run.summary()) == "stopped"
+
+
+def test_real_cli_run_launched_from_the_tui_trains_to_completion(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real trainer (`python -m grok_tui --resume`) on a tiny CPU preset: p=7, 200 steps."""
+    monkeypatch.setattr(launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui", "--resume"])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await pick(pilot, app, "tiny-mlp")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        acc = app.screen.query_one("#live-acc", CurvePane)
+        follower = app.followers[app.current_run_id]
+        seen = set()
+        await until(
+            pilot, lambda: (seen.add(points(acc)), follower.status == "completed")[1], timeout=90
+        )
+        await until(pilot, lambda: points(acc) == 2 * 21)  # train and test, steps 0..200 every 10
+        assert len(seen) > 2  # drawn while it grew, not only at the end
+        assert follower.summary.get("device") == "cpu" and follower.summary["step"] == 200
+        assert "completed" in str(app.screen.query_one("#live-status", Static).render())
+
+    drive(app, script)
+
+
+# -- History and Compare -----------------------------------------------------------------------
+
+
+def history_env(env: dict[str, Path]) -> list[store.RunDir]:
+    return [
+        finished_run(env["runs"], "alpha", **{"optim.lr": 0.01}),
+        finished_run(env["runs"], "beta", grok=None, status="failed"),
+        finished_run(env["runs"], "gamma", **{"optim.weight_decay": 0.1}),
+    ]
+
+
+async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
+    await pilot.press("f4")
+    await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
+    return app.screen  # type: ignore[return-value]
+
+
+def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
+    runs = history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 3
+        await pilot.press("slash")
+        await pilot.press(*"alpha")
+        await pilot.pause(0.1)
+        assert [r.run_id for r in screen.shown] == [runs[0].run_id]
+        screen.query_one("#history-filter", Input).value = ""
+        screen.query_one("#history-status", Select).value = "failed"
+        await pilot.pause(0.1)
+        assert [r.run_id for r in screen.shown] == [runs[1].run_id]
+        screen.query_one("#history-status", Select).value = "all"
+        await pilot.press("escape")  # back to the table
+        await pilot.pause(0.1)
+        await pilot.press("o")  # sort by lr
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        options = app.screen.query_one(OptionList)
+        options.highlighted = next(
+            i for i in range(options.option_count) if options.get_option_at_index(i).id == "lr"
+        )
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert screen.sort_key == "lr"
+        assert [r.values["lr"] for r in screen.shown] == [
+            0.01,
+            0.001,
+            0.001,
+        ]  # numeric: largest first
+        table.move_cursor(row=0)
+        await pilot.press("space", "space")  # mark two runs (the cursor moves down)
+        assert len(screen.marked) == 2
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        compare = app.screen
+        await until(pilot, lambda: points(compare.query_one("#compare-acc", CurvePane)) > 0)
+        acc = compare.query_one("#compare-acc", CurvePane)
+        assert len({s.colour for s in acc.series}) == 2
+        diff = compare.query_one("#compare-diff", DataTable)
+        keys = {str(diff.get_row_at(i)[0]) for i in range(diff.row_count)}
+        assert "optim.lr" in keys and "data.p" not in keys and "name" not in keys
+        legend = str(compare.query_one("#compare-legend", Static).render())
+        assert "1:alpha" in legend
+        await pilot.press("m")  # smoothing: raw stays, smoothed added
+        assert len(acc.series) == 4 and sum(s.faint for s in acc.series) == 2
+        await pilot.press("escape")
+        assert isinstance(app.screen, HistoryScreen)
+
+    drive(app, script)
+
+
+def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[str, Path]) -> None:
+    runs = history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(runs[0].run_id))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        run_screen = app.screen
+        await until(pilot, lambda: points(run_screen.query_one("#run-acc", CurvePane)) > 0)
+        assert any(m.label == "grok 150" for m in run_screen.query_one("#run-acc", CurvePane).marks)
+        await pilot.press("p")
+        assert run_screen.query_one("#run-views").current == "run-preset"
+        assert "[optim]" in run_screen.preset_text
+        await pilot.press("w")  # this run's records to CSV
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        await pilot.press("enter")
+        out = env["tmp"] / f"{runs[0].run_id}.csv"
+        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) == 21)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+
+        await pilot.press("x")  # the table to CSV
+        await until(pilot, lambda: isinstance(app.screen, ExportModal))
+        out = env["tmp"] / "all.csv"
+        app.screen.query_one("#path", Input).value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: out.exists())
+        assert {r["name"] for r in csv.DictReader(out.open())} == {"alpha", "beta", "gamma"}
+
+        table.move_cursor(row=table.get_row_index(runs[1].run_id))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # No has the focus
+        await pilot.pause(0.1)
+        assert runs[1].path.exists()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("tab", "enter")  # Yes
+        await until(pilot, lambda: not runs[1].path.exists() and len(screen.all_rows) == 2)
+
+    drive(app, script)
+
+
+def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
+    runs = history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(runs[2].run_id))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, PresetsScreen))
+        form = app.screen.query_one(PresetForm)
+        await until(pilot, lambda: form.preset is not None and form.preset.name == "gamma")
+        assert form.query_one("#f-optim-weight_decay", Input).value == "0.1"
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        table.move_cursor(row=table.get_row_index(runs[2].run_id))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        new = app.followers[app.current_run_id]
+        assert new.run_id != runs[2].run_id
+        assert store.load_run_preset(new.run) == store.load_run_preset(runs[2])
+        await until(pilot, lambda: new.status == "completed")
+
+    drive(app, script)
+
+
+def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: dict[str, Path]) -> None:
+    a = finished_run(
+        env["runs"], "wd-0.1", sweep={"id": "wd", "coords": {"optim.weight_decay": 0.1}}
+    )
+    b = finished_run(env["runs"], "wd-1", sweep={"id": "wd", "coords": {"optim.weight_decay": 1.0}})
+    ghost = finished_run(env["runs"], "ghost")
+    store.update_summary(ghost.path, status="running", pid=2**22 + 7, host=socket.gethostname())
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 4  # a header row for the sweep
+        table.move_cursor(row=table.get_row_index("sweep:wd"))
+        await pilot.press("space")
+        assert screen.marked == {a.run_id, b.run_id}
+        assert next(r for r in screen.all_rows if r.run_id == ghost.run_id).status == "crashed"
+        assert not app.live_followers()
+
+    drive(app, script)
+
+
+# -- Everywhere --------------------------------------------------------------------------------
+
+
+def test_every_screen_renders_at_80x24_with_help_and_palette(env: dict[str, Path]) -> None:
+    history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        for key, screen_type in (("f3", LiveScreen), ("f4", HistoryScreen), ("f2", PresetsScreen)):
+            await pilot.press(key)
+            await until(pilot, lambda t=screen_type: isinstance(app.screen, t))
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Presets", "Live runs", "History", "Run this preset", "Save preset as…"} <= titles
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Compare marked runs", "Export run table to CSV", "Delete run"} <= titles
+
+    drive(app, script, size=(80, 24))
+
+
+def test_terminal_lost_notices_a_hung_up_tty() -> None:
+    master, slave = pty.openpty()
+    try:
+        assert not terminal_lost(slave)
+        os.close(master)
+        assert terminal_lost(slave)
+    finally:
+        os.close(slave)
+
+
+def test_the_tui_never_imports_torch() -> None:
+    code = "import sys, grok_tui.tui.app; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
