@@ -13,8 +13,9 @@ from pathlib import Path
 from grok_tui import __version__, store
 from grok_tui.config import PresetError, load_preset, with_overrides
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK, resolve_runs_dir
+from grok_tui.sweep import is_sweep_file, validation_verdict
 
-SUBCOMMANDS = ("validate", "runs", "bench", "analyze")
+SUBCOMMANDS = ("validate", "runs", "bench", "analyze", "sweep-report")
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
@@ -26,6 +27,10 @@ A terminal workbench for grokking research.
   grok-tui runs                         list the runs of the runs directory
   grok-tui bench [--quick]              measure the engine against a plain training loop
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
+  grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
+                                        train every point of a sweep file (a [sweep] table)
+  grok-tui --resume SWEEP_DIR           continue a sweep without redoing finished points
+  grok-tui sweep-report SWEEP_DIR [--metric M] [--csv PATH]   a sweep's table and heatmap
 """
 
 
@@ -38,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "runs": cmd_runs,
             "bench": cmd_bench,
             "analyze": cmd_analyze,
+            "sweep-report": cmd_sweep_report,
         }[command](rest)
     parser = argparse.ArgumentParser(
         prog="grok-tui",
@@ -65,8 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--presets", action="append", default=[], metavar="DIR", help="TUI: another preset folder"
     )
+    parser.add_argument("--jobs", type=int, metavar="N", help="sweeps: points trained at once")
+    parser.add_argument(
+        "--devices", metavar="LIST", help="sweeps: one job per device, e.g. cuda:0,cuda:1"
+    )
     args = parser.parse_args(argv)
     runs_dir = resolve_runs_dir(args.runs_dir)
+    from grok_tui.sweep_exec import dispatch  # torch-free: a sweep file or sweep directory?
+
+    code = dispatch(args, runs_dir)
+    if code is not None:
+        return code
+    if args.jobs is not None or args.devices:
+        parser.error("--jobs and --devices apply to sweeps (a file with a [sweep] table)")
     if args.run:
         return cmd_run(Path(args.run), args.overrides, runs_dir, args.device)
     if args.resume:
@@ -145,6 +162,11 @@ def cmd_validate(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     bad = 0
     for name in args.files:
+        if is_sweep_file(name):
+            ok, lines = validation_verdict(name, args.overrides)
+            bad += not ok
+            print("\n".join(lines))
+            continue
         try:
             preset = load_preset(name, args.overrides)
         except PresetError as exc:
@@ -190,6 +212,12 @@ def cmd_bench(argv: list[str]) -> int:
     from grok_tui.bench import main as bench_main
 
     return bench_main(argv)
+
+
+def cmd_sweep_report(argv: list[str]) -> int:
+    from grok_tui.sweep_report import main as report_main
+
+    return report_main(argv)
 
 
 def cmd_analyze(argv: list[str]) -> int:

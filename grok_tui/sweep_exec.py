@@ -1,0 +1,592 @@
+"""Running a sweep: every point is an ordinary run, trained by its own process.
+
+``grok-tui --run SWEEP.toml`` validates every point, creates the sweep directory with one
+run directory per point (status ``created``), then hands the points to an executor.
+``grok-tui --resume SWEEP_DIR`` hands over the points that are not finished yet:
+completed and diverged points are results and are never trained again; stopped, crashed
+and failed points continue from their checkpoints; created ones start from step 0.
+
+The executor is an interface (:class:`Executor`): ``run(jobs, on_done)`` trains the
+given points and calls ``on_done`` as each one ends; ``stop()`` asks for a clean stop
+and may be called from a signal handler. :class:`ProcessExecutor` runs each point as
+``python -m grok_tui --resume RUN_DIR`` (the code path of any run), ``jobs`` at a time,
+one device per job slot. A vectorised executor (N same-architecture points as one
+torch.func batch) or a cluster executor (Ray) only needs to train the run directories
+it is given and fill them in as the engine's RunDirSink does.
+
+This module imports no torch (only ``check_devices`` does, on demand): the TUI may
+start a sweep with :func:`start_detached`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from grok_tui import store
+from grok_tui.config import PresetError
+from grok_tui.progress import format_duration
+from grok_tui.sweep import (
+    LOCK_FILE,
+    SweepDir,
+    SweepPoint,
+    create_sweep_dir,
+    describe,
+    error_text,
+    format_value,
+    is_sweep_dir,
+    is_sweep_file,
+    load_sweep,
+    read_sweep_dir,
+    recreate_missing,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+
+# The command that trains one run directory (the launcher's, so a sweep point is a run).
+RUN_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--resume"]
+# Results: a resumed sweep never trains these again.
+DONE_STATUSES = (store.COMPLETED, store.DIVERGED)
+LIVE_STATUSES = (store.RUNNING, "starting")
+NOT_STARTED = "not started"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+@dataclass(frozen=True)
+class PointJob:
+    """One point to train: its number in the sweep, its label and its run directory."""
+
+    index: int
+    label: str
+    run: store.RunDir
+
+
+@dataclass
+class PointResult:
+    """How a point ended. ``exit_code`` is None for a point that was never started."""
+
+    job: PointJob
+    status: str
+    exit_code: int | None
+    summary: dict[str, Any] = field(default_factory=dict)
+    device: str | None = None
+    wall_s: float = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self.exit_code is not None
+
+
+class Executor(Protocol):
+    """Trains the run directories of sweep points."""
+
+    def run(
+        self, jobs: Sequence[PointJob], on_done: Callable[[PointResult], None]
+    ) -> list[PointResult]:
+        """Train every job (or until stop()); one result per job, started or not."""
+        ...
+
+    def stop(self) -> None:
+        """Ask for a clean stop: running points checkpoint as stopped, no new one starts.
+
+        Called from a signal handler: it must only set state. A second call may be harsher.
+        """
+        ...
+
+
+@dataclass
+class _Child:
+    process: subprocess.Popen[bytes]
+    job: PointJob
+    device: str | None
+    started: float
+
+
+class ProcessExecutor:
+    """Each point as its own ``python -m grok_tui --resume RUN_DIR`` process, ``jobs`` at once.
+
+    With ``devices``, job slot i trains on ``devices[i % len(devices)]`` (``--device``
+    of the child: the frozen preset stays as it is). Children run in their own session:
+    a terminal's Ctrl-C reaches only the sweep, which forwards one SIGTERM per stop()
+    to every running point (the first makes it checkpoint and stop, a second kills it).
+    Their output goes to each run directory's log.txt.
+    """
+
+    def __init__(
+        self,
+        jobs: int = 1,
+        devices: Sequence[str] = (),
+        *,
+        command: Sequence[str] | None = None,
+        poll_interval: float = 0.1,
+        threads: int | None = None,
+        on_stop: Callable[[int], None] | None = None,
+    ) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {jobs}")
+        self.jobs = jobs
+        self.devices = list(devices)
+        self.command = list(command or RUN_COMMAND)
+        self.poll_interval = poll_interval
+        # CPU threads per point, so that N jobs do not fight over the cores.
+        self.threads = (
+            threads
+            if threads is not None
+            else (max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None)
+        )
+        self.on_stop = on_stop
+        self.stops = 0
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    @property
+    def stopping(self) -> bool:
+        return self.stops > 0
+
+    def device_of(self, slot: int) -> str | None:
+        return self.devices[slot % len(self.devices)] if self.devices else None
+
+    def run(
+        self, jobs: Sequence[PointJob], on_done: Callable[[PointResult], None]
+    ) -> list[PointResult]:
+        pending = deque(jobs)
+        free = list(range(self.jobs))
+        running: dict[int, _Child] = {}
+        results: list[PointResult] = []
+        forwarded = 0
+        try:
+            while running or (pending and not self.stopping):
+                while free and pending and not self.stopping:
+                    slot = free.pop(0)
+                    job = pending.popleft()
+                    device = self.device_of(slot)
+                    running[slot] = _Child(self._start(job, device), job, device, time.monotonic())
+                while forwarded < self.stops:  # one SIGTERM per stop(): a second one kills
+                    forwarded += 1
+                    if self.on_stop:
+                        self.on_stop(len(running))
+                    for child in running.values():
+                        with contextlib.suppress(ProcessLookupError):
+                            child.process.send_signal(signal.SIGTERM)
+                for slot, child in list(running.items()):
+                    code = child.process.poll()
+                    if code is None:
+                        continue
+                    del running[slot]
+                    free.append(slot)
+                    free.sort()
+                    result = self._result(child, code)
+                    results.append(result)
+                    on_done(result)
+                if running or pending:
+                    time.sleep(self.poll_interval)
+        finally:
+            for child in running.values():  # only on an error in here: leave no orphan
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(timeout=30)
+        for job in pending:
+            summary = job.run.summary()
+            results.append(PointResult(job, NOT_STARTED, None, summary))
+        return results
+
+    def _start(self, job: PointJob, device: str | None) -> subprocess.Popen[bytes]:
+        command = [*self.command, str(job.run.path), *(["--device", device] if device else [])]
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if self.threads:
+            env.setdefault("OMP_NUM_THREADS", str(self.threads))
+        with job.run.log_path.open("ab") as log:
+            log.write(f"--- sweep point {job.index}: {' '.join(command)}\n".encode())
+            log.flush()
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                env=env,
+            )
+
+    def _result(self, child: _Child, code: int) -> PointResult:
+        run = child.job.run
+        summary = run.summary()
+        status = store.effective_status(summary)
+        if status in (store.CREATED, "starting"):
+            # The process ended before training began.
+            if self.stopping:
+                status = NOT_STARTED
+            else:
+                lines = _tail(run.log_path)
+                error = lines[-1] if lines else f"exit code {code}"
+                summary = store.update_summary(
+                    run.path, status=store.FAILED, error=error, ended_at=store.now_iso()
+                )
+                status = store.FAILED
+        return PointResult(
+            child.job, status, code, summary, child.device, time.monotonic() - child.started
+        )
+
+
+def _tail(path: Path, lines: int = 5) -> list[str]:
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 8192))
+        text = f.read().decode("utf-8", "replace").replace("\r", "\n")
+        return [line for line in text.splitlines() if line.strip()][-lines:]
+    return []
+
+
+# ---------------------------------------------------------------------------
+# One sweep, start to end
+
+
+def jobs_to_run(sweep_dir: SweepDir) -> tuple[list[PointJob], list[SweepPoint], list[SweepPoint]]:
+    """(points to train, points already finished, points live in another process)."""
+    todo: list[PointJob] = []
+    done: list[SweepPoint] = []
+    live: list[SweepPoint] = []
+    for point in sweep_dir.points():
+        if point.run is None:
+            continue
+        status = store.effective_status(point.run.summary())
+        if status in DONE_STATUSES:
+            done.append(point)
+        elif status in LIVE_STATUSES:
+            live.append(point)
+        else:
+            todo.append(PointJob(point.index, point.label, point.run))
+    return todo, done, live
+
+
+@contextlib.contextmanager
+def sweep_lock(sweep_dir: SweepDir) -> Iterator[None]:
+    """One process at a time trains a sweep (a second gets a clear error)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with (sweep_dir.path / LOCK_FILE).open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise PresetError(
+                f"sweep {sweep_dir.sweep_id} is being run by another process (pid {holder})"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def format_point_line(result: PointResult, labels: dict[str, str]) -> str:
+    """'completed  #2 lr=1e-3 wd=0.1 · fit 20 grok 140 · train 1.000 test 0.998 · 0:12'."""
+    summary = result.summary
+    coords = (summary.get("sweep") or {}).get("coords") or {}
+    label = (
+        " ".join(f"{labels.get(k, k)}={format_value(v)}" for k, v in coords.items())
+        or result.job.label
+    )
+    parts = [f"{result.status:<9} #{result.job.index} {label}"]
+    if result.status in (store.COMPLETED, store.STOPPED, store.DIVERGED, store.CRASHED):
+        steps = f"step {summary.get('step', 0)}/{summary.get('steps', '?')}"
+        parts.append(
+            f"{steps} · fit {_opt(summary.get('fit_step'))} grok {_opt(summary.get('grok_step'))}"
+        )
+        final = summary.get("final") or {}
+        if final:
+            parts.append(
+                f"train {final.get('train_acc', 0):.3f} test {final.get('test_acc', 0):.3f}"
+            )
+    parts.append(format_duration(result.wall_s))
+    if result.device:
+        parts.append(result.device)
+    if summary.get("error") and result.status not in (store.COMPLETED, store.STOPPED):
+        parts.append(f"error: {summary['error']}")
+    if result.status in (store.FAILED, store.CRASHED):
+        parts.append(f"log: {result.job.run.log_path}")
+    return " · ".join(parts)
+
+
+def _opt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def execute(
+    sweep_dir: SweepDir,
+    executor: Executor,
+    *,
+    out: TextIO | None = None,
+    header: str = "",
+    stopped_by: Callable[[], str] = lambda: "",
+) -> int:
+    """Train the unfinished points of a sweep directory; print a line per point and a summary.
+
+    Exit code: 0 when every point is completed (or diverged: a result), 130 when stopped
+    before the end, 1 when a point failed, crashed or is still unfinished.
+    """
+    out = out or sys.stdout
+
+    def say(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    started = time.monotonic()
+    labels = sweep_dir.labels()
+    with sweep_lock(sweep_dir):
+        todo, done, live = jobs_to_run(sweep_dir)
+        total = len(sweep_dir.points())
+        say(
+            f"sweep {sweep_dir.sweep_id} · {header or f'{sweep_dir.mode} of {total} points'}\n"
+            f"  {sweep_dir.path} · {len(todo)} to train"
+            + (f", {len(done)} finished already" if done else "")
+            + (f", {len(live)} running elsewhere" if live else "")
+            + _jobs_text(executor)
+        )
+        for point in live:
+            say(f"  #{point.index} {point.label}: still running in another process, left alone")
+        finished = 0
+
+        def on_done(result: PointResult) -> None:
+            nonlocal finished
+            finished += 1
+            width = len(str(len(todo)))
+            say(f"[{finished:>{width}}/{len(todo)}] {format_point_line(result, labels)}")
+
+        executor.run(todo, on_done)
+    statuses = sweep_dir.statuses()
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    stopped = getattr(executor, "stopping", False)
+    say(
+        f"sweep {'stopped' if stopped else 'done'}: {total} points · {tally} · "
+        f"{format_duration(time.monotonic() - started)}"
+    )
+    unfinished = [i for i, s in statuses.items() if s not in DONE_STATUSES]
+    if unfinished:
+        why = stopped_by()
+        say(
+            (f"stopped by {why}; " if stopped and why else "")
+            + f"continue with: grok-tui --resume {sweep_dir.path}"
+        )
+    say(f"report: grok-tui sweep-report {sweep_dir.path}")
+    if stopped and unfinished:
+        return EXIT_STOPPED
+    return EXIT_FAILED if unfinished else EXIT_OK
+
+
+def _jobs_text(executor: Executor) -> str:
+    jobs = getattr(executor, "jobs", None)
+    devices = getattr(executor, "devices", None)
+    if jobs is None:
+        return ""
+    text = f" · {jobs} job{'s' if jobs != 1 else ''}"
+    return text + (f" on {', '.join(devices)}" if devices else "")
+
+
+# ---------------------------------------------------------------------------
+# The command line (cli.py hands over here)
+
+
+def parse_devices(text: str | None) -> list[str]:
+    """'cuda:0,cuda:1' -> ['cuda:0', 'cuda:1']; each must be a device name."""
+    if not text:
+        return []
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    for device in devices:
+        if not _DEVICE.fullmatch(device):
+            raise PresetError(
+                f"--devices: '{device}' is not a device (auto, cpu, mps, cuda or cuda:N)"
+            )
+    return devices
+
+
+def resolve_jobs(jobs: int | None, devices: Sequence[str]) -> int:
+    if jobs is None:
+        return max(1, len(devices))
+    if jobs < 1:
+        raise PresetError(f"--jobs must be at least 1, got {jobs}")
+    return jobs
+
+
+def check_devices(devices: Iterable[str]) -> None:
+    """Fail before anything is created when a device cannot be had (imports torch if asked)."""
+    odd = sorted({d for d in devices if d not in ("auto", "cpu")})
+    if not odd:
+        return
+    from grok_tui.engine import RunError, resolve_device
+
+    for device in odd:
+        try:
+            resolve_device(device)
+        except RunError as exc:
+            raise PresetError(str(exc)) from None
+
+
+def install_stop(executor: Executor) -> Callable[[], str]:
+    """SIGINT/SIGTERM stop the sweep cleanly; the name of the signal that did."""
+    caught: list[str] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        caught.append(signal.Signals(signum).name)
+        executor.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handle)
+    return lambda: caught[0] if caught else ""
+
+
+def _announce_stop(out: TextIO) -> Callable[[int], None]:
+    calls = [0]
+
+    def announce(running: int) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            out.write(
+                f"stopping: {running} running point(s) checkpoint and stop "
+                "(Ctrl-C again kills them)\n"
+            )
+        else:
+            out.write(f"killing {running} running point(s)\n")
+        out.flush()
+
+    return announce
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def sweep_ref(ref: str, runs_dir: Path) -> Path | None:
+    """The sweep directory a --resume argument names (a path or an id), or None."""
+    for candidate in (Path(ref), runs_dir / ref):
+        if is_sweep_dir(candidate):
+            return candidate
+    return None
+
+
+def dispatch(args: Any, runs_dir: Path) -> int | None:
+    """cli.py: run --run of a sweep file or --resume of a sweep directory; None otherwise."""
+    if getattr(args, "run", None) and is_sweep_file(args.run):
+        return run_command(
+            Path(args.run), args.overrides, runs_dir, args.device, args.jobs, args.devices
+        )
+    if getattr(args, "resume", None):
+        path = sweep_ref(args.resume, runs_dir)
+        if path is not None:
+            if args.overrides:
+                return _error("--set applies to --run only: a resumed sweep keeps its presets")
+            return resume_command(path, args.device, args.jobs, args.devices)
+    return None
+
+
+def run_command(
+    path: Path,
+    overrides: Sequence[str],
+    runs_dir: Path,
+    device: str | None,
+    jobs: int | None,
+    devices: str | None,
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """``grok-tui --run SWEEP.toml``: validate every point, create the sweep, train it."""
+    out = out or sys.stdout
+    try:
+        device_list = parse_devices(devices)
+        if device and device_list:
+            raise PresetError("give --device or --devices, not both")
+        n_jobs = resolve_jobs(jobs, device_list)
+        sweep = load_sweep(path, [*overrides, *([("train.device", device)] if device else [])])
+        points = sweep.points()
+        check_devices(device_list or {p.preset.train.device for p in points})
+    except PresetError as exc:
+        return _error(error_text(exc))
+    executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))
+    stopped_by = install_stop(executor)
+    sweep_dir = create_sweep_dir(sweep, points, runs_dir)
+    return execute(
+        sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
+    )
+
+
+def resume_command(
+    path: Path,
+    device: str | None,
+    jobs: int | None,
+    devices: str | None,
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """``grok-tui --resume SWEEP_DIR``: train the points that are not finished."""
+    out = out or sys.stdout
+    try:
+        sweep_dir = read_sweep_dir(path)
+        device_list = parse_devices(devices)
+        if device and device_list:
+            raise PresetError("give --device or --devices, not both")
+        device_list = device_list or ([device] if device else [])
+        n_jobs = resolve_jobs(jobs, device_list)
+        check_devices(device_list)
+        missing = recreate_missing(sweep_dir)
+    except PresetError as exc:
+        return _error(error_text(exc))
+    if missing:
+        out.write(f"recreated the deleted run directories of points {missing}\n")
+    executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))
+    stopped_by = install_stop(executor)
+    try:
+        return execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
+    except PresetError as exc:  # locked by another process
+        return _error(error_text(exc))
+
+
+def start_detached(sweep_path: Path, *, jobs: int = 1, devices: Sequence[str] = ()) -> int:
+    """Train a created sweep directory in a detached process (for the TUI); its pid.
+
+    The process is ``grok-tui --resume SWEEP_DIR``; its output goes to SWEEP_DIR/log.txt.
+    """
+    command = [*RUN_COMMAND, str(sweep_path), "--jobs", str(jobs)]
+    if devices:
+        command += ["--devices", ",".join(devices)]
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    with (Path(sweep_path) / store.LOG_FILE).open("ab") as log:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+    return child.pid

@@ -1,0 +1,253 @@
+"""One sweep: its table (a row per point) and the heatmap of a chosen metric.
+
+Everything shown comes from grok_tui.sweep_report, the functions behind
+``grok-tui sweep-report``: the screen and the command show the same numbers.
+Opened from History on a sweep's header row or on one of its runs (see
+:func:`sweep_path_for`); no torch is imported (DESIGN.md rule 3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from grok_tui import store
+from grok_tui.config import PresetError, read_toml
+from grok_tui.sweep import SweepDir, find_sweep, format_value, read_sweep_dir, sweep_of_run
+from grok_tui.sweep_report import (
+    TABLE_TITLES,
+    ReportRow,
+    describe_sweep,
+    format_metric,
+    heatmap_grid,
+    render_heatmap,
+    report_rows,
+    table_columns,
+    write_csv,
+)
+
+# The figures the heatmap cycles through with "m".
+HEATMAP_METRICS = (
+    "final_test_acc",
+    "grok_step",
+    "fit_step",
+    "grok_gap",
+    "best_test_acc",
+    "final_train_acc",
+    "final_test_loss",
+)
+LIVE = (store.RUNNING, "starting")
+
+
+def sweep_path_for(
+    runs_dir: Path, *, sweep_id: str | None = None, run_path: Path | None = None
+) -> Path | None:
+    """The sweep directory of a sweep id (History's header row) or of one of its runs."""
+    if run_path is not None:
+        found = sweep_of_run(run_path)
+        if found is not None:
+            return found.path
+    if sweep_id:
+        try:
+            return find_sweep(sweep_id, runs_dir).path
+        except PresetError:
+            return None
+    return None
+
+
+class SweepLoaded(Message):
+    def __init__(self, sweep_dir: SweepDir | None, rows: list[ReportRow], error: str) -> None:
+        super().__init__()
+        self.sweep_dir, self.rows, self.error = sweep_dir, rows, error
+
+
+class SweepScreen(Screen):
+    """A sweep's table and heatmap; Enter opens a point's run."""
+
+    DEFAULT_CSS = """
+    SweepScreen #sweep-head { height: auto; padding: 0 1; }
+    SweepScreen #sweep-table { height: 1fr; min-height: 4; }
+    SweepScreen #sweep-heatmap {
+        height: 2fr;
+        min-height: 10;
+        padding: 0 1;
+        border-top: solid $panel-lighten-2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="sweep.back"),
+        Binding("m", "metric", "Metric", id="sweep.metric"),
+        Binding("a", "swap_axes", "Swap axes", id="sweep.axes"),
+        Binding("x", "export", "Export CSV", id="sweep.export"),
+        Binding("f5", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, sweep_path: Path, *, metric: str = "final_test_acc") -> None:
+        super().__init__()
+        self.sweep_path = Path(sweep_path)
+        self.metric = metric
+        self.axes: tuple[str | None, str | None] = (None, None)
+        self.sweep_dir: SweepDir | None = None
+        self.rows: list[ReportRow] = []
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"sweep {self.sweep_path.name} · loading", id="sweep-head")
+        yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="sweep-heatmap")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#sweep-table", DataTable).focus()
+        self.reload()
+        self.set_interval(2.0, self._refresh_while_live, name="sweep-refresh")
+
+    # -- loading ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sweep")
+    def reload(self) -> None:
+        try:
+            sweep_dir = read_sweep_dir(self.sweep_path)
+            rows = report_rows(sweep_dir)
+        except PresetError as exc:
+            self.post_message(SweepLoaded(None, [], str(exc)))
+            return
+        self.post_message(SweepLoaded(sweep_dir, rows, ""))
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def _refresh_while_live(self) -> None:
+        if any(row.status in LIVE for row in self.rows):
+            self.reload()
+
+    def runs_changed(self, changed: list[str]) -> None:
+        """The app's poller saw runs move: reload when one of them is a point of this sweep."""
+        if any(row.run_id in changed for row in self.rows):
+            self.reload()
+
+    def on_sweep_loaded(self, message: SweepLoaded) -> None:
+        head = self.query_one("#sweep-head", Static)
+        if message.sweep_dir is None:
+            head.update(Text(message.error, style="bold red"))
+            return
+        self.sweep_dir, self.rows = message.sweep_dir, message.rows
+        head.update(Text(describe_sweep(self.sweep_dir, self.rows)))
+        self._fill_table()
+        self.draw_heatmap()
+
+    def _fill_table(self) -> None:
+        assert self.sweep_dir is not None
+        table = self.query_one("#sweep-table", DataTable)
+        names = self.sweep_dir.labels()
+        metrics = table_columns(self.metric)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_column("#", key="index")
+        for field, name in names.items():
+            table.add_column(name, key=f"axis:{field}")
+        table.add_column("status", key="status")
+        table.add_column("step", key="step")
+        for metric in metrics:
+            table.add_column(TABLE_TITLES.get(metric, metric), key=metric)
+        for row in self.rows:
+            step, steps = row.summary.get("step"), row.summary.get("steps")
+            table.add_row(
+                str(row.index),
+                *(format_value(row.coords[f]) if f in row.coords else "-" for f in names),
+                row.status,
+                "-" if step is None else f"{step}/{steps}",
+                *(format_metric(m, row.value(m)) for m in metrics),
+                key=row.run_id or f"point:{row.index}",
+            )
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+
+    def on_resize(self) -> None:
+        self.draw_heatmap()
+
+    def draw_heatmap(self) -> None:
+        pane = self.query_one("#sweep-heatmap", Static)
+        if self.sweep_dir is None:
+            return
+        try:
+            grid = heatmap_grid(self.sweep_dir, self.rows, self.metric, *self.axes)
+        except PresetError as exc:
+            pane.update(Text(str(exc), style="red"))
+            return
+        if grid is None:
+            pane.update(
+                Text(
+                    f"a heatmap needs two fields that vary; this sweep varies "
+                    f"{', '.join(self.sweep_dir.varying()) or 'none'}",
+                    style="dim",
+                )
+            )
+            return
+        self.axes = (grid.x_field, grid.y_field)
+        size = pane.content_size
+        width = size.width if size.width >= 30 else 80
+        height = size.height if size.height >= 8 else 20
+        pane.update(Text.from_ansi(render_heatmap(grid, width=width, height=height, color=True)))
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_metric(self) -> None:
+        metrics = list(HEATMAP_METRICS)
+        at = metrics.index(self.metric) if self.metric in metrics else -1
+        self.metric = metrics[(at + 1) % len(metrics)]
+        if self.sweep_dir is not None:
+            self._fill_table()
+        self.draw_heatmap()
+        self.notify(f"heatmap: {self.metric}", timeout=2)
+
+    def action_swap_axes(self) -> None:
+        x, y = self.axes
+        if x and y:
+            self.axes = (y, x)
+            self.draw_heatmap()
+
+    def action_export(self) -> None:
+        if self.sweep_dir is None:
+            return
+        path = Path.cwd() / f"{self.sweep_dir.sweep_id}-{datetime.now():%H%M%S}.csv"
+        self.export(self.sweep_dir, list(self.rows), path)
+
+    @work(thread=True, exit_on_error=False, group="sweep-export")
+    def export(self, sweep_dir: SweepDir, rows: list[ReportRow], path: Path) -> None:
+        try:
+            count = write_csv(sweep_dir, rows, path)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"Wrote {count} points to {path}")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = next((r for r in self.rows if r.run_id == event.row_key.value), None)
+        if row is None or row.path is None:
+            self.notify("This point has no run directory.", severity="warning")
+            return
+        self.open_run(row)
+
+    def open_run(self, row: ReportRow) -> None:
+        from grok_tui.tui.screens.run import RunScreen
+
+        assert row.path is not None
+        run = store.RunDir(row.path)
+        preset: dict[str, Any]
+        try:
+            preset, error = read_toml(run.preset_path), None
+        except PresetError as exc:
+            preset, error = {}, str(exc)
+        self.app.push_screen(RunScreen(store.RunInfo(run, row.summary, preset, error)))
