@@ -12,7 +12,8 @@ from pathlib import Path
 
 from grok_tui import __version__, store
 from grok_tui.config import PresetError, load_preset, with_overrides
-from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK, resolve_runs_dir
+from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
+from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
 
 SUBCOMMANDS = ("validate", "runs", "bench", "analyze", "sweep-report")

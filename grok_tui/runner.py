@@ -12,7 +12,6 @@ import socket
 import sys
 import traceback
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from grok_tui import store
@@ -52,11 +51,15 @@ class RunDirSink:
         store.write_summary(self.run.path, self.summary)
 
     def on_checkpoint(self, state: dict[str, Any]) -> None:
-        store.save_checkpoint(self.run.path, state)
+        from grok_tui.checkpoint import save_checkpoint
+
+        save_checkpoint(self.run.path, state)
         self.summary["checkpoint_step"] = state["step"]
 
     def on_snapshot(self, step: int, weights: dict[str, Any]) -> None:
-        store.save_snapshot(self.run.path, step, weights)
+        from grok_tui.checkpoint import save_snapshot
+
+        save_snapshot(self.run.path, step, weights)
 
     def on_end(self, summary: dict[str, Any]) -> None:
         self.summary.update(summary, ended_at=store.now_iso())
@@ -134,9 +137,8 @@ def load_resume(run: store.RunDir) -> tuple[Preset, dict[str, Any] | None]:
         raise PresetError(f"run {run.run_id} is already completed")
     if store.effective_status(summary) == store.RUNNING:
         raise PresetError(f"run {run.run_id} is still running (pid {summary.get('pid')})")
-    checkpoint = store.load_checkpoint(run.path) if run.checkpoint_path.exists() else None
-    return preset, checkpoint
+    if not run.checkpoint_path.exists():
+        return preset, None
+    from grok_tui.checkpoint import load_checkpoint
 
-
-def resolve_runs_dir(runs_dir: str | Path | None) -> Path:
-    return Path(runs_dir or os.environ.get("GROK_TUI_RUNS_DIR") or store.DEFAULT_RUNS_DIR)
+    return preset, load_checkpoint(run.path)

@@ -56,6 +56,11 @@ RECORD_FIELDS = (
 )
 
 
+def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
+    """The runs directory: the one given, else $GROK_TUI_RUNS_DIR, else ./runs."""
+    return Path(runs_dir or os.environ.get("GROK_TUI_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -326,42 +331,8 @@ def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> b
     return bool(predicate())
 
 
-# --- checkpoints: torch is imported here only, on demand -------------------------------
-
-
-def save_checkpoint(run_path: str | Path, state: dict[str, Any]) -> None:
-    """Atomically write checkpoint.pt (a crash mid-write leaves the previous one)."""
-    import torch
-
-    path = Path(run_path) / CHECKPOINT_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(run_path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load checkpoint.pt with weights_only=True: someone else's run never executes code."""
-    import torch
-
-    path = Path(run_path) / CHECKPOINT_FILE
-    if not path.exists():
-        raise PresetError(f"no checkpoint in {run_path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
 def snapshot_path(run_path: str | Path, step: int) -> Path:
     return Path(run_path) / SNAPSHOT_DIR / f"step-{step:08d}.pt"
-
-
-def save_snapshot(run_path: str | Path, step: int, weights: dict[str, Any]) -> None:
-    """Keep the model's weights at one step (``[train] keep_checkpoints``), atomically."""
-    import torch
-
-    path = snapshot_path(run_path, step)
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"step": step, "model": weights}, tmp)
-    os.replace(tmp, path)
 
 
 def snapshot_steps(run_path: str | Path) -> list[int]:
@@ -372,17 +343,3 @@ def snapshot_steps(run_path: str | Path) -> list[int]:
         with contextlib.suppress(ValueError):
             steps.append(int(path.stem.removeprefix("step-")))
     return sorted(steps)
-
-
-def load_snapshot(run_path: str | Path, step: int, map_location: Any = "cpu") -> dict[str, Any]:
-    """The kept weights of one step (weights_only: loading never executes code)."""
-    import torch
-
-    path = snapshot_path(run_path, step)
-    if not path.exists():
-        kept = snapshot_steps(run_path)
-        raise PresetError(
-            f"no weights kept at step {step} in {run_path}; kept steps: "
-            + (", ".join(map(str, kept)) if kept else "none (set [train] keep_checkpoints)")
-        )
-    return torch.load(path, map_location=map_location, weights_only=True)

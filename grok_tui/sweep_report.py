@@ -467,7 +467,7 @@ def report_text(
 
 
 def main(argv: Sequence[str]) -> int:
-    from grok_tui.runner import resolve_runs_dir
+    from grok_tui.store import resolve_runs_dir
 
     parser = argparse.ArgumentParser(
         prog="grok-tui sweep-report",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grok_tui import store
+from grok_tui.checkpoint import load_checkpoint
 from grok_tui.cli import main
 from tests.conftest import REPO
 
@@ -107,7 +108,7 @@ def test_headless_run_writes_a_complete_run_directory(tiny_preset_path, tmp_path
     assert len(run.records()) == 4
     assert run.load_preset().train.steps == 30  # the resolved preset, override included
     assert run.checkpoint_path.exists()
-    assert store.load_checkpoint(run.path)["step"] == 30
+    assert load_checkpoint(run.path)["step"] == 30
     assert run_path.name.endswith("-tiny")
 
 
@@ -141,7 +142,7 @@ def test_sigint_stops_a_headless_run_which_then_resumes(tiny_preset_path, tmp_pa
     (run_path,) = runs.iterdir()
     summary = json.loads((run_path / "summary.json").read_text())
     assert summary["status"] == "stopped"
-    assert store.load_checkpoint(run_path)["step"] == summary["step"]
+    assert load_checkpoint(run_path)["step"] == summary["step"]
     assert "grok-tui --resume" in out
 
     resumed = subprocess.Popen(

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from grok_tui import store
+from grok_tui.checkpoint import load_checkpoint, load_snapshot, save_checkpoint
 from grok_tui.config import PresetError, load_preset
 from grok_tui.engine import Batcher, RunError, build_trainer, train
 from grok_tui.runner import execute, load_resume
@@ -102,12 +103,12 @@ def test_resume_after_a_crash_truncates_records_past_the_checkpoint(tiny_preset_
     execute(preset, run)
     full = run.records()
     # Pretend the process died at step 50 with its last checkpoint at step 40.
-    state = store.load_checkpoint(run.path)
+    state = load_checkpoint(run.path)
     assert state["step"] == 60
     trainer = build_trainer(preset)
     for _ in range(40):
         trainer.train_step(want_grad_norm=False)
-    store.save_checkpoint(run.path, trainer.state_dict())
+    save_checkpoint(run.path, trainer.state_dict())
     store.update_summary(run.path, status="stopped")
     _, checkpoint = load_resume(run)
     execute(preset, run, resume=checkpoint)
@@ -196,12 +197,13 @@ def test_kept_checkpoints_hold_the_weights_at_the_chosen_steps(tiny_preset_path,
     run = store.create_run(preset, runs_dir)
     execute(preset, run)
     assert store.snapshot_steps(run.path) == [0, 20, 25, 40, 60]
-    final = store.load_checkpoint(run.path)["model"]
-    kept = store.load_snapshot(run.path, 60)
+    final = load_checkpoint(run.path)["model"]
+    kept = load_snapshot(run.path, 60)
     assert kept["step"] == 60
     assert all(torch.equal(final[k], kept["model"][k]) for k in final)
     assert not torch.equal(
-        store.load_snapshot(run.path, 0)["model"]["embedding.weight"], final["embedding.weight"]
+        load_snapshot(run.path, 0)["model"]["embedding.weight"],
+        final["embedding.weight"],
     )
     with pytest.raises(PresetError, match="kept steps: 0, 20, 25, 40, 60"):
-        store.load_snapshot(run.path, 30)
+        load_snapshot(run.path, 30)

@@ -13,6 +13,7 @@ from textual.app import App
 from textual.widgets import DataTable, Static
 
 from grok_tui import store, sweep_report
+from grok_tui.checkpoint import load_checkpoint
 from grok_tui.sweep import list_sweeps, read_sweep_dir
 from tests.conftest import TINY_PRESET
 
@@ -179,7 +180,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):
     stopped_at = {p.index: p.run.summary()["step"] for p in points[2:]}
     assert all(0 < step < 1500 for step in stopped_at.values())
     for p in points[2:]:
-        assert store.load_checkpoint(p.run.path)["step"] == stopped_at[p.index]
+        assert load_checkpoint(p.run.path)["step"] == stopped_at[p.index]
 
     resumed = grok("--resume", str(sweep_dir.path), "--devices", "cpu,cpu")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
