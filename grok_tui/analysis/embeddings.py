@@ -1,0 +1,83 @@
+"""The number tokens' embeddings and their 2-D projections (PCA by SVD, t-SNE by scikit-learn).
+
+Numbers are tokens 0..p-1 in every layout (config.vocab_layout), so the number
+embeddings are the first p rows of the token embedding. The recurrent model with
+``input = "scalar"`` has none: it reads each number as one float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+# Where each model family keeps its token embedding (models/transformer.py, mlp.py, recurrent.py).
+EMBEDDING_ATTRIBUTES = ("token_embedding", "embedding")
+
+
+def embedding_name(model: nn.Module) -> str | None:
+    """The state-dict key of the token embedding's weight, or None when the model has none."""
+    for attribute in EMBEDDING_ATTRIBUTES:
+        if isinstance(getattr(model, attribute, None), nn.Embedding):
+            return f"{attribute}.weight"
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Embedding) and "position" not in name:
+            return f"{name}.weight"
+    return None
+
+
+def number_embedding(state: Mapping[str, torch.Tensor], name: str, p: int) -> torch.Tensor:
+    """Rows 0..p-1 of the token embedding in a state dict: (p, d) float64 on the CPU."""
+    return state[name][:p].detach().double().cpu()
+
+
+def pca(points: torch.Tensor, n_components: int = 2) -> tuple[torch.Tensor, list[float]]:
+    """Coordinates (n, n_components) on the top principal axes, and the variance ratio of each.
+
+    The SVD of the centred matrix X = U S V^T: the projections are U S, the variances S^2.
+    The sign of each axis is fixed (largest |coordinate| positive) so reruns agree.
+    """
+    x = points.double()
+    x = x - x.mean(dim=0, keepdim=True)
+    u, s, _ = torch.linalg.svd(x, full_matrices=False)
+    k = min(n_components, s.shape[0])
+    coords = u[:, :k] * s[:k]
+    flip = torch.sign(coords.gather(0, coords.abs().argmax(dim=0, keepdim=True)))
+    coords = coords * torch.where(flip == 0, torch.ones_like(flip), flip)
+    if k < n_components:  # fewer points or dims than axes asked for: pad with zeros
+        coords = torch.cat([coords, coords.new_zeros(coords.shape[0], n_components - k)], dim=1)
+    variance = s.pow(2)
+    total = float(variance.sum())
+    ratios = [float(v) / total if total else 0.0 for v in variance[:k]]
+    return coords, ratios + [0.0] * (n_components - k)
+
+
+def tsne_available() -> bool:
+    try:
+        import sklearn.manifold  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def tsne(points: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, dict[str, Any]]:
+    """t-SNE coordinates (n, 2) and the settings used; raises ImportError without sklearn.
+
+    Perplexity 30 as usual, but below n/3 for small p (t-SNE needs perplexity < n).
+    PCA initialisation and a fixed seed make it repeatable.
+    """
+    from sklearn.manifold import TSNE
+
+    x = points.double().numpy()
+    n = x.shape[0]
+    perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
+    model = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    coords = torch.from_numpy(model.fit_transform(x))
+    return coords, {"perplexity": perplexity, "seed": seed, "init": "pca"}
+
+
+def link_pairs(p: int, step: int) -> list[tuple[int, int]]:
+    """The pairs (n, n + step mod p) that the projection figures join with a line."""
+    return [(n, (n + step) % p) for n in range(p)]
