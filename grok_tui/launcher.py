@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ LIVE_STATUSES = (store.RUNNING, STARTING)
 
 # The command that trains a run directory; tests point it at a fake trainer.
 RUN_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--resume"]
+# The command that trains every point of a sweep file into a runs directory.
+SWEEP_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--run"]
 
 _children: list[subprocess.Popen[bytes]] = []
 
@@ -47,14 +50,18 @@ def is_live(summary: dict[str, Any]) -> bool:
 
 def _spawn(run: store.RunDir) -> int:
     """Start the trainer of a run directory, detached from this process's session."""
+    return _spawn_detached([*RUN_COMMAND, str(run.path)], run.log_path)
+
+
+def _spawn_detached(command: list[str], log_path: Path) -> int:
     env = dict(os.environ)
     # The child must find this very package even when started from another directory.
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    with run.log_path.open("ab") as log:
+    with log_path.open("ab") as log:
         child = subprocess.Popen(
-            [*RUN_COMMAND, str(run.path)],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -76,6 +83,29 @@ def start_run(
     pid = _spawn(run)
     store.update_summary(run.path, pid=pid, host=socket.gethostname())
     return run
+
+
+def start_sweep(sweep_file: Path, runs_dir: Path) -> tuple[int, Path]:
+    """Train every point of a sweep file in a detached process; its pid and log file.
+
+    The sweep creates its own directory of runs under runs_dir; they show up in the
+    live-run scan as each point starts.
+    """
+    logs = Path(runs_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = (
+        logs / f"sweep-{datetime.now():%Y%m%d-%H%M%S}-{store.slug(Path(sweep_file).stem)}.log"
+    )
+    pid = _spawn_detached(
+        [
+            *SWEEP_COMMAND,
+            str(Path(sweep_file).resolve()),
+            "--runs-dir",
+            str(Path(runs_dir).resolve()),
+        ],
+        log_path,
+    )
+    return pid, log_path
 
 
 def resume_run(run: store.RunDir) -> int:

@@ -152,7 +152,7 @@ def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: dict[str,
         assert names["tiny-mlp"].valid and not names["bad"].valid and "quickstart" in names
         options = screen.query_one("#preset-list", OptionList)
         options.focus()
-        options.highlighted = next(i for i, e in enumerate(screen.entries) if e.name == "bad")
+        options.highlighted = option_of(screen, "bad")
         await pilot.pause(0.1)
         errors = str(screen.query_one("#preset-errors", Static).render())
         assert "bad.toml:3: data.p: p must be prime, got 98" in errors
@@ -161,13 +161,19 @@ def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: dict[str,
     drive(app, script)
 
 
+def option_of(screen: PresetsScreen, name: str) -> int:
+    """The list position of a preset (the list has a header per folder)."""
+    index = next(i for i, e in enumerate(screen.entries) if e.name == name)
+    return screen.query_one("#preset-list", OptionList).get_option_index(str(index))
+
+
 async def pick(pilot: Any, app: GrokApp, name: str) -> PresetsScreen:
     screen = app.screen
     assert isinstance(screen, PresetsScreen)
     await until(pilot, lambda: screen.entries)
     options = screen.query_one("#preset-list", OptionList)
     options.focus()
-    options.highlighted = next(i for i, e in enumerate(screen.entries) if e.name == name)
+    options.highlighted = option_of(screen, name)
     await pilot.press("enter")  # into the form
     form = screen.query_one(PresetForm)
     await until(pilot, lambda: form.preset is not None and form.preset.name == name)

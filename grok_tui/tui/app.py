@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
@@ -20,13 +20,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from grok_tui import launcher, store
-from grok_tui.config import Preset, PresetError
 from grok_tui.tui.messages import ActionFailed, RunsPolled, RunStarted
-from grok_tui.tui.runtable import write_records_csv
 from grok_tui.tui.screens.modals import ChoiceModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.series import AxisOptions
+
+if TYPE_CHECKING:
+    from grok_tui import launcher, store
+    from grok_tui.config import Preset
+
+# grok_tui.launcher, .store and .config (pydantic) are imported where they are used,
+# after the first frame: they are a third of the app's import time, and the first
+# frame should come at once (see bench_startup).
 
 
 def _live_screen() -> Screen:
@@ -63,7 +68,7 @@ def terminal_lost(fd: int) -> bool:
 class GrokApp(App):
     """Presets (F2), Live (F3), History (F4); Compare and a run's page open from History."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "grok-tui"
     MODES = {"presets": PresetsScreen, "live": _live_screen, "history": _history_screen}
     DEFAULT_MODE = "presets"
@@ -93,13 +98,13 @@ class GrokApp(App):
         self.followers: dict[str, launcher.RunFollower] = {}
         self.current_run_id: str | None = None
         self.axis_options = AxisOptions()
-        self.scanner = launcher.LiveRunScanner(self.runs_dir)
+        self.scanner: launcher.LiveRunScanner | None = None  # made by the poll worker
         self._polling = False
         self._polls = 0
 
     def on_mount(self) -> None:
         self.set_interval(self.poll_interval, self._tick, name="poll")
-        self._tick()
+        self.call_after_refresh(self._tick)
         if self.watch_terminal and not self.is_headless:
             fd = sys.__stdin__.fileno() if sys.__stdin__ else -1
             if fd >= 0 and os.isatty(fd):
@@ -121,11 +126,15 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="poll")
     def poll_runs(self, followers: list[launcher.RunFollower], scan: bool) -> None:
+        from grok_tui import launcher
+
         changed: list[str] = []
         discovered: list[store.RunDir] = []
         try:
             changed = launcher.poll_all(followers)
             if scan:
+                if self.scanner is None:
+                    self.scanner = launcher.LiveRunScanner(self.runs_dir)
                 discovered = self.scanner.scan()
         finally:
             self.post_message(RunsPolled(changed, discovered))
@@ -141,6 +150,8 @@ class GrokApp(App):
             self._tell_screen(changed)
 
     def follow(self, run: store.RunDir) -> launcher.RunFollower:
+        from grok_tui import launcher
+
         follower = self.followers.get(run.run_id)
         if follower is None:
             follower = self.followers[run.run_id] = launcher.RunFollower(run)
@@ -163,6 +174,8 @@ class GrokApp(App):
             handler(changed)
 
     def live_followers(self) -> list[launcher.RunFollower]:
+        from grok_tui import launcher
+
         return [f for f in self.followers.values() if f.status in launcher.LIVE_STATUSES]
 
     # -- run actions (screens call these) ---------------------------------------------
@@ -172,6 +185,8 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _start(self, preset: Preset, verb: str) -> None:
+        from grok_tui import launcher
+
         try:
             run = launcher.start_run(preset, self.runs_dir)
         except OSError as exc:
@@ -180,7 +195,26 @@ class GrokApp(App):
         self.post_message(RunStarted(run, verb))
 
     @work(thread=True, exit_on_error=False, group="launch")
+    def launch_sweep(self, sweep_file: Path) -> None:
+        from grok_tui import launcher
+
+        try:
+            pid, log_path = launcher.start_sweep(sweep_file, self.runs_dir)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"Could not start the sweep: {exc}"))
+            return
+        self.call_from_thread(
+            self.notify,
+            f"Sweep {sweep_file.name} started (pid {pid}); its runs appear in Live as they start. "
+            f"Log: {log_path}",
+            timeout=8,
+        )
+
+    @work(thread=True, exit_on_error=False, group="launch")
     def rerun(self, run: store.RunDir) -> None:
+        from grok_tui import launcher, store
+        from grok_tui.config import PresetError
+
         try:
             preset = store.load_run_preset(run)
             new = launcher.start_run(preset, self.runs_dir)
@@ -191,6 +225,8 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def resume(self, run: store.RunDir) -> None:
+        from grok_tui import launcher
+
         try:
             launcher.resume_run(run)
         except (RuntimeError, OSError) as exc:
@@ -199,6 +235,8 @@ class GrokApp(App):
         self.post_message(RunStarted(run, "resumed"))
 
     def stop(self, run: store.RunDir) -> None:
+        from grok_tui import launcher
+
         if launcher.stop_run(run):
             self.notify(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
         else:
@@ -222,6 +260,9 @@ class GrokApp(App):
             self.notify(f"Error: {event.worker.error}", severity="error", timeout=8)
 
     def edit_run_preset(self, run: store.RunDir) -> None:
+        from grok_tui import store
+        from grok_tui.config import PresetError
+
         try:
             preset = store.load_run_preset(run)
         except PresetError as exc:
@@ -245,6 +286,8 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="export")
     def _write_records(self, run: store.RunDir, path: Path) -> None:
+        from grok_tui.tui.runtable import write_records_csv
+
         try:
             count = write_records_csv(run.records(), path)
         except OSError as exc:
@@ -271,6 +314,8 @@ class GrokApp(App):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
+        from grok_tui import launcher
+
         live = self.live_followers()
         if not live:
             self.exit()

@@ -32,6 +32,17 @@ from pathlib import Path
 from grok_tui.tui.app import run_app
 run_app(Path(sys.argv[1]), [])
 """
+# The same measure on an empty Textual app: the floor of this machine, for comparison.
+EMPTY_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Empty(App):
+    BINDINGS = [("ctrl+q", "quit", "Quit"), ("f4", "bell", "History")]
+    def compose(self):
+        yield Static("empty")
+        yield Footer()
+Empty().run()
+"""
 
 
 def make_runs(runs_dir: Path, count: int, records: int = 200) -> None:
@@ -73,8 +84,10 @@ def _read_until(fd: int, needles: list[bytes], deadline: float, buffer: bytearra
     return False
 
 
-def measure_once(runs_dir: Path, size: tuple[int, int] = (120, 40)) -> tuple[float, float | None]:
-    """Seconds to the first frame, and to the History screen listing every run."""
+def measure_once(
+    runs_dir: Path, size: tuple[int, int] = (120, 40), app: str = APP
+) -> tuple[float, float, float | None]:
+    """Seconds to the first frame, to the presets and form shown, to History listing every run."""
     import fcntl
     import termios
 
@@ -85,7 +98,7 @@ def measure_once(runs_dir: Path, size: tuple[int, int] = (120, 40)) -> tuple[flo
     )
     start = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-c", APP, str(runs_dir)],
+        [sys.executable, "-c", app, str(runs_dir)],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -101,11 +114,18 @@ def measure_once(runs_dir: Path, size: tuple[int, int] = (120, 40)) -> tuple[flo
                 "no first frame within 30 s:\n" + buffer.decode("utf-8", "replace")[-2000:]
             )
         first_frame = time.monotonic() - start
+        if app == APP:  # then the presets listed and the form built
+            _read_until(master, [b"quickstart", b"weight_decay"], start + 30, buffer)
+            ready = time.monotonic() - start
+        else:
+            ready = first_frame
         buffer.clear()
         history_start = time.monotonic()
         os.write(master, b"\x1bOS")  # F4: History
         count = len(list(store.iter_run_dirs(runs_dir)))
-        found = _read_until(master, [f"of {count} runs".encode()], history_start + 30, buffer)
+        found = app == APP and _read_until(
+            master, [f"of {count} runs".encode()], history_start + 30, buffer
+        )
         history = time.monotonic() - history_start if found else None
         os.write(master, b"\x11")  # Ctrl+Q
         child.wait(timeout=10)
@@ -114,7 +134,7 @@ def measure_once(runs_dir: Path, size: tuple[int, int] = (120, 40)) -> tuple[flo
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
         os.close(master)
-    return first_frame, history
+    return first_frame, ready, history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,18 +148,25 @@ def main(argv: list[str] | None = None) -> int:
         made = time.monotonic()
         make_runs(runs_dir, args.runs)
         print(f"{args.runs} runs made in {time.monotonic() - made:.1f} s ({runs_dir})")
-        firsts, histories = [], []
+        firsts, readies, histories, floors = [], [], [], []
         for _ in range(args.repeat):
-            first, history = measure_once(runs_dir)
+            # Interleaved, so that both see the same load of the machine.
+            floors.append(measure_once(runs_dir, app=EMPTY_APP)[0])
+            first, ready, history = measure_once(runs_dir)
             firsts.append(first)
+            readies.append(ready)
             if history is not None:
                 histories.append(history)
             print(
-                f"first frame {first:.2f} s · history with {args.runs} runs {history or float('nan'):.2f} s"
+                f"first frame {first:.2f} s · presets and form {ready:.2f} s · F4 to History "
+                f"listing {args.runs} runs {history or float('nan'):.2f} s · empty Textual app "
+                f"{floors[-1]:.2f} s"
             )
         print(
-            f"median: first frame {statistics.median(firsts):.2f} s, "
-            f"history {statistics.median(histories) if histories else float('nan'):.2f} s"
+            f"median: first frame {statistics.median(firsts):.2f} s, presets and form "
+            f"{statistics.median(readies):.2f} s, History "
+            f"{statistics.median(histories) if histories else float('nan'):.2f} s, empty Textual "
+            f"app {statistics.median(floors):.2f} s (load average {os.getloadavg()[0]:.1f})"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -22,16 +22,21 @@ class PresetSource:
 
 @dataclass
 class PresetEntry:
-    """One preset file: its validated preset, or the error that says why it is invalid."""
+    """One preset file: its validated preset, or the error that says why it is invalid.
+
+    A sweep file (a preset with a ``[sweep]`` table) has ``sweep`` set to a one-line
+    description of its points instead of a preset.
+    """
 
     path: Path
     source: str
     preset: Preset | None = None
     error: str | None = None
+    sweep: str | None = None
 
     @property
     def valid(self) -> bool:
-        return self.preset is not None
+        return self.preset is not None or self.sweep is not None
 
     @property
     def name(self) -> str:
@@ -60,8 +65,30 @@ def preset_sources(
     return sources
 
 
+def _is_sweep(path: Path) -> bool:
+    try:
+        from grok_tui.sweep import is_sweep_file
+    except ImportError:  # pragma: no cover - sweeps are optional to this screen
+        return False
+    return is_sweep_file(path)
+
+
+def _sweep_entry(path: Path, source: str) -> PresetEntry:
+    from grok_tui.sweep import describe, load_sweep
+
+    try:
+        sweep = load_sweep(path)
+        return PresetEntry(
+            path, source, sweep=f"sweep {sweep.name} · {describe(sweep, sweep.points())}"
+        )
+    except PresetError as exc:
+        return PresetEntry(path, source, error=str(exc), sweep=None)
+
+
 def load_entry(path: Path, source: str) -> PresetEntry:
     try:
+        if _is_sweep(path):
+            return _sweep_entry(path, source)
         return PresetEntry(path, source, preset=load_preset(path))
     except PresetError as exc:
         return PresetEntry(path, source, error=str(exc))

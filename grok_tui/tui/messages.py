@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from grok_tui.store import RunDir
+if TYPE_CHECKING:
+    from grok_tui.store import RunDir
 
 
 class RunsPolled(Message):

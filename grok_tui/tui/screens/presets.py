@@ -17,20 +17,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from grok_tui.config import Preset, save_preset
-from grok_tui.store import slug
-from grok_tui.tui.catalog import (
-    PresetEntry,
-    default_save_dir,
-    discover_presets,
-    load_entry,
-    preset_sources,
-)
 from grok_tui.tui.screens.modals import ConfirmModal, PathModal
-from grok_tui.tui.widgets.preset_form import PresetForm
+from grok_tui.tui.widgets.preset_form import PresetForm, default_preset_dict
 
 if TYPE_CHECKING:
+    from grok_tui.config import Preset
     from grok_tui.tui.app import GrokApp
+    from grok_tui.tui.catalog import PresetEntry
+
+# grok_tui.config and the catalog (pydantic) are imported by the worker that lists the
+# presets, after the first frame: they are a third of the app's import time.
 
 
 class PresetsLoaded(Message):
@@ -86,12 +82,14 @@ class PresetsScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#preset-errors", Static).display = False
         self.query_one("#preset-source-box").display = False
-        self.load_presets()
+        self.call_after_refresh(self.load_presets)
 
     # -- the list -----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="presets")
     def load_presets(self, select: Path | None = None) -> None:
+        from grok_tui.tui.catalog import discover_presets, preset_sources
+
         sources = preset_sources(self.app.preset_dirs)
         self.post_message(PresetsLoaded(discover_presets(sources), select))
 
@@ -99,24 +97,37 @@ class PresetsScreen(Screen):
         self.entries = message.entries
         options = self.query_one("#preset-list", OptionList)
         options.clear_options()
+        group = None
         for index, entry in enumerate(self.entries):
-            mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
-            label = mark + Text(entry.name) + Text(f"  {entry.source}", style="dim")
-            options.add_option(Option(label, id=str(index)))
+            folder = entry.source
+            if entry.source == "shipped" and entry.path.parent.name != "presets":
+                folder = f"shipped/{entry.path.parent.name}"
+            if folder != group:
+                group = folder
+                options.add_option(Option(Text(folder, style="bold dim"), disabled=True))
+            if entry.sweep:
+                mark = Text("⊞ ", style="cyan")
+            else:
+                mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
+            options.add_option(
+                Option(mark + Text(entry.name, no_wrap=True, overflow="ellipsis"), id=str(index))
+            )
         if not self.entries:
+            from grok_tui.tui.catalog import preset_sources
+
             self.query_one("#preset-heading", Static).update(
                 "No presets found. Looked in: "
                 + ", ".join(str(s.path) for s in preset_sources(self.app.preset_dirs))
                 + " — the form below starts from the defaults."
             )
-            self.query_one("#preset-form", PresetForm).load(self.query_one(PresetForm).base)
+            self.query_one("#preset-form", PresetForm).load(default_preset_dict())
             return
         wanted = 0
         if message.select is not None:
             for index, entry in enumerate(self.entries):
                 if entry.path.resolve() == message.select.resolve():
                     wanted = index
-        options.highlighted = wanted
+        options.highlighted = options.get_option_index(str(wanted))
         self.show_entry(self.entries[wanted])
         if self.focused is None:
             options.focus()
@@ -129,18 +140,32 @@ class PresetsScreen(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "preset-list" and self.current and self.current.valid:
-            self.set_focus(self.query_one("#f-name"))
+            self.query_one("#preset-form", PresetForm).focus_first()
 
     def show_entry(self, entry: PresetEntry) -> None:
         self.current = entry
         heading = self.query_one("#preset-heading", Static)
         form = self.query_one("#preset-form", PresetForm)
         if entry.preset is None:
-            heading.update(Text.assemble(("✗ invalid  ", "bold red"), str(entry.path)))
             form.display = False
-            self._show_errors(
-                (entry.error or "invalid preset").splitlines(), title="This preset does not load:"
-            )
+            if entry.sweep:
+                heading.update(
+                    Text.assemble(("⊞ ", "cyan"), (entry.sweep, "bold"), f"  {entry.path}")
+                )
+                self._show_errors(
+                    [
+                        "Ctrl+R trains every point, each in its own process (grok-tui --run FILE);",
+                        "the runs show up under Live (F3) and, grouped by sweep, in History (F4).",
+                    ],
+                    title="A sweep file:",
+                    error=False,
+                )
+            else:
+                heading.update(Text.assemble(("✗ invalid  ", "bold red"), str(entry.path)))
+                self._show_errors(
+                    (entry.error or "invalid preset").splitlines(),
+                    title="This preset does not load:",
+                )
             try:
                 text = entry.path.read_text(encoding="utf-8")
             except OSError as exc:
@@ -148,7 +173,11 @@ class PresetsScreen(Screen):
             source = Syntax(text, "toml", line_numbers=True, theme="ansi_dark")
             self.query_one("#preset-source", Static).update(source)
             self.query_one("#preset-source-box").display = True
-            self.query_one("#preset-resolved", Static).update("(invalid: nothing to resolve)")
+            self.query_one("#preset-resolved", Static).update(
+                "(a sweep: see its points with grok-tui validate FILE)"
+                if entry.sweep
+                else "(invalid: nothing to resolve)"
+            )
             return
         self.query_one("#preset-source-box").display = False
         heading.update(
@@ -157,6 +186,14 @@ class PresetsScreen(Screen):
         form.display = True
         self.origin = str(entry.path)
         form.load(entry.preset.to_dict())
+
+    def _shown_entry(self) -> PresetEntry | None:
+        """The entry under the list's cursor (the form may hold a copied run instead)."""
+        options = self.query_one("#preset-list", OptionList)
+        option = options.highlighted_option
+        return (
+            self.entries[int(option.id)] if option is not None and option.id is not None else None
+        )
 
     def edit(self, base: dict[str, Any], origin: str) -> None:
         """Load a preset that is not a file of the list (a run's frozen preset)."""
@@ -172,7 +209,7 @@ class PresetsScreen(Screen):
         self.query_one("#preset-source-box").display = False
         form.load(base)
         self.query_one("#preset-tabs", TabbedContent).active = "tab-edit"
-        self.set_focus(form.query_one("#f-name"))
+        form.focus_first()
 
     # -- validation ---------------------------------------------------------------
 
@@ -188,9 +225,10 @@ class PresetsScreen(Screen):
                 title="Not valid yet:",
             )
 
-    def _show_errors(self, lines: list[str], title: str = "") -> None:
+    def _show_errors(self, lines: list[str], title: str = "", error: bool = True) -> None:
         box = self.query_one("#preset-errors", Static)
         box.display = bool(lines)
+        box.set_class(not error, "-note")
         if lines:
             box.update(
                 (f"[b]{escape(title)}[/b]\n" if title else "")
@@ -217,11 +255,17 @@ class PresetsScreen(Screen):
         return preset
 
     def action_run(self) -> None:
+        if self.current is not None and self.current.sweep and self.current is self._shown_entry():
+            self.app.launch_sweep(self.current.path)
+            return
         preset = self._valid_preset()
         if preset is not None:
             self.app.launch(preset)
 
     def action_save_as(self) -> None:
+        from grok_tui.store import slug
+        from grok_tui.tui.catalog import default_save_dir
+
         preset = self._valid_preset()
         if preset is None:
             return
@@ -247,6 +291,9 @@ class PresetsScreen(Screen):
         self.app.push_screen(PathModal("Save the preset as (TOML file):", default), chosen)
 
     def _save(self, preset: Preset, path: Path) -> None:
+        from grok_tui.config import save_preset
+        from grok_tui.tui.catalog import load_entry, preset_sources
+
         try:
             save_preset(preset, path)
         except OSError as exc:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
-from grok_tui import config
-from grok_tui.config import Preset, PresetError, PresetErrors
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from grok_tui.config import Preset, PresetError
+
+# grok_tui.config (pydantic) is imported when the form is built, after the first frame:
+# it is a third of the app's import time.
 
 BOOL_CHOICES = ("true", "false")
 FAMILIES = {
@@ -29,11 +34,16 @@ FAMILIES = {
     "gru": "recurrent",
     "rnn": "recurrent",
 }
-FAMILY_MODELS: dict[str, type[BaseModel]] = {
-    "transformer": config.TransformerConfig,
-    "mlp": config.MLPConfig,
-    "recurrent": config.RecurrentConfig,
-}
+
+
+def family_models() -> dict[str, type[BaseModel]]:
+    from grok_tui import config
+
+    return {
+        "transformer": config.TransformerConfig,
+        "mlp": config.MLPConfig,
+        "recurrent": config.RecurrentConfig,
+    }
 
 
 @dataclass(frozen=True)
@@ -48,47 +58,61 @@ class FormField:
         return "f-" + self.key.replace(".", "-") + (f"-{self.family}" if self.family else "")
 
 
-FIELDS: tuple[FormField, ...] = (
-    FormField("name", "name"),
-    FormField("data.operation", "operation", tuple(config.OPERATIONS)),
-    FormField("data.p", "p"),
-    FormField("data.k", "k"),
-    FormField("data.train_fraction", "train_fraction"),
-    FormField("data.include_op_tokens", "op tokens", BOOL_CHOICES),
-    FormField("model.type", "model", config.MODEL_TYPES),
-    FormField("model.layers", "layers", family="transformer"),
-    FormField("model.d_model", "d_model", family="transformer"),
-    FormField("model.heads", "heads", family="transformer"),
-    FormField("model.d_ff", "d_ff", family="transformer"),
-    FormField("model.embed_dim", "embed_dim", family="mlp"),
-    FormField("model.widths", "widths", family="mlp"),
-    FormField("model.embed_dim", "embed_dim", family="recurrent"),
-    FormField("model.hidden_size", "hidden_size", family="recurrent"),
-    FormField("model.layers", "layers", family="recurrent"),
-    FormField("model.bidirectional", "bidirectional", BOOL_CHOICES, family="recurrent"),
-    FormField("optim.name", "optimizer", config.OPTIMIZERS),
-    FormField("optim.lr", "lr"),
-    FormField("optim.weight_decay", "weight_decay"),
-    FormField("train.batch_size", "batch_size"),
-    FormField("train.steps", "steps"),
-    FormField("train.seed", "seed"),
-    FormField("train.device", "device"),
-)
+@cache
+def form_fields() -> tuple[FormField, ...]:
+    """The fields of the form, in order (the choices come from the schema)."""
+    from grok_tui import config
+
+    return (
+        FormField("name", "name"),
+        FormField("data.operation", "operation", tuple(config.OPERATIONS)),
+        FormField("data.p", "p"),
+        FormField("data.k", "k"),
+        FormField("data.train_fraction", "train_fraction"),
+        FormField("data.include_op_tokens", "op tokens", BOOL_CHOICES),
+        FormField("model.type", "model", config.MODEL_TYPES),
+        FormField("model.layers", "layers", family="transformer"),
+        FormField("model.d_model", "d_model", family="transformer"),
+        FormField("model.heads", "heads", family="transformer"),
+        FormField("model.d_ff", "d_ff", family="transformer"),
+        FormField("model.embed_dim", "embed_dim", family="mlp"),
+        FormField("model.widths", "widths", family="mlp"),
+        FormField("model.embed_dim", "embed_dim", family="recurrent"),
+        FormField("model.hidden_size", "hidden_size", family="recurrent"),
+        FormField("model.layers", "layers", family="recurrent"),
+        FormField("model.bidirectional", "bidirectional", BOOL_CHOICES, family="recurrent"),
+        FormField("optim.name", "optimizer", config.OPTIMIZERS),
+        FormField("optim.lr", "lr"),
+        FormField("optim.weight_decay", "weight_decay"),
+        FormField("train.batch_size", "batch_size"),
+        FormField("train.steps", "steps"),
+        FormField("train.seed", "seed"),
+        FormField("train.device", "device"),
+    )
 
 
 def describe(field: FormField) -> str:
     """The field's description from the schema (pydantic Field(description=...))."""
+    from grok_tui import config
+
+    if field.key == "model.type":
+        return "model family: " + ", ".join(config.MODEL_TYPES)
     section, _, name = field.key.rpartition(".")
-    model: type[BaseModel] = {
-        "": Preset,
+    sections: dict[str, type[BaseModel]] = {
+        "": config.Preset,
         "data": config.DataConfig,
         "optim": config.OptimConfig,
         "train": config.TrainConfig,
-    }.get(section) or FAMILY_MODELS.get(field.family or "transformer", config.TransformerConfig)
+    }
+    model = sections.get(section) or family_models()[field.family or "transformer"]
     info = model.model_fields.get(name)
-    if field.key == "model.type":
-        return "model family: " + ", ".join(config.MODEL_TYPES)
     return (info.description or "") if info else ""
+
+
+def default_preset_dict() -> dict[str, Any]:
+    from grok_tui.config import Preset
+
+    return Preset().to_dict()
 
 
 def get_dotted(data: dict[str, Any], key: str) -> Any:
@@ -116,8 +140,10 @@ def parse_text(key: str, text: str) -> Any:
     text = text.strip()
     if key == "model.widths" and text and not text.startswith("["):
         text = f"[{text}]"  # "256, 256" is accepted as a list
+    from grok_tui.config import PresetError, parse_override
+
     try:
-        return config.parse_override(f"{key}={text}")[1]
+        return parse_override(f"{key}={text}")[1]
     except PresetError:
         return text
 
@@ -139,14 +165,16 @@ def drop_inapplicable(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_lines(exc: PresetError) -> list[PresetError]:
+    from grok_tui.config import PresetErrors
+
     return list(exc.errors) if isinstance(exc, PresetErrors) else [exc]
 
 
 class PresetForm(VerticalScroll):
     """Edits the common fields; posts Validated after each change.
 
-    The fields are mounted just after the first frame: they are most of the widgets of
-    the first screen, and the app should show itself before building them.
+    The fields are mounted on the first load(), after the first frame: they are most of
+    the widgets of the first screen, and the app should show itself before building them.
     """
 
     DEFAULT_CSS = """
@@ -171,24 +199,23 @@ class PresetForm(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.base: dict[str, Any] = Preset().to_dict()
+        self.base: dict[str, Any] = {}
         self.preset: Preset | None = None
         self.errors: list[PresetError] = []
         self.built = False
+        self._building = False
+        self._focus_when_built = False
         self._pending_base: dict[str, Any] | None = None
         self._validation_pending = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="form-help")
 
-    def on_mount(self) -> None:
-        self.call_after_refresh(self._build)
-
     async def _build(self) -> None:
         grid = Widget(id="form-grid")
         await self.mount(grid, before="#form-help")
         widgets: list[Widget] = []
-        for field in FIELDS:
+        for field in form_fields():
             widget: Widget
             if field.choices:
                 widget = Select(
@@ -206,11 +233,22 @@ class PresetForm(VerticalScroll):
             ]
         await grid.mount_all(widgets)
         self.built = True
+        self._building = False
+        if self._focus_when_built:
+            self.focus_first()
         if self._pending_base is not None:
             self.load(self._pending_base)
 
+    def focus_first(self) -> None:
+        """Put the cursor in the first field (once the fields exist)."""
+        if self.built:
+            self._focus_when_built = False
+            self.screen.set_focus(self.query_one("#f-name"))
+        else:
+            self._focus_when_built = True
+
     def fields(self) -> Iterator[tuple[FormField, Input | Select]]:
-        for field in FIELDS:
+        for field in form_fields():
             yield field, self.query_one("#" + field.widget_id)  # type: ignore[misc]
 
     @property
@@ -222,13 +260,18 @@ class PresetForm(VerticalScroll):
         """Show a resolved preset (Preset.to_dict()) in the form."""
         self.base = base
         if not self.built:
+            # Built on the first load, which comes after the first frame (the presets
+            # are listed by a worker): the first frame does not wait for ~50 widgets.
             self._pending_base = base
+            if not self._building:
+                self._building = True
+                self.call_later(self._build)
             return
         self._pending_base = None
         family = FAMILIES.get(get_dotted(base, "model.type") or "transformer", "transformer")
         for field, widget in self.fields():
             if field.family and field.family != family:
-                source = FAMILY_MODELS[field.family]().model_dump(mode="json")
+                source = family_models()[field.family]().model_dump(mode="json")
                 value = source.get(field.key.split(".", 1)[1])
             else:
                 value = get_dotted(base, field.key)
@@ -243,7 +286,7 @@ class PresetForm(VerticalScroll):
             widget.value = text
 
     def _show_family(self, family: str) -> None:
-        for field in FIELDS:
+        for field in form_fields():
             if field.family:
                 shown = field.family == family
                 self.query_one("#label-" + field.widget_id).display = shown
@@ -266,9 +309,11 @@ class PresetForm(VerticalScroll):
         """Validate the form against its base; mark the fields in error."""
         if not self.built:
             return None
+        from grok_tui.config import PresetError, apply_overrides, validate_preset
+
         try:
-            raw = drop_inapplicable(config.apply_overrides(self.base, self.values()))
-            preset = config.validate_preset(raw)
+            raw = drop_inapplicable(apply_overrides(self.base, self.values()))
+            preset = validate_preset(raw)
             errors: list[PresetError] = []
         except PresetError as exc:
             preset, errors = None, error_lines(exc)
@@ -304,7 +349,7 @@ class PresetForm(VerticalScroll):
             source = (
                 self.base["model"]
                 if base_family == family
-                else FAMILY_MODELS[family]().model_dump(mode="json")
+                else family_models()[family]().model_dump(mode="json")
             )
             for field, widget in self.fields():
                 if field.family == family:
@@ -314,7 +359,7 @@ class PresetForm(VerticalScroll):
 
     def on_descendant_focus(self, event: Any) -> None:
         widget = event.widget
-        for field in FIELDS:
+        for field in form_fields():
             if widget.id == field.widget_id:
                 self.query_one("#form-help", Static).update(f"{field.key}: {describe(field)}")
                 break

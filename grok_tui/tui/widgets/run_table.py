@@ -62,7 +62,8 @@ class RunTable(DataTable):
             for group in groups:
                 if group.sweep_id is not None:
                     self.sweeps[group.sweep_id] = group.rows
-                    label = Text(f"▸ sweep {group.sweep_id} · {len(group.rows)} runs", style="bold")
+                    short = group.sweep_id.split("-sweep-", 1)[-1]  # ids are <stamp>-sweep-<name>
+                    label = Text(f"▸ sweep {short} ({len(group.rows)})", style="bold")
                     cells = [Text(""), label] + [Text("")] * (len(COLUMNS) - 1)
                     self.add_row(*cells, key=SWEEP_PREFIX + group.sweep_id)
                 for row in group.rows:
