@@ -496,6 +496,7 @@ def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: dict[str, Path]
         table.move_cursor(row=table.get_row_index("sweep:wd"))
         await pilot.press("space")
         assert screen.marked == {a.run_id, b.run_id}
+        assert not app.live_followers()
         assert next(r for r in screen.all_rows if r.run_id == ghost.run_id).status == "crashed"
         assert not app.live_followers()
 
@@ -540,3 +541,47 @@ def test_the_tui_never_imports_torch() -> None:
     code = "import sys, grok_tui.tui.app; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sweep_mod = pytest.importorskip("grok_tui.sweep")
+    from grok_tui.tui.screens.sweep import SweepScreen
+
+    sweep_file = env["presets"] / "zip.toml"
+    sweep_file.write_text(
+        TINY + '\n[sweep]\nmode = "zip"\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1]\n'
+    )
+    sweep = sweep_mod.load_sweep(sweep_file)
+    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env["runs"])
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        launcher, "_spawn_detached", lambda command, log: started.append(command) or 4242
+    )
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = app.screen
+        await until(pilot, lambda: screen.entries)
+        entry = next(e for e in screen.entries if e.path == sweep_file)
+        assert entry.valid and entry.sweep and "zip of 2 points" in entry.sweep
+        options = screen.query_one("#preset-list", OptionList)
+        options.focus()
+        options.highlighted = option_of(screen, "zip")
+        await pilot.pause(0.1)
+        assert "A sweep file" in str(screen.query_one("#preset-errors", Static).render())
+        await pilot.press("ctrl+r")  # trains every point: grok-tui --run FILE --runs-dir DIR
+        await until(pilot, lambda: started)
+        assert started[0][-3:] == [
+            str(sweep_file.resolve()),
+            "--runs-dir",
+            str(env["runs"].resolve()),
+        ]
+        history = await open_history(pilot, app)
+        table = history.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(f"sweep:{made.sweep_id}"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SweepScreen))
+
+    drive(app, script)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -112,6 +113,12 @@ class GrokApp(App):
 
     def _check_terminal(self, fd: int) -> None:
         if terminal_lost(fd):
+            # Textual's shutdown writes to the terminal and joins its threads; with the
+            # terminal gone that can hang, so a hard exit follows if it does not finish.
+            # Nothing is lost: runs are other processes and write their own directories.
+            watchdog = threading.Timer(2.0, os._exit, args=(0,))
+            watchdog.daemon = True
+            watchdog.start()
             self.exit(return_code=0)
 
     # -- following runs -------------------------------------------------------------

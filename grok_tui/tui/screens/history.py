@@ -57,6 +57,7 @@ class HistoryScreen(Screen):
         Binding("e", "edit", "Edit copy", id="history.edit"),
         Binding("d", "delete", "Delete", id="history.delete"),
         Binding("w", "write_records", "Records CSV", show=False, id="history.records"),
+        Binding("v", "sweep", "Sweep", show=False, id="history.sweep"),
         Binding("g", "group", "Group sweeps", show=False, id="history.group"),
         Binding("s", "stop", "Stop", show=False, id="history.stop"),
         Binding("r", "resume", "Resume", show=False, id="history.resume"),
@@ -77,6 +78,11 @@ class HistoryScreen(Screen):
         ("delete", "Delete run", "Asks first (d)"),
         ("sort", "Sort runs", "By any column (o)"),
         ("group", "Group by sweep", "On or off (g)"),
+        (
+            "sweep",
+            "Open sweep",
+            "Table and heatmap of the sweep under the cursor (v, Enter on its row)",
+        ),
         ("stop", "Stop run", "The run under the cursor (s)"),
         ("resume", "Resume run", "The run under the cursor (r)"),
         ("reload", "Reload history", "Read the runs directory again (F5)"),
@@ -203,7 +209,7 @@ class HistoryScreen(Screen):
         event.stop()
         key = event.row_key.value or ""
         if key.startswith(SWEEP_PREFIX):
-            self._mark_sweep(key.removeprefix(SWEEP_PREFIX))
+            self.action_sweep()
         else:
             self.action_open()
 
@@ -218,6 +224,22 @@ class HistoryScreen(Screen):
         row = self.current_row()
         if row is not None and row.run_id in self.infos:
             self.app.push_screen(RunScreen(self.infos[row.run_id]))
+
+    def action_sweep(self) -> None:
+        """Open the sweep of the header row (or of the run) under the cursor."""
+        from grok_tui.tui.screens.sweep import SweepScreen, sweep_path_for
+
+        table = self.query_one("#history-table", RunTable)
+        key = table.current_key() or ""
+        if key.startswith(SWEEP_PREFIX):
+            path = sweep_path_for(self.app.runs_dir, sweep_id=key.removeprefix(SWEEP_PREFIX))
+        else:
+            row = table.current_run()
+            path = sweep_path_for(self.app.runs_dir, run_path=row.path) if row else None
+        if path is None:
+            self.notify("Not part of a sweep.", severity="warning")
+            return
+        self.app.push_screen(SweepScreen(path))
 
     def action_mark(self) -> None:
         table = self.query_one("#history-table", RunTable)
