@@ -424,6 +424,10 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
         await pilot.press("p")
         assert run_screen.query_one("#run-views").current == "run-preset"
         assert "[optim]" in run_screen.preset_text
+        await pilot.press("a")  # the run's analysis (computed on demand, in its own process)
+        await until(pilot, lambda: type(app.screen).__name__ == "AnalysisScreen")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run_screen)
         await pilot.press("w")  # this run's records to CSV
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         await pilot.press("enter")

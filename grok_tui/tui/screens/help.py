@@ -43,7 +43,8 @@ column), status selector beside it · **o** sort by a column (again: reverse) ·
 **d** delete · **n** re-run the same preset · **e** copy the preset into the editor ·
 **x** export the table to CSV (all, filtered or marked) · **w** write a run's records to
 CSV · **g** group by sweep · **v** (or Enter on a sweep's row) the sweep's table and
-heatmap; Space on it marks its runs · **s** / **r** stop / resume · **F5** reload.
+heatmap; Space on it marks its runs · **a** the run's analysis (also from a run's page) ·
+**s** / **r** stop / resume · **F5** reload.
 
 ## Compare
 Test accuracy and test loss of the marked runs, one colour per run (the same each

@@ -58,6 +58,7 @@ class HistoryScreen(Screen):
         Binding("d", "delete", "Delete", id="history.delete"),
         Binding("w", "write_records", "Records CSV", show=False, id="history.records"),
         Binding("v", "sweep", "Sweep", show=False, id="history.sweep"),
+        Binding("a", "analysis", "Analysis", show=False, id="history.analysis"),
         Binding("g", "group", "Group sweeps", show=False, id="history.group"),
         Binding("s", "stop", "Stop", show=False, id="history.stop"),
         Binding("r", "resume", "Resume", show=False, id="history.resume"),
@@ -240,6 +241,13 @@ class HistoryScreen(Screen):
             self.notify("Not part of a sweep.", severity="warning")
             return
         self.app.push_screen(SweepScreen(path))
+
+    def action_analysis(self) -> None:
+        from grok_tui.tui.screens.analysis import AnalysisScreen
+
+        row = self.current_row()
+        if row is not None:
+            self.app.push_screen(AnalysisScreen(store.RunDir(row.path)))
 
     def action_mark(self) -> None:
         table = self.query_one("#history-table", RunTable)

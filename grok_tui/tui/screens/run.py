@@ -78,6 +78,7 @@ class RunScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="run.back"),
         Binding("p", "cycle_view", "Curves/preset/log", id="run.view"),
+        Binding("a", "analysis", "Analysis", id="run.analysis"),
         Binding("m", "smoothing", "Smooth", id="run.smooth"),
         Binding("t", "x_axis", "X axis", id="run.xaxis"),
         Binding("w", "write_records", "Records CSV", id="run.records"),
@@ -88,6 +89,7 @@ class RunScreen(Screen):
     ]
     PALETTE = [
         ("write_records", "Export run records to CSV", "Every record of this run (w)"),
+        ("analysis", "Analysis", "Norms, embeddings, Fourier spectrum, landscape of this run (a)"),
         ("rerun", "Re-run", "A new run with the same preset (n)"),
         ("edit", "Copy preset into editor", "Edit this run's preset on the Presets screen (e)"),
     ]
@@ -159,6 +161,11 @@ class RunScreen(Screen):
         if follower is not None and self.info.run_id in changed:
             self.records, self.summary = list(follower.records), follower.summary
             self.draw()
+
+    def action_analysis(self) -> None:
+        from grok_tui.tui.screens.analysis import AnalysisScreen
+
+        self.app.push_screen(AnalysisScreen(self.info.run))
 
     def action_cycle_view(self) -> None:
         switcher = self.query_one("#run-views", ContentSwitcher)
