@@ -55,6 +55,8 @@ def test_log_ticks_label_plain_values_within_range() -> None:
     assert all(math.log10(0.002) - 1e-9 <= p <= math.log10(5.0) + 1e-9 for p in positions)
     assert len(positions) <= 6
     assert series.log_ticks(0.0, 0.0)[1]  # a flat curve still gets a label
+    positions, labels = series.log_ticks(math.log10(4.3), math.log10(4.9))  # within a decade
+    assert len(labels) >= 2 and all(4.3 <= 10**p <= 4.9 for p in positions)
 
 
 def test_nice_ticks_and_numbers() -> None:

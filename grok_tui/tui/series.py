@@ -157,6 +157,10 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     if len(positions) > 6:  # keep labels apart on a short pane
         keep = math.ceil(len(positions) / 6)
         positions, labels = positions[::keep], labels[::keep]
+    if len(positions) < 2:  # a narrow range (4.3 .. 4.9): round values inside it
+        values = [v for v in nice_ticks(10**lo, 10**hi, 4) if v > 0]
+        positions = [math.log10(v) for v in values]
+        labels = [f"{v:.3g}" for v in values]
     return positions, labels
 
 
