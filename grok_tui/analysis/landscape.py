@@ -195,6 +195,9 @@ def gaussian_perturbation(
     }
     out: dict[str, Any] = {
         "method": "gaussian_matrix",
+        "method_note": "every entry an independent N(0, 1) draw times the scale; the seed "
+        "report's code drew one scalar per layer (rng.normal(*w.shape)), shifting every "
+        "weight by the same constant",
         "layers": layers,
         "scale_mode": "relative_rms" if relative else "absolute",
         "max_scale": max_scale,

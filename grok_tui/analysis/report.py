@@ -177,6 +177,7 @@ def fourier_section(loaded: LoadedRun, name: str, step: int, steps: list[int]) -
         "concentration": [],
         "key_fraction": [],
         "dominant_frequency": [],
+        "key_frequencies": [],
     }
     for s in steps:
         at = fourier.spectrum(embeddings.number_embedding(loaded.weights(s), name, p))
@@ -188,6 +189,7 @@ def fourier_section(loaded: LoadedRun, name: str, step: int, steps: list[int]) -
             sum(at["energy_fraction"][k - 1] for k in section["key_frequencies"])
         )
         history["dominant_frequency"].append(at["dominant_frequency"])
+        history["key_frequencies"].append(at["key_frequencies"])
     section["over_time"] = history
     section["source"] = name
     return section
@@ -390,7 +392,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "landscape. Writes RUN_DIR/analysis/analysis.json and PNG figures.",
     )
     parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
-    parser.add_argument("--step", type=int, help="the kept step to analyse (default: the latest)")
+    parser.add_argument(
+        "--step", metavar="S", type=int, help="the kept step to analyse (default: the latest)"
+    )
     parser.add_argument(
         "--landscape-points",
         type=int,
@@ -400,18 +404,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--landscape-span",
+        metavar="S",
         type=float,
         default=1.0,
         help="grid half-width in filter-normalised units (default 1)",
     )
     parser.add_argument(
         "--perturb-samples",
+        metavar="N",
         type=int,
         default=200,
         help="Gaussian perturbations of two layers (default 200; the report used 2000)",
     )
     parser.add_argument(
         "--perturb-scale",
+        metavar="S",
         type=float,
         default=0.5,
         help="largest noise std, in units of each layer's RMS weight (default 0.5)",
@@ -426,16 +433,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--max-examples",
+        metavar="N",
         type=int,
         default=1024,
         help="examples per split for landscape losses (default 1024)",
     )
-    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE (the slowest part)")
+    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE")
     parser.add_argument(
-        "--link-step", type=int, help="link n and n+STEP in projections (default: from Fourier)"
+        "--link-step",
+        metavar="N",
+        type=int,
+        help="link n and n+STEP in projections (default: from Fourier)",
     )
     parser.add_argument(
         "--max-checkpoints",
+        metavar="N",
         type=int,
         default=100,
         help="at most this many kept steps in the over-time analyses (default 100)",
@@ -443,7 +455,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--seed", type=int, default=0, help="seed of directions, noise, t-SNE")
     parser.add_argument(
-        "--threads", type=int, default=1, help="CPU threads for torch (default 1, see below)"
+        "--threads",
+        metavar="N",
+        type=int,
+        default=1,
+        help="CPU threads for torch (default 1: as fast for these small models, and it leaves the other cores to training runs)",
     )
     parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
     parser.add_argument("--runs-dir", help="where to look up a run id")
