@@ -266,9 +266,8 @@ class OptimConfig(_Section):
 
     @model_validator(mode="after")
     def _options_apply(self) -> OptimConfig:
-        set_ = self.model_fields_set
-        if "betas" in set_ and self.name not in ("adam", "adamw", "nadam"):
-            raise ValueError(f"betas apply to adam, adamw, nadam, not to {self.name}")
+        # betas are not checked: a base preset's Adam betas must not block an SGD variant
+        # that extends it (a merge cannot delete a key); they are simply unused there.
         if self.momentum and self.name not in ("sgd", "rmsprop"):
             raise ValueError(f"momentum applies to sgd and rmsprop, not to {self.name}")
         if self.nesterov and (self.name != "sgd" or self.momentum == 0):
