@@ -452,7 +452,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], list[Path]]:
+def resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], list[Path]]:
     """The merged raw dict of a preset and its bases, and the files it came from (child first)."""
     path = path.resolve()
     if path in chain:
@@ -477,7 +477,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any
             line=locate_field(path, "extends"),
             field="extends",
         )
-    base, files = _resolve_extends(base_path, (*chain, path))
+    base, files = resolve_extends(base_path, (*chain, path))
     return deep_merge(base, raw), [path, *files]
 
 
@@ -511,7 +511,7 @@ def apply_overrides(
 def load_preset(path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()) -> Preset:
     """Read a preset file (following ``extends``), apply overrides, validate."""
     path = Path(path)
-    raw, files = _resolve_extends(path, ())
+    raw, files = resolve_extends(path, ())
     raw.setdefault("name", path.stem)
     overrides = list(overrides)
     raw = apply_overrides(raw, overrides)

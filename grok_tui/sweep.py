@@ -47,11 +47,11 @@ from grok_tui.config import (
     Preset,
     PresetError,
     PresetErrors,
-    _resolve_extends,
     apply_overrides,
     flatten,
     locate_field,
     parse_override,
+    resolve_extends,
     validate_preset,
 )
 
@@ -320,7 +320,7 @@ def _key(value: Any) -> str:
 def read_raw(path: str | Path) -> tuple[dict[str, Any], list[Path]]:
     """A TOML file with its ``extends`` chain merged, and the files it came from."""
     path = Path(path)
-    raw, files = _resolve_extends(path, ())
+    raw, files = resolve_extends(path, ())
     raw.setdefault("name", path.stem)
     return raw, files
 
