@@ -23,8 +23,8 @@ from grok_tui.config import Preset
 
 # A run directory whose process is being started. Not "running": `--resume` refuses a
 # run whose summary says running with a live pid, and the launcher's own pid is alive.
-STARTING = "starting"
-LIVE_STATUSES = (store.RUNNING, STARTING)
+STARTING = store.STARTING
+LIVE_STATUSES = store.LIVE_STATUSES
 
 # The command that trains a run directory; tests point it at a fake trainer.
 RUN_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--resume"]
@@ -35,13 +35,8 @@ _children: list[subprocess.Popen[bytes]] = []
 
 
 def run_status(summary: dict[str, Any]) -> str:
-    """The status to show: like store.effective_status, and a dead "starting" is crashed."""
-    status = store.effective_status(summary)
-    if status == STARTING:
-        pid, host = summary.get("pid"), summary.get("host")
-        if isinstance(pid, int) and host == socket.gethostname() and not store.pid_alive(pid):
-            return store.CRASHED
-    return status
+    """The status to show (store.effective_status: a dead running/starting run has crashed)."""
+    return store.effective_status(summary)
 
 
 def is_live(summary: dict[str, Any]) -> bool:

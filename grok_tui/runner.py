@@ -135,7 +135,9 @@ def load_resume(run: store.RunDir) -> tuple[Preset, dict[str, Any] | None]:
     summary = run.summary()
     if summary.get("status") == store.COMPLETED:
         raise PresetError(f"run {run.run_id} is already completed")
-    if store.effective_status(summary) == store.RUNNING:
+    if store.effective_status(summary) == store.RUNNING or (
+        store.effective_status(summary) == store.STARTING and summary.get("pid") != os.getpid()
+    ):
         raise PresetError(f"run {run.run_id} is still running (pid {summary.get('pid')})")
     if not run.checkpoint_path.exists():
         return preset, None

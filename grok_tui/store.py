@@ -32,8 +32,9 @@ DEFAULT_RUNS_DIR = Path("runs")
 
 # Statuses a summary can hold. "running" is only true while its process lives:
 # see effective_status().
-CREATED, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
+CREATED, STARTING, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
     "created",
+    "starting",  # a launcher spawned its process, which has not reported yet
     "running",
     "completed",
     "stopped",
@@ -42,6 +43,7 @@ CREATED, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
     "crashed",
 )
 FINISHED_STATUSES = (COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED)
+LIVE_STATUSES = (STARTING, RUNNING)
 RECORD_FIELDS = (
     "step",
     "epoch",
@@ -245,9 +247,9 @@ def pid_alive(pid: int) -> bool:
 
 
 def effective_status(summary: dict[str, Any]) -> str:
-    """The status to show: a "running" run whose process is gone has crashed."""
+    """The status to show: a running (or starting) run whose process is gone has crashed."""
     status = summary.get("status", "unknown")
-    if status != RUNNING:
+    if status not in LIVE_STATUSES:
         return status
     pid, host = summary.get("pid"), summary.get("host")
     if isinstance(pid, int) and host == socket.gethostname() and not pid_alive(pid):
