@@ -33,6 +33,7 @@ class PresetEntry:
     preset: Preset | None = None
     error: str | None = None
     sweep: str | None = None
+    folder: str = ""  # the group heading: source label plus the subfolder, e.g. shipped/report
 
     @property
     def valid(self) -> bool:
@@ -100,9 +101,13 @@ def discover_presets(sources: list[PresetSource]) -> list[PresetEntry]:
     """Every ``*.toml`` of the sources (subfolders too), each with its verdict."""
     entries = []
     for source in sources:
-        for path in sorted(source.path.rglob("*.toml")):
-            if path.is_file():
-                entries.append(load_entry(path, source.label))
+        paths = [p for p in source.path.rglob("*.toml") if p.is_file()]
+        # the folder's own files first, then each subfolder's, each group by name
+        for path in sorted(paths, key=lambda p: (p.parent != source.path, str(p.parent), p.name)):
+            entry = load_entry(path, source.label)
+            sub = path.parent.relative_to(source.path).as_posix()
+            entry.folder = source.label if sub == "." else f"{source.label}/{sub}"
+            entries.append(entry)
     return entries
 
 

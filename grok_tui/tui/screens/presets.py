@@ -99,9 +99,7 @@ class PresetsScreen(Screen):
         options.clear_options()
         group = None
         for index, entry in enumerate(self.entries):
-            folder = entry.source
-            if entry.source == "shipped" and entry.path.parent.name != "presets":
-                folder = f"shipped/{entry.path.parent.name}"
+            folder = entry.folder or entry.source
             if folder != group:
                 group = folder
                 options.add_option(Option(Text(folder, style="bold dim"), disabled=True))
