@@ -1,0 +1,68 @@
+"""`grok-tui bench --quick`: runs, compares like with like, writes its numbers.
+
+A benchmark is not a timed test: nothing here asserts a speed ratio.
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from grok_tui import bench
+from grok_tui.config import TransformerConfig
+
+
+def test_quick_bench_writes_every_number(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--device", "cpu", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+
+    loops = result["loops"]
+    assert set(loops) == {
+        "transformer engine",
+        "transformer baseline",
+        "mlp engine",
+        "mlp baseline",
+    }
+    for info in loops.values():
+        assert info["steps_per_s"] > 0
+        assert all(rate > 0 for rate in info["rounds_steps_per_s"])
+    for model in ("transformer", "mlp"):
+        engine, baseline = loops[f"{model} engine"], loops[f"{model} baseline"]
+        assert engine["param_count"] == baseline["param_count"] > 0
+        assert f"{engine['param_count']:,}" in printed
+
+    assert result["matmul_gflops"] > 0
+    flops = result["transformer_flops"]
+    assert 0 < flops["train_step"] < flops["nominal_full_model_train_step"]
+    assert flops["achieved_fraction"] > 0
+    assert set(result["speedup"]) == {"transformer", "mlp"}
+
+    last = printed.strip().splitlines()[-1]
+    s = result["speedup"]
+    assert last == f"speedup: transformer={s['transformer']:.2f}x mlp={s['mlp']:.2f}x"
+
+
+def test_baseline_models_match_the_engine_models_in_size():
+    task_sizes = {"vocab_size": 99, "seq_len": 4, "n_classes": 97}
+    from grok_tui.models import Transformer, count_parameters
+
+    cfg = TransformerConfig()
+    ours = Transformer(cfg, **task_sizes)
+    common = bench.CommonTransformer(cfg, *task_sizes.values())
+    assert count_parameters(ours) == count_parameters(common)
+    tokens = torch.randint(0, 97, (8, 4))
+    assert common(tokens).shape == (4, 8, 97)  # (T, B, classes): every position unembedded
+
+
+def test_analytic_flops_match_the_flop_counter():
+    """The engine's counted matmul FLOPs agree with the formula (attention aside)."""
+    preset = bench.make_preset(bench.TRANSFORMER, eval_every=100)
+    counted = bench.engine_transformer_flops(preset, torch.device("cpu"))
+    assert abs(counted["train_step"] - counted["analytic_train_step"]) <= (
+        0.01 * counted["analytic_train_step"]
+    )
+    # nominal: about 5 GFLOP per step (issue 2, section 6)
+    assert 4.5e9 < counted["nominal_full_model_train_step"] < 5.5e9
