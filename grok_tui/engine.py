@@ -22,8 +22,8 @@ from torch import nn
 
 from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
-from grok_tui.models import build_model, count_parameters
 from grok_tui.losses import LOSSES
+from grok_tui.models import build_model, count_parameters
 from grok_tui.optim import (
     build_grad_filter,
     build_optimizer,
