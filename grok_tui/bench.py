@@ -1,9 +1,11 @@
 """`grok-tui bench`: the engine's training loop against a loop written the common way.
 
 Two configurations of the investigation report, each trained by two loops in one
-process, alternating round by round (engine, baseline, baseline, engine, ...) so
-that noise from other work on the machine hits both alike; the figure of a loop is
-the median of its rounds' steps/s.
+process. Every round runs every loop once, in reversed order on odd rounds (engine,
+baseline, engine, baseline, then baseline, engine, ...), so that noise from other work
+on the machine hits all loops alike; the figure of a loop is the median of its timed
+rounds' steps/s (one untimed warm-up round first). Each round also records how busy
+other processes kept the machine's CPUs (Linux), so a contended figure shows as such.
 
 - engine: grok_tui's own Trainer (build_trainer + train_step), with the same
   evaluation cadence as `engine.train` (whole train and test sets every
@@ -486,7 +488,7 @@ def run_bench(plan: Plan, device: torch.device, compile_mode: str | None, log=pr
             load = [t.others_load[-1] for t in loops if t.others_load]
             busy = f" (others kept {100 * max(load):.0f}% of the CPUs busy)" if load else ""
             log(f"  round {r}: " + "  ".join(f"{t.name} {t.rates[-1]:.1f}" for t in loops) + busy)
-        # the matmul peak is measured between rounds too, so that it sees the same noise
+        # measured again between rounds; the best figure is the machine's throughput
         again = matmul_gflops(device, plan.matmul_sizes[-1:], 2)
         if again["gflops"] > matmul["gflops"]:
             matmul["gflops"] = again["gflops"]
