@@ -172,7 +172,7 @@ def test_transformer_parameter_count_uses_fused_qkv():
     assert count_parameters(model) == expected
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.gpu  # deselected by default; on a GPU box: pytest -m gpu
 @pytest.mark.parametrize("name", ["transformer-post", "mlp", "bilstm"])
 def test_models_run_on_cuda_under_bf16_autocast(name):
     model = make(name).cuda()

@@ -275,7 +275,7 @@ def test_build_grad_filter_follows_config():
     assert isinstance(ma, MAFilter) and (ma.window, ma.lamb) == (7, 1.0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.gpu  # deselected by default; on a GPU box: pytest -m gpu
 def test_adamw_is_fused_on_cuda_and_filter_does_not_synchronise():
     model = small_model().cuda()
     optimizer = build_optimizer(model, OptimConfig(name="adamw"))

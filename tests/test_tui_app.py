@@ -550,7 +550,7 @@ def test_the_tui_never_imports_torch() -> None:
 def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
     env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sweep_mod = pytest.importorskip("grok_tui.sweep")
+    import grok_tui.sweep as sweep_mod
     from grok_tui.tui.screens.sweep import SweepScreen
 
     sweep_file = env["presets"] / "zip.toml"
