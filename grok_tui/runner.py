@@ -135,9 +135,9 @@ def load_resume(run: store.RunDir) -> tuple[Preset, dict[str, Any] | None]:
     summary = run.summary()
     if summary.get("status") == store.COMPLETED:
         raise PresetError(f"run {run.run_id} is already completed")
-    if store.effective_status(summary) == store.RUNNING or (
-        store.effective_status(summary) == store.STARTING and summary.get("pid") != os.getpid()
-    ):
+    status = store.effective_status(summary)  # reads /proc: once is enough
+    # "starting" with our own pid is the launcher's record of this very process
+    if status == store.RUNNING or (status == store.STARTING and summary.get("pid") != os.getpid()):
         raise PresetError(f"run {run.run_id} is still running (pid {summary.get('pid')})")
     if not run.checkpoint_path.exists():
         return preset, None
