@@ -31,7 +31,14 @@ from grok_tui.optim import (
     orthogonalize_gradients,
 )
 
-EVAL_CHUNK = 16384  # rows per forward pass when evaluating the whole train/test sets
+# Rows per forward pass when evaluating the whole train/test sets: a GPU wants large
+# chunks; on CPU, 2048-row chunks evaluated the p = 97 MLP 1.2-1.9x faster than 16384.
+EVAL_CHUNK = {"cpu": 2048}
+EVAL_CHUNK_DEFAULT = 16384
+
+
+def eval_chunk(device: torch.device) -> int:
+    return EVAL_CHUNK.get(device.type, EVAL_CHUNK_DEFAULT)
 
 
 class RunError(Exception):
@@ -254,8 +261,9 @@ class Trainer:
         self.model.eval()
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
-        for start in range(0, len(x), EVAL_CHUNK):
-            xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+        chunk = eval_chunk(self.device)
+        for start in range(0, len(x), chunk):
+            xb, yb = x[start : start + chunk], y[start : start + chunk]
             with self._autocast():
                 logits = self.forward(xb)
             logits = logits.to(torch.promote_types(logits.dtype, torch.float32))

@@ -10,42 +10,37 @@ from torch import nn
 
 from grok_tui.config import OptimConfig
 
+FUSED = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
     """The optimizer cfg.name names, weight decay on every parameter (as the classic code).
 
-    Multi-tensor (foreach) kernels everywhere; Adam and AdamW get the fused kernel when
-    every parameter is a floating CUDA tensor: one launch per step instead of one per tensor.
+    Adam, AdamW and SGD get torch's fused kernel (one pass over all parameters per step,
+    on CUDA and, since torch 2.4, on CPU); where this torch or device has none, and for
+    the other optimizers, the multi-tensor (foreach) kernels.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    fused = cfg.name in ("adam", "adamw") and all(
-        p.is_cuda and p.is_floating_point() for p in params
-    )
-    # torch refuses foreach=True together with fused=True.
-    speed: dict[str, Any] = {"fused": True} if fused else {"foreach": True}
     lr, wd = cfg.lr, cfg.weight_decay
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(
-            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
-        )
-    if cfg.name == "adam":  # weight_decay is coupled: added to the gradient as L2
-        return torch.optim.Adam(
-            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
-        )
+    if cfg.name in ("adam", "adamw"):  # adam's weight_decay is coupled: L2 in the gradient
+        kwargs: dict[str, Any] = {"lr": lr, "betas": cfg.betas, "eps": cfg.eps, "weight_decay": wd}
+    elif cfg.name == "sgd":
+        kwargs = {"lr": lr, "momentum": cfg.momentum, "nesterov": cfg.nesterov, "weight_decay": wd}
+    if cfg.name in FUSED:
+        try:
+            return FUSED[cfg.name](params, fused=True, **kwargs)
+        except RuntimeError:  # torch < 2.4 on CPU, or a device without the fused kernel
+            return FUSED[cfg.name](params, foreach=True, **kwargs)
     if cfg.name == "nadam":
         return torch.optim.NAdam(
-            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, **speed
-        )
-    if cfg.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=wd, **speed
+            params, lr=lr, betas=cfg.betas, eps=cfg.eps, weight_decay=wd, foreach=True
         )
     if cfg.name == "rmsprop":
         return torch.optim.RMSprop(
-            params, lr=lr, eps=cfg.eps, momentum=cfg.momentum, weight_decay=wd, **speed
+            params, lr=lr, eps=cfg.eps, momentum=cfg.momentum, weight_decay=wd, foreach=True
         )
     if cfg.name == "adagrad":  # cfg.eps is documented for Adam-family and RMSprop only
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd, **speed)
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd, foreach=True)
     raise ValueError(f"unknown optimizer '{cfg.name}'")
 
 

@@ -38,6 +38,9 @@ def test_quick_bench_writes_every_number(tmp_path, capsys):
     flops = result["transformer_flops"]
     assert 0 < flops["train_step"] < flops["nominal_full_model_train_step"]
     assert flops["achieved_fraction"] > 0
+    # model FLOPs count the nominal work, which the engine's shortcuts skip part of
+    assert flops["model_flops_fraction"] > flops["achieved_fraction"]
+    assert "MFU" in printed
     assert set(result["speedup"]) == {"transformer", "mlp"}
 
     last = printed.strip().splitlines()[-1]
@@ -58,11 +61,13 @@ def test_baseline_models_match_the_engine_models_in_size():
 
 
 def test_analytic_flops_match_the_flop_counter():
-    """The engine's counted matmul FLOPs agree with the formula (attention aside)."""
+    """The engine's counted matmul FLOPs agree with the formula (within the few MFLOP of
+    single-query attention the counter does not see)."""
     preset = bench.make_preset(bench.TRANSFORMER, eval_every=100)
     counted = bench.engine_transformer_flops(preset, torch.device("cpu"))
     assert abs(counted["train_step"] - counted["analytic_train_step"]) <= (
         0.01 * counted["analytic_train_step"]
     )
+    assert counted["train_step"] < 0.65 * counted["nominal_full_model_train_step"]
     # nominal: about 5 GFLOP per step (issue 2, section 6)
     assert 4.5e9 < counted["nominal_full_model_train_step"] < 5.5e9

@@ -122,6 +122,73 @@ def test_transformer_last_position_path_equals_full_causal_pass(norm, layers):
     torch.testing.assert_close(model(x), expected, rtol=1e-10, atol=1e-10)
 
 
+def grads_of(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    model.zero_grad()
+    out = model(x)
+    out.square().sum().backward()
+    return out.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("norm", ["post", "pre", "none"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_transformer_first_block_table_equals_the_matmul_path(norm, layers, monkeypatch):
+    """A batch larger than the vocabulary takes the (T, V) q, k, v table: same logits
+    (against the plain reference) and same gradients as the per-row matmul path."""
+    cfg = TransformerConfig(layers=layers, d_model=16, heads=4, d_ff=24, norm=norm)
+    torch.manual_seed(0)
+    model = Transformer(cfg, vocab_size=VOCAB, seq_len=6, n_classes=P).double()
+    x = torch.randint(0, VOCAB, (4 * VOCAB, 6), generator=torch.Generator().manual_seed(2))
+    seen = []
+    hook = model.blocks[0].attn.qkv.register_forward_hook(
+        lambda _m, args, _out: seen.append(args[0].shape)
+    )
+    with_table = grads_of(model, x)
+    assert seen[0] == (6, VOCAB, 16)  # the table: one row per (position, token)
+    torch.testing.assert_close(with_table[0], reference_transformer(model, x, norm).detach())
+    monkeypatch.setattr(Transformer, "lookup_first_layer", False)
+    without = grads_of(model, x)
+    hook.remove()
+    assert (6, VOCAB, 16) not in seen[1:]  # the per-row path builds no table
+    torch.testing.assert_close(with_table[0], without[0], rtol=1e-10, atol=1e-10)
+    for a, b in zip(with_table[1], without[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_transformer_short_attention_equals_the_fused_kernel(monkeypatch):
+    """On CPU short sequences use einsum attention; the fused kernel gives the same."""
+    import grok_tui.models.transformer as transformer
+
+    model = make("transformer-post").double()
+    x = tokens(batch=3 * VOCAB)
+    short = grads_of(model, x)
+    monkeypatch.setattr(transformer, "SHORT_SEQUENCE", 0)
+    fused = grads_of(model, x)
+    torch.testing.assert_close(short[0], fused[0], rtol=1e-10, atol=1e-10)
+    for a, b in zip(short[1], fused[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_mlp_first_layer_tables_equal_the_matmul_path(shared, monkeypatch):
+    from grok_tui.models.mlp import MLP
+
+    cfg = MLPConfig(embed_dim=8, widths=[16, 16, 16], shared_hidden=shared)
+    torch.manual_seed(0)
+    model = MLP(cfg, vocab_size=VOCAB, seq_len=3, n_classes=P).double()
+    x = torch.randint(0, VOCAB, (5 * VOCAB, 3), generator=torch.Generator().manual_seed(3))
+    calls = []
+    hook = model.net[0].register_forward_hook(lambda *_: calls.append(1))
+    with_table = grads_of(model, x)
+    assert calls == []  # the first Linear is read as tables, never called on the batch
+    monkeypatch.setattr(MLP, "lookup_first_layer", False)
+    without = grads_of(model, x)
+    hook.remove()
+    assert calls == [1]
+    torch.testing.assert_close(with_table[0], without[0], rtol=1e-10, atol=1e-10)
+    for a, b in zip(with_table[1], without[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_transformer_earlier_positions_influence_the_output():
     # The last query attends to every position: changing the first token changes the logits.
     model = make("transformer-post").eval()

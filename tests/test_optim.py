@@ -81,8 +81,30 @@ def test_optimizer_has_the_named_class_and_hyperparameters(cfg, cls, expected):
     (group,) = optimizer.param_groups
     for key, value in expected.items():
         assert group[key] == value, key
-    assert group["foreach"] is True  # CPU: multi-tensor kernels, no fused
+    if cfg.name in ("adam", "adamw", "sgd"):  # torch >= 2.4 has fused CPU kernels for these
+        assert group["fused"] is True and not group["foreach"]
+    else:
+        assert group["foreach"] is True  # multi-tensor kernels
     assert len(group["params"]) == len(list(model.parameters()))  # decay on everything
+
+
+def test_fused_step_equals_the_foreach_step():
+    """The fused kernel is a faster route to the same update."""
+    cfg = OptimConfig(name="adamw", lr=1e-2, weight_decay=0.5)
+    fused_model, foreach_model = small_model(), small_model()
+    foreach_model.load_state_dict(fused_model.state_dict())
+    fused = build_optimizer(fused_model, cfg)
+    foreach = torch.optim.AdamW(
+        foreach_model.parameters(), lr=1e-2, weight_decay=0.5, betas=cfg.betas, foreach=True
+    )
+    x = torch.randn(8, 3)
+    for _ in range(3):
+        for model, optimizer in ((fused_model, fused), (foreach_model, foreach)):
+            optimizer.zero_grad()
+            model(x).pow(2).mean().backward()
+            optimizer.step()
+    for a, b in zip(fused_model.parameters(), foreach_model.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_optimizer_step_updates_parameters():

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from grok_tui.engine import EVAL_CHUNK
+from grok_tui.engine import eval_chunk
 
 LossFn = Callable[..., torch.Tensor]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -47,8 +47,9 @@ def mean_loss_and_accuracy(
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    for start in range(0, len(x), EVAL_CHUNK):
-        xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+    chunk = eval_chunk(x.device)
+    for start in range(0, len(x), chunk):
+        xb, yb = x[start : start + chunk], y[start : start + chunk]
         logits = model(xb) if params is None else functional_call(model, dict(params), (xb,))
         logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
         loss_sum += loss_fn(logits, yb, reduction="sum").double()

@@ -1,8 +1,16 @@
-"""MLP over concatenated token embeddings: the operands' order is in the layout, not in a position code."""
+"""MLP over concatenated token embeddings: the operands' order is in the layout, not in a position code.
+
+The first layer reads one embedding per position, so its output is a sum of per-position
+tables: W [e(t0); e(t1)] + b = (W_0 E^T)[t0] + (W_1 E^T)[t1] + b. When a batch has more
+rows than the vocabulary has tokens, building the (T, V, H) tables and summing looked-up
+rows (one embedding_bag) is exact and cheaper than the (B, T*E) x (T*E, H) matmul; its
+backward is a scatter into the tables and two small matmuls.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from grok_tui.config import MLPConfig
@@ -11,6 +19,9 @@ from grok_tui.models.transformer import ACTIVATIONS
 
 class MLP(nn.Module):
     """Tokens (B, T) int64 -> embeddings (B, T*E) -> hidden layers -> logits (B, n_classes)."""
+
+    # Class switch for the first-layer tables; tests turn it off to compare both paths.
+    lookup_first_layer: bool = True
 
     def __init__(self, cfg: MLPConfig, *, vocab_size: int, seq_len: int, n_classes: int) -> None:
         super().__init__()
@@ -29,7 +40,22 @@ class MLP(nn.Module):
             width = hidden
         layers.append(nn.Linear(width, n_classes))
         self.net = nn.Sequential(*layers)
+        self.register_buffer(
+            "offsets", torch.arange(seq_len) * vocab_size, persistent=False
+        )  # row of (position t, token v) in the flattened tables: t * V + v
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(tokens).flatten(1)  # (B, T, E) -> (B, T*E)
-        return self.net(x)  # (B, n_classes)
+        B, T = tokens.shape
+        first: nn.Linear = self.net[0]
+        V, E = self.embedding.weight.shape
+        if not (self.lookup_first_layer and B > V):
+            x = self.embedding(tokens).flatten(1)  # (B, T, E) -> (B, T*E)
+            return self.net(x)  # (B, n_classes)
+        H = first.out_features
+        # tables[t] = E @ W_t^T + b / T: (T, V, H); the bias is shared out over the T rows summed.
+        w = first.weight.view(H, T, E).permute(1, 2, 0)  # (T, E, H)
+        tables = torch.baddbmm(
+            (first.bias / T).view(1, 1, H), self.embedding.weight.expand(T, V, E), w
+        )
+        h = F.embedding_bag(tokens + self.offsets, tables.reshape(T * V, H), mode="sum")  # (B, H)
+        return self.net[1:](h)  # (B, n_classes)
