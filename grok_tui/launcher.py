@@ -135,6 +135,30 @@ def stop_run(run: store.RunDir) -> bool:
     return True
 
 
+def live_sweeps(runs_dir: Path) -> list[tuple[Path, int]]:
+    """(sweep directory, pid) of every sweep that a live process is training."""
+    from grok_tui import sweep
+
+    live = []
+    for entry in sweep.list_sweeps(runs_dir):
+        pid = sweep.sweep_runner_pid(entry.path)
+        if pid is not None:
+            live.append((entry.path, pid))
+    return live
+
+
+def stop_sweep(pid: int) -> bool:
+    """SIGTERM a sweep process: it stops its running points (each checkpoints, marked
+    stopped) and starts no new one, so that `--resume SWEEP_DIR` continues it later."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    return True
+
+
 def reap_children() -> None:
     """Collect the exit status of finished children, so none lingers as a zombie."""
     for child in list(_children):

@@ -582,6 +582,22 @@ def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]
     return sweeps
 
 
+def sweep_runner_pid(path: str | Path) -> int | None:
+    """The pid of the live process training this sweep directory (its lock file), or None.
+
+    The lock file holds the pid while a process trains the sweep and is emptied when it
+    ends; a pid left behind by a killed process is not alive and gives None.
+    """
+    try:
+        text = (Path(path) / LOCK_FILE).read_text().strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    return pid if store.pid_alive(pid) else None
+
+
 def find_sweep(ref: str | Path, runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> SweepDir:
     """A sweep by path, by id, or by a unique part of its id."""
     if is_sweep_dir(ref):

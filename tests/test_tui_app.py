@@ -7,9 +7,11 @@ no torch, fast. One test launches the real CLI on a tiny CPU preset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import pty
+import signal
 import socket
 import subprocess
 import sys
@@ -309,6 +311,47 @@ def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[st
         launcher.stop_run(run)
         launcher.wait_until_gone(run.summary()["pid"], timeout=5)
     assert launcher.run_status(run.summary()) == "stopped"
+
+
+def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
+    env: dict[str, Path],
+) -> None:
+    """A real sweep process (2 long points, one at a time): 'stop' ends the sweep itself,
+    not only its running point; the point is stopped and the second never starts."""
+    import grok_tui.sweep as sweep_mod
+
+    sweep_file = env["presets"] / "long.toml"
+    sweep_file.write_text(
+        TINY.replace("steps = 200", "steps = 1000000") + '\n[sweep]\n"train.seed" = [0, 1]\n'
+    )
+    pid, _log = launcher.start_sweep(sweep_file, env["runs"])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: app.live_followers(), timeout=60)
+        assert launcher.live_sweeps(env["runs"])
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        assert "1 sweep(s) still training" in str(
+            app.screen.query_one(".dialog-text", Static).render()
+        )
+        await pilot.press("down", "enter")  # stop
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await script(pilot)
+
+    try:
+        asyncio.run(main())
+        assert launcher.wait_until_gone(pid, timeout=30)
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    (made,) = sweep_mod.list_sweeps(env["runs"])
+    statuses = [store.effective_status(p.run.summary()) if p.run else None for p in made.points()]
+    assert statuses[0] == "stopped"
+    assert statuses[1] in (None, "created")  # never started
+    assert sweep_mod.sweep_runner_pid(made.path) is None
 
 
 def test_real_cli_run_launched_from_the_tui_trains_to_completion(

@@ -324,25 +324,35 @@ class GrokApp(App):
         from grok_tui import launcher
 
         live = self.live_followers()
-        if not live:
+        sweeps = launcher.live_sweeps(self.runs_dir)
+        if not live and not sweeps:
             self.exit()
             return
+        sweep_dirs = {path.resolve() for path, _ in sweeps}
 
         def chosen(choice: str | None) -> None:
             if choice == "leave":
                 self.exit()
             elif choice == "stop":
+                # A sweep forwards the stop to its running points and starts no new one;
+                # signalling those points as well would be a second, harsher signal.
+                for _, pid in sweeps:
+                    launcher.stop_sweep(pid)
                 for follower in live:
-                    launcher.stop_run(follower.run)
+                    if follower.run.path.resolve().parent not in sweep_dirs:
+                        launcher.stop_run(follower.run)
                 self.exit()
 
         names = ", ".join(f.run_id for f in live[:3]) + (" …" if len(live) > 3 else "")
+        what = f"{len(live)} run(s) still running: {names}" if live else ""
+        if sweeps:
+            what += ("; " if what else "") + f"{len(sweeps)} sweep(s) still training"
         self.push_screen(
             ChoiceModal(
-                f"{len(live)} run(s) still running: {names}",
+                what,
                 [
                     ("leave", "Leave them running and quit (a new grok-tui finds them)"),
-                    ("stop", "Stop them (each saves a checkpoint) and quit"),
+                    ("stop", "Stop them (each saves a checkpoint; sweeps resume) and quit"),
                     ("cancel", "Cancel"),
                 ],
             ),
