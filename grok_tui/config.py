@@ -117,6 +117,10 @@ class DataConfig(_Section):
     include_op_tokens: bool = Field(
         True, description="true: [x, op, y, =]; false: [x, y] (no operator or '=' tokens)"
     )
+    equals_token: bool = Field(
+        False,
+        description="with include_op_tokens = false: end with '=' anyway, [x, y, =] (Nanda et al.)",
+    )
     split_seed: int = Field(
         0, ge=0, description="seed of the train/test split, apart from train.seed"
     )
@@ -135,6 +139,11 @@ class DataConfig(_Section):
         if self.p**self.k > MAX_EXAMPLES:
             raise ValueError(
                 f"p^k = {self.p}^{self.k} = {self.p**self.k} tuples; at most {MAX_EXAMPLES} are allowed"
+            )
+        if self.equals_token and self.include_op_tokens:
+            raise ValueError(
+                "equals_token = true needs include_op_tokens = false"
+                " ([x, op, y, =] ends with '=' already)"
             )
         return self
 
@@ -663,8 +672,13 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def vocab_layout(data: DataConfig) -> tuple[int, int]:
-    """(vocabulary size, sequence length): numbers 0..p-1, then the operator and '=' tokens."""
+    """(vocabulary size, sequence length): numbers 0..p-1, then the operator and '=' tokens.
+
+    '=' is token p + 1 after the operator p, or p when it comes alone ([x, y, =]).
+    """
     n_operands = data.k if data.operation == "sum" else 2
     if data.include_op_tokens:
         return data.p + 2, 2 * n_operands  # x op y op ... =
+    if data.equals_token:
+        return data.p + 1, n_operands + 1  # x y ... =
     return data.p, n_operands

@@ -71,10 +71,14 @@ def tokenize(operands: torch.Tensor, data: DataConfig) -> torch.Tensor:
     """Operand tuples (N, n) -> token sequences (N, seq_len) int64.
 
     Numbers are tokens 0..p-1, the operator is p and '=' is p+1 (config.vocab_layout):
-    with op tokens [x1, op, x2, op, ..., xn, =] (length 2n), without [x1, ..., xn].
+    with op tokens [x1, op, x2, op, ..., xn, =] (length 2n), without [x1, ..., xn], or
+    with equals_token alone [x1, ..., xn, =] where '=' is p (length n + 1).
     """
     operands = operands.long()
     if not data.include_op_tokens:
+        if data.equals_token:
+            equals = torch.full_like(operands[:, :1], data.p)
+            return torch.cat([operands, equals], dim=1)
         return operands.clone()
     n_rows, n = operands.shape
     tokens = torch.full((n_rows, 2 * n), data.p, dtype=torch.long, device=operands.device)

@@ -74,6 +74,7 @@ SHORT_NAMES = {
     "hidden_size": "hidden",
     "batch_size": "batch",
     "include_op_tokens": "optok",
+    "equals_token": "eq",
 }
 
 

@@ -75,6 +75,7 @@ def test_name_defaults_to_file_stem(tmp_path):
         ("[train]\ndevice = 'tpu'\n", "train.device", "auto, cpu, mps, cuda"),
         ("[train]\nprecision = 'fp8'\n", "train.precision", "'fp32'"),
         ("[data]\noperation = 'sum'\nk = 4\np = 97\n", "data", "at most"),
+        ("[data]\nequals_token = true\n", "data", "needs include_op_tokens = false"),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_field(tmp_path, text, field, needle):

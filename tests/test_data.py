@@ -98,12 +98,24 @@ def test_tokens_without_op_tokens_are_the_operands():
     assert torch.equal(tokenize(operands, data), operands)
 
 
+def test_tokens_with_equals_token_alone_end_with_p():
+    data = DataConfig(operation="sum", p=P, k=3, include_op_tokens=False, equals_token=True)
+    assert tokenize(torch.tensor([[1, 2, 6]]), data).tolist() == [[1, 2, 6, P]]
+    assert vocab_layout(data) == (P + 1, 4)
+
+
 @pytest.mark.parametrize(
-    ("operation", "include_op_tokens"),
-    list(itertools.product(["add", "div"], [True, False])),
+    ("operation", "include_op_tokens", "equals_token"),
+    [(*pair, False) for pair in itertools.product(["add", "div"], [True, False])]
+    + [("add", False, True)],
 )
-def test_task_shapes_agree_with_vocab_layout(operation, include_op_tokens):
-    data = DataConfig(operation=operation, p=P, include_op_tokens=include_op_tokens)
+def test_task_shapes_agree_with_vocab_layout(operation, include_op_tokens, equals_token):
+    data = DataConfig(
+        operation=operation,
+        p=P,
+        include_op_tokens=include_op_tokens,
+        equals_token=equals_token,
+    )
     task = build_task(data)
     vocab_size, seq_len = vocab_layout(data)
     assert (task.vocab_size, task.seq_len, task.n_classes) == (vocab_size, seq_len, P)
