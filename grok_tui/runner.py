@@ -100,11 +100,17 @@ def execute(
 ) -> tuple[int, dict[str, Any]]:
     """Train into an existing run directory; return (exit code, summary)."""
     from grok_tui.engine import RunError, train  # torch is imported here, not by the TUI
+    from grok_tui.sweep import SWEEP_JSON
+    from grok_tui.threads import ThreadShare
 
     stop = stop or StopFlag()
     run_sink = RunDirSink(run, resumed_step=resume["step"] if resume else None)
+    in_sweep = (run.path.parent / SWEEP_JSON).exists()
+    threads = ThreadShare(run.path.parent.parent if in_sweep else run.path.parent)
     try:
-        summary = train(preset, [run_sink, *sinks], resume=resume, should_stop=stop, device=device)
+        summary = train(
+            preset, [run_sink, threads, *sinks], resume=resume, should_stop=stop, device=device
+        )
     except RunError as exc:
         store.update_summary(
             run.path, status=store.FAILED, error=str(exc), ended_at=store.now_iso()
