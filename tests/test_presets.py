@@ -104,3 +104,20 @@ def test_cpu_sibling_trains_a_short_run(path: Path, point: int | None):
     assert last["grad_norm"] > 0
     assert last["param_norm"] != first["param_norm"]
     assert last["lr"] > 0
+
+
+def test_a_fast_sibling_reaches_its_documented_outcome():
+    """docs/REPRODUCE.md row 1, its fastest point: the quickstart MLP at fraction 0.7
+    fits (train acc >= 0.99) at step 850 and groks (test acc >= 0.99) at 1,600 on CPU,
+    seed 0. Bands rather than the exact steps, so that a torch release that rounds
+    differently still passes while a broken task, model or optimizer does not."""
+    from grok_tui.engine import train
+
+    point = load_sweep(PRESETS / "report" / "sweeps" / "mlp-fraction-cpu.toml").points()[-1]
+    assert point.coords == {"data.train_fraction": 0.7}
+    summary = train(with_overrides(point.preset, [("train.stop_after_grok", 0)]), [])
+    assert summary["status"] == "completed"
+    assert 500 <= summary["fit_step"] <= 1200
+    assert 1200 <= summary["grok_step"] <= 2500
+    assert summary["grok_step"] - summary["fit_step"] >= 400  # a visible delay: grokking
+    assert summary["final"]["test_acc"] >= 0.99
