@@ -170,6 +170,22 @@ def error_lines(exc: PresetError) -> list[PresetError]:
     return list(exc.errors) if isinstance(exc, PresetErrors) else [exc]
 
 
+class FormSelect(Select):
+    """A Select that survives being mounted while the app tears its screen down.
+
+    The form's ~50 fields are mounted after the first frame; when the app exits (or a
+    busy machine delays the mount) in between, Textual prunes the Select's children
+    before its Mount handler runs, and Select._on_mount then raised NoMatches for its
+    overlay: a traceback on quit. A Select without its overlay is on its way out, so
+    there is nothing to set up.
+    """
+
+    def _on_mount(self, event: Any) -> None:
+        if len(self.children) < 2:  # its current-value line and its overlay are gone
+            return
+        super()._on_mount(event)
+
+
 class PresetForm(VerticalScroll):
     """Edits the common fields; posts Validated after each change.
 
@@ -218,7 +234,7 @@ class PresetForm(VerticalScroll):
         for field in form_fields():
             widget: Widget
             if field.choices:
-                widget = Select(
+                widget = FormSelect(
                     [(c, c) for c in field.choices],
                     allow_blank=False,
                     compact=True,
