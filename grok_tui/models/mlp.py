@@ -52,11 +52,10 @@ class MLP(nn.Module):
             x = self.embedding(tokens).flatten(1)  # (B, T, E) -> (B, T*E)
             return self.net(x)  # (B, n_classes)
         H = first.out_features
-        # tables[t][v] = W_t e(v) + b / T, from one (H*T, E) x (E, V) matmul on W's own
-        # layout, so that W's gradient comes back contiguous (a permuted-weight bmm made
-        # autograd copy a transposed (H, T*E) gradient every step). The bias is shared out
-        # over the T rows summed.
-        tables = (first.weight.view(H * T, E) @ self.embedding.weight.t()).view(H, T, V)
-        tables = tables.permute(1, 2, 0).reshape(T * V, H) + first.bias / T  # (T*V, H)
-        h = F.embedding_bag(tokens + self.offsets, tables, mode="sum")  # (B, H)
+        # tables[t] = E @ W_t^T + b / T: (T, V, H); the bias is shared out over the T rows summed.
+        w = first.weight.view(H, T, E).permute(1, 2, 0)  # (T, E, H)
+        tables = torch.baddbmm(
+            (first.bias / T).view(1, 1, H), self.embedding.weight.expand(T, V, E), w
+        )
+        h = F.embedding_bag(tokens + self.offsets, tables.reshape(T * V, H), mode="sum")  # (B, H)
         return self.net[1:](h)  # (B, n_classes)
