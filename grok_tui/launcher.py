@@ -126,11 +126,16 @@ def stop_run(run: store.RunDir) -> bool:
     pid = summary.get("pid")
     if not is_live(summary) or summary.get("host") != socket.gethostname():
         return False
-    if not isinstance(pid, int) or pid == os.getpid():
+    return isinstance(pid, int) and _terminate(pid)
+
+
+def _terminate(pid: int) -> bool:
+    """SIGTERM another process; False for ourselves or a process we cannot signal."""
+    if pid == os.getpid():
         return False
     try:
         os.kill(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
+    except OSError:
         return False
     return True
 
@@ -150,13 +155,7 @@ def live_sweeps(runs_dir: Path) -> list[tuple[Path, int]]:
 def stop_sweep(pid: int) -> bool:
     """SIGTERM a sweep process: it stops its running points (each checkpoints, marked
     stopped) and starts no new one, so that `--resume SWEEP_DIR` continues it later."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError:
-        return False
-    return True
+    return _terminate(pid)
 
 
 def reap_children() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from grok_tui.config import Preset, load_preset, with_overrides
+from grok_tui.engine import NullSink
 from grok_tui.sweep import is_sweep_file, load_sweep
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
@@ -29,7 +30,7 @@ MLP_STEPS = 60
 OTHER_STEPS = 20
 
 
-class Collect:
+class Collect(NullSink):
     """A sink that keeps the start info and every record."""
 
     def __init__(self) -> None:
@@ -41,12 +42,6 @@ class Collect:
 
     def on_record(self, record: dict[str, Any], summary: dict[str, Any]) -> None:
         self.records.append(dict(record))
-
-    def on_checkpoint(self, state: dict[str, Any]) -> None:
-        pass
-
-    def on_end(self, summary: dict[str, Any]) -> None:
-        pass
 
 
 def _cases() -> list[Any]:
