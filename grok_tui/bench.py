@@ -7,8 +7,8 @@ on the machine hits all loops alike; the figure of a loop is the median of its t
 rounds' steps/s (one untimed warm-up round first). Each round also records how busy
 other processes kept the machine's CPUs (Linux), so a contended figure shows as such.
 
-- engine: grok_tui's own Trainer (build_trainer + train_step), with the same
-  evaluation cadence as `engine.train` (whole train and test sets every
+- engine: grok_tui's own Trainer (build_trainer + train_step; on CPU the MLP takes its
+  hand-written step, models/mlp_step.py), with the same evaluation cadence as `engine.train` (whole train and test sets every
   `eval_every` steps, parameter and gradient norms, the on-device divergence check).
   Checkpoints and sinks are left out of both loops.
 - baseline: the same task, a model of the same size written the common way

@@ -24,6 +24,7 @@ from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
 from grok_tui.losses import LOSSES
 from grok_tui.models import build_model, count_parameters
+from grok_tui.models.mlp_step import FusedMLPStep
 from grok_tui.optim import (
     build_grad_filter,
     build_optimizer,
@@ -156,6 +157,10 @@ class Batcher:
     epoch: int = 0
     position: int = 0
     perm: torch.Tensor | None = None
+    # (perm, x[perm], y[perm]): this epoch's shuffled copy of the training set
+    shuffled: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def full_batch(self) -> bool:
@@ -179,6 +184,18 @@ class Batcher:
             self.position = 0
             self.epoch += 1
         return idx
+
+    def take(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch of (x, y): one gather per epoch, then each batch is a slice of it."""
+        start = self.position * self.batch_size
+        idx = self.next()
+        if idx is None:
+            return x, y
+        if self.shuffled is None or self.shuffled[0] is not self.perm:
+            self.shuffled = (self.perm, x[self.perm], y[self.perm])
+        _, x_shuffled, y_shuffled = self.shuffled
+        end = start + self.batch_size
+        return x_shuffled[start:end], y_shuffled[start:end]
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -209,6 +226,8 @@ class Trainer:
     batcher: Batcher
     autocast_dtype: torch.dtype | None
     loss_fn: Callable[..., torch.Tensor] = F.cross_entropy
+    # the MLP's hand-written step (models/mlp_step.py) where it covers the preset, else None
+    fused_step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     target_norm: torch.Tensor | None = None  # Omnigrok: the weights' norm is held here
     step: int = 0
     events: Events = field(default_factory=Events)
@@ -225,17 +244,16 @@ class Trainer:
 
     def train_step(self, want_grad_norm: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One optimizer step; returns device tensors only (the loss, and the grad norm if asked)."""
-        idx = self.batcher.next()
-        if idx is None:
-            x, y = self.task.train_x, self.task.train_y
+        x, y = self.batcher.take(self.task.train_x, self.task.train_y)
+        if self.fused_step is not None:
+            loss = self.fused_step(x, y)  # writes every .grad
         else:
-            x, y = self.task.train_x[idx], self.task.train_y[idx]
-        self.model.train()
-        with self._autocast():
-            logits = self.forward(x)
-        loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+            self.model.train()
+            with self._autocast():
+                logits = self.forward(x)
+            loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         params = self.params
         if self.grad_filter is not None:
             self.grad_filter.apply(params)
@@ -360,6 +378,7 @@ def build_trainer(preset: Preset, device: str | torch.device | None = None) -> T
         batcher=Batcher(n_train, batch_size, generator, dev),
         autocast_dtype=torch.bfloat16 if train.precision == "bf16" else None,
         loss_fn=LOSSES[train.loss],
+        fused_step=FusedMLPStep.build(model, preset, batch_size, dev),
         target_norm=target_norm,
     )
 

@@ -161,6 +161,18 @@ def test_batches_form_epochs_of_permutations():
     assert full.next() is None and full.epoch == 1
 
 
+def test_batches_taken_from_the_shuffled_copy_are_the_indexed_rows():
+    x, y = torch.arange(20).view(10, 2), torch.arange(10) * 7
+    by_index = Batcher(10, 3, torch.Generator().manual_seed(5), torch.device("cpu"))
+    by_copy = Batcher(10, 3, torch.Generator().manual_seed(5), torch.device("cpu"))
+    for _ in range(7):  # across epoch boundaries (3 batches an epoch)
+        idx = by_index.next()
+        xb, yb = by_copy.take(x, y)
+        assert torch.equal(xb, x[idx]) and torch.equal(yb, y[idx])
+    full = Batcher(10, 10, torch.Generator(), torch.device("cpu"))
+    assert full.take(x, y)[0] is x
+
+
 def test_unavailable_devices_and_precisions_are_run_errors(tiny_preset_path):
     if not torch.cuda.is_available():
         with pytest.raises(RunError, match="no CUDA"):
