@@ -47,6 +47,7 @@ Operation = Literal[
     "sum",
 ]
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
+MAX_STEPS = 100_000_000
 MAX_EXAMPLES = 2_000_000  # the whole task lives on the device; beyond this it stops being "small"
 
 
@@ -101,6 +102,14 @@ def is_prime(n: int) -> bool:
     return all(n % d for d in range(3, math.isqrt(n) + 1, 2))
 
 
+def train_size(n_examples: int, train_fraction: float) -> int:
+    """Training examples of a split: floor(fraction * n), at least 1, leaving at least 1 to test.
+
+    The epsilon keeps 0.29 * 100 = 28.999999999999996 at 29 examples.
+    """
+    return max(1, min(n_examples - 1, math.floor(train_fraction * n_examples + 1e-9)))
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -131,6 +140,17 @@ class DataConfig(_Section):
         if not is_prime(p):
             raise ValueError(f"p must be prime, got {p}")
         return p
+
+    @property
+    def n_examples(self) -> int:
+        """Every operand tuple: p^2, p^k for 'sum', p (p - 1) for 'div' (no y = 0)."""
+        if self.operation == "div":
+            return self.p * (self.p - 1)
+        return self.p ** (self.k if self.operation == "sum" else 2)
+
+    @property
+    def n_train(self) -> int:
+        return train_size(self.n_examples, self.train_fraction)
 
     @model_validator(mode="after")
     def _k_fits(self) -> DataConfig:
@@ -289,7 +309,13 @@ class OptimConfig(_Section):
 class TrainConfig(_Section):
     """How long, how batched, where and how precisely to train."""
 
-    steps: int = Field(10_000, ge=1, le=100_000_000, description="optimizer steps")
+    steps: int = Field(10_000, ge=1, le=MAX_STEPS, description="optimizer steps")
+    epochs: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEPS,
+        description="the budget in passes over the training set instead of steps (sets steps)",
+    )
     batch_size: int | Literal["full"] = Field(
         512, description="examples per step (capped at the training set) or 'full'"
     )
@@ -324,6 +350,21 @@ class TrainConfig(_Section):
     )
     fit_threshold: float = Field(0.99, gt=0.0, le=1.0, description="train_acc that marks fit_step")
     grok_threshold: float = Field(0.99, gt=0.0, le=1.0, description="test_acc that marks grok_step")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_budget(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping) and "steps" in raw and raw.get("epochs") is not None:
+            raise ValueError(
+                f"give steps ({raw['steps']}) or epochs ({raw['epochs']}), not both:"
+                " epochs sets steps"
+            )
+        return raw
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Optimizer steps in one epoch: the last incomplete batch is dropped (engine.Batcher)."""
+        batch = n_train if self.batch_size == "full" else min(int(self.batch_size), n_train)
+        return max(1, n_train // batch)
 
     # "before" validators: one clear message instead of one error per union member.
     @field_validator("batch_size", mode="before")
@@ -378,9 +419,23 @@ class Preset(BaseModel):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
 
+    @model_validator(mode="after")
+    def _steps_from_epochs(self) -> Preset:
+        train = self.train
+        if train.epochs is not None:
+            steps = train.epochs * train.steps_per_epoch(self.data.n_train)
+            if steps > MAX_STEPS:
+                raise ValueError(
+                    f"train.epochs = {train.epochs} is {steps} steps; at most {MAX_STEPS} are allowed"
+                )
+            train.__dict__["steps"] = steps  # derived: bypasses assignment validation
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Every field with its value (defaults filled in), ready for TOML or JSON."""
         raw = self.model_dump(mode="json", exclude_none=True)
+        if "epochs" in raw["train"]:
+            raw["train"].pop("steps")  # derived from epochs when loaded again
         # Leave out what the chosen optimizer or filter does not use, so the dump loads again.
         optim = raw["optim"]
         if optim["name"] not in ("adam", "adamw", "nadam"):
@@ -442,20 +497,32 @@ def _toml_error_position(exc: Exception) -> tuple[int | None, int | None, str]:
     return line, column, message
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+# Keys of one table that say the same thing two ways: a layer (a child preset, an
+# override, a sweep point) that sets one replaces the other inherited from below.
+ALTERNATIVES = {"train": (("steps", "epochs"),)}
+
+
+def deep_merge(
+    base: Mapping[str, Any], override: Mapping[str, Any], table: str = ""
+) -> dict[str, Any]:
     """Merge override into base, recursing into tables.
 
     A ``[model]`` table whose ``type`` differs from the base's replaces it whole:
-    the fields of one model family mean nothing to another.
+    the fields of one model family mean nothing to another. ``train.steps`` and
+    ``train.epochs`` replace each other (ALTERNATIVES).
     """
     merged = dict(base)
+    for pair in ALTERNATIVES.get(table, ()):
+        for key, other in (pair, pair[::-1]):
+            if key in override and other not in override:
+                merged.pop(other, None)
     for key, value in override.items():
         old = merged.get(key)
         if isinstance(old, Mapping) and isinstance(value, Mapping):
             if "type" in value and "type" in old and value["type"] != old["type"]:
                 merged[key] = dict(value)
             else:
-                merged[key] = deep_merge(old, value)
+                merged[key] = deep_merge(old, value, f"{table}.{key}" if table else key)
         else:
             merged[key] = value
     return merged
@@ -508,8 +575,17 @@ def apply_overrides(
     raw: dict[str, Any], overrides: Iterable[str | tuple[str, Any]]
 ) -> dict[str, Any]:
     """Apply dotted assignments to a raw preset dict, with the same merge rules as extends."""
-    for item in overrides:
-        key, value = parse_override(item) if isinstance(item, str) else item
+    pairs = [parse_override(item) if isinstance(item, str) else item for item in overrides]
+    keys = {key for key, _ in pairs}
+    for table, alternatives in ALTERNATIVES.items():
+        for first, second in alternatives:
+            if f"{table}.{first}" in keys and f"{table}.{second}" in keys:
+                raise PresetError(
+                    f"set {table}.{first} or {table}.{second}, not both",
+                    file="--set",
+                    field=f"{table}.{second}",
+                )
+    for key, value in pairs:
         nested: Any = value
         for part in reversed(key.split(".")):
             nested = {part: nested}

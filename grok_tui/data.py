@@ -6,12 +6,11 @@ The whole task is a handful of tensors small enough to live on the training devi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import torch
 
-from grok_tui.config import DataConfig, vocab_layout
+from grok_tui.config import DataConfig, train_size, vocab_layout
 
 
 def n_operands(data: DataConfig) -> int:
@@ -100,8 +99,7 @@ def split_indices(
         raise ValueError(f"a train/test split needs at least 2 examples, got {n}")
     generator = torch.Generator().manual_seed(split_seed)
     perm = torch.randperm(n, generator=generator)
-    # The epsilon keeps 0.29 * 100 = 28.999999999999996 at 29 examples.
-    n_train = max(1, min(n - 1, math.floor(train_fraction * n + 1e-9)))
+    n_train = train_size(n, train_fraction)
     return perm[:n_train], perm[n_train:]
 
 

@@ -178,3 +178,36 @@ def test_vocab_layout_and_flatten():
     assert vocab_layout(Preset(data={"include_op_tokens": False}).data) == (97, 2)
     assert vocab_layout(Preset(data={"operation": "sum", "k": 3, "p": 23}).data) == (25, 6)
     assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
+
+
+def test_epochs_set_steps_from_the_split_and_the_batch(tmp_path, tiny_preset_path):
+    # tiny: p = 11, fraction 0.5 -> 60 training rows; batch 16 -> 3 steps an epoch
+    preset = load_preset(tiny_preset_path, ["train.epochs=10"])
+    assert (preset.data.n_train, preset.train.epochs, preset.train.steps) == (60, 10, 30)
+    assert "steps" not in preset.to_dict()["train"]  # derived again on load
+    assert preset_from_toml(preset.to_toml()) == preset
+    # the budget stays in epochs when the split or the batch changes (a sweep's point):
+    # fraction 0.3 -> 36 rows, 2 steps an epoch
+    assert (
+        load_preset(tiny_preset_path, ["train.epochs=10", "data.train_fraction=0.3"]).train.steps
+        == 20
+    )
+    assert (
+        load_preset(tiny_preset_path, ["train.epochs=10", "train.batch_size=full"]).train.steps
+        == 10
+    )
+
+
+def test_steps_and_epochs_replace_each_other_across_layers_but_not_within_one(tmp_path):
+    base = write(tmp_path, "base.toml", "[train]\nepochs = 4\nbatch_size = 'full'\n")
+    child = write(tmp_path, "child.toml", "extends = 'base.toml'\n[train]\nsteps = 7\n")
+    assert (load_preset(child).train.steps, load_preset(child).train.epochs) == (7, None)
+    assert load_preset(child, ["train.epochs=2"]).train.steps == 2
+    assert load_preset(base, ["train.steps=9"]).train.epochs is None
+    error = error_of(base, ("train.steps=9", "train.epochs=3"))
+    assert (error.file, error.field) == ("--set", "train.epochs")
+    assert "not both" in error.message
+    both = write(tmp_path, "both.toml", "name = 'x'\n[train]\nsteps = 5\nepochs = 3\n")
+    error = error_of(both)
+    assert (error.field, error.line) == ("train", 2)
+    assert "give steps (5) or epochs (3), not both" in error.message

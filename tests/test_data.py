@@ -77,8 +77,12 @@ def test_labels_do_not_overflow_for_the_largest_allowed_prime():
     ],
 )
 def test_every_tuple_is_enumerated_once(operation, k, count):
-    operands = enumerate_operands(DataConfig(operation=operation, p=P, k=k))
+    data = DataConfig(operation=operation, p=P, k=k)
+    operands = enumerate_operands(data)
     assert operands.shape == (count, k)
+    assert data.n_examples == count  # what config computes without torch (train.epochs)
+    task = build_task(data.model_copy(update={"train_fraction": 0.3}))
+    assert len(task.train_y) == data.model_copy(update={"train_fraction": 0.3}).n_train
     assert len(set(map(tuple, operands.tolist()))) == count
     assert operands.min() >= 0 and operands.max() < P
 

@@ -151,6 +151,14 @@ def test_stop_after_grok_ends_at_the_grok_event(tiny_preset_path):
     assert summary["grok_gap"] == summary["grok_step"] - summary["fit_step"]
 
 
+def test_an_epoch_budget_ends_after_that_many_passes(tiny_preset_path):
+    preset = load_preset(tiny_preset_path, ["train.epochs=5", "train.eval_every=3"])
+    sink = Collect()
+    summary = train(preset, [sink])
+    assert summary["step"] == preset.train.steps == 15  # 60 rows, batch 16: 3 steps an epoch
+    assert sink.records[-1]["epoch"] == 5 and sink.records[-1]["step"] == 15
+
+
 def test_batches_form_epochs_of_permutations():
     gen = torch.Generator().manual_seed(0)
     batcher = Batcher(n=10, batch_size=3, generator=gen, device=torch.device("cpu"))

@@ -214,6 +214,31 @@ def test_a_bad_value_typed_in_the_form_shows_its_error(env: dict[str, Path]) -> 
     drive(app, script)
 
 
+def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        steps = form.query_one("#f-train-steps", Input)
+        epochs = form.query_one("#f-train-epochs", Input)
+        assert epochs.value == ""  # a steps preset: epochs left empty sets nothing
+        epochs.value = "4"
+        await pilot.pause(0.1)
+        errors = screen.query_one("#preset-errors", Static)
+        assert "set train.steps or train.epochs, not both" in str(errors.render())
+        assert epochs.has_class("-bad")
+        steps.value = ""
+        await pilot.pause(0.1)
+        assert not errors.display and not epochs.has_class("-bad")
+        assert form.preset is not None and form.preset.train.epochs == 4
+        assert form.preset.train.steps == 4 * form.preset.train.steps_per_epoch(
+            form.preset.data.n_train
+        )
+
+    drive(app, script)
+
+
 def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) -> None:
     app = make_app(env)
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # it is a third of the app's import time.
 
 BOOL_CHOICES = ("true", "false")
+# Left empty, these fields set nothing: the budget is steps or epochs, whichever is filled.
+OPTIONAL_KEYS = frozenset({"train.steps", "train.epochs"})
 FAMILIES = {
     "transformer": "transformer",
     "mlp": "mlp",
@@ -86,6 +88,7 @@ def form_fields() -> tuple[FormField, ...]:
         FormField("optim.weight_decay", "weight_decay"),
         FormField("train.batch_size", "batch_size"),
         FormField("train.steps", "steps"),
+        FormField("train.epochs", "epochs"),
         FormField("train.seed", "seed"),
         FormField("train.device", "device"),
     )
@@ -317,6 +320,8 @@ class PresetForm(VerticalScroll):
                 continue
             if isinstance(widget, Select):
                 overrides.append((field.key, parse_text(field.key, str(widget.value))))
+            elif field.key in OPTIONAL_KEYS and not widget.value.strip():
+                continue
             else:
                 overrides.append((field.key, parse_text(field.key, widget.value)))
         return overrides
