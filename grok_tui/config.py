@@ -273,7 +273,15 @@ class OptimConfig(_Section):
     eps: float = Field(1e-8, gt=0.0, description="Adam-family / RMSprop epsilon")
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="sgd and rmsprop only")
     nesterov: bool = Field(False, description="sgd only; needs momentum > 0")
-    warmup_steps: int = Field(10, ge=0, description="linear warm-up from 0.1*lr to lr")
+    warmup_steps: int = Field(
+        10, ge=0, description="linear warm-up from warmup_start * lr to lr over this many steps"
+    )
+    warmup_start: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="lr factor at step 0 of the warm-up (torch's LinearLR default 0.1; 0: Nanda et al.)",
+    )
     schedule: Literal["constant", "cosine", "linear"] = Field(
         "constant", description="after warm-up: constant, cosine or linear decay to min_lr"
     )

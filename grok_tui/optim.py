@@ -47,13 +47,14 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
 def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:
     """Multiplier of cfg.lr for the optimizer step `step` (0-based).
 
-    Warm-up: 0.1 at step 0 rising linearly to 1.0 at warmup_steps (torch's
-    LinearLR(start_factor=0.1)). Then constant, or cosine / linear decay that reaches
+    Warm-up: warmup_start at step 0 rising linearly to 1.0 at warmup_steps (torch's
+    LinearLR(start_factor=warmup_start); 0 is Nanda et al.'s min(step / 10, 1)). Then constant, or cosine / linear decay that reaches
     min_lr / lr at total_steps and stays there.
     """
     warmup = cfg.warmup_steps
     if step < warmup:
-        return 0.1 + 0.9 * step / warmup
+        start = cfg.warmup_start
+        return start + (1.0 - start) * step / warmup
     if cfg.schedule == "constant":
         return 1.0
     floor = cfg.min_lr / cfg.lr

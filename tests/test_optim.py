@@ -130,6 +130,13 @@ def test_warmup_follows_torch_linear_lr():
     assert lr_factor(4, cfg, 100) == pytest.approx(0.55)
 
 
+def test_warmup_from_zero_is_nandas_schedule():
+    cfg = OptimConfig(lr=1.0, warmup_steps=10, warmup_start=0.0)
+    assert [lr_factor(s, cfg, 100) for s in range(12)] == pytest.approx(
+        [min(s / 10, 1) for s in range(12)]
+    )
+
+
 def test_no_warmup_starts_at_full_lr():
     assert lr_factor(0, OptimConfig(warmup_steps=0), total_steps=10) == 1.0
 

@@ -239,6 +239,24 @@ def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: dict[str, Path]) -
     drive(app, script)
 
 
+def test_the_form_sets_the_equals_token_layout(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        form.query_one("#f-data-include_op_tokens", Select).value = "true"
+        form.query_one("#f-data-equals_token", Select).value = "true"
+        await pilot.pause(0.2)
+        errors = screen.query_one("#preset-errors", Static)
+        assert "equals_token = true needs include_op_tokens = false" in str(errors.render())
+        form.query_one("#f-data-include_op_tokens", Select).value = "false"
+        await pilot.pause(0.2)
+        assert form.preset is not None and form.preset.data.equals_token
+
+    drive(app, script)
+
+
 def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) -> None:
     app = make_app(env)
 

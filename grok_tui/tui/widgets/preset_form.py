@@ -72,6 +72,7 @@ def form_fields() -> tuple[FormField, ...]:
         FormField("data.k", "k"),
         FormField("data.train_fraction", "train_fraction"),
         FormField("data.include_op_tokens", "op tokens", BOOL_CHOICES),
+        FormField("data.equals_token", "= token", BOOL_CHOICES),
         FormField("model.type", "model", config.MODEL_TYPES),
         FormField("model.layers", "layers", family="transformer"),
         FormField("model.d_model", "d_model", family="transformer"),
