@@ -10,7 +10,7 @@ A sweep file is a preset (or ``extends`` one) with a ``[sweep]`` table::
     "optim.lr" = [1e-4, 1e-3, 1e-2]
     "optim.weight_decay" = [0.0, 0.1, 1.0]
 
-``mode`` is the only reserved key of ``[sweep]``; every other key is a preset field
+``mode`` and ``zip`` are the reserved keys of ``[sweep]``; every other key is a preset field
 mapped to a non-empty list of values. A field may be written as a quoted dotted key
 (``"optim.lr" = [...]``), a bare dotted key (``optim.lr = [...]``) or in a sub-table
 (``[sweep.optim]`` then ``lr = [...]``): all three mean ``optim.lr``. A whole table can
@@ -18,6 +18,9 @@ be a value too (``model = [{type = "mlp"}, {type = "transformer"}]``).
 
 - ``grid``: every combination, the first field varying slowest (3 x 3 = 9 points).
 - ``zip``: the i-th values of every list together (the lists must be equally long).
+- a grid with zipped groups: ``zip = [["optim.lr", "optim.weight_decay"]]`` pairs the
+  i-th values of those fields and crosses the pairs with the other axes (3 seeds x 2
+  (lr, wd) pairs = 6 points); a group's lists must be equally long.
 
 Every point is validated before anything is created; an invalid point is reported with
 its coordinates and the line of the sweep file. A sweep directory
@@ -60,7 +63,7 @@ SWEEP_JSON = "sweep.json"
 SWEEP_TOML = "sweep.toml"
 LOCK_FILE = ".sweep.lock"
 MODES = ("grid", "zip")
-RESERVED_KEYS = ("mode",)
+RESERVED_KEYS = ("mode", "zip")
 MAX_POINTS = 10_000
 MAX_REPORTED_ERRORS = 20
 
@@ -163,8 +166,16 @@ def coords_text(coords: Mapping[str, Any]) -> str:
 # Expansion
 
 
-def expand(axes: Mapping[str, Sequence[Any]], mode: str = "grid") -> list[dict[str, Any]]:
-    """The coordinates of every point: a grid (first field slowest) or a zip."""
+def expand(
+    axes: Mapping[str, Sequence[Any]],
+    mode: str = "grid",
+    zip_groups: Sequence[Sequence[str]] = (),
+) -> list[dict[str, Any]]:
+    """The coordinates of every point: a grid (first field slowest) or a zip.
+
+    In a grid, each of ``zip_groups`` varies as one axis (the i-th values of its fields
+    together), at the place of its first field.
+    """
     if mode not in MODES:
         raise PresetError(
             f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="sweep.mode"
@@ -172,22 +183,63 @@ def expand(axes: Mapping[str, Sequence[Any]], mode: str = "grid") -> list[dict[s
     fields = list(axes)
     if not fields:
         return []
-    lists = [list(axes[f]) for f in fields]
     if mode == "zip":
-        lengths = {len(values) for values in lists}
-        if len(lengths) > 1:
-            sizes = ", ".join(f"{f}: {len(v)}" for f, v in zip(fields, lists, strict=True))
-            raise PresetError(f"zip needs lists of one length; got {sizes}", field="sweep.mode")
-        combos: Iterable[tuple[Any, ...]] = zip(*lists, strict=True)
+        units = [fields]
     else:
-        combos = itertools.product(*lists)
-    return [dict(zip(fields, combo, strict=True)) for combo in combos]
+        group_of = {f: list(group) for group in zip_groups for f in group}
+        units = []
+        for f in fields:
+            group = group_of.get(f, [f])
+            if f == next(g for g in fields if g in group):  # the group's first field
+                units.append([g for g in fields if g in group])
+    unit_values: list[list[tuple[Any, ...]]] = []
+    for unit in units:
+        lists = [list(axes[f]) for f in unit]
+        if len({len(values) for values in lists}) > 1:
+            sizes = ", ".join(f"{f}: {len(v)}" for f, v in zip(unit, lists, strict=True))
+            where = "sweep.mode" if mode == "zip" else "sweep.zip"
+            raise PresetError(f"zip needs lists of one length; got {sizes}", field=where)
+        unit_values.append(list(zip(*lists, strict=True)))
+    points = []
+    for combo in itertools.product(*unit_values):
+        coords = {
+            f: v
+            for unit, values in zip(units, combo, strict=True)
+            for f, v in zip(unit, values, strict=True)
+        }
+        points.append({f: coords[f] for f in fields})
+    return points
+
+
+def parse_zip_groups(value: Any, axes: Mapping[str, Any], mode: str) -> list[list[str]]:
+    """``zip = [["optim.lr", "optim.weight_decay"], ...]``: checked against the axes."""
+    if not (
+        isinstance(value, list)
+        and all(isinstance(g, list) and all(isinstance(f, str) for f in g) for g in value)
+    ):
+        raise ValueError(
+            'zip takes a list of field groups, e.g. zip = [["optim.lr", "optim.weight_decay"]];'
+            f" got {value!r}"
+        )
+    if mode != "grid":
+        raise ValueError("zip groups pair some axes inside a grid; mode = 'zip' pairs them all")
+    seen: set[str] = set()
+    for group in value:
+        if len(group) < 2:
+            raise ValueError(f"a zip group names at least two swept fields, got {group}")
+        for f in group:
+            if f not in axes:
+                raise ValueError(f"{f} in zip is not swept; swept here: {', '.join(axes)}")
+            if f in seen:
+                raise ValueError(f"{f} is in two zip groups")
+            seen.add(f)
+    return [list(g) for g in value]
 
 
 def parse_sweep_table(
     table: Any, *, files: Sequence[Path] = ()
-) -> tuple[str, dict[str, list[Any]]]:
-    """(mode, {field: values}) from a raw ``[sweep]`` table; errors name file and line."""
+) -> tuple[str, dict[str, list[Any]], list[list[str]]]:
+    """(mode, {field: values}, zip groups) from a raw ``[sweep]`` table; errors name file and line."""
     file = files[0] if files else None
 
     def error(message: str, dotted: str) -> PresetError:
@@ -213,7 +265,11 @@ def parse_sweep_table(
         raise error(
             '[sweep] names no field to vary; add e.g. "optim.lr" = [1e-4, 1e-3]', SWEEP_TABLE
         )
-    return mode, axes
+    try:
+        zip_groups = parse_zip_groups(table["zip"], axes, mode) if "zip" in table else []
+    except ValueError as exc:
+        raise error(str(exc), "sweep.zip") from None
+    return mode, axes, zip_groups
 
 
 def _locate(files: Sequence[Path], dotted: str) -> int | None:
@@ -252,9 +308,10 @@ class Sweep:
     file: Path | None = None
     files: list[Path] = field(default_factory=list)
     overrides: list[tuple[str, Any]] = field(default_factory=list)
+    zip_groups: list[list[str]] = field(default_factory=list)  # zipped axes inside a grid
 
     def coords(self) -> list[dict[str, Any]]:
-        return expand(self.axes, self.mode)
+        return expand(self.axes, self.mode, self.zip_groups)
 
     def varying(self) -> list[str]:
         """The fields that take more than one value."""
@@ -351,7 +408,7 @@ def sweep_from_raw(
         raise PresetError(
             "no [sweep] table: this is a preset, not a sweep", file=files[0] if files else None
         )
-    mode, axes = parse_sweep_table(raw.pop(SWEEP_TABLE), files=files)
+    mode, axes, zip_groups = parse_sweep_table(raw.pop(SWEEP_TABLE), files=files)
     pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     for key, _ in pairs:
         clash = [f for f in axes if f == key or f.startswith(key + ".") or key.startswith(f + ".")]
@@ -362,12 +419,12 @@ def sweep_from_raw(
     base = apply_overrides(raw, pairs)
     base.setdefault("name", files[0].stem if files else "sweep")
     try:
-        expand(axes, mode)  # unequal zip lengths fail here, before any point
+        expand(axes, mode, zip_groups)  # unequal zip lengths fail here, before any point
     except PresetError as exc:
         raise PresetError(
             exc.message,
             file=_file_of(files, SWEEP_TABLE) or (files[0] if files else None),
-            line=_locate(files, SWEEP_TABLE),
+            line=_locate(files, exc.field if exc.field == "sweep.zip" else SWEEP_TABLE),
             field=exc.field,
         ) from None
     return Sweep(
@@ -378,6 +435,7 @@ def sweep_from_raw(
         file=files[0] if files else None,
         files=files,
         overrides=[(k, v) for k, v in pairs],
+        zip_groups=zip_groups,
     )
 
 
@@ -392,10 +450,26 @@ def load_sweep(path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()
         raise
 
 
+def describe_axes(
+    mode: str, axes: Mapping[str, Sequence[Any]], zip_groups: Sequence[Sequence[str]] = ()
+) -> str:
+    """'optim.lr (2) x optim.weight_decay (2)'; a zipped group as '(a + b) (2)'."""
+    if mode != "grid":
+        return " + ".join(f"{f} ({len(v)})" for f, v in axes.items())
+    group_of = {f: list(g) for g in zip_groups for f in g}
+    parts = []
+    for f, values in axes.items():
+        group = group_of.get(f)
+        if group is None:
+            parts.append(f"{f} ({len(values)})")
+        elif f == next(g for g in axes if g in group):  # the group's first field
+            parts.append(f"({' + '.join(g for g in axes if g in group)}) ({len(values)})")
+    return " x ".join(parts)
+
+
 def describe(sweep: Sweep, points: Sequence[Point]) -> str:
     """'grid of 4 points over optim.lr (2) x optim.weight_decay (2)'."""
-    joiner = " x " if sweep.mode == "grid" else " + "
-    axes = joiner.join(f"{f} ({len(v)})" for f, v in sweep.axes.items())
+    axes = describe_axes(sweep.mode, sweep.axes, sweep.zip_groups)
     return f"{sweep.mode} of {len(points)} points over {axes}"
 
 
@@ -446,6 +520,10 @@ class SweepDir:
     @property
     def axes(self) -> dict[str, list[Any]]:
         return dict(self.info.get("axes") or {})
+
+    @property
+    def zip_groups(self) -> list[list[str]]:
+        return [list(g) for g in self.info.get("zip") or []]
 
     @property
     def json_path(self) -> Path:
@@ -501,7 +579,10 @@ def create_sweep_dir(
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a sweep directory in {runs_dir}")
     sweep_id = path.name
-    resolved = {**sweep.base, SWEEP_TABLE: {"mode": sweep.mode, **sweep.axes}}
+    table: dict[str, Any] = {"mode": sweep.mode, **sweep.axes}
+    if sweep.zip_groups:
+        table["zip"] = sweep.zip_groups
+    resolved = {**sweep.base, SWEEP_TABLE: table}
     (path / SWEEP_TOML).write_text(tomli_w.dumps(resolved), encoding="utf-8")
     info: dict[str, Any] = {
         "id": sweep_id,
@@ -509,6 +590,7 @@ def create_sweep_dir(
         "file": str(sweep.file.resolve()) if sweep.file else None,
         "mode": sweep.mode,
         "axes": sweep.axes,
+        "zip": sweep.zip_groups,
         "overrides": {k: v for k, v in sweep.overrides},
         "points": [],
         "created": store.now_iso(),

@@ -29,6 +29,7 @@ from grok_tui import store
 from grok_tui.config import PresetError
 from grok_tui.sweep import (
     SweepDir,
+    describe_axes,
     error_text,
     find_sweep,
     format_value,
@@ -193,8 +194,7 @@ def describe_sweep(sweep_dir: SweepDir, rows: Sequence[ReportRow]) -> str:
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    joiner = " x " if sweep_dir.mode == "grid" else " + "
-    axes = joiner.join(f"{f} ({len(v)})" for f, v in sweep_dir.axes.items())
+    axes = describe_axes(sweep_dir.mode, sweep_dir.axes, sweep_dir.zip_groups)
     return (
         f"sweep {sweep_dir.sweep_id} · {sweep_dir.mode} of {len(rows)} points over {axes}"
         f" · {tally or 'no points'}"

@@ -18,6 +18,7 @@ from grok_tui.cli import main
 from grok_tui.config import PresetError
 from grok_tui.sweep import (
     create_sweep_dir,
+    describe,
     expand,
     find_sweep,
     format_value,
@@ -84,6 +85,90 @@ def test_zip_pairs_the_ith_values_and_needs_equal_lengths():
     assert expand({"a": [1, 2], "b": [3, 4]}, "zip") == [{"a": 1, "b": 3}, {"a": 2, "b": 4}]
     with pytest.raises(PresetError, match=r"zip needs lists of one length; got a: 2, b: 3"):
         expand({"a": [1, 2], "b": [3, 4, 5]}, "zip")
+
+
+def test_zip_groups_inside_a_grid_vary_together_at_their_first_fields_place():
+    axes = {
+        "train.seed": [0, 1, 2],
+        "optim.lr": [1, 3],
+        "model.widths": [[8]],
+        "optim.wd": [10, 30],
+    }
+    points = expand(axes, "grid", [["optim.lr", "optim.wd"]])
+    assert len(points) == 6  # 3 seeds x 2 (lr, wd) pairs x 1 width
+    assert [(p["train.seed"], p["optim.lr"], p["optim.wd"]) for p in points] == [
+        (0, 1, 10),
+        (0, 3, 30),
+        (1, 1, 10),
+        (1, 3, 30),
+        (2, 1, 10),
+        (2, 3, 30),
+    ]
+    assert list(points[0]) == list(axes)  # coordinates keep the file's field order
+    with pytest.raises(PresetError, match=r"got optim.lr: 2, optim.wd: 3") as err:
+        expand({"optim.lr": [1, 3], "optim.wd": [1, 2, 3]}, "grid", [["optim.lr", "optim.wd"]])
+    assert err.value.field == "sweep.zip"
+
+
+def test_a_sweep_file_with_zip_groups_runs_its_pairs_across_seeds(tiny_preset_path, runs_dir):
+    path = write(
+        tiny_preset_path.parent,
+        "pairs.toml",
+        'extends = "tiny.toml"\n[train]\nsteps = 10\n[sweep]\n"train.seed" = [0, 1]\n'
+        '"optim.lr" = [1e-3, 3e-3]\n"optim.weight_decay" = [1.0, 0.1]\n'
+        'zip = [["optim.lr", "optim.weight_decay"]]\n',
+    )
+    sweep = load_sweep(path)
+    points = sweep.points()
+    assert [
+        (p.preset.train.seed, p.preset.optim.lr, p.preset.optim.weight_decay) for p in points
+    ] == [
+        (0, 1e-3, 1.0),
+        (0, 3e-3, 0.1),
+        (1, 1e-3, 1.0),
+        (1, 3e-3, 0.1),
+    ]
+    assert describe(sweep, points) == (
+        "grid of 4 points over train.seed (2) x (optim.lr + optim.weight_decay) (2)"
+    )
+    sweep_dir = create_sweep_dir(sweep, points, runs_dir)
+    assert json.loads(sweep_dir.json_path.read_text())["zip"] == [
+        ["optim.lr", "optim.weight_decay"]
+    ]
+    again = load_sweep(sweep_dir.toml_path)  # the resolved sweep file gives the same points
+    assert again.coords() == sweep.coords()
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('zip = [["optim.lr", "train.seed"]]', "sweep.zip: train.seed in zip is not swept"),
+        ('zip = [["optim.lr"]]', "sweep.zip: a zip group names at least two swept fields"),
+        ('zip = "optim.lr"', "sweep.zip: zip takes a list of field groups"),
+        (
+            'mode = "zip"\nzip = [["optim.lr", "optim.eps"]]',
+            "sweep.zip: zip groups pair some axes inside a grid",
+        ),
+        (
+            '"optim.betas" = [[0.9, 0.98]]\nzip = [["optim.lr", "optim.betas"]]',
+            "sweep.zip: zip needs lists of one length; got optim.lr: 2, optim.betas: 1",
+        ),
+    ],
+)
+def test_bad_zip_groups_name_the_zip_line(tiny_preset_path, table, message):
+    path = write(
+        tiny_preset_path.parent,
+        "z.toml",
+        f'extends = "tiny.toml"\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"optim.eps" = [1e-8, 1e-7]\n{table}\n',
+    )
+    with pytest.raises(PresetError) as err:
+        load_sweep(path)
+    text = str(err.value)
+    assert message in text, text
+    zip_line = next(
+        i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("zip")
+    )
+    assert text.startswith(f"{path}:{zip_line}: "), text
 
 
 def test_unequal_zip_lengths_in_a_file_name_the_file_and_the_sweep_line(tiny_preset_path):
