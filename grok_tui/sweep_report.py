@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import statistics
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -443,6 +444,71 @@ def render_heatmap(
 
 
 # ---------------------------------------------------------------------------
+# Over seeds: the spread of each setting's figures across the points that repeat it
+
+SEED_FIELDS = ("train.seed", "data.split_seed")
+SPREAD_METRICS = ("fit_step", "grok_step")
+
+
+def default_over(sweep_dir: SweepDir) -> list[str]:
+    """The seed fields that vary: a sweep over seeds asks for their spread."""
+    return [f for f in SEED_FIELDS if f in sweep_dir.varying()]
+
+
+def _spread(values: Sequence[float]) -> str:
+    """'3,133 ± 375 (2,700–3,350)': mean ± sample standard deviation (range); '-' if none."""
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:,.0f}"
+    sd = statistics.stdev(values)
+    return f"{mean:,.0f} ± {sd:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+
+
+def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]) -> str:
+    """One line per setting of the other fields: how many points grokked, and the spread of
+    fit_step and grok_step (over the points that reached them) and of final test accuracy."""
+    unknown = [f for f in over if f not in sweep_dir.axes]
+    if unknown:
+        raise PresetError(
+            f"--over {', '.join(unknown)}: not an axis of this sweep; axes: {', '.join(sweep_dir.axes)}"
+        )
+    rest = [f for f in sweep_dir.axes if f not in over]
+    names = short_names(list(sweep_dir.axes))
+    groups: dict[str, list[ReportRow]] = {}
+    for row in rows:
+        key = json.dumps([row.coords.get(f) for f in rest], default=str)
+        groups.setdefault(key, []).append(row)
+    header = [*(names[f] for f in rest), "n", "grokked", *SPREAD_METRICS, "test_acc"]
+    lines = [header]
+    for members in groups.values():
+        accs = [r.value("final_test_acc") for r in members if r.value("final_test_acc") is not None]
+        lines.append(
+            [
+                *(format_value(members[0].coords.get(f)) for f in rest),
+                str(len(members)),
+                f"{sum(r.value('grok_step') is not None for r in members)}/{len(members)}",
+                *(
+                    _spread([r.value(m) for r in members if r.value(m) is not None])
+                    for m in SPREAD_METRICS
+                ),
+                f"{statistics.fmean(accs):.3f}" if accs else "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = [
+        "  ".join(
+            cell.ljust(widths[i]) if i < len(rest) else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ).rstrip()
+        for line in lines
+    ]
+    title = f"over {', '.join(over)}: mean ± sd (min–max) of the points that got there"
+    return "\n".join([title, *out])
+
+
+# ---------------------------------------------------------------------------
 # grok-tui sweep-report
 
 
@@ -454,10 +520,15 @@ def report_text(
     y: str | None = None,
     color: bool = False,
     width: int = 80,
+    over: Sequence[str] | None = None,
 ) -> str:
-    """The whole report: a heading, the table and (two varying fields) the heatmap."""
+    """The whole report: a heading, the table, the spread over seeds (when a seed field
+    varies, or `over` names fields) and (two varying fields) the heatmap."""
     rows = report_rows(sweep_dir)
     parts = [describe_sweep(sweep_dir, rows), "", format_table(sweep_dir, rows, metric)]
+    over = default_over(sweep_dir) if over is None else list(over)
+    if over:
+        parts += ["", spread_table(sweep_dir, rows, over)]
     grid = heatmap_grid(sweep_dir, rows, metric, x, y)
     if grid is not None:
         parts += ["", render_heatmap(grid, width=width, color=color)]
@@ -483,6 +554,12 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
     parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")
+    parser.add_argument(
+        "--over",
+        metavar="FIELD[,FIELD]",
+        help="summarise across these axes: the spread of fit_step and grok_step per setting"
+        " of the others (default: train.seed / data.split_seed when they vary; 'none': off)",
+    )
     parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
     parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
     parser.add_argument("--width", type=int, help="heatmap width in columns")
@@ -507,6 +584,7 @@ def main(argv: Sequence[str]) -> int:
             y=args.y,
             color=color,
             width=args.width or min(columns, 120),
+            over=None if args.over is None else [f for f in args.over.split(",") if f != "none"],
         )
     except PresetError as exc:
         print(f"error: {error_text(exc)}", file=sys.stderr)

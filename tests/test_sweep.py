@@ -479,6 +479,24 @@ def finished_sweep(sweep_file, runs_dir):
     return read_sweep_dir(sweep_dir.path)
 
 
+def test_the_spread_over_an_axis_summarises_each_setting_of_the_others(finished_sweep, capsys):
+    rows = sweep_report.report_rows(finished_sweep)
+    lines = sweep_report.spread_table(finished_sweep, rows, ["optim.weight_decay"]).splitlines()
+    assert lines[0].startswith("over optim.weight_decay: mean ± sd (min–max)")
+    assert lines[1].split() == ["lr", "n", "grokked", "fit_step", "grok_step", "test_acc"]
+    # lr 1e-3: fit 10 and 20, only the second grokked (101); lr 3e-3: fit 30, 40, grok 102, 103
+    assert lines[2].split() == ["1e-3", "2", "1/2", "15", "±", "7", "(10–20)", "101", "0.125"]
+    assert lines[3].split() == [
+        "3e-3", "2", "2/2", "35", "±", "7", "(30–40)", "102", "±", "1", "(102–103)", "0.625",
+    ]  # fmt: skip
+    # no seed axis varies: the report leaves the spread out unless asked
+    assert "mean ± sd" not in sweep_report.report_text(finished_sweep)
+    assert "over optim.lr" in sweep_report.report_text(finished_sweep, over=["optim.lr"])
+    code = sweep_report.main([str(finished_sweep.path), "--over", "train.seed"])
+    assert code == 2
+    assert "--over train.seed: not an axis of this sweep" in capsys.readouterr().err
+
+
 def test_report_rows_equal_the_run_summaries(finished_sweep):
     rows = sweep_report.report_rows(finished_sweep)
     assert [r.index for r in rows] == [1, 2, 3, 4]

@@ -133,10 +133,53 @@ def test_the_sweep_screen_shows_the_table_and_the_heatmap(finished):
             assert table.row_count == 4
             heatmap = str(screen.query_one("#sweep-heatmap", Static).render())
             assert "final_test_acc" in heatmap and "1e-3" in heatmap and "3e-3" in heatmap
+            assert not screen.query_one("#sweep-spread", Static).display  # no seed axis
             await pilot.press("m")
             assert screen.metric == "grok_step"
             await pilot.press("a")
             assert screen.axes == ("optim.weight_decay", "optim.lr")
+
+    asyncio.run(main())
+
+
+def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
+    from grok_tui.sweep import create_sweep_dir, load_sweep
+    from grok_tui.tui.screens.sweep import SweepScreen
+
+    (tmp_path / "tiny.toml").write_text(TINY_PRESET)
+    (tmp_path / "seeds.toml").write_text(
+        'extends = "tiny.toml"\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1, 2]\n'
+    )
+    sweep = load_sweep(tmp_path / "seeds.toml")
+    sweep_dir = create_sweep_dir(sweep, sweep.points(), tmp_path / "runs")
+    for n, point in enumerate(sweep_dir.points()):  # summaries as the engine writes them
+        store.update_summary(
+            point.run.path,
+            status="completed",
+            step=60,
+            fit_step=10 * (n + 1),
+            grok_step=None if n == 0 else 50,
+            final={"train_acc": 1.0, "test_acc": 0.5, "train_loss": 0.1, "test_loss": 1.0},
+        )
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(SweepScreen(sweep_dir.path))
+
+    async def main() -> None:
+        app = Host()
+        async with app.run_test(size=(110, 40)) as pilot:
+            screen = app.screen
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if screen.rows:
+                    break
+            spread = screen.query_one("#sweep-spread", Static)
+            text = str(spread.render())
+            assert spread.display and "over train.seed" in text
+            lines = text.splitlines()
+            assert lines[2].split()[:4] == ["1e-3", "3", "2/3", "20"]  # fit 10, 20, 30
+            assert lines[3].split()[:4] == ["3e-3", "3", "3/3", "50"]  # fit 40, 50, 60
 
     asyncio.run(main())
 

@@ -26,11 +26,13 @@ from grok_tui.sweep import SweepDir, find_sweep, format_value, read_sweep_dir, s
 from grok_tui.sweep_report import (
     TABLE_TITLES,
     ReportRow,
+    default_over,
     describe_sweep,
     format_metric,
     heatmap_grid,
     render_heatmap,
     report_rows,
+    spread_table,
     table_columns,
     write_csv,
 )
@@ -76,6 +78,7 @@ class SweepScreen(Screen):
     DEFAULT_CSS = """
     SweepScreen #sweep-head { height: auto; padding: 0 1; }
     SweepScreen #sweep-table { height: 1fr; min-height: 4; }
+    SweepScreen #sweep-spread { height: auto; max-height: 12; padding: 0 1; }
     SweepScreen #sweep-heatmap {
         height: 2fr;
         min-height: 10;
@@ -104,6 +107,7 @@ class SweepScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"sweep {self.sweep_path.name} · loading", id="sweep-head")
         yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="sweep-spread")  # the spread over seeds, when a seed field varies
         yield Static("", id="sweep-heatmap")
         yield Footer(compact=True)
 
@@ -144,6 +148,11 @@ class SweepScreen(Screen):
         self.sweep_dir, self.rows = message.sweep_dir, message.rows
         head.update(Text(describe_sweep(self.sweep_dir, self.rows)))
         self._fill_table()
+        spread = self.query_one("#sweep-spread", Static)
+        over = default_over(self.sweep_dir)
+        spread.display = bool(over)
+        if over:
+            spread.update(Text(spread_table(self.sweep_dir, self.rows, over)))
         self.draw_heatmap()
 
     def _fill_table(self) -> None:
