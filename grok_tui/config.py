@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +56,7 @@ Operation = Literal[
 ]
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
 MAX_STEPS = 100_000_000
+USER_INPUT = "user_input"  # validation context: the raw dict is what a user wrote
 MAX_EXAMPLES = 2_000_000  # the whole task lives on the device; beyond this it stops being "small"
 
 
@@ -361,8 +370,16 @@ class TrainConfig(_Section):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_budget(cls, raw: Any) -> Any:
-        if isinstance(raw, Mapping) and "steps" in raw and raw.get("epochs") is not None:
+    def _one_budget(cls, raw: Any, info: ValidationInfo) -> Any:
+        # Only for what a user wrote (validate_preset): a dump of a loaded preset holds the
+        # derived steps next to epochs, and assignment re-validates the whole section.
+        user_input = bool(info.context and info.context.get(USER_INPUT))
+        if (
+            user_input
+            and isinstance(raw, Mapping)
+            and "steps" in raw
+            and raw.get("epochs") is not None
+        ):
             raise ValueError(
                 f"give steps ({raw['steps']}) or epochs ({raw['epochs']}), not both:"
                 " epochs sets steps"
@@ -510,6 +527,17 @@ def _toml_error_position(exc: Exception) -> tuple[int | None, int | None, str]:
 ALTERNATIVES = {"train": (("steps", "epochs"),)}
 
 
+def alternatives_of(field: str) -> list[str]:
+    """The dotted fields that say what `field` says another way: train.steps -> [train.epochs]."""
+    table, _, key = field.rpartition(".")
+    return [
+        f"{table}.{other}"
+        for pair in ALTERNATIVES.get(table, ())
+        for mine, other in (pair, pair[::-1])
+        if mine == key
+    ]
+
+
 def deep_merge(
     base: Mapping[str, Any], override: Mapping[str, Any], table: str = ""
 ) -> dict[str, Any]:
@@ -584,15 +612,11 @@ def apply_overrides(
 ) -> dict[str, Any]:
     """Apply dotted assignments to a raw preset dict, with the same merge rules as extends."""
     pairs = [parse_override(item) if isinstance(item, str) else item for item in overrides]
-    keys = {key for key, _ in pairs}
-    for table, alternatives in ALTERNATIVES.items():
-        for first, second in alternatives:
-            if f"{table}.{first}" in keys and f"{table}.{second}" in keys:
-                raise PresetError(
-                    f"set {table}.{first} or {table}.{second}, not both",
-                    file="--set",
-                    field=f"{table}.{second}",
-                )
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        for other in alternatives_of(key):
+            if other in keys and keys.index(other) > keys.index(key):
+                raise PresetError(f"set {key} or {other}, not both", file="--set", field=other)
     for key, value in pairs:
         nested: Any = value
         for part in reversed(key.split(".")):
@@ -639,7 +663,7 @@ def validate_preset(
     if isinstance(raw.get("model"), Mapping) and "type" not in raw["model"]:
         raw["model"] = {"type": "transformer", **raw["model"]}  # the default model family
     try:
-        return Preset.model_validate(raw)
+        return Preset.model_validate(raw, context={USER_INPUT: True})
     except ValidationError as exc:
         errors = [_schema_error(err, raw, files, overridden or set()) for err in exc.errors()]
         raise (errors[0] if len(errors) == 1 else PresetErrors(errors)) from None

@@ -50,6 +50,7 @@ from grok_tui.config import (
     Preset,
     PresetError,
     PresetErrors,
+    alternatives_of,
     apply_overrides,
     flatten,
     locate_field,
@@ -265,6 +266,10 @@ def parse_sweep_table(
         raise error(
             '[sweep] names no field to vary; add e.g. "optim.lr" = [1e-4, 1e-3]', SWEEP_TABLE
         )
+    for key in axes:
+        for other in alternatives_of(key):
+            if other in axes:
+                raise error(f"{key} and {other} are both swept; sweep one of them", f"sweep.{key}")
     try:
         zip_groups = parse_zip_groups(table["zip"], axes, mode) if "zip" in table else []
     except ValueError as exc:
@@ -411,7 +416,13 @@ def sweep_from_raw(
     mode, axes, zip_groups = parse_sweep_table(raw.pop(SWEEP_TABLE), files=files)
     pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     for key, _ in pairs:
-        clash = [f for f in axes if f == key or f.startswith(key + ".") or key.startswith(f + ".")]
+        same = {key, *alternatives_of(key)}  # --set train.epochs would undo a train.steps axis
+        clash = [
+            f
+            for f in axes
+            for k in same
+            if f == k or f.startswith(k + ".") or k.startswith(f + ".")
+        ]
         if clash:
             raise PresetError(
                 f"{key} is swept ({clash[0]} in [sweep]); --set cannot also fix it", file="--set"

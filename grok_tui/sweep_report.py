@@ -74,6 +74,7 @@ METRICS: dict[str, Metric] = {
         Metric("elapsed_s", "time", _top("elapsed_s"), higher_is_better=False),
     )
 }
+SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of one setting, not settings
 TABLE_METRICS = ("fit_step", "grok_step", "final_train_acc", "final_test_acc")
 TABLE_TITLES = {"final_train_acc": "train_acc", "final_test_acc": "test_acc"}
 CSV_METRICS = (
@@ -277,9 +278,27 @@ def heatmap_grid(
                 f"{name}: '{value}' is not a field of this sweep; one of: "
                 f"{', '.join(sweep_dir.axes)}"
             )
-    free = [f for f in varying if f not in (x, y)]
-    x = x or (free.pop(0) if free else None)
-    y = y or (free.pop(0) if free else None)
+    group_of = {f: tuple(g) for g in sweep_dir.zip_groups for f in g}
+
+    def axis(f: str) -> tuple[str, ...]:  # a zip group varies as one axis
+        return group_of.get(f, (f,))
+
+    if x is not None and y is not None and x != y and axis(x) == axis(y):
+        raise PresetError(f"--x {x} and --y {y} vary together (a zip group): they are one axis")
+    # by default the first two axes that vary, seeds last: they are better summarised
+    # (the spread table) than drawn
+    free = [f for f in varying if f not in SEED_FIELDS] + [f for f in varying if f in SEED_FIELDS]
+    used = {axis(f) for f in (x, y) if f is not None}
+    for f in free:
+        if x is not None and y is not None:
+            break
+        if axis(f) in used:
+            continue
+        used.add(axis(f))
+        if x is None:
+            x = f
+        else:
+            y = f
     if x is None or y is None or x == y:
         return None
     axes = sweep_dir.axes
@@ -296,7 +315,7 @@ def heatmap_grid(
             continue
         sums[yi[_key(row.coords[y])]][xi[_key(row.coords[x])]].append(float(value))
     cells = [[(sum(c) / len(c) if c else None) for c in line] for line in sums]
-    over = [f for f in varying if f not in (x, y)]
+    over = [f for f in varying if axis(f) not in (axis(x), axis(y))]
     return HeatmapGrid(metric, x, y, x_values, y_values, cells, over)
 
 
@@ -446,7 +465,6 @@ def render_heatmap(
 # ---------------------------------------------------------------------------
 # Over seeds: the spread of each setting's figures across the points that repeat it
 
-SEED_FIELDS = ("train.seed", "data.split_seed")
 SPREAD_METRICS = ("fit_step", "grok_step")
 
 
@@ -584,7 +602,9 @@ def main(argv: Sequence[str]) -> int:
             y=args.y,
             color=color,
             width=args.width or min(columns, 120),
-            over=None if args.over is None else [f for f in args.over.split(",") if f != "none"],
+            over=None
+            if args.over is None
+            else [f.strip() for f in args.over.split(",") if f.strip() not in ("", "none")],
         )
     except PresetError as exc:
         print(f"error: {error_text(exc)}", file=sys.stderr)

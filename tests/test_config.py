@@ -185,6 +185,8 @@ def test_epochs_set_steps_from_the_split_and_the_batch(tmp_path, tiny_preset_pat
     preset = load_preset(tiny_preset_path, ["train.epochs=10"])
     assert (preset.data.n_train, preset.train.epochs, preset.train.steps) == (60, 10, 30)
     assert "steps" not in preset.to_dict()["train"]  # derived again on load
+    assert Preset.model_validate(preset.model_dump()) == preset  # a dump holds both: fine
+    preset.train.seed = 3  # assignment re-validates the section: no "not both" there
     assert preset_from_toml(preset.to_toml()) == preset
     # the budget stays in epochs when the split or the batch changes (a sweep's point):
     # fraction 0.3 -> 36 rows, 2 steps an epoch

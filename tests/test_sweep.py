@@ -137,6 +137,24 @@ def test_a_sweep_file_with_zip_groups_runs_its_pairs_across_seeds(tiny_preset_pa
     ]
     again = load_sweep(sweep_dir.toml_path)  # the resolved sweep file gives the same points
     assert again.coords() == sweep.coords()
+    # the heatmap takes a zip group as one axis and the seeds last; wd is lr's partner,
+    # not a field averaged over
+    stored = read_sweep_dir(sweep_dir.path)
+    rows = sweep_report.report_rows(stored)
+    grid = sweep_report.heatmap_grid(stored, rows, "grok_step")
+    assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "train.seed", [])
+    with pytest.raises(PresetError, match="vary together"):
+        sweep_report.heatmap_grid(stored, rows, "grok_step", "optim.lr", "optim.weight_decay")
+
+
+def test_set_cannot_undo_a_swept_budget_by_naming_its_alternative(tiny_preset_path):
+    path = write(
+        tiny_preset_path.parent,
+        "b.toml",
+        'extends = "tiny.toml"\n[sweep]\n"train.steps" = [5, 6]\n',
+    )
+    with pytest.raises(PresetError, match=r"train.epochs is swept \(train.steps in \[sweep\]\)"):
+        load_sweep(path, ["train.epochs=2"])
 
 
 @pytest.mark.parametrize(
@@ -274,6 +292,10 @@ def test_an_unknown_swept_field_names_what_is_allowed(tiny_preset_path):
         ('"optim.lr" = 1e-3', ":3: sweep.optim.lr: a swept field takes a list of values"),
         ('"optim.lr" = []', ":3: sweep.optim.lr: the list of values is empty"),
         ('mode = "zip"', ":2: sweep: [sweep] names no field to vary"),
+        (
+            '"train.steps" = [10]\n"train.epochs" = [2]',
+            ":3: sweep.train.steps: train.steps and train.epochs are both swept",
+        ),
     ],
 )
 def test_malformed_sweep_tables_name_file_and_line(tiny_preset_path, table, message):
@@ -583,6 +605,10 @@ def test_heatmap_averages_over_a_third_field(tiny_preset_path, runs_dir):
         store.update_summary(point.run.path, status="completed", final={"test_acc": acc})
     rows = sweep_report.report_rows(sweep_dir)
     grid = sweep_report.heatmap_grid(sweep_dir, rows, "final_test_acc")
+    # by default the seeds are what a cell averages over, not an axis
+    assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "data.p", ["train.seed"])
+    assert grid.cells == [[0.25, 0.25], [0.5, 0.5]]
+    grid = sweep_report.heatmap_grid(sweep_dir, rows, "final_test_acc", y="train.seed")
     assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "train.seed", ["data.p"])
     assert grid.cells == [[0.125, 0.125], [0.625, 0.625]]
     assert "each cell the mean over data.p" in sweep_report.render_heatmap(grid)

@@ -50,10 +50,11 @@ def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     run = store.RunDir(Path(argv[0]))
     preset = read_toml(run.preset_path)
-    steps = int(preset.get("train", {}).get("steps", 1000))
+    summary = run.summary()
+    # the summary has the total (an epochs preset's preset.toml has no steps)
+    steps = int(summary.get("steps") or preset.get("train", {}).get("steps", 1000))
     every = int(preset.get("train", {}).get("eval_every", 100))
     delay = float(os.environ.get("GROK_FAKE_DELAY", "0.05"))
-    summary = run.summary()
     if summary.get("status") == store.COMPLETED:
         print("already completed", file=sys.stderr)
         return 2
