@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from grok_tui import runner, store
-from grok_tui.analysis import embeddings, fourier, landscape
+from grok_tui.analysis import embeddings, fourier, landscape, neurons
 from grok_tui.analysis.paths import SCHEMA, analysis_path, read_analysis
 from grok_tui.analysis.report import main as analyze_main
 from grok_tui.config import load_preset, validate_preset
@@ -27,6 +27,7 @@ EVERY_FIGURE = {
     "fourier_spectrum",
     "fourier_over_time",
     "nanda_losses",
+    "neurons",
     "landscape_grid",
     "landscape_perturbation",
 }
@@ -123,6 +124,56 @@ def test_sub_uses_x_minus_y_directions() -> None:
 
 
 # --- projections ---------------------------------------------------------------------
+
+
+# --- neurons ---------------------------------------------------------------------------
+
+
+def test_neuron_shares_find_a_units_frequency_and_skip_dead_units() -> None:
+    p = 13
+    x = torch.arange(p, dtype=torch.float64)[:, None]
+    y = torch.arange(p, dtype=torch.float64)[None, :]
+    w = 2 * math.pi / p
+    units = torch.stack(
+        [
+            torch.cos(w * 3 * x) + torch.sin(w * 3 * y),  # frequency 3 in x and in y
+            torch.cos(w * 5 * (x + y)) + 0.2 * torch.cos(w * 5 * x),  # frequency 5, x + y
+            torch.cos(w * 2 * x + w * 4 * y),  # two frequencies mixed: no cluster
+            torch.full((p, p), 0.7, dtype=torch.float64),  # never varies: dead
+        ],
+        dim=-1,
+    )
+    shares, variance = neurons.frequency_shares(units)
+    assert shares.shape == (6, 4)
+    assert shares[2, 0] == pytest.approx(1.0) and shares[4, 1] == pytest.approx(1.0)
+    assert shares[:, 2].max() < 0.01  # its power is at (2, 4): no single k holds it
+    assert variance[3] < 1e-20
+    summary = neurons.layer_summary(units)
+    assert summary["dominant"][:2] == [3, 5] and summary["dominant"][3] is None
+    assert summary["clusters"] == {3: 1, 5: 1} and summary["dead"] == 1
+    assert summary["clustered_fraction"] == pytest.approx(2 / 3)
+    example = neurons.example_unit(units, summary)
+    assert example["unit"] in (0, 1) and len(example["grid"]) == p
+
+
+def test_grid_activations_read_each_hidden_unit_over_every_pair() -> None:
+    preset = validate_preset(
+        {
+            "data": {"p": 7, "include_op_tokens": False},
+            "model": {"type": "mlp", "embed_dim": 4, "widths": [5, 3]},
+        }
+    )
+    from grok_tui.data import enumerate_operands, tokenize
+    from grok_tui.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(preset.model, vocab_size=7, seq_len=2, n_classes=7).double().eval()
+    tokens = tokenize(enumerate_operands(preset.data), preset.data)
+    acts = neurons.grid_activations(model, tokens, 7)
+    assert {k: tuple(v.shape) for k, v in acts.items()} == {"net.1": (7, 7, 5), "net.4": (7, 7, 3)}
+    with torch.no_grad():  # the pair (x, y) = (3, 6) by hand
+        h = model.net[0](model.embedding(torch.tensor([[3, 6]])).flatten(1)).relu()
+    torch.testing.assert_close(acts["net.1"][3, 6], h[0])
 
 
 def test_pca_gives_coordinates_and_variance_ratios() -> None:
@@ -239,6 +290,9 @@ def test_analyze_writes_every_figure_and_a_valid_analysis_json(mlp_run, analysed
     assert len(data["embedding"]["pca"]["coords"]) == 23
     assert len(data["embedding"]["heatmap"]["initial"]) == 23
     assert data["nanda"]["step"] == data["steps"]
+    layer = data["neurons"]["layers"]["net.1"]  # the MLP's one hidden layer (widths [32])
+    assert layer["units"] == 32 and len(layer["dominant"]) == len(layer["share"]) == 32
+    assert data["neurons"]["over_time"]["step"] == data["steps"]
     grid = data["landscape"]["grid"]
     assert len(grid["loss"]["train"]) == 5 and len(grid["loss"]["test"][0]) == 5
     assert data["landscape"]["perturbation"]["method"] == "gaussian_matrix"
@@ -303,6 +357,8 @@ def test_transformer_on_sub_gets_nanda_losses_and_ffn_perturbation(tmp_path, cap
         "blocks.0.ffn.net.2.weight",
     ]
     assert "t-SNE skipped (--no-tsne)" in data["notes"]
+    assert set(data["neurons"]["layers"]) == {"blocks.0.ffn.net.1"}  # the FFN's activation
+    assert data["neurons"]["layers"]["blocks.0.ffn.net.1"]["units"] == 32
 
 
 def test_scalar_input_recurrent_model_says_it_has_no_embedding(tmp_path) -> None:
@@ -318,5 +374,6 @@ def test_scalar_input_recurrent_model_says_it_has_no_embedding(tmp_path) -> None
     data = strict_json(analysis_path(run.path))
     assert data["embedding"] is None and data["fourier"] is None and data["nanda"] is None
     assert any("no token embedding" in note for note in data["notes"])
+    assert data["neurons"] is None and any("no activation layer" in n for n in data["notes"])
     assert data["steps"] == [0, 10]  # step 0 rebuilt from the seed, 10 from checkpoint.pt
     assert data["landscape"]["perturbation"]["layers"] == ["rnn.weight_hh_l0", "head.weight"]

@@ -86,6 +86,39 @@ def fake_analysis(p: int = 11, step: int = 40) -> dict[str, Any]:
             "restricted_loss": [2.4, 1.0, 0.05],
             "excluded_loss": [2.4, 0.5, None],
         },
+        "neurons": {
+            "threshold": 0.85,
+            "layers": {
+                "net.1": {
+                    "units": 4,
+                    "dead": 1,
+                    "dominant": [3, 3, 2, None],
+                    "share": [0.9, 0.95, 0.3, None],
+                    "clusters": {"3": 2},
+                    "clustered_fraction": 0.667,
+                    "mean_share": 0.72,
+                },
+                "net.4": {
+                    "units": 2,
+                    "dead": 0,
+                    "dominant": [3, 4],
+                    "share": [0.5, 0.9],
+                    "clusters": {"4": 1},
+                    "clustered_fraction": 0.5,
+                    "mean_share": 0.7,
+                },
+            },
+            "example": {
+                "layer": "net.1",
+                "unit": 1,
+                "frequency": 3,
+                "share": 0.95,
+                "grid": [
+                    [math.cos(2 * math.pi * 3 * (x + y) / p) for y in range(p)] for x in range(p)
+                ],
+            },
+            "over_time": {"step": steps, "net.1": [0.0, 0.3, 0.667], "net.4": [0.0, 0.0, 0.5]},
+        },
         "landscape": {
             "grid": {
                 "span": 1.0,
@@ -150,6 +183,15 @@ def test_headline_tells_when_the_run_moved_on() -> None:
     text = screen.headline(analysis, {"checkpoint_step": 40})
     assert "key freqs [3]" in text and "n→n+4" in text and "moved" not in text
     assert "at step 100 now" in screen.headline(analysis, {"checkpoint_step": 100})
+
+
+def test_the_neurons_view_says_why_it_cannot_draw() -> None:
+    analysis = fake_analysis()
+    assert screen.unavailable(analysis, "neurons", "clusters") is None
+    analysis["neurons"]["example"] = None
+    assert "no unit belongs" in screen.unavailable(analysis, "neurons", "unit")
+    del analysis["neurons"]  # an analysis written before the neurons section existed
+    assert "press a" in screen.unavailable(analysis, "neurons", "clusters")
 
 
 def test_perturbation_buckets_skip_missing_losses() -> None:

@@ -179,6 +179,47 @@ def plot_nanda(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "nanda_losses.png")
 
 
+def plot_neurons(analysis: dict[str, Any], folder: Path) -> str:
+    """Cluster sizes by frequency per layer, the clustered fraction over time, one unit's grid."""
+    section = analysis["neurons"]
+    layers = section["layers"]
+    example = section["example"]
+    fig, axes = plt.subplots(1, 3 if example else 2, figsize=(16, 4.8), layout="constrained")
+    freqs = sorted({int(k) for layer in layers.values() for k in layer["clusters"]})
+    width = 0.8 / max(1, len(layers))
+    for i, (name, layer) in enumerate(layers.items()):
+        counts = [layer["clusters"].get(str(k), layer["clusters"].get(k, 0)) for k in freqs]
+        axes[0].bar([j + i * width for j in range(len(freqs))], counts, width=width, label=name)
+    axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(freqs))], [str(k) for k in freqs])
+    axes[0].set_xlabel("frequency k")
+    axes[0].set_ylabel("units in the cluster")
+    axes[0].set_title(
+        f"units with >= {section['threshold']:.0%} of their variance at one frequency",
+        fontsize=9,
+    )
+    axes[0].legend(fontsize=7)
+    history = section["over_time"]
+    for name in layers:
+        axes[1].plot(history["step"], history[name], marker=".", label=name)
+    _mark_events(axes[1], analysis)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("clustered fraction of live units")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(fontsize=7)
+    if example:
+        image = axes[2].imshow(example["grid"], cmap="viridis", origin="lower")
+        axes[2].set_xlabel("y")
+        axes[2].set_ylabel("x")
+        axes[2].set_title(
+            f"{example['layer']} unit {example['unit']}: frequency {example['frequency']}, "
+            f"share {example['share']:.2f}",
+            fontsize=9,
+        )
+        fig.colorbar(image, ax=axes[2], fraction=0.04)
+    fig.suptitle(f"{analysis['run_id']}: neuron frequencies at step {analysis['step']}")
+    return _save(fig, folder, "neurons.png")
+
+
 def plot_landscape_grid(analysis: dict[str, Any], folder: Path) -> str:
     grid = analysis["landscape"]["grid"]
     coords = grid["coords"]
@@ -230,6 +271,8 @@ def write_figures(analysis: dict[str, Any], folder: Path) -> dict[str, str]:
         figures["fourier_over_time"] = plot_spectrum_over_time(analysis, folder)
     if analysis.get("nanda"):
         figures["nanda_losses"] = plot_nanda(analysis, folder)
+    if analysis.get("neurons"):
+        figures["neurons"] = plot_neurons(analysis, folder)
     if analysis.get("landscape"):
         figures["landscape_grid"] = plot_landscape_grid(analysis, folder)
         figures["landscape_perturbation"] = plot_perturbation(analysis, folder)

@@ -20,9 +20,10 @@ from typing import Any
 import torch
 
 from grok_tui import store
-from grok_tui.analysis import embeddings, fourier, landscape, norms
+from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
+from grok_tui.config import DIVIDING
 from grok_tui.data import compute_labels, enumerate_operands, split_indices, tokenize
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -138,6 +139,21 @@ def analyze(
             f"restricted/excluded losses are defined for add and sub, not '{preset.data.operation}'"
         )
     timing["nanda"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    out["neurons"] = None
+    data = preset.data
+    if data.operation == "sum" and data.k != 2 or data.operation in DIVIDING or p < 3:
+        notes.append(
+            "neuron frequencies need every (x, y) of a two-operand task: "
+            f"not '{data.operation}'" + (f" with k = {data.k}" if data.operation == "sum" else "")
+        )
+    elif not neurons.activation_modules(loaded.model):
+        notes.append(f"a {preset.model.type} has no activation layer: no neuron frequencies")
+    else:
+        log(f"neurons: Fourier frequency of every hidden unit over {len(over_time)} kept steps")
+        out["neurons"] = neurons_section(loaded, step, over_time)
+    timing["neurons"] = time.perf_counter() - started
 
     started = time.perf_counter()
     log(
@@ -298,6 +314,34 @@ def nanda_section(
         "logit_energy_fraction": logit_share,
         "direction": "x-y" if data.operation == "sub" else "x+y",
         **series,
+    }
+
+
+def neurons_section(loaded: LoadedRun, step: int, steps: list[int]) -> dict[str, Any]:
+    """Each hidden layer's units at `step` (frequency clusters) and its clustered fraction over time."""
+    data = loaded.preset.data
+    p = data.p
+    tokens = tokenize(enumerate_operands(data), data).to(loaded.device)  # x slowest
+    acts = neurons.grid_activations(loaded.load(step), tokens, p)
+    layers = {name: neurons.layer_summary(a) for name, a in acts.items()}
+    # the example: the layer whose units cluster most, its clearest unit
+    best = max(layers, key=lambda name: layers[name]["clustered_fraction"])
+    example = neurons.example_unit(acts[best], layers[best])
+    over_time: dict[str, list[Any]] = {"step": [], **{name: [] for name in layers}}
+    for s in steps:
+        at = acts if s == step else neurons.grid_activations(loaded.load(s), tokens, p)
+        over_time["step"].append(s)
+        for name in layers:
+            over_time[name].append(
+                layers[name]["clustered_fraction"]
+                if s == step
+                else neurons.layer_summary(at[name])["clustered_fraction"]
+            )
+    return {
+        "threshold": neurons.CLUSTER_SHARE,
+        "layers": layers,
+        "example": {"layer": best, **example} if example else None,
+        "over_time": over_time,
     }
 
 

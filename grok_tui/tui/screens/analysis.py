@@ -52,6 +52,7 @@ VIEWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("heatmap", "Embedding", ("final", "initial")),
     ("spectrum", "Spectrum", ("bars", "over time")),
     ("nanda", "Nanda losses", ("log10",)),
+    ("neurons", "Neurons", ("clusters", "over time", "unit")),
     ("landscape", "Landscape", ("train", "test")),
     ("perturbation", "Perturbation", ("train", "test")),
 )
@@ -76,6 +77,10 @@ def unavailable(analysis: dict[str, Any] | None, view: str, option: str = "") ->
         return "no Fourier spectrum in this analysis (see the notes)"
     if view == "nanda" and not analysis.get("nanda"):
         return "restricted/excluded losses apply to add and sub only"
+    if view == "neurons" and not analysis.get("neurons"):
+        return "no neuron frequencies in this analysis (see the notes; older analyses: press a)"
+    if view == "neurons" and option == "unit" and not analysis["neurons"].get("example"):
+        return "no unit belongs to a frequency cluster yet"
     if view in ("landscape", "perturbation") and not analysis.get("landscape"):
         return "no landscape in this analysis"
     return None
@@ -431,6 +436,55 @@ class AnalysisPlot(PlotextPlot):
             positions, labels = log_ticks(min(all_y), max(all_y))
             plt.yticks(positions, labels)
         plt.title(f"key frequencies {nanda['key_frequencies']}")
+
+    def _draw_neurons(self, analysis: dict[str, Any], option: str) -> None:
+        plt = self.plt
+        section = analysis["neurons"]
+        layers = section["layers"]
+        if option == "over time":
+            history = section["over_time"]
+            for i, name in enumerate(layers):
+                plt.plot(
+                    history["step"],
+                    history[name],
+                    marker="braille",
+                    color=PALETTE[i % len(PALETTE)],
+                    label=name,
+                )
+            plt.ylim(0, 1)
+            self._marks(analysis)
+            self._step_ticks(history["step"])
+            plt.title(
+                f"fraction of live units in a frequency cluster (share >= {section['threshold']:.0%})"
+            )
+            return
+        if option == "unit":
+            example = section["example"]
+            grid = example["grid"]
+            lo, hi = finite_range(grid)
+            p = len(grid)
+            self._matrix(grid, lambda v: sequential(v, lo, hi), (0, p - 1, "y"), (0, p - 1, "x"))
+            plt.title(
+                f"{example['layer']} unit {example['unit']} over (x, y): frequency "
+                f"{example['frequency']}, share {example['share']:.2f}"
+            )
+            return
+        freqs = sorted({int(k) for layer in layers.values() for k in layer["clusters"]})
+        if not freqs:
+            plt.title("no unit holds 85% of its variance at one frequency yet")
+            return
+        counts = [
+            [int(layer["clusters"].get(str(k), layer["clusters"].get(k, 0))) for k in freqs]
+            for layer in layers.values()
+        ]
+        plt.multiple_bar([str(k) for k in freqs], counts, labels=list(layers))
+        plt.xlabel("frequency k")
+        plt.title(
+            "units per frequency cluster · "
+            + ", ".join(
+                f"{name} {layer['clustered_fraction']:.0%}" for name, layer in layers.items()
+            )
+        )
 
     def _draw_landscape(self, analysis: dict[str, Any], option: str) -> None:
         grid = analysis["landscape"]["grid"]
