@@ -41,8 +41,12 @@ OPERATIONS: dict[str, str] = {
     "x2_plus_xy_plus_y2": "(x^2 + xy + y^2) mod p",
     "x3_plus_xy": "(x^3 + xy) mod p",
     "x3_plus_xy2_plus_y": "(x^3 + xy^2 + y) mod p",
+    "x2_plus_xy_plus_y2_plus_x": "(x^2 + xy + y^2 + x) mod p",
+    "div_odd_else_sub": "(x * y^-1) mod p if y is odd, else (x - y) mod p; y != 0",
     "sum": "(x_1 + ... + x_k) mod p",
 }
+# Operations that divide by y: their tuples leave out y = 0, so there are p (p - 1).
+DIVIDING = ("div", "div_odd_else_sub")
 Operation = Literal[
     "add",
     "sub",
@@ -52,6 +56,8 @@ Operation = Literal[
     "x2_plus_xy_plus_y2",
     "x3_plus_xy",
     "x3_plus_xy2_plus_y",
+    "x2_plus_xy_plus_y2_plus_x",
+    "div_odd_else_sub",
     "sum",
 ]
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
@@ -152,8 +158,8 @@ class DataConfig(_Section):
 
     @property
     def n_examples(self) -> int:
-        """Every operand tuple: p^2, p^k for 'sum', p (p - 1) for 'div' (no y = 0)."""
-        if self.operation == "div":
+        """Every operand tuple: p^2, p^k for 'sum', p (p - 1) for 'div' and its kin (no y = 0)."""
+        if self.operation in DIVIDING:
             return self.p * (self.p - 1)
         return self.p ** (self.k if self.operation == "sum" else 2)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from grok_tui.config import DataConfig, train_size, vocab_layout
+from grok_tui.config import DIVIDING, DataConfig, train_size, vocab_layout
 
 
 def n_operands(data: DataConfig) -> int:
@@ -21,11 +21,11 @@ def n_operands(data: DataConfig) -> int:
 def enumerate_operands(data: DataConfig) -> torch.Tensor:
     """Every operand tuple, (N, n_operands) int64, first operand slowest.
 
-    N = p^2 (p^k for 'sum'); 'div' leaves out y = 0, so N = p * (p - 1).
+    N = p^2 (p^k for 'sum'); 'div' and 'div_odd_else_sub' leave out y = 0: N = p * (p - 1).
     """
     p = data.p
     numbers = torch.arange(p, dtype=torch.long)
-    if data.operation == "div":
+    if data.operation in DIVIDING:
         return torch.cartesian_prod(numbers, numbers[1:])
     return torch.cartesian_prod(*([numbers] * n_operands(data)))
 
@@ -49,12 +49,16 @@ def compute_labels(operation: str, operands: torch.Tensor, p: int) -> torch.Tens
         return (x - y) % p  # torch's % takes the divisor's sign: always in 0..p-1
     if operation == "mul":
         return x * y % p
-    if operation == "div":
+    if operation in DIVIDING:
         if bool((y % p == 0).any()):
-            raise ValueError("div is undefined for y = 0")
+            raise ValueError(f"{operation} is undefined for y = 0")
         # Fermat: y^(p-2) is y's inverse mod p; a p-entry table built once in Python.
         inverse = torch.tensor([pow(v, p - 2, p) for v in range(p)], dtype=torch.long)
-        return x * inverse[y % p] % p
+        quotient = x * inverse[y % p] % p
+        if operation == "div":
+            return quotient
+        # Power et al.'s x / y if y is odd, else x - y (y as the integer 1..p-1)
+        return torch.where(y % 2 == 1, quotient, (x - y) % p)
     if operation == "x2_plus_y2":
         return (x2 + y2) % p
     if operation == "x2_plus_xy_plus_y2":
@@ -63,6 +67,8 @@ def compute_labels(operation: str, operands: torch.Tensor, p: int) -> torch.Tens
         return (x2 * x % p + x * y % p) % p
     if operation == "x3_plus_xy2_plus_y":
         return (x2 * x % p + x * y2 % p + y) % p
+    if operation == "x2_plus_xy_plus_y2_plus_x":
+        return (x2 + x * y % p + y2 + x) % p
     raise ValueError(f"unknown operation '{operation}'")
 
 

@@ -21,6 +21,8 @@ PLAIN = {
     "x2_plus_xy_plus_y2": lambda x, y, p: (x**2 + x * y + y**2) % p,
     "x3_plus_xy": lambda x, y, p: (x**3 + x * y) % p,
     "x3_plus_xy2_plus_y": lambda x, y, p: (x**3 + x * y**2 + y) % p,
+    "x2_plus_xy_plus_y2_plus_x": lambda x, y, p: (x**2 + x * y + y**2 + x) % p,
+    "div_odd_else_sub": lambda x, y, p: (x * pow(y, p - 2, p)) % p if y % 2 else (x - y) % p,
 }
 
 
@@ -53,15 +55,16 @@ def test_div_excludes_zero_divisor_and_inverts_mul():
     assert torch.equal(x, labels * y % P)
 
 
-def test_div_by_zero_is_refused():
+@pytest.mark.parametrize("operation", ["div", "div_odd_else_sub"])
+def test_div_by_zero_is_refused(operation):
     with pytest.raises(ValueError, match="y = 0"):
-        compute_labels("div", torch.tensor([[3, 0]]), P)
+        compute_labels(operation, torch.tensor([[3, 0]]), P)
 
 
 def test_labels_do_not_overflow_for_the_largest_allowed_prime():
     p = 1409  # p^2 just under MAX_EXAMPLES
     operands = torch.tensor([[p - 1, p - 1], [p - 2, p - 3], [1234, 987]])
-    for operation in ("x3_plus_xy", "x3_plus_xy2_plus_y", "div", "mul"):
+    for operation in ("x3_plus_xy", "x3_plus_xy2_plus_y", "div", "mul", "div_odd_else_sub"):
         labels = compute_labels(operation, operands, p).tolist()
         assert labels == [PLAIN[operation](x, y, p) for x, y in operands.tolist()]
 
@@ -72,6 +75,7 @@ def test_labels_do_not_overflow_for_the_largest_allowed_prime():
         ("add", 2, P**2),
         ("x3_plus_xy", 2, P**2),
         ("div", 2, P * (P - 1)),
+        ("div_odd_else_sub", 2, P * (P - 1)),
         ("sum", 3, P**3),
         ("sum", 4, P**4),
     ],
