@@ -44,7 +44,13 @@ OPERATIONS: dict[str, str] = {
     "x2_plus_xy_plus_y2_plus_x": "(x^2 + xy + y^2 + x) mod p",
     "div_odd_else_sub": "(x * y^-1) mod p if y is odd, else (x - y) mod p; y != 0",
     "sum": "(x_1 + ... + x_k) mod p",
+    "s5_compose": "x o y in the permutation group S5 (120 elements; p is not used)",
+    "s5_conjugate": "x o y o x^-1 in S5",
+    "s5_xyx": "x o y o x in S5",
 }
+# Operations on the 120 permutations of 5 items (Power et al.'s S5 tasks), not on Z_p.
+S5_OPERATIONS = ("s5_compose", "s5_conjugate", "s5_xyx")
+S5_ORDER = 120
 # Operations that divide by y: their tuples leave out y = 0, so there are p (p - 1).
 DIVIDING = ("div", "div_odd_else_sub")
 Operation = Literal[
@@ -59,6 +65,9 @@ Operation = Literal[
     "x2_plus_xy_plus_y2_plus_x",
     "div_odd_else_sub",
     "sum",
+    "s5_compose",
+    "s5_conjugate",
+    "s5_xyx",
 ]
 OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
 MAX_STEPS = 100_000_000
@@ -157,11 +166,17 @@ class DataConfig(_Section):
         return p
 
     @property
+    def n_elements(self) -> int:
+        """What one number token can stand for: p residues, or the 120 permutations of S5."""
+        return S5_ORDER if self.operation in S5_OPERATIONS else self.p
+
+    @property
     def n_examples(self) -> int:
-        """Every operand tuple: p^2, p^k for 'sum', p (p - 1) for 'div' and its kin (no y = 0)."""
+        """Every operand tuple: p^2, p^k for 'sum', p (p - 1) for 'div' and its kin (no y = 0),
+        120^2 for S5."""
         if self.operation in DIVIDING:
             return self.p * (self.p - 1)
-        return self.p ** (self.k if self.operation == "sum" else 2)
+        return self.n_elements ** (self.k if self.operation == "sum" else 2)
 
     @property
     def n_train(self) -> int:
@@ -786,13 +801,15 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def vocab_layout(data: DataConfig) -> tuple[int, int]:
-    """(vocabulary size, sequence length): numbers 0..p-1, then the operator and '=' tokens.
+    """(vocabulary size, sequence length): numbers 0..n-1, then the operator and '=' tokens.
 
-    '=' is token p + 1 after the operator p, or p when it comes alone ([x, y, =]).
+    n is p (120 for S5). '=' is token n + 1 after the operator n, or n when it comes alone
+    ([x, y, =]).
     """
     n_operands = data.k if data.operation == "sum" else 2
+    n = data.n_elements
     if data.include_op_tokens:
-        return data.p + 2, 2 * n_operands  # x op y op ... =
+        return n + 2, 2 * n_operands  # x op y op ... =
     if data.equals_token:
-        return data.p + 1, n_operands + 1  # x y ... =
-    return data.p, n_operands
+        return n + 1, n_operands + 1  # x y ... =
+    return n, n_operands

@@ -6,11 +6,34 @@ The whole task is a handful of tensors small enough to live on the training devi
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass, replace
 
 import torch
 
-from grok_tui.config import DIVIDING, DataConfig, train_size, vocab_layout
+from grok_tui.config import DIVIDING, S5_OPERATIONS, DataConfig, train_size, vocab_layout
+
+
+@functools.cache
+def s5_permutations() -> tuple[tuple[int, ...], ...]:
+    """The 120 permutations of (0..4) in lexicographic order: element i of S5 is the i-th."""
+    return tuple(itertools.permutations(range(5)))
+
+
+@functools.cache
+def s5_tables() -> tuple[torch.Tensor, torch.Tensor]:
+    """(compose, inverse): compose[a, b] is the index of a o b, (a o b)(i) = a(b(i)),
+    and inverse[a] that of a^-1. Built once in Python (14,400 compositions)."""
+    perms = s5_permutations()
+    index = {perm: i for i, perm in enumerate(perms)}
+    compose = torch.tensor(
+        [[index[tuple(a[b[i]] for i in range(5))] for b in perms] for a in perms], dtype=torch.long
+    )
+    inverse = torch.tensor(
+        [index[tuple(sorted(range(5), key=lambda i: a[i]))] for a in perms], dtype=torch.long
+    )
+    return compose, inverse
 
 
 def n_operands(data: DataConfig) -> int:
@@ -23,7 +46,7 @@ def enumerate_operands(data: DataConfig) -> torch.Tensor:
 
     N = p^2 (p^k for 'sum'); 'div' and 'div_odd_else_sub' leave out y = 0: N = p * (p - 1).
     """
-    p = data.p
+    p = data.n_elements
     numbers = torch.arange(p, dtype=torch.long)
     if data.operation in DIVIDING:
         return torch.cartesian_prod(numbers, numbers[1:])
@@ -39,6 +62,17 @@ def compute_labels(operation: str, operands: torch.Tensor, p: int) -> torch.Tens
     operands = operands.long()
     if operation == "sum":
         return operands.sum(dim=1) % p
+    if operation in S5_OPERATIONS:  # p is not used: the operands index S5's elements
+        compose, inverse = s5_tables()
+        x, y = operands[:, 0].cpu(), operands[:, 1].cpu()
+        xy = compose[x, y]
+        if operation == "s5_compose":
+            out = xy
+        elif operation == "s5_conjugate":
+            out = compose[xy, inverse[x]]
+        else:
+            out = compose[xy, x]
+        return out.to(operands.device)
     if operands.shape[1] != 2:
         raise ValueError(f"'{operation}' takes 2 operands, got {operands.shape[1]}")
     x, y = operands[:, 0], operands[:, 1]
@@ -75,20 +109,21 @@ def compute_labels(operation: str, operands: torch.Tensor, p: int) -> torch.Tens
 def tokenize(operands: torch.Tensor, data: DataConfig) -> torch.Tensor:
     """Operand tuples (N, n) -> token sequences (N, seq_len) int64.
 
-    Numbers are tokens 0..p-1, the operator is p and '=' is p+1 (config.vocab_layout):
+    Numbers are tokens 0..n-1 (n = p, or 120 for S5), the operator is n and '=' is n + 1
+    (config.vocab_layout):
     with op tokens [x1, op, x2, op, ..., xn, =] (length 2n), without [x1, ..., xn], or
     with equals_token alone [x1, ..., xn, =] where '=' is p (length n + 1).
     """
     operands = operands.long()
     if not data.include_op_tokens:
         if data.equals_token:
-            equals = torch.full_like(operands[:, :1], data.p)
+            equals = torch.full_like(operands[:, :1], data.n_elements)
             return torch.cat([operands, equals], dim=1)
         return operands.clone()
     n_rows, n = operands.shape
-    tokens = torch.full((n_rows, 2 * n), data.p, dtype=torch.long, device=operands.device)
+    tokens = torch.full((n_rows, 2 * n), data.n_elements, dtype=torch.long, device=operands.device)
     tokens[:, 0::2] = operands
-    tokens[:, -1] = data.p + 1
+    tokens[:, -1] = data.n_elements + 1
     return tokens
 
 
@@ -147,6 +182,6 @@ def build_task(data: DataConfig, device: str | torch.device = "cpu") -> Task:
         test_y=labels[test],
         vocab_size=vocab_size,
         seq_len=seq_len,
-        n_classes=data.p,
+        n_classes=data.n_elements,
     )
     return task.to(device)

@@ -377,3 +377,17 @@ def test_scalar_input_recurrent_model_says_it_has_no_embedding(tmp_path) -> None
     assert data["neurons"] is None and any("no activation layer" in n for n in data["notes"])
     assert data["steps"] == [0, 10]  # step 0 rebuilt from the seed, 10 from checkpoint.pt
     assert data["landscape"]["perturbation"]["layers"] == ["rnn.weight_hh_l0", "head.weight"]
+
+
+def test_an_s5_run_is_analysed_without_the_z_p_sections(tmp_path) -> None:
+    run = train(
+        tmp_path,
+        ["data.operation=s5_compose", "train.steps=10", "train.batch_size=256"],
+    )
+    assert run.summary()["status"] == "completed"
+    assert analyze_main([str(run.path), "--no-figures", *ANALYZE_FAST]) == 0
+    data = strict_json(analysis_path(run.path))
+    assert data["embedding"] is None and data["fourier"] is None
+    assert data["nanda"] is None and data["neurons"] is None
+    assert any("S5 is not Z_p" in note for note in data["notes"])
+    assert data["landscape"]["center"]["recorded_step"] == 10

@@ -62,6 +62,9 @@ def test_validate_gives_a_verdict_per_file_and_fails_on_any_invalid(
         assert needle in out
     assert "missing.toml: file not found" in out
     assert main(["validate", str(tiny_preset_path)]) == 0
+    assert "add p=11 · mlp" in capsys.readouterr().out
+    assert main(["validate", str(tiny_preset_path), "--set", "data.operation=s5_xyx"]) == 0
+    assert "s5_xyx (S5) · mlp" in capsys.readouterr().out  # S5 does not use p
 
 
 @pytest.mark.parametrize("name", [*BROKEN, "missing.toml"])

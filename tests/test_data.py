@@ -7,8 +7,15 @@ import itertools
 import pytest
 import torch
 
-from grok_tui.config import OPERATIONS, DataConfig, vocab_layout
-from grok_tui.data import build_task, compute_labels, enumerate_operands, split_indices, tokenize
+from grok_tui.config import OPERATIONS, S5_OPERATIONS, DataConfig, vocab_layout
+from grok_tui.data import (
+    build_task,
+    compute_labels,
+    enumerate_operands,
+    s5_permutations,
+    split_indices,
+    tokenize,
+)
 
 P = 7
 
@@ -27,7 +34,46 @@ PLAIN = {
 
 
 def test_every_operation_is_tested():
-    assert set(PLAIN) | {"sum"} == set(OPERATIONS)
+    assert set(PLAIN) | {"sum"} | set(S5) == set(OPERATIONS) and set(S5) == set(S5_OPERATIONS)
+
+
+def _compose(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(a[b[i]] for i in range(5))
+
+
+def _inverse(a: tuple[int, ...]) -> tuple[int, ...]:
+    out = [0] * 5
+    for i, v in enumerate(a):
+        out[v] = i
+    return tuple(out)
+
+
+S5 = {
+    "s5_compose": lambda a, b: _compose(a, b),
+    "s5_conjugate": lambda a, b: _compose(_compose(a, b), _inverse(a)),
+    "s5_xyx": lambda a, b: _compose(_compose(a, b), a),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(S5))
+def test_s5_labels_are_the_permutations_composed_by_hand(operation):
+    data = DataConfig(operation=operation, include_op_tokens=False)
+    perms = s5_permutations()
+    assert len(perms) == len(set(perms)) == 120 and perms[0] == (0, 1, 2, 3, 4)
+    operands = enumerate_operands(data)
+    assert operands.shape == (120 * 120, 2) == (data.n_examples, 2)
+    labels = compute_labels(operation, operands, data.p)
+    index = {perm: i for i, perm in enumerate(perms)}
+    expected = [index[S5[operation](perms[x], perms[y])] for x, y in operands.tolist()]
+    assert labels.tolist() == expected
+
+
+def test_s5_tokens_and_classes_count_120_elements_not_p():
+    data = DataConfig(operation="s5_compose", p=7, include_op_tokens=True)
+    assert vocab_layout(data) == (122, 4)  # 120 elements, then the operator and '='
+    task = build_task(data)
+    assert task.n_classes == 120 and task.vocab_size == 122
+    assert int(task.train_x.max()) == 121 and set(task.train_x[:, 1].tolist()) == {120}
 
 
 @pytest.mark.parametrize("operation", sorted(PLAIN))

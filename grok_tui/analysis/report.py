@@ -23,7 +23,7 @@ from grok_tui import store
 from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
-from grok_tui.config import DIVIDING
+from grok_tui.config import DIVIDING, S5_OPERATIONS
 from grok_tui.data import compute_labels, enumerate_operands, split_indices, tokenize
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -121,6 +121,12 @@ def analyze(
     elif p < 3:
         notes.append("p = 2 has no Fourier frequency: no embedding analysis")
         out["embedding"] = out["fourier"] = None
+    elif preset.data.operation in S5_OPERATIONS:
+        notes.append(
+            "S5 is not Z_p: no Fourier spectrum, projections, neuron frequencies or "
+            "restricted losses over Z_p for its embeddings"
+        )
+        out["embedding"] = out["fourier"] = None
     else:
         log("embeddings: Fourier spectrum, PCA" + (", t-SNE" if options.tsne else ""))
         out["fourier"] = fourier_section(loaded, name, step, over_time)
@@ -143,7 +149,9 @@ def analyze(
     started = time.perf_counter()
     out["neurons"] = None
     data = preset.data
-    if data.operation == "sum" and data.k != 2 or data.operation in DIVIDING or p < 3:
+    if data.operation in S5_OPERATIONS:
+        pass  # said with the embeddings
+    elif data.operation == "sum" and data.k != 2 or data.operation in DIVIDING or p < 3:
         notes.append(
             "neuron frequencies need every (x, y) of a two-operand task: "
             f"not '{data.operation}'" + (f" with k = {data.k}" if data.operation == "sum" else "")

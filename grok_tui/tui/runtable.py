@@ -129,7 +129,8 @@ def run_row(info: store.RunInfo) -> RunRow:
         "name": summary.get("name") or preset.get("name") or info.run_id,
         "model": model_label(model) if model else "?",
         "operation": _get(data, "operation"),
-        "p": _get(data, "p"),
+        # S5 tasks do not use p (config.S5_OPERATIONS; config is not imported here)
+        "p": None if str(_get(data, "operation")).startswith("s5_") else _get(data, "p"),
         "train_fraction": _get(data, "train_fraction"),
         "optimizer": _get(optim, "name"),
         "lr": _get(optim, "lr"),
