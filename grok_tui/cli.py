@@ -16,7 +16,7 @@ from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
 
-SUBCOMMANDS = ("validate", "runs", "bench", "analyze", "sweep-report")
+SUBCOMMANDS = ("validate", "runs", "note", "bench", "analyze", "sweep-report")
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
@@ -26,6 +26,7 @@ A terminal workbench for grokking research.
   grok-tui --resume RUN_DIR             continue a stopped run from its checkpoint
   grok-tui validate FILE...             check presets, one verdict per file
   grok-tui runs                         list the runs of the runs directory
+  grok-tui note RUN [TEXT] [--clear]    show, set or clear a run's note
   grok-tui bench [--quick]              measure the engine against a plain training loop
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
   grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
@@ -42,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {
             "validate": cmd_validate,
             "runs": cmd_runs,
+            "note": cmd_note,
             "bench": cmd_bench,
             "analyze": cmd_analyze,
             "sweep-report": cmd_sweep_report,
@@ -193,16 +195,44 @@ def cmd_runs(argv: list[str]) -> int:
     if not runs:
         print("no runs")
         return EXIT_OK
-    print(f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}")
+    print(f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}  note")
     for info in runs:
         s = info.summary
         final = s.get("final") or {}
         test_acc = final.get("test_acc")
-        print(
+        note = info.note.splitlines()[0] if info.note else ""
+        line = (
             f"{info.run_id:44} {info.status:10} {s.get('step', 0):>9} "
             f"{_opt(s.get('fit_step')):>7} {_opt(s.get('grok_step')):>7} "
-            f"{'' if test_acc is None else f'{test_acc:.4f}':>8}"
+            f"{'' if test_acc is None else f'{test_acc:.4f}':>8}  {note[:60]}"
         )
+        print(line.rstrip())
+    return EXIT_OK
+
+
+def cmd_note(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="grok-tui note",
+        description="show a run's note, or set it (TEXT) or clear it (--clear); "
+        "the note lives in RUN_DIR/note.txt and shows in the TUI's history",
+    )
+    parser.add_argument("run", metavar="RUN", help="run directory, id, or a unique part of an id")
+    parser.add_argument("text", nargs="*", metavar="TEXT", help="the new note")
+    parser.add_argument("--clear", action="store_true", help="remove the note")
+    parser.add_argument("--runs-dir")
+    args = parser.parse_args(argv)
+    try:
+        run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
+    except PresetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.clear and args.text:
+        print("error: give TEXT or --clear, not both", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.clear or args.text:
+        run.set_note(" ".join(args.text))
+    note = run.note()
+    print(f"{run.run_id}: {note}" if note else f"{run.run_id}: (no note)")
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 LOG_FILE = "log.txt"
+NOTE_FILE = "note.txt"  # the user's note on a run: its own file, so training never overwrites it
 SNAPSHOT_DIR = "checkpoints"  # kept weights over time: checkpoints/step-00001000.pt
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -112,6 +113,27 @@ class RunDir:
 
     def records(self) -> list[dict[str, Any]]:
         return read_records(self.path)
+
+    @property
+    def note_path(self) -> Path:
+        return self.path / NOTE_FILE
+
+    def note(self) -> str:
+        """The user's note on this run ('' when none)."""
+        try:
+            return self.note_path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    def set_note(self, text: str) -> None:
+        """Write the note atomically; an empty note removes the file."""
+        text = text.strip()
+        if not text:
+            self.note_path.unlink(missing_ok=True)
+            return
+        tmp = self.note_path.with_name(f".{NOTE_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, self.note_path)
 
 
 def new_run_id(name: str, runs_dir: Path, when: datetime | None = None) -> str:
@@ -265,6 +287,7 @@ class RunInfo:
     summary: dict[str, Any]
     preset: dict[str, Any] = field(default_factory=dict)
     preset_error: str | None = None
+    note: str = ""
 
     @property
     def run_id(self) -> str:
@@ -299,7 +322,7 @@ def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[RunInfo]:
             preset, error = read_toml(run.preset_path), None
         except PresetError as exc:
             preset, error = {}, str(exc)
-        infos.append(RunInfo(run, read_summary(run.path), preset, error))
+        infos.append(RunInfo(run, read_summary(run.path), preset, error, run.note()))
     return infos
 
 

@@ -196,6 +196,17 @@ def test_runs_lists_the_runs_directory(tiny_preset_path, tmp_path, capsys):
     assert main(["runs", "--runs-dir", str(runs)]) == 0
     out = capsys.readouterr().out
     assert "completed" in out and "-tiny" in out
+    # a note: set by a unique part of the id, listed with the run, cleared again
+    assert main(["note", "tiny", "baseline", "before", "the", "fix", "--runs-dir", str(runs)]) == 0
+    assert capsys.readouterr().out.endswith("-tiny: baseline before the fix\n")
+    assert main(["runs", "--runs-dir", str(runs)]) == 0
+    assert "baseline before the fix" in capsys.readouterr().out
+    (run_dir,) = runs.iterdir()
+    assert (run_dir / "note.txt").read_text() == "baseline before the fix\n"
+    assert main(["note", str(run_dir), "--clear"]) == 0
+    assert "(no note)" in capsys.readouterr().out and not (run_dir / "note.txt").exists()
+    assert main(["note", "nothing-like-it", "x", "--runs-dir", str(runs)]) == 2
+    assert "no run directory 'nothing-like-it'" in capsys.readouterr().err
 
 
 def test_every_shipped_preset_is_valid(capsys):

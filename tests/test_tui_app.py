@@ -31,7 +31,13 @@ from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen
-from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, PathModal
+from grok_tui.tui.screens.modals import (
+    ChoiceModal,
+    ConfirmModal,
+    ExportModal,
+    PathModal,
+    TextModal,
+)
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
@@ -437,6 +443,28 @@ async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
     await pilot.press("f4")
     await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
     return app.screen  # type: ignore[return-value]
+
+
+def test_a_note_written_in_history_is_kept_shown_and_found(env: dict[str, Path]) -> None:
+    runs = history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=[r.run_id for r in screen.shown].index(runs[2].run_id))
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TextModal))
+        app.screen.query_one(Input).value = "wd sweep baseline"
+        await pilot.press("enter")
+        await until(pilot, lambda: runs[2].note() == "wd sweep baseline")
+        await until(pilot, lambda: any(r.cell("note") == "wd sweep baseline" for r in screen.shown))
+        await pilot.press("slash")
+        await pilot.press(*"baseline")
+        await pilot.pause(0.1)
+        assert [r.run_id for r in screen.shown] == [runs[2].run_id]
+
+    drive(app, script)
 
 
 def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:

@@ -43,6 +43,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("final_test_acc", "final", numeric=True),
     Column("duration_s", "time", numeric=True),
     Column("started", "started"),
+    Column("note", "note"),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 STATUSES = (
@@ -127,6 +128,7 @@ def run_row(info: store.RunInfo) -> RunRow:
     started = _parse_time(summary.get("started_at") or summary.get("created_at"))
     values = {
         "name": summary.get("name") or preset.get("name") or info.run_id,
+        "note": info.note.splitlines()[0] if info.note else None,
         "model": model_label(model) if model else "?",
         "operation": _get(data, "operation"),
         # S5 tasks do not use p (config.S5_OPERATIONS; config is not imported here)

@@ -27,7 +27,7 @@ from grok_tui.tui.runtable import (
     sort_rows,
     write_table_csv,
 )
-from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class HistoryScreen(Screen):
         Binding("n", "rerun", "Re-run", id="history.rerun"),
         Binding("e", "edit", "Edit copy", id="history.edit"),
         Binding("d", "delete", "Delete", id="history.delete"),
+        Binding("t", "note", "Note", id="history.note"),
         Binding("w", "write_records", "Records CSV", show=False, id="history.records"),
         Binding("v", "sweep", "Sweep", show=False, id="history.sweep"),
         Binding("a", "analysis", "Analysis", show=False, id="history.analysis"),
@@ -393,6 +394,28 @@ class HistoryScreen(Screen):
                 yes="Delete",
             ),
             confirmed,
+        )
+
+    def action_note(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        run = store.RunDir(row.path)
+
+        def written(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                run.set_note(text)
+            except OSError as exc:
+                self.notify(f"Could not write the note: {exc}", severity="error")
+                return
+            self.notify(f"Note {'saved' if text.strip() else 'cleared'} for {row.run_id}")
+            self.reload()
+
+        self.app.push_screen(
+            TextModal(f"Note on {row.run_id} (Enter saves; empty clears; Esc cancels)", run.note()),
+            written,
         )
 
     @work(thread=True, exit_on_error=False, group="delete")

@@ -87,6 +87,22 @@ class PathModal(Dialog):
         self.dismiss(Path(text).expanduser())
 
 
+class TextModal(Dialog):
+    """Ask for one line of text, with the current value; Enter accepts (empty is allowed)."""
+
+    def __init__(self, message: str, value: str = "") -> None:
+        super().__init__()
+        self.message, self.value = message, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.message, classes="dialog-text")
+            yield Input(self.value, id="text")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
 class ExportModal(Dialog):
     """Export the history table: which runs, and where; one Enter does it."""
 
