@@ -224,7 +224,7 @@ def cmd_note(argv: list[str]) -> int:
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
     except PresetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.clear and args.text:
         print("error: give TEXT or --clear, not both", file=sys.stderr)

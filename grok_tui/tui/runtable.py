@@ -29,6 +29,7 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "name"),
+    Column("note", "note"),
     Column("model", "model"),
     Column("operation", "op"),
     Column("p", "p", numeric=True),
@@ -43,7 +44,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("final_test_acc", "final", numeric=True),
     Column("duration_s", "time", numeric=True),
     Column("started", "started"),
-    Column("note", "note"),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 STATUSES = (
