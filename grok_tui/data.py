@@ -112,7 +112,7 @@ def tokenize(operands: torch.Tensor, data: DataConfig) -> torch.Tensor:
     Numbers are tokens 0..n-1 (n = p, or 120 for S5), the operator is n and '=' is n + 1
     (config.vocab_layout):
     with op tokens [x1, op, x2, op, ..., xn, =] (length 2n), without [x1, ..., xn], or
-    with equals_token alone [x1, ..., xn, =] where '=' is p (length n + 1).
+    with equals_token alone [x1, ..., xn, =] where '=' is n (length n + 1).
     """
     operands = operands.long()
     if not data.include_op_tokens:

@@ -223,6 +223,23 @@ def test_table_csv_has_raw_values(tmp_path: Path) -> None:
     assert float(read[1]["lr"]) == 3e-4 and read[0]["grok_step"] == "50"
 
 
+def test_a_notes_first_line_shows_and_every_line_is_searched_and_exported(tmp_path: Path) -> None:
+    info = make_info(tmp_path, "noted")
+    info.note = "baseline\nrerun after the seed fix"
+    row = runtable.run_row(info)
+    assert row.cell("note") == "baseline"
+    assert [r.run_id for r in runtable.filter_rows([row], "seed fix")] == ["noted"]
+    out = tmp_path / "notes.csv"
+    runtable.write_table_csv([row], out)
+    assert next(csv.DictReader(out.open()))["note"] == "baseline\nrerun after the seed fix"
+
+
+def test_an_s5_run_has_no_p(tmp_path: Path) -> None:
+    info = make_info(tmp_path, "perm")
+    info.preset["data"]["operation"] = "s5_compose"
+    assert runtable.run_row(info).values["p"] is None
+
+
 def test_records_csv_has_standard_fields_first(tmp_path: Path) -> None:
     out = tmp_path / "records.csv"
     records = [{"step": 1, "test_acc": 0.5, "extra": 3}, {"step": 2, "test_acc": None}]

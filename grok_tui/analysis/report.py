@@ -94,7 +94,7 @@ def analyze(
         "kept_steps": loaded.trained_steps,
         "task": {
             "operation": preset.data.operation,
-            "p": p,
+            "p": None if preset.data.operation in S5_OPERATIONS else p,
             "train_fraction": preset.data.train_fraction,
             "model": preset.model.type,
             "loss": preset.train.loss,
@@ -112,7 +112,14 @@ def analyze(
 
     started = time.perf_counter()
     name = embeddings.embedding_name(loaded.model)
-    if name is None:
+    s5 = preset.data.operation in S5_OPERATIONS
+    if s5:
+        notes.append(
+            "S5 is not Z_p: no Fourier spectrum, projections, neuron frequencies or "
+            "restricted losses over Z_p"
+        )
+        out["embedding"] = out["fourier"] = None
+    elif name is None:
         notes.append(
             "this model has no token embedding (recurrent input = 'scalar' reads each number "
             "as one float): no projections, heatmaps or embedding spectrum"
@@ -120,12 +127,6 @@ def analyze(
         out["embedding"] = out["fourier"] = None
     elif p < 3:
         notes.append("p = 2 has no Fourier frequency: no embedding analysis")
-        out["embedding"] = out["fourier"] = None
-    elif preset.data.operation in S5_OPERATIONS:
-        notes.append(
-            "S5 is not Z_p: no Fourier spectrum, projections, neuron frequencies or "
-            "restricted losses over Z_p for its embeddings"
-        )
         out["embedding"] = out["fourier"] = None
     else:
         log("embeddings: Fourier spectrum, PCA" + (", t-SNE" if options.tsne else ""))
@@ -149,7 +150,7 @@ def analyze(
     started = time.perf_counter()
     out["neurons"] = None
     data = preset.data
-    if data.operation in S5_OPERATIONS:
+    if s5:
         pass  # said with the embeddings
     elif data.operation == "sum" and data.k != 2 or data.operation in DIVIDING or p < 3:
         notes.append(

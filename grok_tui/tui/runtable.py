@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import store
-from grok_tui.config import flatten
+from grok_tui.config import S5_OPERATIONS, flatten
 from grok_tui.launcher import run_status
 from grok_tui.tui.series import format_duration
 
@@ -128,11 +128,10 @@ def run_row(info: store.RunInfo) -> RunRow:
     started = _parse_time(summary.get("started_at") or summary.get("created_at"))
     values = {
         "name": summary.get("name") or preset.get("name") or info.run_id,
-        "note": info.note.splitlines()[0] if info.note else None,
+        "note": info.note or None,  # the whole note: the filter and CSV see every line
         "model": model_label(model) if model else "?",
         "operation": _get(data, "operation"),
-        # S5 tasks do not use p (config.S5_OPERATIONS; config is not imported here)
-        "p": None if str(_get(data, "operation")).startswith("s5_") else _get(data, "p"),
+        "p": None if _get(data, "operation") in S5_OPERATIONS else _get(data, "p"),  # not used
         "train_fraction": _get(data, "train_fraction"),
         "optimizer": _get(optim, "name"),
         "lr": _get(optim, "lr"),
@@ -160,6 +159,8 @@ def run_row(info: store.RunInfo) -> RunRow:
 def format_cell(key: str, value: Any) -> str:
     if value is None:
         return ""
+    if key == "note":
+        return str(value).splitlines()[0]
     if key in ("best_test_acc", "final_test_acc") and isinstance(value, int | float):
         return f"{value:.3f}"
     if key == "duration_s":
@@ -197,6 +198,7 @@ def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = Non
         if status and row.status.split(" ")[0] != status:
             continue
         haystack = " ".join([row.run_id, *(row.cell(k) for k in COLUMN_KEYS)]).lower()
+        haystack += " " + str(row.values.get("note") or "").lower()  # every line of the note
         if row.sweep_id:
             haystack += " " + row.sweep_id.lower()
         ok = True

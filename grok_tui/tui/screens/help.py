@@ -40,7 +40,7 @@ run · **m** smoothing (raw stays visible) · **t** x axis: steps or wall time.
 Every run of the runs directory. **/** filter (words; `op=add`, `p=97` match one
 column), status selector beside it · **o** sort by a column (again: reverse) ·
 **Enter** open (curves, preset, log) · **Space** mark · **c** compare the marked runs ·
-**d** delete · **n** re-run the same preset · **e** copy the preset into the editor ·
+**d** delete · **t** a note on the run (kept in note.txt, searched by /) · **n** re-run the same preset · **e** copy the preset into the editor ·
 **x** export the table to CSV (all, filtered or marked) · **w** write a run's records to
 CSV · **g** group by sweep · **v** (or Enter on a sweep's row) the sweep's table and
 heatmap; Space on it marks its runs · **a** the run's analysis (also from a run's page) ·
