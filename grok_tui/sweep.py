@@ -10,7 +10,7 @@ A sweep file is a preset (or ``extends`` one) with a ``[sweep]`` table::
     "optim.lr" = [1e-4, 1e-3, 1e-2]
     "optim.weight_decay" = [0.0, 0.1, 1.0]
 
-``mode`` and ``zip`` are the reserved keys of ``[sweep]``; every other key is a preset field
+``mode``, ``zip`` and ``drop`` are the reserved keys of ``[sweep]``; every other key is a preset field
 mapped to a non-empty list of values. A field may be written as a quoted dotted key
 (``"optim.lr" = [...]``), a bare dotted key (``optim.lr = [...]``) or in a sub-table
 (``[sweep.optim]`` then ``lr = [...]``): all three mean ``optim.lr``. A whole table can
@@ -18,6 +18,8 @@ be a value too (``model = [{type = "mlp"}, {type = "transformer"}]``).
 
 - ``grid``: every combination, the first field varying slowest (3 x 3 = 9 points).
 - ``zip``: the i-th values of every list together (the lists must be equally long).
+- ``drop = ["optim.lr"]`` removes axes a sweep file inherits through ``extends`` (the
+  field then keeps the base preset's value, or the child's own setting).
 - a grid with zipped groups: ``zip = [["optim.lr", "optim.weight_decay"]]`` pairs the
   i-th values of those fields and crosses the pairs with the other axes (3 seeds x 2
   (lr, wd) pairs = 6 points); a group's lists must be equally long.
@@ -64,7 +66,7 @@ SWEEP_JSON = "sweep.json"
 SWEEP_TOML = "sweep.toml"
 LOCK_FILE = ".sweep.lock"
 MODES = ("grid", "zip")
-RESERVED_KEYS = ("mode", "zip")
+RESERVED_KEYS = ("mode", "zip", "drop")
 MAX_POINTS = 10_000
 MAX_REPORTED_ERRORS = 20
 
@@ -266,6 +268,20 @@ def parse_sweep_table(
         raise error(
             '[sweep] names no field to vary; add e.g. "optim.lr" = [1e-4, 1e-3]', SWEEP_TABLE
         )
+    drop = table.get("drop", [])
+    if not (isinstance(drop, list) and all(isinstance(f, str) for f in drop)):
+        raise error(
+            f'drop takes a list of swept fields, e.g. drop = ["optim.lr"]; got {drop!r}',
+            "sweep.drop",
+        )
+    for dropped in drop:
+        if dropped not in axes:
+            raise error(
+                f"{dropped} in drop is not swept; swept here: {', '.join(axes)}", "sweep.drop"
+            )
+        del axes[dropped]
+    if not axes:
+        raise error("drop removes every swept field; keep at least one", "sweep.drop")
     for key in axes:
         for other in alternatives_of(key):
             if other in axes:

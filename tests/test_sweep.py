@@ -147,6 +147,31 @@ def test_a_sweep_file_with_zip_groups_runs_its_pairs_across_seeds(tiny_preset_pa
         sweep_report.heatmap_grid(stored, rows, "grok_step", "optim.lr", "optim.weight_decay")
 
 
+def test_a_child_sweep_drops_an_inherited_axis(tiny_preset_path):
+    base = write(
+        tiny_preset_path.parent,
+        "grid.toml",
+        'extends = "tiny.toml"\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1, 2]\n',
+    )
+    child = write(
+        tiny_preset_path.parent,
+        "seeds-only.toml",
+        'extends = "grid.toml"\n[optim]\nlr = 5e-3\n[sweep]\ndrop = ["optim.lr"]\n',
+    )
+    sweep = load_sweep(child)
+    assert list(sweep.axes) == ["train.seed"]
+    assert [p.preset.optim.lr for p in sweep.points()] == [5e-3] * 3  # the child's own lr
+    assert len(load_sweep(base).points()) == 6
+    bad = write(
+        tiny_preset_path.parent,
+        "bad-drop.toml",
+        'extends = "grid.toml"\n[sweep]\ndrop = ["optim.eps"]\n',
+    )
+    with pytest.raises(PresetError) as err:
+        load_sweep(bad)
+    assert str(err.value).startswith(f"{bad}:3: sweep.drop: optim.eps in drop is not swept")
+
+
 def test_set_cannot_undo_a_swept_budget_by_naming_its_alternative(tiny_preset_path):
     path = write(
         tiny_preset_path.parent,
