@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grok_tui import __version__, store
-from grok_tui.config import S5_OPERATIONS, PresetError, load_preset, with_overrides
+from grok_tui.config import PresetError, load_preset, task_size_label, with_overrides
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
@@ -179,7 +179,7 @@ def cmd_validate(argv: list[str]) -> int:
                 print(f"  {line}")
         else:
             model = preset.model.type
-            task_size = "(S5)" if preset.data.operation in S5_OPERATIONS else f"p={preset.data.p}"
+            task_size = task_size_label(preset.data.operation, preset.data.p)
             print(
                 f"ok      {name}: {preset.name} · {preset.data.operation} {task_size} · "
                 f"{model} · {preset.optim.name} lr={preset.optim.lr:g} · {preset.train.steps} steps"

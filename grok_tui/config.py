@@ -126,6 +126,11 @@ def is_prime(n: int) -> bool:
     return all(n % d for d in range(3, math.isqrt(n) + 1, 2))
 
 
+def task_size_label(operation: Any, p: Any) -> str:
+    """'p=97', or '(S5)' for the permutation tasks, which do not use p."""
+    return "(S5)" if operation in S5_OPERATIONS else f"p={p}"
+
+
 def train_size(n_examples: int, train_fraction: float) -> int:
     """Training examples of a split: floor(fraction * n), at least 1, leaving at least 1 to test.
 
@@ -569,10 +574,10 @@ def deep_merge(
     ``train.epochs`` replace each other (ALTERNATIVES).
     """
     merged = dict(base)
-    for pair in ALTERNATIVES.get(table, ()):
-        for key, other in (pair, pair[::-1]):
-            if key in override and other not in override:
-                merged.pop(other, None)
+    for key in override:
+        for other in alternatives_of(f"{table}.{key}"):
+            if (name := other.rpartition(".")[2]) not in override:
+                merged.pop(name, None)
     for key, value in override.items():
         old = merged.get(key)
         if isinstance(old, Mapping) and isinstance(value, Mapping):
@@ -633,11 +638,12 @@ def apply_overrides(
 ) -> dict[str, Any]:
     """Apply dotted assignments to a raw preset dict, with the same merge rules as extends."""
     pairs = [parse_override(item) if isinstance(item, str) else item for item in overrides]
-    keys = [key for key, _ in pairs]
-    for key in keys:
+    seen: set[str] = set()
+    for key, _ in pairs:
         for other in alternatives_of(key):
-            if other in keys and keys.index(other) > keys.index(key):
-                raise PresetError(f"set {key} or {other}, not both", file="--set", field=other)
+            if other in seen:
+                raise PresetError(f"set {other} or {key}, not both", file="--set", field=key)
+        seen.add(key)
     for key, value in pairs:
         nested: Any = value
         for part in reversed(key.split(".")):

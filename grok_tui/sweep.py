@@ -169,6 +169,18 @@ def coords_text(coords: Mapping[str, Any]) -> str:
 # Expansion
 
 
+def axis_units(fields: Sequence[str], zip_groups: Sequence[Sequence[str]] = ()) -> list[list[str]]:
+    """The axes a grid varies: each zip group as one (its fields in file order, at the place
+    of its first field), every other field on its own."""
+    group_of = {f: group for group in zip_groups for f in group}
+    units: list[list[str]] = []
+    for f in fields:
+        group = group_of.get(f, [f])
+        if f == next(g for g in fields if g in group):
+            units.append([g for g in fields if g in group])
+    return units
+
+
 def expand(
     axes: Mapping[str, Sequence[Any]],
     mode: str = "grid",
@@ -186,15 +198,7 @@ def expand(
     fields = list(axes)
     if not fields:
         return []
-    if mode == "zip":
-        units = [fields]
-    else:
-        group_of = {f: list(group) for group in zip_groups for f in group}
-        units = []
-        for f in fields:
-            group = group_of.get(f, [f])
-            if f == next(g for g in fields if g in group):  # the group's first field
-                units.append([g for g in fields if g in group])
+    units = [fields] if mode == "zip" else axis_units(fields, zip_groups)
     unit_values: list[list[tuple[Any, ...]]] = []
     for unit in units:
         lists = [list(axes[f]) for f in unit]
@@ -483,15 +487,10 @@ def describe_axes(
     """'optim.lr (2) x optim.weight_decay (2)'; a zipped group as '(a + b) (2)'."""
     if mode != "grid":
         return " + ".join(f"{f} ({len(v)})" for f, v in axes.items())
-    group_of = {f: list(g) for g in zip_groups for f in g}
-    parts = []
-    for f, values in axes.items():
-        group = group_of.get(f)
-        if group is None:
-            parts.append(f"{f} ({len(values)})")
-        elif f == next(g for g in axes if g in group):  # the group's first field
-            parts.append(f"({' + '.join(g for g in axes if g in group)}) ({len(values)})")
-    return " x ".join(parts)
+    return " x ".join(
+        f"{unit[0] if len(unit) == 1 else '(' + ' + '.join(unit) + ')'} ({len(axes[unit[0]])})"
+        for unit in axis_units(list(axes), zip_groups)
+    )
 
 
 def describe(sweep: Sweep, points: Sequence[Point]) -> str:

@@ -30,6 +30,7 @@ from grok_tui import store
 from grok_tui.config import PresetError
 from grok_tui.sweep import (
     SweepDir,
+    axis_units,
     describe_axes,
     error_text,
     find_sweep,
@@ -278,10 +279,14 @@ def heatmap_grid(
                 f"{name}: '{value}' is not a field of this sweep; one of: "
                 f"{', '.join(sweep_dir.axes)}"
             )
-    group_of = {f: tuple(g) for g in sweep_dir.zip_groups for f in g}
+    unit_of = {
+        f: tuple(unit)
+        for unit in axis_units(list(sweep_dir.axes), sweep_dir.zip_groups)
+        for f in unit
+    }
 
     def axis(f: str) -> tuple[str, ...]:  # a zip group varies as one axis
-        return group_of.get(f, (f,))
+        return unit_of[f]
 
     if x is not None and y is not None and x != y and axis(x) == axis(y):
         raise PresetError(f"--x {x} and --y {y} vary together (a zip group): they are one axis")

@@ -6,7 +6,9 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -110,12 +112,30 @@ def test_the_report_of_a_trained_sweep_equals_its_summaries(finished, tmp_path):
 
 
 def test_the_sweep_screen_shows_the_table_and_the_heatmap(finished):
-    from grok_tui.tui.screens.sweep import SweepScreen, sweep_path_for
+    from grok_tui.tui.screens.sweep import sweep_path_for
 
     path, _ = finished
     sweep_dir = read_sweep_dir(path)
     assert sweep_path_for(path.parent, sweep_id=sweep_dir.sweep_id) == path
     assert sweep_path_for(path.parent, run_path=sweep_dir.points()[0].run.path) == path
+
+    async def check(pilot: Any, screen: Any) -> None:
+        table = screen.query_one("#sweep-table", DataTable)
+        assert table.row_count == 4
+        heatmap = str(screen.query_one("#sweep-heatmap", Static).render())
+        assert "final_test_acc" in heatmap and "1e-3" in heatmap and "3e-3" in heatmap
+        assert not screen.query_one("#sweep-spread", Static).display  # no seed axis
+        await pilot.press("m")
+        assert screen.metric == "grok_step"
+        await pilot.press("a")
+        assert screen.axes == ("optim.weight_decay", "optim.lr")
+
+    on_sweep_screen(path, check)
+
+
+def on_sweep_screen(path: Path, check: Callable[[Any, Any], Awaitable[None]]) -> None:
+    """Open the sweep screen of `path` in a bare app, wait for its rows, then run check."""
+    from grok_tui.tui.screens.sweep import SweepScreen
 
     class Host(App):
         def on_mount(self) -> None:
@@ -129,22 +149,13 @@ def test_the_sweep_screen_shows_the_table_and_the_heatmap(finished):
                 await pilot.pause(0.05)
                 if screen.rows:
                     break
-            table = screen.query_one("#sweep-table", DataTable)
-            assert table.row_count == 4
-            heatmap = str(screen.query_one("#sweep-heatmap", Static).render())
-            assert "final_test_acc" in heatmap and "1e-3" in heatmap and "3e-3" in heatmap
-            assert not screen.query_one("#sweep-spread", Static).display  # no seed axis
-            await pilot.press("m")
-            assert screen.metric == "grok_step"
-            await pilot.press("a")
-            assert screen.axes == ("optim.weight_decay", "optim.lr")
+            await check(pilot, screen)
 
     asyncio.run(main())
 
 
 def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
     from grok_tui.sweep import create_sweep_dir, load_sweep
-    from grok_tui.tui.screens.sweep import SweepScreen
 
     (tmp_path / "tiny.toml").write_text(TINY_PRESET)
     (tmp_path / "seeds.toml").write_text(
@@ -162,26 +173,15 @@ def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
             final={"train_acc": 1.0, "test_acc": 0.5, "train_loss": 0.1, "test_loss": 1.0},
         )
 
-    class Host(App):
-        def on_mount(self) -> None:
-            self.push_screen(SweepScreen(sweep_dir.path))
+    async def check(pilot: Any, screen: Any) -> None:
+        spread = screen.query_one("#sweep-spread", Static)
+        text = str(spread.render())
+        assert spread.display and "over train.seed" in text
+        lines = text.splitlines()
+        assert lines[2].split()[:4] == ["1e-3", "3", "2/3", "20"]  # fit 10, 20, 30
+        assert lines[3].split()[:4] == ["3e-3", "3", "3/3", "50"]  # fit 40, 50, 60
 
-    async def main() -> None:
-        app = Host()
-        async with app.run_test(size=(110, 40)) as pilot:
-            screen = app.screen
-            for _ in range(100):
-                await pilot.pause(0.05)
-                if screen.rows:
-                    break
-            spread = screen.query_one("#sweep-spread", Static)
-            text = str(spread.render())
-            assert spread.display and "over train.seed" in text
-            lines = text.splitlines()
-            assert lines[2].split()[:4] == ["1e-3", "3", "2/3", "20"]  # fit 10, 20, 30
-            assert lines[3].split()[:4] == ["3e-3", "3", "3/3", "50"]  # fit 40, 50, 60
-
-    asyncio.run(main())
+    on_sweep_screen(sweep_dir.path, check)
 
 
 def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):

@@ -188,7 +188,7 @@ def plot_neurons(analysis: dict[str, Any], folder: Path) -> str:
     freqs = sorted({int(k) for layer in layers.values() for k in layer["clusters"]})
     width = 0.8 / max(1, len(layers))
     for i, (name, layer) in enumerate(layers.items()):
-        counts = [layer["clusters"].get(str(k), layer["clusters"].get(k, 0)) for k in freqs]
+        counts = [layer["clusters"].get(str(k), 0) for k in freqs]  # JSON keys are strings
         axes[0].bar([j + i * width for j in range(len(freqs))], counts, width=width, label=name)
     axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(freqs))], [str(k) for k in freqs])
     axes[0].set_xlabel("frequency k")

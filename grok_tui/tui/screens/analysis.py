@@ -474,8 +474,7 @@ class AnalysisPlot(PlotextPlot):
             plt.title("no unit holds 85% of its variance at one frequency yet")
             return
         counts = [
-            [int(layer["clusters"].get(str(k), layer["clusters"].get(k, 0))) for k in freqs]
-            for layer in layers.values()
+            [int(layer["clusters"].get(str(k), 0)) for k in freqs] for layer in layers.values()
         ]
         plt.multiple_bar([str(k) for k in freqs], counts, labels=list(layers))
         plt.xlabel("frequency k")

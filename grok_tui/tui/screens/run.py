@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from grok_tui import store
-from grok_tui.config import S5_OPERATIONS
+from grok_tui.config import task_size_label
 from grok_tui.launcher import run_status, tail
 from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
@@ -50,9 +50,8 @@ def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
         "  ",
         (status, STATUS_STYLES.get(status, "bold")),
         f"  step {summary.get('step', 0)}/{summary.get('steps', '?')}",
-        f" · {data.get('operation', '?')}"
-        + ("" if data.get("operation") in S5_OPERATIONS else f" p={data.get('p', '?')}")
-        + f" frac={data.get('train_fraction', '?')}",
+        f" · {data.get('operation', '?')} {task_size_label(data.get('operation'), data.get('p', '?'))}"
+        f" frac={data.get('train_fraction', '?')}",
         f" · {model_label(preset.get('model', {}))}" if preset.get("model") else "",
         f" · {optim.get('name', '?')} lr={optim.get('lr', '?')} wd={optim.get('weight_decay', '?')}",
     ]
