@@ -220,7 +220,7 @@ def cmd_note(argv: list[str]) -> int:
     parser.add_argument("text", nargs="*", metavar="TEXT", help="the new note")
     parser.add_argument("--clear", action="store_true", help="remove the note")
     parser.add_argument("--runs-dir")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # RUN --runs-dir DIR TEXT... too
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
     except PresetError as exc:

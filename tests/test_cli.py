@@ -197,7 +197,7 @@ def test_runs_lists_the_runs_directory(tiny_preset_path, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "completed" in out and "-tiny" in out
     # a note: set by a unique part of the id, listed with the run, cleared again
-    assert main(["note", "tiny", "baseline", "before", "the", "fix", "--runs-dir", str(runs)]) == 0
+    assert main(["note", "tiny", "--runs-dir", str(runs), "baseline", "before", "the", "fix"]) == 0
     assert capsys.readouterr().out.endswith("-tiny: baseline before the fix\n")
     assert main(["runs", "--runs-dir", str(runs)]) == 0
     assert "baseline before the fix" in capsys.readouterr().out
