@@ -68,11 +68,24 @@ class RunTable(DataTable):
                     self.add_row(*cells, key=SWEEP_PREFIX + group.sweep_id)
                 for row in group.rows:
                     self._add(row, marked, indent=group.sweep_id is not None)
+        self._fit_columns()
         if current is not None and (
             current in self.rows_by_key or current.startswith(SWEEP_PREFIX)
         ):
             with contextlib.suppress(RowDoesNotExist):  # gone: the cursor stays where it is
                 self.move_cursor(row=self.get_row_index(current))
+
+    def _fit_columns(self) -> None:
+        """Widen the columns to their new cells now, not at DataTable's next idle pass.
+
+        DataTable measures new rows when idle, but a frame rendered before that is cached
+        without the width in its key, so a column that grew (a note just written) could
+        stay cut until the next reload.
+        """
+        for key, column in self.columns.items():
+            width = max((self.get_cell(row, key).cell_len for row in self.rows), default=0)
+            column.content_width = max(column.content_width, width)
+        self.refresh(layout=True)
 
     def _add(self, row: RunRow, marked: set[str], indent: bool = False) -> None:
         cells: list[Text] = [Text("●" if row.run_id in marked else " ", style="bold magenta")]
