@@ -7,39 +7,82 @@ someone else's run can never execute code (DESIGN.md rule 6).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.store import CHECKPOINT_FILE, snapshot_path, snapshot_steps
 
 
+class CheckpointError(PresetError):
+    """A checkpoint that cannot be read: truncated, not a checkpoint, or a crafted payload."""
+
+
+def _save_atomic(path: Path, obj: Any) -> None:
+    """torch.save to a fresh temporary file (never through a planted link), then rename:
+    a crash or a full disk leaves the previous file and no partial temporary one."""
+    tmp = files.temp_path(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _load(path: Path, map_location: Any) -> Any:
+    """torch.load of a regular file inside the run, with weights_only=True: a pickle
+    payload is refused, never run; any damage becomes one CheckpointError."""
+    try:
+        fd = files.open_regular(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise CheckpointError("file not found", file=path) from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read: {files.describe_os_error(exc)}", file=path) from None
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > files.MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"is {size:,} bytes, too large for a checkpoint", file=path)
+        try:
+            return torch.load(f, map_location=map_location, weights_only=True)
+        except Exception as exc:  # torch raises many kinds on damaged or crafted files
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise CheckpointError(
+                f"not a readable checkpoint ({type(exc).__name__}: {reason})", file=path
+            ) from None
+
+
 def save_checkpoint(run_path: str | Path, state: dict[str, Any]) -> None:
     """Atomically write checkpoint.pt (a crash mid-write leaves the previous one)."""
-    path = Path(run_path) / CHECKPOINT_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    _save_atomic(Path(run_path) / CHECKPOINT_FILE, state)
 
 
 def load_checkpoint(run_path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
     """Load checkpoint.pt with weights_only=True: someone else's run never executes code."""
     path = Path(run_path) / CHECKPOINT_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         raise PresetError(f"no checkpoint in {run_path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    return _load(path, map_location)
 
 
 def save_snapshot(run_path: str | Path, step: int, weights: dict[str, Any]) -> None:
     """Keep the model's weights at one step (``[train] keep_checkpoints``), atomically."""
     path = snapshot_path(run_path, step)
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"step": step, "model": weights}, tmp)
-    os.replace(tmp, path)
+    if not files.is_real_dir(path.parent):
+        raise files.UnsafeFileError(20, "is not a directory of the run", str(path.parent))
+    _save_atomic(path, {"step": step, "model": weights})
 
 
 def load_snapshot(run_path: str | Path, step: int, map_location: Any = "cpu") -> dict[str, Any]:
@@ -51,4 +94,7 @@ def load_snapshot(run_path: str | Path, step: int, map_location: Any = "cpu") ->
             f"no weights kept at step {step} in {run_path}; kept steps: "
             + (", ".join(map(str, kept)) if kept else "none (set [train] keep_checkpoints)")
         )
-    return torch.load(path, map_location=map_location, weights_only=True)
+    data = _load(path, map_location)
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise CheckpointError("not a kept-weights file (no model table)", file=path)
+    return data

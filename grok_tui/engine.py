@@ -415,7 +415,15 @@ def train(
     sinks = list(sinks)
     trainer = build_trainer(preset, device)
     if resume is not None:
-        trainer.load_state_dict(resume)
+        try:
+            trainer.load_state_dict(resume)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            # a checkpoint of another model, or a damaged one: say so, train nothing
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunError(
+                f"the checkpoint does not fit this run's preset ({reason[:300]}); "
+                "move checkpoint.pt away to restart the run from step 0"
+            ) from None
     tc = preset.train
     info = run_info(trainer)
     summary: dict[str, Any] = {"status": "running", "steps": tc.steps, **info}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
+from grok_tui import files, ownership, store
 from grok_tui.config import Preset
 
 # A run directory whose process is being started. Not "running": `--resume` refuses a
@@ -34,13 +33,13 @@ SWEEP_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--run"]
 _children: list[subprocess.Popen[bytes]] = []
 
 
-def run_status(summary: dict[str, Any]) -> str:
+def run_status(summary: dict[str, Any], run_path: Path | None = None) -> str:
     """The status to show (store.effective_status: a dead running/starting run has crashed)."""
-    return store.effective_status(summary)
+    return store.effective_status(summary, run_path)
 
 
-def is_live(summary: dict[str, Any]) -> bool:
-    return run_status(summary) in LIVE_STATUSES
+def is_live(summary: dict[str, Any], run_path: Path | None = None) -> bool:
+    return run_status(summary, run_path) in LIVE_STATUSES
 
 
 def _spawn(run: store.RunDir) -> int:
@@ -54,7 +53,7 @@ def _spawn_detached(command: list[str], log_path: Path) -> int:
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    with log_path.open("ab") as log:
+    with os.fdopen(files.open_append(log_path), "ab") as log:  # never through a planted link
         child = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -76,8 +75,16 @@ def start_run(
         preset, runs_dir, extra={**(extra_summary or {}), "status": STARTING, "step": 0}
     )
     pid = _spawn(run)
-    store.update_summary(run.path, pid=pid, host=socket.gethostname())
+    _record_child(run, pid)
     return run
+
+
+def _record_child(run: store.RunDir, pid: int) -> None:
+    """Note the spawned trainer in the summary until it reports itself (pid and start time,
+    so that a reused pid never reads as this run's process)."""
+    owner = ownership.identity_of(pid).as_dict()
+    owner["cmdline"] = [*RUN_COMMAND, str(run.path)]  # what was started (exec may be pending)
+    store.update_summary(run.path, status=STARTING, pid=pid, host=owner["host"], owner=owner)
 
 
 def start_sweep(sweep_file: Path, runs_dir: Path) -> tuple[int, Path]:
@@ -106,27 +113,47 @@ def start_sweep(sweep_file: Path, runs_dir: Path) -> tuple[int, Path]:
 def resume_run(run: store.RunDir) -> int:
     """Continue a stopped (or crashed) run from its checkpoint in a new process; its pid."""
     summary = run.summary()
-    if is_live(summary):
-        raise RuntimeError(f"run {run.run_id} is still {run_status(summary)}")
+    if is_live(summary, run.path):
+        raise RuntimeError(f"run {run.run_id} is still {run_status(summary, run.path)}")
     if summary.get("status") == store.COMPLETED:
         raise RuntimeError(f"run {run.run_id} is already completed")
     pid = _spawn(run)
-    store.update_summary(
-        run.path, status=STARTING, pid=pid, host=socket.gethostname(), ended_at=None
-    )
+    _record_child(run, pid)
+    store.update_summary(run.path, ended_at=None)
     return pid
 
 
 def stop_run(run: store.RunDir) -> bool:
     """Ask a live run to stop (SIGTERM: it checkpoints and marks itself stopped).
 
-    False when there is nothing to stop on this host (finished, or run elsewhere).
+    Only a process that provably trains this run is signalled: the holder of the run's
+    lock, whose recorded identity (host, pid, start time) matches the live process, or a
+    trainer this very process started and that has not taken the lock yet. A pid read from
+    a summary alone is never signalled (it may be reused, or planted in a copied run).
+    False when there is nothing to stop here.
     """
     summary = run.summary()
-    pid = summary.get("pid")
-    if not is_live(summary) or summary.get("host") != socket.gethostname():
+    if not is_live(summary, run.path):
         return False
-    return isinstance(pid, int) and _terminate(pid)
+    holder = ownership.live_holder(run.path)
+    if holder is not None:
+        return _terminate(holder.pid)
+    child = _own_child(store.owner_of(summary))
+    if child is not None:
+        with contextlib.suppress(OSError):
+            child.send_signal(signal.SIGTERM)
+            return True
+    return False
+
+
+def _own_child(owner: ownership.Identity | None) -> subprocess.Popen[bytes] | None:
+    """The still-running child of this process that the identity names, if any."""
+    if owner is None or not ownership.is_local(owner):
+        return None
+    for child in _children:
+        if child.pid == owner.pid and child.poll() is None:
+            return child
+    return None
 
 
 def _terminate(pid: int) -> bool:
@@ -141,7 +168,7 @@ def _terminate(pid: int) -> bool:
 
 
 def live_sweeps(runs_dir: Path) -> list[tuple[Path, int]]:
-    """(sweep directory, pid) of every sweep that a live process is training."""
+    """(sweep directory, pid) of every sweep that a live process is provably training."""
     from grok_tui import sweep
 
     live = []
@@ -152,10 +179,14 @@ def live_sweeps(runs_dir: Path) -> list[tuple[Path, int]]:
     return live
 
 
-def stop_sweep(pid: int) -> bool:
-    """SIGTERM a sweep process: it stops its running points (each checkpoints, marked
-    stopped) and starts no new one, so that `--resume SWEEP_DIR` continues it later."""
-    return _terminate(pid)
+def stop_sweep(path: Path) -> bool:
+    """SIGTERM the process that trains a sweep directory (proven as for stop_run): it stops
+    its running points (each checkpoints, marked stopped) and starts no new one, so that
+    `--resume SWEEP_DIR` continues it later."""
+    from grok_tui import sweep
+
+    pid = sweep.sweep_runner_pid(path)
+    return pid is not None and _terminate(pid)
 
 
 def reap_children() -> None:
@@ -167,7 +198,7 @@ def reap_children() -> None:
 
 def live_runs(runs_dir: Path) -> list[store.RunDir]:
     """Run directories whose process is alive (running or starting), oldest first."""
-    return [run for run in store.iter_run_dirs(runs_dir) if is_live(run.summary())]
+    return [run for run in store.iter_run_dirs(runs_dir) if is_live(run.summary(), run.path)]
 
 
 class LiveRunScanner:
@@ -193,7 +224,7 @@ class LiveRunScanner:
             else:
                 summary = run.summary()
                 self._seen[run.path] = (st.st_mtime_ns, st.st_size, summary)
-            if is_live(summary):
+            if is_live(summary, run.path):
                 live.append(run)
         return live
 
@@ -223,7 +254,7 @@ class RunFollower:
         """Read what is new; True when records, summary or status changed."""
         changed = self._poll_records()
         changed = self._poll_summary() or changed
-        status = run_status(self.summary) if self.summary else "unknown"
+        status = run_status(self.summary, self.run.path) if self.summary else "unknown"
         if status != self.status:
             self.status = status
             changed = True
@@ -278,15 +309,17 @@ def poll_all(followers: Iterable[RunFollower]) -> list[str]:
 def wait_until_gone(pid: int, timeout: float = 10.0) -> bool:
     """Wait for a process to end (tests, and stopping runs before quitting)."""
     reap_children()
-    return store.wait_for(lambda: (reap_children(), not store.pid_alive(pid))[1], timeout)
+    return store.wait_for(lambda: (reap_children(), not ownership.pid_alive(pid))[1], timeout)
 
 
 def tail(path: Path, lines: int = 5) -> list[str]:
     """The last lines of a text file (a run's log.txt), for showing why a run failed."""
-    with contextlib.suppress(OSError), path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        size = f.tell()
-        f.seek(max(0, size - 8192))
-        text = f.read().decode("utf-8", "replace").replace("\r", "\n")
-        return [line for line in text.splitlines() if line.strip()][-lines:]
+    with contextlib.suppress(OSError):
+        fd = files.open_regular(path, os.O_RDONLY)  # never a link, never a FIFO
+        with os.fdopen(fd, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 8192))
+            text = f.read().decode("utf-8", "replace").replace("\r", "\n")
+            return [line for line in text.splitlines() if line.strip()][-lines:]
     return []

@@ -8,36 +8,49 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import traceback
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from grok_tui import store
+from grok_tui import files, ownership, store
 from grok_tui.config import Preset, PresetError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+# Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
+DEBUG_ENV = "GROK_TUI_DEBUG"
+CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
+
+
+class RunBusyError(PresetError):
+    """The run (or sweep) is owned by another live process."""
 
 
 class RunDirSink:
     """Writes records, summaries and checkpoints into a run directory."""
 
     def __init__(self, run: store.RunDir, *, resumed_step: int | None = None) -> None:
+        """``resumed_step``: None for a new run; for a resumed one, the step it restarts
+        after (its checkpoint's, or -1 when it restarts from scratch)."""
         self.run = run
-        self.metrics = store.MetricsWriter(run.path, truncate_after_step=resumed_step)
+        self.metrics = store.MetricsWriter(run.path, keep_through_step=resumed_step)
         self.summary = store.read_summary(run.path)
+        self.closed = False
 
     def on_start(self, info: dict[str, Any]) -> None:
+        me = ownership.my_identity()
         self.summary.update(
             info,
             status=store.RUNNING,
-            pid=os.getpid(),
-            host=socket.gethostname(),
+            pid=me.pid,
+            host=me.host,
+            owner=me.as_dict(),
             started_at=self.summary.get("started_at") or store.now_iso(),
             ended_at=None,
             error=None,
         )
+        self.summary.setdefault("run_id", self.run.run_id)
         if info.get("resumed_from") is not None:
             self.summary.setdefault("resumes", []).append(
                 {"step": info["resumed_from"], "at": store.now_iso()}
@@ -62,9 +75,12 @@ class RunDirSink:
         save_snapshot(self.run.path, step, weights)
 
     def on_end(self, summary: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.metrics.close()
         self.summary.update(summary, ended_at=store.now_iso())
         store.write_summary(self.run.path, self.summary)
-        self.metrics.close()
 
 
 class StopFlag:
@@ -80,6 +96,8 @@ class StopFlag:
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._handle)
+        if hasattr(signal, "SIGXFSZ"):  # `ulimit -f`: a failed write (EFBIG), not a kill
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:  # a second Ctrl-C: give up on the clean stop
@@ -89,22 +107,49 @@ class StopFlag:
         self.signal_name = signal.Signals(signum).name
 
 
+def claim(run: store.RunDir) -> ownership.DirLock:
+    """Own a run directory for training: its lock, or RunBusyError naming who holds it."""
+    try:
+        return run.lock.acquire()
+    except ownership.LockedError as exc:
+        who = exc.holder.describe() if exc.holder else "another process"
+        raise RunBusyError(
+            f"run {run.run_id} is being trained by {who}; stop it first "
+            f"(s in the TUI) or wait for it to end",
+            file=run.path,
+        ) from None
+    except OSError as exc:
+        raise PresetError(
+            f"cannot lock the run directory: {files.describe_os_error(exc)}", file=run.path
+        ) from None
+
+
 def execute(
     preset: Preset,
     run: store.RunDir,
     *,
     sinks: Iterable[Any] = (),
     resume: dict[str, Any] | None = None,
+    restart: bool = False,
     device: str | None = None,
     stop: StopFlag | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Train into an existing run directory; return (exit code, summary)."""
+    """Train into a run directory this process owns (see claim); return (exit code, summary).
+
+    ``restart``: a resumed run without a checkpoint, which starts again from step 0.
+    Every failure ends as one line on stderr and a ``failed`` run, whatever was written
+    before stays (exit 1; 2 for a preset that cannot run here).
+    """
     from grok_tui.engine import RunError, train  # torch is imported here, not by the TUI
     from grok_tui.sweep import SWEEP_JSON
     from grok_tui.threads import ThreadShare
 
     stop = stop or StopFlag()
-    run_sink = RunDirSink(run, resumed_step=resume["step"] if resume else None)
+    resumed_step = resume["step"] if resume else (-1 if restart else None)
+    try:
+        run_sink = RunDirSink(run, resumed_step=resumed_step)
+    except OSError as exc:
+        return _fail(run, f"cannot write {run.metrics_path}: {files.describe_os_error(exc)}")
     in_sweep = (run.path.parent / SWEEP_JSON).exists()
     threads = ThreadShare(run.path.parent.parent if in_sweep else run.path.parent)
     try:
@@ -112,17 +157,37 @@ def execute(
             preset, [run_sink, threads, *sinks], resume=resume, should_stop=stop, device=device
         )
     except RunError as exc:
-        store.update_summary(
-            run.path, status=store.FAILED, error=str(exc), ended_at=store.now_iso()
-        )
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT, store.read_summary(run.path)
-    except Exception:
-        traceback.print_exc()
-        return EXIT_FAILED, store.read_summary(run.path)
+        run_sink.metrics.close()
+        return _fail(run, str(exc), EXIT_BAD_INPUT)
+    except OSError as exc:
+        run_sink.metrics.close()
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(run, f"cannot write{where}: {files.describe_os_error(exc)}")
+    except Exception as exc:
+        run_sink.metrics.close()
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        return _fail(run, f"{type(exc).__name__}: {exc}", debug_hint=True)
     code = {store.COMPLETED: EXIT_OK, store.STOPPED: EXIT_STOPPED}.get(
         summary["status"], EXIT_FAILED
     )
+    return code, store.read_summary(run.path)
+
+
+def _fail(
+    run: store.RunDir, error: str, code: int = EXIT_FAILED, *, debug_hint: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """Mark the run failed where its directory can still be written; say why in one line."""
+    print(f"error: {error}", file=sys.stderr)
+    if debug_hint and not os.environ.get(DEBUG_ENV):
+        print(f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
+    try:
+        store.update_summary(run.path, status=store.FAILED, error=error, ended_at=store.now_iso())
+    except OSError as exc:
+        print(
+            f"error: could not mark {run.run_id} failed: {files.describe_os_error(exc)}",
+            file=sys.stderr,
+        )
     return code, store.read_summary(run.path)
 
 
@@ -133,20 +198,58 @@ def check_device(preset: Preset, device: str | None = None) -> None:
     resolve_device(device or preset.train.device)
 
 
-def load_resume(run: store.RunDir) -> tuple[Preset, dict[str, Any] | None]:
-    """The frozen preset of a run and its checkpoint (None: a fresh run directory)."""
+def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict[str, Any] | None]:
+    """The frozen preset of a run and its checkpoint (None: restart from step 0).
+
+    The caller owns the run (claim), so no other process on this host trains it. A run
+    marked live on another host is left alone unless ``force``: this host cannot tell
+    whether it still trains there.
+    """
     if not run.exists():
         raise PresetError(f"{run.path} is not a run directory (no {store.PRESET_FILE})")
     preset = store.load_run_preset(run)
-    summary = run.summary()
+    summary, unreadable = store.read_summary_checked(run.path)
+    if unreadable and os.path.lexists(run.summary_path):
+        raise PresetError(
+            f"{unreadable}; the run is not resumed (move {store.SUMMARY_FILE} away to resume it "
+            "from its checkpoint)",
+            file=run.path,
+        )
     if summary.get("status") == store.COMPLETED:
         raise PresetError(f"run {run.run_id} is already completed")
-    status = store.effective_status(summary)  # reads /proc: once is enough
-    # "starting" with our own pid is the launcher's record of this very process
-    if status == store.RUNNING or (status == store.STARTING and summary.get("pid") != os.getpid()):
-        raise PresetError(f"run {run.run_id} is still running (pid {summary.get('pid')})")
-    if not run.checkpoint_path.exists():
+    owner = store.owner_of(summary)
+    live = summary.get("status") in store.LIVE_STATUSES
+    if live and owner is not None and not ownership.is_local(owner):
+        if not force:
+            raise RunBusyError(
+                f"run {run.run_id} is marked {summary.get('status')} on host {owner.host} "
+                f"(pid {owner.pid}); if it no longer trains there, resume with --force"
+            )
+        print(
+            f"warning: run {run.run_id} was marked {summary.get('status')} on host "
+            f"{owner.host}; resuming here (--force)",
+            file=sys.stderr,
+        )
+    if not os.path.lexists(run.checkpoint_path):
         return preset, None
     from grok_tui.checkpoint import load_checkpoint
 
-    return preset, load_checkpoint(run.path)
+    return preset, check_checkpoint(load_checkpoint(run.path), preset, run.checkpoint_path)
+
+
+def check_checkpoint(state: Any, preset: Preset, path: Path) -> dict[str, Any]:
+    """A checkpoint that fits its run's preset, or a PresetError saying how it does not."""
+    hint = "; move it away to restart the run from step 0"
+    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+        missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+        raise PresetError(
+            f"not a grok-tui checkpoint (missing {', '.join(missing)}){hint}", file=path
+        )
+    step = state["step"]
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise PresetError(f"step is {type(step).__name__}, not a number{hint}", file=path)
+    if not 0 <= step <= preset.train.steps:
+        raise PresetError(f"claims step {step} of a {preset.train.steps}-step run{hint}", file=path)
+    if not isinstance(state["model"], dict) or not isinstance(state["events"], dict):
+        raise PresetError(f"model or events are not tables{hint}", file=path)
+    return state

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from grok_tui.config import Preset, PresetError, load_preset, read_toml, validate_preset
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grok_tui import files, ownership
+from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -57,6 +59,65 @@ RECORD_FIELDS = (
     "grad_norm",
     "elapsed_s",
 )
+UNREADABLE = "unreadable"  # a run directory whose files are not what grok-tui writes
+
+
+class _Untrusted(BaseModel):
+    """What is read from a run directory is checked for its types before anything uses it."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class MetricsRecord(_Untrusted):
+    """One line of metrics.jsonl: the run's state at one evaluation."""
+
+    step: int = Field(ge=0)
+    epoch: float | None = None
+    train_loss: float | None = None
+    train_acc: float | None = None
+    test_loss: float | None = None
+    test_acc: float | None = None
+    lr: float | None = None
+    param_norm: float | None = None
+    grad_norm: float | None = None
+    elapsed_s: float | None = None
+
+
+class RunSummary(_Untrusted):
+    """summary.json: the fields that readers rely on, with their types (others pass through)."""
+
+    status: str = "unknown"
+    name: str | None = None
+    run_id: str | None = None
+    step: int = Field(0, ge=0)
+    steps: int | None = None
+    epoch: int | None = None
+    pid: int | None = None
+    host: str | None = None
+    owner: dict[str, Any] | None = None
+    fit_step: int | None = None
+    grok_step: int | None = None
+    grok_gap: int | None = None
+    best_test_acc: float | None = None
+    best_test_acc_step: int | None = None
+    final: dict[str, float | None] | None = None
+    elapsed_s: float | None = None
+    steps_per_s: float | None = None
+    checkpoint_step: int | None = None
+    error: str | None = None
+    device: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    resumes: list[dict[str, Any]] | None = None
+    sweep: dict[str, Any] | None = None
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first problem of a validation error in one line: 'step: Input should be ...'."""
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err.get("loc", ())) or "file"
+    return f"{where}: {err.get('msg', 'invalid')}"
 
 
 def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
@@ -103,10 +164,10 @@ class RunDir:
         return self.path / LOG_FILE
 
     def exists(self) -> bool:
-        return self.preset_path.exists()
+        return files.is_real_dir(self.path) and os.path.lexists(self.preset_path)
 
     def load_preset(self) -> Preset:
-        return load_preset(self.preset_path)
+        return load_run_preset(self)
 
     def summary(self) -> dict[str, Any]:
         return read_summary(self.path)
@@ -119,21 +180,29 @@ class RunDir:
         return self.path / NOTE_FILE
 
     def note(self) -> str:
-        """The user's note on this run ('' when none)."""
+        """The user's note on this run ('' when none, or when note.txt is not a plain file)."""
         try:
-            return self.note_path.read_text(encoding="utf-8").strip()
+            return files.read_text(self.note_path, files.MAX_NOTE_BYTES).strip()
         except (OSError, UnicodeDecodeError):
             return ""
 
     def set_note(self, text: str) -> None:
-        """Write the note atomically; an empty note removes the file."""
+        """Write the note atomically (a link at note.txt is replaced, never written through);
+        an empty note removes the file."""
         text = text.strip()
         if not text:
             self.note_path.unlink(missing_ok=True)
             return
-        tmp = self.note_path.with_name(f".{NOTE_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, self.note_path)
+        if len(text.encode("utf-8")) >= files.MAX_NOTE_BYTES:
+            raise PresetError(
+                f"a note holds at most {files.MAX_NOTE_BYTES // 1024} KiB", file="note"
+            )
+        files.write_text_atomic(self.note_path, text + "\n")
+
+    @property
+    def lock(self) -> ownership.DirLock:
+        """The lock that makes one process at a time train this run."""
+        return ownership.DirLock(self.path)
 
 
 def new_run_id(name: str, runs_dir: Path, when: datetime | None = None) -> str:
@@ -166,7 +235,7 @@ def create_run(
             continue
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a run directory in {runs_dir}")
-    run.preset_path.write_text(preset.to_toml(), encoding="utf-8")
+    files.write_text_atomic(run.preset_path, preset.to_toml())
     summary = {
         "run_id": run.run_id,
         "name": preset.name,
@@ -182,9 +251,7 @@ def create_run(
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write to a temporary file, then rename over: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    files.write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False))
 
 
 def write_summary(run_path: str | Path, summary: dict[str, Any]) -> None:
@@ -194,10 +261,28 @@ def write_summary(run_path: str | Path, summary: dict[str, Any]) -> None:
 
 def read_summary(run_path: str | Path) -> dict[str, Any]:
     """The summary, or {} when it is missing or unreadable (a run being created)."""
+    return read_summary_checked(run_path)[0]
+
+
+def read_summary_checked(run_path: str | Path) -> tuple[dict[str, Any], str | None]:
+    """(summary, None), or ({}, why it cannot be read): a missing file, a link, a FIFO, a
+    file over the size cap, bad JSON, or JSON that is not a summary's (a list, wrong types)."""
+    path = Path(run_path) / SUMMARY_FILE
     try:
-        return json.loads((Path(run_path) / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        data = json.loads(files.read_text(path, files.MAX_JSON_BYTES))
+    except FileNotFoundError:
+        return {}, f"no {SUMMARY_FILE}"
+    except OSError as exc:
+        return {}, f"{SUMMARY_FILE} {exc.strerror or exc}"
+    except (ValueError, RecursionError):
+        return {}, f"{SUMMARY_FILE} is not valid JSON"
+    if not isinstance(data, dict):
+        return {}, f"{SUMMARY_FILE} holds a {type(data).__name__}, not an object"
+    try:
+        RunSummary.model_validate(data)
+    except ValidationError as exc:
+        return {}, f"{SUMMARY_FILE}: {validation_reason(exc)}"
+    return data, None
 
 
 def update_summary(run_path: str | Path, **changes: Any) -> dict[str, Any]:
@@ -208,23 +293,31 @@ def update_summary(run_path: str | Path, **changes: Any) -> dict[str, Any]:
 
 
 class MetricsWriter:
-    """Appends one JSON line per record and flushes it, so followers see it at once."""
+    """Appends one JSON line per record and flushes it, so followers see it at once.
 
-    def __init__(self, run_path: str | Path, *, truncate_after_step: int | None = None) -> None:
+    ``keep_through_step``: a resumed run restarts after that step (its checkpoint's, or
+    -1 when it restarts from scratch), so the records past it, which will be produced
+    again, are dropped first: a run's records never repeat a step (DESIGN.md rule 7).
+    """
+
+    def __init__(self, run_path: str | Path, *, keep_through_step: int | None = None) -> None:
         path = Path(run_path) / METRICS_FILE
-        if truncate_after_step is not None and path.exists():
-            # Resuming from a checkpoint: records past it will be produced again.
-            kept = [r for r in read_records(run_path) if r["step"] <= truncate_after_step]
-            with path.open("w", encoding="utf-8") as out:
-                out.writelines(json.dumps(r) + "\n" for r in kept)
-        self._file = path.open("a", encoding="utf-8")
+        if keep_through_step is not None and os.path.lexists(path):
+            records = read_records(run_path)
+            kept = [r for r in records if r["step"] <= keep_through_step]
+            if len(kept) != len(records) or not files.is_regular(path):
+                files.write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
+        self._fd = files.open_append(path)
 
     def append(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
+        data = (json.dumps(record) + "\n").encode("utf-8")
+        while data:  # a short write (rare) is continued, a failed one raises OSError
+            data = data[os.write(self._fd, data) :]
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def read_records(run_path: str | Path, start: int = 0) -> list[dict[str, Any]]:
@@ -239,44 +332,67 @@ def read_records_from(path: Path, offset: int) -> tuple[list[dict[str, Any]], in
     Used to follow a growing metrics.jsonl cheaply: only complete lines are consumed.
     """
     try:
-        with path.open("rb") as f:
-            f.seek(offset)
-            chunk = f.read()
+        chunk = files.read_from(path, offset, files.MAX_METRICS_BYTES)
     except OSError:
         return [], offset
     end = chunk.rfind(b"\n") + 1
     records = []
     for line in chunk[:end].splitlines():
-        with contextlib.suppress(ValueError):
-            records.append(json.loads(line))
+        record = parse_record(line)
+        if record is not None:
+            records.append(record)
     return records, offset + end
 
 
-def pid_alive(pid: int) -> bool:
+def parse_record(line: bytes | str) -> dict[str, Any] | None:
+    """One metrics.jsonl line as a record, or None when it is not one (skipped by readers)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    # A zombie (exited child not yet reaped) is not alive.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
+        record = json.loads(line)
+        MetricsRecord.model_validate(record)
+    except (ValueError, RecursionError):  # ValidationError is a ValueError
+        return None
+    return record
 
 
-def effective_status(summary: dict[str, Any]) -> str:
-    """The status to show: a running (or starting) run whose process is gone has crashed."""
+def pid_alive(pid: int) -> bool:
+    return ownership.pid_alive(pid)
+
+
+def owner_of(summary: dict[str, Any]) -> ownership.Identity | None:
+    """The process that a summary says trains the run (as its trainer or launcher recorded)."""
+    owner = ownership.Identity.from_dict(summary.get("owner"))
+    if owner is not None:
+        return owner
+    pid, host = summary.get("pid"), summary.get("host")
+    if isinstance(pid, int) and not isinstance(pid, bool) and isinstance(host, str):
+        return ownership.Identity(host, pid, None)  # written before identities were recorded
+    return None
+
+
+def effective_status(summary: dict[str, Any], run_path: str | Path | None = None) -> str:
+    """The status to show: a running (or starting) run whose process is gone has crashed.
+
+    Gone means: on this host, no live process with the recorded pid *and* start time (a
+    reused pid is another process); for a summary without a start time, given the run's
+    directory, no process holding its lock. A run recorded on another host keeps its status.
+    """
     status = summary.get("status", "unknown")
+    if not isinstance(status, str):
+        return UNREADABLE
     if status not in LIVE_STATUSES:
         return status
-    pid, host = summary.get("pid"), summary.get("host")
-    if isinstance(pid, int) and host == socket.gethostname() and not pid_alive(pid):
-        return CRASHED
-    return status
+    owner = owner_of(summary)
+    if owner is None or not ownership.is_local(owner):
+        return status
+    if owner.started is None:  # a legacy or crafted record: only the pid is known
+        if not ownership.pid_alive(owner.pid):
+            return CRASHED
+        # a live pid proves nothing (reused, or planted): the trainer holds the run's lock
+        held = (
+            ownership.holds_lock(None, Path(run_path) / ownership.LOCK_NAME) if run_path else None
+        )
+        return CRASHED if held is False else status
+    return status if ownership.is_alive(owner) else CRASHED
 
 
 @dataclass
@@ -288,6 +404,7 @@ class RunInfo:
     preset: dict[str, Any] = field(default_factory=dict)
     preset_error: str | None = None
     note: str = ""
+    unreadable: str | None = None  # why summary.json cannot be read: shown, never fatal
 
     @property
     def run_id(self) -> str:
@@ -295,7 +412,7 @@ class RunInfo:
 
     @property
     def status(self) -> str:
-        return effective_status(self.summary)
+        return UNREADABLE if self.unreadable else effective_status(self.summary, self.run.path)
 
 
 def iter_run_dirs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Iterator[RunDir]:
@@ -303,33 +420,59 @@ def iter_run_dirs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Iterator[RunDir]:
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return
-    for entry in sorted(runs_dir.iterdir()):
-        if not entry.is_dir():
+    for entry in _entries(runs_dir):
+        if not files.is_real_dir(entry):  # a link never leads out of the runs directory
             continue
-        if (entry / PRESET_FILE).exists():
+        if os.path.lexists(entry / PRESET_FILE):
             yield RunDir(entry)
         else:
-            for sub in sorted(entry.iterdir()):
-                if sub.is_dir() and (sub / PRESET_FILE).exists():
+            for sub in _entries(entry):
+                if files.is_real_dir(sub) and os.path.lexists(sub / PRESET_FILE):
                     yield RunDir(sub)
 
 
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def read_run_preset_raw(run: RunDir) -> dict[str, Any]:
+    """A run's frozen preset as a raw dict: a regular file inside the run, never a link."""
+    try:
+        text = files.read_text(run.preset_path, files.MAX_TOML_BYTES)
+    except FileNotFoundError:
+        raise PresetError("file not found", file=run.preset_path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise PresetError(f"cannot read: {reason}", file=run.preset_path) from None
+    return parse_toml(text, file=run.preset_path)
+
+
 def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[RunInfo]:
-    """Every run with its summary and its raw preset (no validation: fast and never fails)."""
+    """Every run with its summary and its raw preset (no validation: fast and never fails).
+
+    A run whose files are damaged or crafted is listed as unreadable with the reason;
+    it never hides the others.
+    """
     infos = []
     for run in iter_run_dirs(runs_dir):
         try:
-            preset, error = read_toml(run.preset_path), None
+            preset, error = read_run_preset_raw(run), None
         except PresetError as exc:
             preset, error = {}, str(exc)
-        infos.append(RunInfo(run, read_summary(run.path), preset, error, run.note()))
+        summary, unreadable = read_summary_checked(run.path)
+        if unreadable and unreadable == f"no {SUMMARY_FILE}":
+            unreadable = None  # a run directory being created: not damaged
+        infos.append(RunInfo(run, summary, preset, error, run.note(), unreadable))
     return infos
 
 
 def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir:
     """A run by path, by id, or by a unique id prefix/suffix."""
     path = Path(ref)
-    if (path / PRESET_FILE).exists():
+    if RunDir(path).exists():
         return RunDir(path)
     matches = [r for r in iter_run_dirs(runs_dir) if r.run_id == str(ref)]
     matches = matches or [r for r in iter_run_dirs(runs_dir) if str(ref) in r.run_id]
@@ -343,7 +486,7 @@ def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir
 
 
 def load_run_preset(run: RunDir) -> Preset:
-    return validate_preset(read_toml(run.preset_path), files=[run.preset_path])
+    return validate_preset(read_run_preset_raw(run), files=[run.preset_path])
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
@@ -364,7 +507,7 @@ def snapshot_steps(run_path: str | Path) -> list[int]:
     """Steps whose weights were kept, in order."""
     folder = Path(run_path) / SNAPSHOT_DIR
     steps = []
-    for path in folder.glob("step-*.pt") if folder.is_dir() else ():
+    for path in folder.glob("step-*.pt") if files.is_real_dir(folder) else ():
         with contextlib.suppress(ValueError):
             steps.append(int(path.stem.removeprefix("step-")))
     return sorted(steps)

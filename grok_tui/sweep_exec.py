@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from grok_tui import store
+from grok_tui import files, ownership, store
 from grok_tui.config import PresetError
+from grok_tui.launcher import tail
 from grok_tui.progress import format_duration
 from grok_tui.sweep import (
     LOCK_FILE,
@@ -210,7 +211,7 @@ class ProcessExecutor:
         env.setdefault("PYTHONUNBUFFERED", "1")
         if self.threads:
             env.setdefault("OMP_NUM_THREADS", str(self.threads))
-        with job.run.log_path.open("ab") as log:
+        with os.fdopen(files.open_append(job.run.log_path), "ab") as log:
             log.write(f"--- sweep point {job.index}: {' '.join(command)}\n".encode())
             log.flush()
             return subprocess.Popen(
@@ -232,8 +233,7 @@ class ProcessExecutor:
             if self.stopping:
                 status = NOT_STARTED
             else:
-                lines = _tail(run.log_path)
-                error = lines[-1] if lines else f"exit code {code}"
+                error = point_error(run.log_path, code)
                 summary = store.update_summary(
                     run.path, status=store.FAILED, error=error, ended_at=store.now_iso()
                 )
@@ -243,13 +243,14 @@ class ProcessExecutor:
         )
 
 
-def _tail(path: Path, lines: int = 5) -> list[str]:
-    with contextlib.suppress(OSError), path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - 8192))
-        text = f.read().decode("utf-8", "replace").replace("\r", "\n")
-        return [line for line in text.splitlines() if line.strip()][-lines:]
-    return []
+def point_error(log_path: Path, code: int) -> str:
+    """Why a point's process ended before training: its last 'error:' line, not the
+    progress line printed after it."""
+    lines = tail(log_path, 20)
+    errors = [line for line in lines if line.startswith("error:")]
+    if errors:
+        return errors[-1].removeprefix("error:").strip()
+    return lines[-1] if lines else f"exit code {code}"
 
 
 # ---------------------------------------------------------------------------
@@ -276,30 +277,28 @@ def jobs_to_run(sweep_dir: SweepDir) -> tuple[list[PointJob], list[SweepPoint], 
 
 @contextlib.contextmanager
 def sweep_lock(sweep_dir: SweepDir) -> Iterator[None]:
-    """One process at a time trains a sweep (a second gets a clear error)."""
+    """One process at a time trains a sweep (a second gets a clear error naming the first).
+
+    An OS lock (ownership.DirLock): it dies with its process, so kill -9 never leaves a
+    sweep stuck, and it proves which process a TUI may signal to stop the sweep.
+    """
+    lock = ownership.DirLock(sweep_dir.path, LOCK_FILE)
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+        lock.acquire()
+    except ownership.LockedError as exc:
+        who = exc.holder.describe() if exc.holder else "another process"
+        raise PresetError(
+            f"sweep {sweep_dir.sweep_id} is being run by another process ({who})"
+        ) from None
+    except OSError as exc:
+        raise PresetError(
+            f"cannot lock the sweep directory: {files.describe_os_error(exc)}",
+            file=sweep_dir.path,
+        ) from None
+    try:
         yield
-        return
-    with (sweep_dir.path / LOCK_FILE).open("a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.seek(0)
-            holder = lock.read().strip() or "?"
-            raise PresetError(
-                f"sweep {sweep_dir.sweep_id} is being run by another process (pid {holder})"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()}\n")
-        lock.flush()
-        try:
-            yield
-        finally:
-            lock.truncate(0)
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 def format_point_line(result: PointResult, labels: dict[str, str]) -> str:
@@ -530,10 +529,18 @@ def run_command(
         return _error(error_text(exc))
     executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))
     stopped_by = install_stop(executor)
-    sweep_dir = create_sweep_dir(sweep, points, runs_dir)
-    return execute(
-        sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
-    )
+    try:
+        sweep_dir = create_sweep_dir(sweep, points, runs_dir)
+    except OSError as exc:
+        return _error(
+            f"cannot create the sweep directory in {runs_dir}: {files.describe_os_error(exc)}"
+        )
+    try:
+        return execute(
+            sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
+        )
+    except PresetError as exc:  # the lock could not be taken
+        return _error(error_text(exc))
 
 
 def resume_command(
@@ -557,6 +564,8 @@ def resume_command(
         missing = recreate_missing(sweep_dir)
     except PresetError as exc:
         return _error(error_text(exc))
+    except OSError as exc:
+        return _error(f"cannot write {path}: {files.describe_os_error(exc)}")
     if missing:
         out.write(f"recreated the deleted run directories of points {missing}\n")
     executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))

@@ -105,7 +105,7 @@ def test_follower_rereads_a_rewritten_metrics_file(tmp_path: Path) -> None:
     follower = launcher.RunFollower(run)
     follower.poll()
     # A resume from the checkpoint at step 20 truncates, then appends again.
-    writer = store.MetricsWriter(run.path, truncate_after_step=20)
+    writer = store.MetricsWriter(run.path, keep_through_step=20)
     for step in (30, 40, 50, 60, 70):
         writer.append({"step": step, "resumed": True})
     writer.close()

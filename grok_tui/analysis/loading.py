@@ -10,6 +10,7 @@ fp64). Weights come from ``checkpoints/step-N.pt`` (kept over time) and ``checkp
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from grok_tui.checkpoint import load_checkpoint, load_snapshot
 from grok_tui.config import Preset, PresetError, with_overrides
 from grok_tui.data import Task
 from grok_tui.engine import RunError, Trainer, build_trainer
+from grok_tui.runner import check_checkpoint
 
 
 class AnalysisError(Exception):
@@ -78,16 +80,41 @@ class LoadedRun:
             return self._checkpoint_model
         if step not in self._cache:
             try:
-                self._cache = {step: load_snapshot(self.run.path, step)["model"]}
-            except (OSError, RuntimeError, KeyError) as exc:
+                weights = load_snapshot(self.run.path, step)["model"]
+            except (OSError, RuntimeError, KeyError, PresetError) as exc:
                 raise AnalysisError(f"cannot read the weights of step {step}: {exc}") from None
+            check_weights(weights, self.init_state, f"the weights of step {step}")
+            self._cache = {step: weights}
         return self._cache[step]
 
     def load(self, step: int) -> nn.Module:
         """The model with the weights of `step`, in eval mode."""
-        self.model.load_state_dict(self.weights(step))
+        try:
+            self.model.load_state_dict(self.weights(step))
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise AnalysisError(
+                f"the weights of step {step} in {self.run.path} do not fit its preset ({reason})"
+            ) from None
         self.model.eval()
         return self.model
+
+
+def check_weights(
+    weights: Any, reference: dict[str, torch.Tensor], what: str
+) -> dict[str, torch.Tensor]:
+    """Weights with the model's names and shapes, or an AnalysisError: a file from another
+    model (or a crafted one) must not reach the analyses as garbage."""
+    if not isinstance(weights, dict) or set(weights) != set(reference):
+        raise AnalysisError(f"{what} are not this run's model (other tensor names)")
+    for name, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor) or tensor.shape != reference[name].shape:
+            shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor)
+            raise AnalysisError(
+                f"{what} do not fit this run's model: {name} is {shape}, "
+                f"expected {tuple(reference[name].shape)}"
+            )
+    return weights
 
 
 def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None = None) -> LoadedRun:
@@ -110,13 +137,15 @@ def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None =
 
     sources: dict[int, str] = {step: "snapshot" for step in store.snapshot_steps(run.path)}
     checkpoint_model = None
-    if run.checkpoint_path.exists():
+    if os.path.lexists(run.checkpoint_path):
         try:
-            checkpoint = load_checkpoint(run.path)
-        except (OSError, RuntimeError) as exc:
-            raise AnalysisError(f"cannot read {run.checkpoint_path}: {exc}") from None
-        checkpoint_model = checkpoint["model"]
-        sources.setdefault(int(checkpoint["step"]), "checkpoint")
+            checkpoint = check_checkpoint(load_checkpoint(run.path), preset, run.checkpoint_path)
+        except (OSError, PresetError) as exc:
+            raise AnalysisError(str(exc)) from None
+        checkpoint_model = check_weights(
+            checkpoint["model"], init_state, f"the weights in {run.checkpoint_path}"
+        )
+        sources.setdefault(checkpoint["step"], "checkpoint")
     if not sources:
         raise AnalysisError(
             f"no weights to analyse in {run.path}: no {store.CHECKPOINT_FILE} and no "

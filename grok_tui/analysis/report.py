@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from grok_tui import store
+from grok_tui import files, store
 from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
@@ -417,6 +417,8 @@ def json_ready(value: Any) -> Any:
 def write_report(analysis: dict[str, Any], folder: Path, figures: bool = True) -> Path:
     """Write the figures (when matplotlib is there) and analysis.json into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
+    if not files.is_real_dir(folder):  # a planted link: never write through it
+        raise files.UnsafeFileError(20, "is a link, not a directory of the run", str(folder))
     ready = json_ready(analysis)
     ready["figures"] = {}
     if figures:
@@ -566,7 +568,14 @@ def run_analysis(ref: str, options: Options, runs_dir: str | None = None) -> int
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     analysis["timing_s"]["total"] = round(time.perf_counter() - started, 3)
-    path = write_report(analysis, analysis_dir(loaded.run.path), options.figures)
+    try:
+        path = write_report(analysis, analysis_dir(loaded.run.path), options.figures)
+    except OSError as exc:
+        print(
+            f"error: cannot write {analysis_dir(loaded.run.path)}: {files.describe_os_error(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     for note in analysis["notes"]:
         _log(f"note: {note}")
     _log(

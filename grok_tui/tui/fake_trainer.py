@@ -11,14 +11,12 @@ from __future__ import annotations
 import math
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
-from grok_tui.config import read_toml
+from grok_tui import ownership, store
 
 _stop = False
 
@@ -49,7 +47,12 @@ def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     run = store.RunDir(Path(argv[0]))
-    preset = read_toml(run.preset_path)
+    try:
+        lock = run.lock.acquire()  # one writer per run, as the real trainer
+    except ownership.LockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    preset = store.read_run_preset_raw(run)
     summary = run.summary()
     # the summary has the total (an epochs preset's preset.toml has no steps)
     steps = int(summary.get("steps") or preset.get("train", {}).get("steps", 1000))
@@ -63,10 +66,12 @@ def main(argv: list[str]) -> int:
     elapsed0 = records[-1]["elapsed_s"] if records else 0.0
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
+    me = ownership.my_identity()
     summary.update(
         status=store.RUNNING,
-        pid=os.getpid(),
-        host=socket.gethostname(),
+        pid=me.pid,
+        host=me.host,
+        owner=me.as_dict(),
         started_at=summary.get("started_at") or store.now_iso(),
         ended_at=None,
         device="cpu (fake)",
@@ -97,6 +102,7 @@ def main(argv: list[str]) -> int:
     writer.close()
     summary.update(status=store.STOPPED if _stop else store.COMPLETED, ended_at=store.now_iso())
     store.write_summary(run.path, summary)
+    lock.release()
     return 130 if _stop else 0
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from grok_tui import store
 from grok_tui.config import S5_OPERATIONS, flatten
-from grok_tui.launcher import run_status
 from grok_tui.tui.series import format_duration
 
 
@@ -124,11 +123,17 @@ def duration_s(summary: Mapping[str, Any], now: datetime | None = None) -> float
 def run_row(info: store.RunInfo) -> RunRow:
     """The history row of a run, from its summary and its frozen preset."""
     summary, preset = info.summary, info.preset
-    data, model, optim = preset.get("data", {}), preset.get("model", {}), preset.get("optim", {})
+
+    def table(key: str) -> Mapping[str, Any]:  # a crafted preset.toml may hold anything
+        value = preset.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    data, model, optim = table("data"), table("model"), table("optim")
     started = _parse_time(summary.get("started_at") or summary.get("created_at"))
     values = {
         "name": summary.get("name") or preset.get("name") or info.run_id,
-        "note": info.note or None,  # the whole note: the filter and CSV see every line
+        # the whole note: the filter and CSV see every line; a damaged run says why instead
+        "note": f"unreadable: {info.unreadable}" if info.unreadable else (info.note or None),
         "model": model_label(model) if model else "?",
         "operation": _get(data, "operation"),
         "p": None if _get(data, "operation") in S5_OPERATIONS else _get(data, "p"),  # not used
@@ -136,7 +141,7 @@ def run_row(info: store.RunInfo) -> RunRow:
         "optimizer": _get(optim, "name"),
         "lr": _get(optim, "lr"),
         "weight_decay": _get(optim, "weight_decay"),
-        "status": run_status(summary) if summary else "unknown",
+        "status": info.status if summary or info.unreadable else "unknown",
         "fit_step": summary.get("fit_step"),
         "grok_step": summary.get("grok_step"),
         "best_test_acc": summary.get("best_test_acc"),
