@@ -393,9 +393,8 @@ def test_a_sweep_point_s_line_names_its_real_error(tmp_path: Path) -> None:
 
 
 def test_history_lists_damaged_runs_beside_healthy_ones(tmp_path: Path) -> None:
-    from tests.test_tui_app import drive, finished_run, open_history  # Pilot helpers
-
     from grok_tui.tui.app import GrokApp
+    from tests.test_tui_app import drive, finished_run, open_history  # Pilot helpers
 
     runs = tmp_path / "runs"
     healthy = finished_run(runs, "healthy")
