@@ -15,6 +15,7 @@ from grok_tui.config import PresetError, load_preset, task_size_label, with_over
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
+from grok_tui.text import safe_text
 
 SUBCOMMANDS = ("validate", "runs", "note", "bench", "analyze", "sweep-report")
 
@@ -72,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--device", help="override train.device (cpu, cuda, cuda:1, mps)")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--resume: continue a run marked running on another host (it must have stopped there)",
+    )
+    parser.add_argument(
         "--presets", action="append", default=[], metavar="DIR", help="TUI: another preset folder"
     )
     parser.add_argument("--jobs", type=int, metavar="N", help="sweeps: points trained at once")
@@ -92,9 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume:
         if args.overrides:
             parser.error("--set applies to --run only: a resumed run keeps its frozen preset")
-        return cmd_resume(args.resume, runs_dir, args.device)
+        return cmd_resume(args.resume, runs_dir, args.device, args.force)
     if args.overrides or args.device:
         parser.error("--set and --device need --run (or --resume for --device)")
+    if args.force:
+        parser.error("--force applies to --resume only")
     from grok_tui.tui.app import run_app  # Textual only when the TUI is wanted
 
     run_app(runs_dir, [Path(d) for d in args.presets])
@@ -102,12 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    # Messages quote presets and run directories, which may come from someone else.
+    print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
 def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None) -> int:
-    from grok_tui import runner
+    from grok_tui import files, runner
     from grok_tui.engine import RunError
     from grok_tui.progress import ProgressSink, describe_end
 
@@ -118,9 +127,20 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
         return _error(str(exc))
     stop = runner.StopFlag()
     stop.install()
-    run = store.create_run(preset, runs_dir)
+    try:
+        run = store.create_run(preset, runs_dir)
+        lock = runner.claim(run)
+    except OSError as exc:
+        return _error(
+            f"cannot create a run directory in {runs_dir}: {files.describe_os_error(exc)}"
+        )
+    except PresetError as exc:
+        return _error(str(exc))
     print(f"run {run.run_id} · preset {path} · {run.path}", flush=True)
-    code, summary = runner.execute(preset, run, sinks=[ProgressSink(preset.train.steps)], stop=stop)
+    with lock:
+        code, summary = runner.execute(
+            preset, run, sinks=[ProgressSink(preset.train.steps)], stop=stop
+        )
     print(describe_end(str(run.path), summary), flush=True)
     if code == runner.EXIT_STOPPED:
         print(
@@ -129,31 +149,37 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
     return code
 
 
-def cmd_resume(ref: str, runs_dir: Path, device: str | None) -> int:
+def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False) -> int:
     from grok_tui import runner
     from grok_tui.engine import RunError
     from grok_tui.progress import ProgressSink, describe_end
 
     try:
         run = store.find_run(ref, runs_dir)
-        preset, checkpoint = runner.load_resume(run)
-        if device:  # only where the run trains, not what it trains: the frozen preset stays
-            with_overrides(preset, [("train.device", device)])
-        runner.check_device(preset, device)
-    except (PresetError, RunError) as exc:
+        lock = runner.claim(run)  # before reading its state: one writer per run
+    except PresetError as exc:
         return _error(str(exc))
-    stop = runner.StopFlag()
-    stop.install()
-    where = f"step {checkpoint['step']}" if checkpoint else "step 0 (no checkpoint yet)"
-    print(f"run {run.run_id} · resuming from {where} · {run.path}", flush=True)
-    code, summary = runner.execute(
-        preset,
-        run,
-        sinks=[ProgressSink(preset.train.steps)],
-        resume=checkpoint,
-        device=device,
-        stop=stop,
-    )
+    with lock:
+        try:
+            preset, checkpoint = runner.load_resume(run, force=force)
+            if device:  # only where the run trains, not what it trains: the frozen preset stays
+                with_overrides(preset, [("train.device", device)])
+            runner.check_device(preset, device)
+        except (PresetError, RunError) as exc:
+            return _error(str(exc))
+        stop = runner.StopFlag()
+        stop.install()
+        where = f"step {checkpoint['step']}" if checkpoint else "step 0 (no checkpoint yet)"
+        print(f"run {run.run_id} · resuming from {where} · {run.path}", flush=True)
+        code, summary = runner.execute(
+            preset,
+            run,
+            sinks=[ProgressSink(preset.train.steps)],
+            resume=checkpoint,
+            restart=checkpoint is None,
+            device=device,
+            stop=stop,
+        )
     print(describe_end(str(run.path), summary), flush=True)
     return code
 
@@ -188,6 +214,11 @@ def cmd_validate(argv: list[str]) -> int:
 
 
 def cmd_runs(argv: list[str]) -> int:
+    """List the runs; every field read from a run directory goes through safe_text.
+
+    A run directory may come from someone else: its id, status, numbers and note must
+    not carry escape sequences (or bidi overrides) to the terminal, nor break the table.
+    """
     parser = argparse.ArgumentParser(prog="grok-tui runs", description="list runs")
     parser.add_argument("--runs-dir")
     args = parser.parse_args(argv)
@@ -198,13 +229,18 @@ def cmd_runs(argv: list[str]) -> int:
     print(f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}  note")
     for info in runs:
         s = info.summary
-        final = s.get("final") or {}
+        final = s.get("final") if isinstance(s.get("final"), dict) else {}
         test_acc = final.get("test_acc")
         note = info.note.splitlines()[0] if info.note else ""
+        if info.unreadable:  # shown, never fatal: one damaged run must not hide the others
+            note = f"unreadable: {info.unreadable}"
+        elif info.preset_error:
+            note = f"preset unreadable: {info.preset_error}"
         line = (
-            f"{info.run_id:44} {info.status:10} {s.get('step', 0):>9} "
+            f"{safe_text(info.run_id):44} {safe_text(info.status):10} "
+            f"{_opt(s.get('step', 0)):>9} "
             f"{_opt(s.get('fit_step')):>7} {_opt(s.get('grok_step')):>7} "
-            f"{'' if test_acc is None else f'{test_acc:.4f}':>8}  {note[:60]}"
+            f"{_acc(test_acc):>8}  {safe_text(note[:100])}"
         )
         print(line.rstrip())
     return EXIT_OK
@@ -224,20 +260,31 @@ def cmd_note(argv: list[str]) -> int:
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
     except PresetError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {safe_text(exc.message, multiline=True)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.clear and args.text:
         print("error: give TEXT or --clear, not both", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.clear or args.text:
         run.set_note(" ".join(args.text))
-    note = run.note()
-    print(f"{run.run_id}: {note}" if note else f"{run.run_id}: (no note)")
+    note = safe_text(run.note(), multiline=True)  # the run may come from someone else
+    run_id = safe_text(run.run_id)
+    print(f"{run_id}: {note}" if note else f"{run_id}: (no note)")
     return EXIT_OK
 
 
 def _opt(value: object) -> str:
-    return "-" if value is None else str(value)
+    """A summary value for a column: '-' when absent, terminal-safe whatever it holds."""
+    return "-" if value is None else safe_text(value)
+
+
+def _acc(value: object) -> str:
+    """An accuracy to 4 decimals; anything else a summary might hold, shown safely."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.4f}"
+    return safe_text(value)
 
 
 def cmd_bench(argv: list[str]) -> int:

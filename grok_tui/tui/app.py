@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import ActionFailed, RunsPolled, RunStarted
 from grok_tui.tui.screens.modals import ChoiceModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
@@ -212,8 +213,10 @@ class GrokApp(App):
             return
         self.call_from_thread(
             self.notify,
-            f"Sweep {sweep_file.name} started (pid {pid}); its runs appear in Live as they start. "
-            f"Log: {log_path}",
+            safe_markup(
+                f"Sweep {sweep_file.name} started (pid {pid}); its runs appear in Live as they "
+                f"start. Log: {log_path}"
+            ),
             timeout=8,
         )
 
@@ -245,26 +248,35 @@ class GrokApp(App):
         from grok_tui import launcher
 
         if launcher.stop_run(run):
-            self.notify(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
+            self.notify(
+                safe_markup(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
+            )
         else:
             status = launcher.run_status(run.summary())
-            self.notify(f"{run.run_id} is {status}: nothing to stop here.", severity="warning")
+            self.notify(
+                safe_markup(f"{run.run_id} is {status}: nothing to stop here."), severity="warning"
+            )
 
     def on_run_started(self, message: RunStarted) -> None:
         follower = self.follow(message.run)
         follower.status = "unknown"  # a resumed run changes status: make the next poll report it
         self.current_run_id = message.run.run_id
-        self.notify(f"{message.verb.capitalize()} {message.run.run_id}")
+        self.notify(safe_markup(f"{message.verb.capitalize()} {message.run.run_id}"))
         self.switch_mode("live")
 
     def on_action_failed(self, message: ActionFailed) -> None:
-        self.notify(message.text, severity="error", timeout=8)
+        # Plain text: these name runs and quote errors, which quote files from disk.
+        self.notify(safe_markup(message.text, multiline=True), severity="error", timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             if event.worker.group == "poll":
                 self._polling = False
-            self.notify(f"Error: {event.worker.error}", severity="error", timeout=8)
+            self.notify(
+                safe_markup(f"Error: {event.worker.error}", multiline=True),
+                severity="error",
+                timeout=8,
+            )
 
     def edit_run_preset(self, run: store.RunDir) -> None:
         from grok_tui import store
@@ -273,7 +285,10 @@ class GrokApp(App):
         try:
             preset = store.load_run_preset(run)
         except PresetError as exc:
-            self.notify(f"The preset of this run does not load: {exc}", severity="error")
+            self.notify(
+                safe_markup(f"The preset of this run does not load: {exc}", multiline=True),
+                severity="error",
+            )
             return
         self.run_worker(self._edit(preset.to_dict(), run.run_id), group="edit")
 
@@ -289,7 +304,8 @@ class GrokApp(App):
                 self._write_records(run, path)
 
         default = Path.cwd() / f"{run.run_id}.csv"
-        self.push_screen(PathModal(f"Write the records of {run.run_id} to CSV:", default), chosen)
+        message = f"Write the records of {safe_text(run.run_id)} to CSV:"
+        self.push_screen(PathModal(message, default), chosen)
 
     @work(thread=True, exit_on_error=False, group="export")
     def _write_records(self, run: store.RunDir, path: Path) -> None:
@@ -300,7 +316,7 @@ class GrokApp(App):
         except OSError as exc:
             self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
             return
-        self.call_from_thread(self.notify, f"Wrote {count} records to {path}")
+        self.call_from_thread(self.notify, safe_markup(f"Wrote {count} records to {path}"))
 
     def toggle_smoothing(self) -> None:
         on = self.axis_options.smoothing == 0
@@ -336,14 +352,14 @@ class GrokApp(App):
             elif choice == "stop":
                 # A sweep forwards the stop to its running points and starts no new one;
                 # signalling those points as well would be a second, harsher signal.
-                for _, pid in sweeps:
-                    launcher.stop_sweep(pid)
+                for path, _ in sweeps:
+                    launcher.stop_sweep(path)
                 for follower in live:
                     if follower.run.path.resolve().parent not in sweep_dirs:
                         launcher.stop_run(follower.run)
                 self.exit()
 
-        names = ", ".join(f.run_id for f in live[:3]) + (" …" if len(live) > 3 else "")
+        names = ", ".join(safe_text(f.run_id) for f in live[:3]) + (" …" if len(live) > 3 else "")
         what = f"{len(live)} run(s) still running: {names}" if live else ""
         if sweeps:
             what += ("; " if what else "") + f"{len(sweeps)} sweep(s) still training"

@@ -4,6 +4,8 @@ wrote (norms, embedding projections, heatmaps, Fourier spectrum, Nanda's losses,
 The analysis is computed in its own process (``grok_tui.analysis.paths.analysis_command``),
 like training: this module never imports torch. The functions above the widgets turn
 analysis.json into what a view draws; they are plain Python, tested without Textual.
+A run directory (and so its analysis.json and analyze.log) may come from someone else:
+run ids, layer names, notes and log lines are shown through grok_tui.text.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -32,6 +33,7 @@ from grok_tui.analysis.paths import (
     analysis_dir,
     read_analysis,
 )
+from grok_tui.text import safe_text
 from grok_tui.tui.series import (
     FIT_COLOUR,
     GROK_COLOUR,
@@ -257,8 +259,8 @@ def headline(analysis: dict[str, Any] | None, summary: dict[str, Any]) -> str:
     if isinstance(now, int) and now > analysis["step"]:
         text += f"\nthe run is at step {now} now: a to analyse again"
     if analysis.get("notes"):
-        text += "\nnotes: " + "; ".join(analysis["notes"])
-    return text
+        text += "\nnotes: " + "; ".join(str(note) for note in analysis["notes"])
+    return safe_text(text, multiline=True)
 
 
 def format_loss(value: float | None) -> str:
@@ -323,7 +325,8 @@ class AnalysisPlot(PlotextPlot):
         for i, (name, xs, ys) in enumerate(norm_series(analysis, option)):
             if xs:
                 marker = "braille" if len(xs) > 1 else "dot"
-                plt.plot(xs, ys, marker=marker, color=PALETTE[i % len(PALETTE)], label=name)
+                colour = PALETTE[i % len(PALETTE)]
+                plt.plot(xs, ys, marker=marker, color=colour, label=safe_text(name))
                 all_x += xs
         self._marks(analysis)
         self._step_ticks(all_x)
@@ -345,7 +348,8 @@ class AnalysisPlot(PlotextPlot):
                 )
         for n in data["labels"]:
             plt.text(str(n), x[n], y[n], color="white")
-        plt.title(f"{option.upper()} of the number embeddings · lines n→n+{data['link_step']}")
+        link = safe_text(data["link_step"])
+        plt.title(f"{option.upper()} of the number embeddings · lines n→n+{link}")
 
     def _matrix(
         self,
@@ -383,7 +387,9 @@ class AnalysisPlot(PlotextPlot):
             (0, p - 1, "number"),
         )
         step = heatmap["initial_step"] if option == "initial" else heatmap["step"]
-        self.plt.title(f"number embeddings at step {step} · blue -{vmax:.3g} .. red +{vmax:.3g}")
+        self.plt.title(
+            f"number embeddings at step {safe_text(step)} · blue -{vmax:.3g} .. red +{vmax:.3g}"
+        )
 
     def _draw_spectrum(self, analysis: dict[str, Any], option: str) -> None:
         plt = self.plt
@@ -449,7 +455,7 @@ class AnalysisPlot(PlotextPlot):
                     history[name],
                     marker="braille",
                     color=PALETTE[i % len(PALETTE)],
-                    label=name,
+                    label=safe_text(name),
                 )
             plt.ylim(0, 1)
             self._marks(analysis)
@@ -465,8 +471,10 @@ class AnalysisPlot(PlotextPlot):
             p = len(grid)
             self._matrix(grid, lambda v: sequential(v, lo, hi), (0, p - 1, "y"), (0, p - 1, "x"))
             plt.title(
-                f"{example['layer']} unit {example['unit']} over (x, y): frequency "
-                f"{example['frequency']}, share {example['share']:.2f}"
+                safe_text(
+                    f"{example['layer']} unit {example['unit']} over (x, y): frequency "
+                    f"{example['frequency']}, share {example['share']:.2f}"
+                )
             )
             return
         freqs = sorted({int(k) for layer in layers.values() for k in layer["clusters"]})
@@ -476,12 +484,13 @@ class AnalysisPlot(PlotextPlot):
         counts = [
             [int(layer["clusters"].get(str(k), 0)) for k in freqs] for layer in layers.values()
         ]
-        plt.multiple_bar([str(k) for k in freqs], counts, labels=list(layers))
+        plt.multiple_bar([str(k) for k in freqs], counts, labels=[safe_text(n) for n in layers])
         plt.xlabel("frequency k")
         plt.title(
             "units per frequency cluster · "
             + ", ".join(
-                f"{name} {layer['clustered_fraction']:.0%}" for name, layer in layers.items()
+                f"{safe_text(name)} {layer['clustered_fraction']:.0%}"
+                for name, layer in layers.items()
             )
         )
 
@@ -512,8 +521,8 @@ class AnalysisPlot(PlotextPlot):
         plt.scatter(
             [section["unperturbed_sv"][0]], [section["unperturbed_sv"][1]], marker="x", color="red"
         )
-        plt.xlabel(f"σ1 {section['layers'][0]}")
-        plt.ylabel(f"σ1 {section['layers'][1]}")
+        plt.xlabel(f"σ1 {safe_text(section['layers'][0])}")
+        plt.ylabel(f"σ1 {safe_text(section['layers'][1])}")
         plt.title(f"{option} log10 loss {lo:.2f} (dark) .. {hi:.2f} (yellow) · x = trained")
 
 
@@ -586,7 +595,10 @@ class AnalysisScreen(Screen):
         self.status = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]{escape(self.run.run_id)}[/] · analysis · loading…", id="analysis-head")
+        yield Static(
+            Text.assemble((safe_text(self.run.run_id), "bold"), " · analysis · loading…"),
+            id="analysis-head",
+        )
         yield AnalysisPlot(id="analysis-plot")
         yield Footer(compact=True)
 
@@ -606,10 +618,14 @@ class AnalysisScreen(Screen):
             f"[reverse]{i + 1} {title}[/]" if view == self.view else f"{i + 1} {title}"
             for i, (view, title, _) in enumerate(VIEWS)
         )
-        head = Text.from_markup(f"{tabs}\n[b]{escape(self.run.run_id)}[/] · ")
+        head = Text.from_markup(tabs)  # markup of constants only; the rest is plain text
+        head.append("\n")
+        head.append(safe_text(self.run.run_id), style="bold")
+        head.append(" · ")
         head.append(headline(self.analysis, self.summary))
         if self.status:
-            head.append("\n" + self.status, style="yellow" if self.running else "red")
+            status = safe_text(self.status, multiline=True)
+            head.append("\n" + status, style="yellow" if self.running else "red")
         self.query_one("#analysis-head", Static).update(head)
         self.query_one(AnalysisPlot).show(self.analysis, self.view, self.options[self.view])
 

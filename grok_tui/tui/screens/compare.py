@@ -1,4 +1,8 @@
-"""The Compare screen: marked runs overlaid, one stable colour each, and their config diff."""
+"""The Compare screen: marked runs overlaid, one stable colour each, and their config diff.
+
+Run names and preset values come from run directories, which may come from someone
+else: labels are terminal-safe and every diff cell is rich Text, never markup.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from grok_tui import store
+from grok_tui.text import safe_text
 from grok_tui.tui.runtable import config_diff
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import compare_curves, run_colours
@@ -30,8 +35,9 @@ class CompareLoaded(Message):
 
 
 def run_label(index: int, info: store.RunInfo) -> str:
+    """'1:alpha': plain, terminal-safe text (used in Text, markup goes through escaping)."""
     name = info.summary.get("name") or info.preset.get("name") or info.run_id
-    return f"{index}:{name}"
+    return f"{index}:{safe_text(name)}"
 
 
 class CompareScreen(Screen):
@@ -90,8 +96,8 @@ class CompareScreen(Screen):
         rows = config_diff({i.run_id: i.preset for i in self.infos})
         if not rows:
             table.add_row("(same preset)", *["" for _ in self.infos])
-        for key, values in rows:
-            table.add_row(key, *values)
+        for key, values in rows:  # str cells would be read as Rich markup
+            table.add_row(Text(safe_text(key)), *(Text(safe_text(v)) for v in values))
         table.border_title = f"preset fields that differ ({len(rows)})"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")

@@ -1,4 +1,9 @@
-"""The History screen: every run of the runs directory; sort, filter, mark, open, export."""
+"""The History screen: every run of the runs directory; sort, filter, mark, open, export.
+
+Run ids, names, notes and error texts come from run directories, which may come from
+someone else: they reach widgets as rich Text or through grok_tui.text (never as raw
+markup), so a crafted name cannot restyle the table or make a dialog lie.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from grok_tui import store
 from grok_tui.launcher import LIVE_STATUSES
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.runtable import (
     COLUMNS,
     STATUSES,
@@ -163,7 +169,7 @@ class HistoryScreen(Screen):
         sort_title = next(c.title for c in COLUMNS if c.key == self.sort_key)
         self.query_one("#history-info", Static).update(
             f"{len(self.shown)} of {len(self.all_rows)} runs · {len(self.marked)} marked · "
-            f"sorted by {sort_title} · {self.app.runs_dir}"
+            f"sorted by {sort_title} · {safe_markup(self.app.runs_dir)}"
         )
 
     @on(Input.Changed, "#history-filter")
@@ -194,10 +200,7 @@ class HistoryScreen(Screen):
             info.summary = follower.summary
             row = run_row(info)
             self.all_rows = [row if r.run_id == run_id else r for r in self.all_rows]
-            if run_id in table.rows_by_key:
-                table.rows_by_key[run_id] = row
-                for column in COLUMNS:
-                    table.update_cell(run_id, column.key, row.cell(column.key))
+            table.update_run(row)
 
     # -- the run under the cursor ---------------------------------------------------------
 
@@ -347,9 +350,11 @@ class HistoryScreen(Screen):
         try:
             count = write_table_csv(rows, path)
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            self.app.call_from_thread(
+                self.notify, safe_markup(f"Export failed: {exc}", multiline=True), severity="error"
+            )
             return
-        self.app.call_from_thread(self.notify, f"Wrote {count} runs to {path}")
+        self.app.call_from_thread(self.notify, safe_markup(f"Wrote {count} runs to {path}"))
 
     def action_write_records(self) -> None:
         row = self.current_row()
@@ -390,7 +395,9 @@ class HistoryScreen(Screen):
 
         self.app.push_screen(
             ConfirmModal(
-                f"Delete run {row.run_id}?\n{row.path}\nIts records and checkpoint are removed for good.",
+                # One line each, newlines in them escaped too: the exact path that goes.
+                f"Delete run {safe_text(row.run_id)}?\n{safe_text(row.path)}\n"
+                "Its records and checkpoint are removed for good.",
                 yes="Delete",
             ),
             confirmed,
@@ -408,13 +415,20 @@ class HistoryScreen(Screen):
             try:
                 run.set_note(text)
             except OSError as exc:
-                self.notify(f"Could not write the note: {exc}", severity="error")
+                self.notify(
+                    safe_markup(f"Could not write the note: {exc}", multiline=True),
+                    severity="error",
+                )
                 return
-            self.notify(f"Note {'saved' if text.strip() else 'cleared'} for {row.run_id}")
+            verb = "saved" if text.strip() else "cleared"
+            self.notify(safe_markup(f"Note {verb} for {row.run_id}"))
             self.reload()
 
         self.app.push_screen(
-            TextModal(f"Note on {row.run_id} (Enter saves; empty clears; Esc cancels)", run.note()),
+            TextModal(
+                f"Note on {safe_text(row.run_id)} (Enter saves; empty clears; Esc cancels)",
+                run.note(),
+            ),
             written,
         )
 
@@ -423,12 +437,16 @@ class HistoryScreen(Screen):
         try:
             shutil.rmtree(row.path)
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"Could not delete: {exc}", severity="error")
+            self.app.call_from_thread(
+                self.notify,
+                safe_markup(f"Could not delete: {exc}", multiline=True),
+                severity="error",
+            )
             return
         self.app.call_from_thread(self._deleted, row)
 
     def _deleted(self, row: RunRow) -> None:
         self.marked.discard(row.run_id)
         self.app.forget(row.run_id)
-        self.notify(f"Deleted {row.run_id}")
+        self.notify(safe_markup(f"Deleted {row.run_id}"))
         self.reload()

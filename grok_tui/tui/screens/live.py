@@ -1,10 +1,13 @@
-"""The Live screen: the curves and status of the runs being followed, one at a time."""
+"""The Live screen: the curves and status of the runs being followed, one at a time.
+
+Names, statuses, errors and log lines come from run directories, which may come from
+someone else (a run found in the runs directory): all go through grok_tui.text.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.series import eta_seconds, format_duration, run_curves
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
@@ -43,8 +47,8 @@ def status_text(follower: RunFollower) -> Text:
     percent = f" ({100 * step / steps:.0f}%)" if steps else ""
     last = follower.records[-1] if follower.records else {}
     parts: list[tuple[str, str] | str] = [
-        (status, STATUS_STYLES.get(status, "bold")),
-        f"  step {step}/{steps}{percent}",
+        (safe_text(status), STATUS_STYLES.get(status, "bold")),
+        safe_text(f"  step {step}/{steps}{percent}"),
     ]
     speed = s.get("steps_per_s")
     if isinstance(speed, int | float) and speed > 0:
@@ -56,14 +60,14 @@ def status_text(follower: RunFollower) -> Text:
     elif s.get("elapsed_s") is not None:
         parts.append(f" · took {format_duration(s.get('elapsed_s'))}")
     if s.get("device"):
-        parts.append(f" · {s['device']}")
+        parts.append(f" · {safe_text(s['device'])}")
     if "train_acc" in last:
         parts.append(f" · acc train {last['train_acc']:.3f} test {last.get('test_acc', 0):.3f}")
     for key, name in (("fit_step", "fit"), ("grok_step", "grok")):
         if s.get(key) is not None:
-            parts.append(f" · {name} @{s[key]}")
+            parts.append(f" · {name} @{safe_text(s[key])}")
     if s.get("error"):
-        parts.append(("  " + str(s["error"]), "red"))
+        parts.append(("  " + safe_text(s["error"], multiline=True), "red"))
     return Text.assemble(*parts)
 
 
@@ -153,7 +157,7 @@ class LiveScreen(Screen):
         loss.show(curves.loss, marks=curves.marks, x_label=curves.x_label)
         if follower.status in ("crashed", "failed"):
             lines = tail(follower.run.log_path, 4)
-            log.update("[b]log.txt:[/b]\n" + "\n".join(escape(line) for line in lines))
+            log.update("[b]log.txt:[/b]\n" + "\n".join(safe_markup(line) for line in lines))
             log.display = bool(lines)
         else:
             log.display = False
@@ -166,7 +170,7 @@ class LiveScreen(Screen):
         for index, follower in enumerate(followers, start=1):
             name = follower.summary.get("name") or follower.run_id
             style = STATUS_STYLES.get(follower.status, "")
-            label = f" {index}:{name} {follower.status} "
+            label = f" {index}:{safe_text(name)} {safe_text(follower.status)} "
             if current is not None and follower.run_id == current.run_id:
                 parts.append((label, f"reverse {style}".strip()))
             else:

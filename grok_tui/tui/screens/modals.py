@@ -1,4 +1,10 @@
-"""Small dialogs: confirm, choose one of a few, ask for a path, export the history."""
+"""Small dialogs: confirm, choose one of a few, ask for a path, export the history.
+
+Their messages name runs and paths read from disk (run ids, notes), which may come from
+someone else: every message, choice and proposed value is shown as plain text, made
+terminal-safe (grok_tui.text), never read as markup. A dialog must show exactly what it
+acts on.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,17 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
+
+from grok_tui.text import safe_text
+
+
+def plain(message: str) -> Content:
+    """A dialog's message as literal text: no markup, no control characters."""
+    return Content(safe_text(message, multiline=True))
 
 
 class Dialog(ModalScreen):
@@ -30,10 +44,10 @@ class ConfirmModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.message, classes="dialog-text")
+            yield Static(plain(self.message), classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.no, id="no", variant="primary")
-                yield Button(self.yes, id="yes", variant="error")
+                yield Button(plain(self.no), id="no", variant="primary")
+                yield Button(plain(self.yes), id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -54,8 +68,10 @@ class ChoiceModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.message, classes="dialog-text")
-            yield OptionList(*(Option(label, id=key) for key, label in self.choices), id="choices")
+            yield Static(plain(self.message), classes="dialog-text")
+            yield OptionList(
+                *(Option(plain(label), id=key) for key, label in self.choices), id="choices"
+            )
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)
@@ -75,8 +91,8 @@ class PathModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.message, classes="dialog-text")
-            yield Input(str(self.default), id="path")
+            yield Static(plain(self.message), classes="dialog-text")
+            yield Input(safe_text(self.default), id="path")
             yield Static("", id="path-note", classes="dialog-note")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -88,7 +104,11 @@ class PathModal(Dialog):
 
 
 class TextModal(Dialog):
-    """Ask for one line of text, with the current value; Enter accepts (empty is allowed)."""
+    """Ask for one line of text, with the current value; Enter accepts (empty is allowed).
+
+    The current value (a run's note) is shown terminal-safe: a control character in it
+    becomes its visible escape, and stays so if the value is saved again.
+    """
 
     def __init__(self, message: str, value: str = "") -> None:
         super().__init__()
@@ -96,8 +116,8 @@ class TextModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.message, classes="dialog-text")
-            yield Input(self.value, id="text")
+            yield Static(plain(self.message), classes="dialog-text")
+            yield Input(safe_text(self.value), id="text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

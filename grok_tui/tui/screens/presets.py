@@ -1,11 +1,14 @@
-"""The Presets screen: pick a preset, see its verdict and resolved values, edit, save, run."""
+"""The Presets screen: pick a preset, see its verdict and resolved values, edit, save, run.
+
+Preset names, folders, paths and errors come from files (some written by others, or a
+run's frozen preset): they are shown through grok_tui.text, literally ("[b]x" as typed).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
@@ -17,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.screens.modals import ConfirmModal, PathModal
 from grok_tui.tui.widgets.preset_form import PresetForm, default_preset_dict
 
@@ -102,20 +106,23 @@ class PresetsScreen(Screen):
             folder = entry.folder or entry.source
             if folder != group:
                 group = folder
-                options.add_option(Option(Text(folder, style="bold dim"), disabled=True))
+                options.add_option(Option(Text(safe_text(folder), style="bold dim"), disabled=True))
             if entry.sweep:
                 mark = Text("⊞ ", style="cyan")
             else:
                 mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
             options.add_option(
-                Option(mark + Text(entry.name, no_wrap=True, overflow="ellipsis"), id=str(index))
+                Option(
+                    mark + Text(safe_text(entry.name), no_wrap=True, overflow="ellipsis"),
+                    id=str(index),
+                )
             )
         if not self.entries:
             from grok_tui.tui.catalog import preset_sources
 
             self.query_one("#preset-heading", Static).update(
                 "No presets found. Looked in: "
-                + ", ".join(str(s.path) for s in preset_sources(self.app.preset_dirs))
+                + ", ".join(safe_markup(s.path) for s in preset_sources(self.app.preset_dirs))
                 + " — the form below starts from the defaults."
             )
             self.query_one("#preset-form", PresetForm).load(default_preset_dict())
@@ -148,7 +155,11 @@ class PresetsScreen(Screen):
             form.display = False
             if entry.sweep:
                 heading.update(
-                    Text.assemble(("⊞ ", "cyan"), (entry.sweep, "bold"), f"  {entry.path}")
+                    Text.assemble(
+                        ("⊞ ", "cyan"),
+                        (safe_text(entry.sweep), "bold"),
+                        f"  {safe_text(entry.path)}",
+                    )
                 )
                 self._show_errors(
                     [
@@ -159,7 +170,7 @@ class PresetsScreen(Screen):
                     error=False,
                 )
             else:
-                heading.update(Text.assemble(("✗ invalid  ", "bold red"), str(entry.path)))
+                heading.update(Text.assemble(("✗ invalid  ", "bold red"), safe_text(entry.path)))
                 self._show_errors(
                     (entry.error or "invalid preset").splitlines(),
                     title="This preset does not load:",
@@ -168,7 +179,9 @@ class PresetsScreen(Screen):
                 text = entry.path.read_text(encoding="utf-8")
             except OSError as exc:
                 text = str(exc)
-            source = Syntax(text, "toml", line_numbers=True, theme="ansi_dark")
+            source = Syntax(
+                safe_text(text, multiline=True), "toml", line_numbers=True, theme="ansi_dark"
+            )
             self.query_one("#preset-source", Static).update(source)
             self.query_one("#preset-source-box").display = True
             self.query_one("#preset-resolved", Static).update(
@@ -179,7 +192,11 @@ class PresetsScreen(Screen):
             return
         self.query_one("#preset-source-box").display = False
         heading.update(
-            Text.assemble(("✓ ", "green"), (entry.preset.name, "bold"), f"  {entry.path}")
+            Text.assemble(
+                ("✓ ", "green"),
+                (safe_text(entry.preset.name), "bold"),
+                f"  {safe_text(entry.path)}",
+            )
         )
         form.display = True
         self.origin = str(entry.path)
@@ -199,7 +216,9 @@ class PresetsScreen(Screen):
         self.origin = origin
         self.query_one("#preset-heading", Static).update(
             Text.assemble(
-                ("copied from ", "dim"), (origin, "bold"), ("  edit, then Ctrl+S or Ctrl+R", "dim")
+                ("copied from ", "dim"),
+                (safe_text(origin), "bold"),
+                ("  edit, then Ctrl+S or Ctrl+R", "dim"),
             )
         )
         form = self.query_one("#preset-form", PresetForm)
@@ -215,7 +234,9 @@ class PresetsScreen(Screen):
         if message.preset is not None:
             self._show_errors([])
             self.query_one("#preset-resolved", Static).update(
-                Syntax(message.preset.to_toml(), "toml", theme="ansi_dark")
+                Syntax(
+                    safe_text(message.preset.to_toml(), multiline=True), "toml", theme="ansi_dark"
+                )
             )
         else:
             self._show_errors(
@@ -229,8 +250,8 @@ class PresetsScreen(Screen):
         box.set_class(not error, "-note")
         if lines:
             box.update(
-                (f"[b]{escape(title)}[/b]\n" if title else "")
-                + "\n".join(escape(line) for line in lines)
+                (f"[b]{safe_markup(title)}[/b]\n" if title else "")
+                + "\n".join(safe_markup(line) for line in lines)
             )
 
     # -- actions ------------------------------------------------------------------
@@ -247,7 +268,9 @@ class PresetsScreen(Screen):
         if preset is None:
             first = form.errors[0] if form.errors else None
             self.notify(
-                f"Not valid: {first.field}: {first.message}" if first else "Not valid",
+                safe_markup(f"Not valid: {first.field}: {first.message}", multiline=True)
+                if first
+                else "Not valid",
                 severity="error",
             )
         return preset
@@ -295,12 +318,17 @@ class PresetsScreen(Screen):
         try:
             save_preset(preset, path)
         except OSError as exc:
-            self.notify(f"Could not save {path}: {exc}", severity="error")
+            self.notify(
+                safe_markup(f"Could not save {path}: {exc}", multiline=True), severity="error"
+            )
             return
         entry = load_entry(path, "saved")
         if not entry.valid:  # pragma: no cover - save_preset writes what loads again
-            self.notify(f"Saved, but it does not load: {entry.error}", severity="warning")
-        self.notify(f"Saved {path}")
+            self.notify(
+                safe_markup(f"Saved, but it does not load: {entry.error}", multiline=True),
+                severity="warning",
+            )
+        self.notify(safe_markup(f"Saved {path}"))
         if path.resolve().parent not in {s.path for s in preset_sources(self.app.preset_dirs)}:
             self.app.preset_dirs.append(path.resolve().parent)
         self.load_presets(select=path)

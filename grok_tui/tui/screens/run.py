@@ -1,10 +1,13 @@
-"""One run opened from History: its curves, its resolved preset and its log."""
+"""One run opened from History: its curves, its resolved preset and its log.
+
+All of it is read from the run directory, which may come from someone else: the
+heading is rich Text of terminal-safe parts, the log is escaped (grok_tui.text).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
@@ -18,6 +21,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from grok_tui import store
 from grok_tui.config import task_size_label
 from grok_tui.launcher import run_status, tail
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import format_duration, run_curves
@@ -41,19 +45,23 @@ class RunLoaded(Message):
 
 
 def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
+    """Name, status, task, model, optimiser and facts: plain text, each part made safe."""
     status = run_status(summary)
     preset = info.preset
     data, optim = preset.get("data", {}), preset.get("optim", {})
     final = summary.get("final") or {}
+    task = task_size_label(data.get("operation"), data.get("p", "?"))
     parts: list[Any] = [
-        (summary.get("name") or info.run_id, "bold"),
+        (safe_text(summary.get("name") or info.run_id), "bold"),
         "  ",
-        (status, STATUS_STYLES.get(status, "bold")),
-        f"  step {summary.get('step', 0)}/{summary.get('steps', '?')}",
-        f" · {data.get('operation', '?')} {task_size_label(data.get('operation'), data.get('p', '?'))}"
-        f" frac={data.get('train_fraction', '?')}",
-        f" · {model_label(preset.get('model', {}))}" if preset.get("model") else "",
-        f" · {optim.get('name', '?')} lr={optim.get('lr', '?')} wd={optim.get('weight_decay', '?')}",
+        (safe_text(status), STATUS_STYLES.get(status, "bold")),
+        safe_text(f"  step {summary.get('step', 0)}/{summary.get('steps', '?')}"),
+        safe_text(f" · {data.get('operation', '?')} {task} frac={data.get('train_fraction', '?')}"),
+        safe_text(f" · {model_label(preset.get('model', {}))}") if preset.get("model") else "",
+        safe_text(
+            f" · {optim.get('name', '?')} lr={optim.get('lr', '?')}"
+            f" wd={optim.get('weight_decay', '?')}"
+        ),
     ]
     facts = []
     for key, name in (("fit_step", "fit"), ("grok_step", "grok"), ("grok_gap", "gap")):
@@ -70,9 +78,9 @@ def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
     if summary.get("device"):
         facts.append(str(summary["device"]))
     facts.append(info.run_id)
-    parts.append("\n" + " · ".join(facts))
+    parts.append("\n" + " · ".join(safe_text(fact) for fact in facts))
     if summary.get("error"):
-        parts.append(("\n" + str(summary["error"]), "red"))
+        parts.append(("\n" + safe_text(summary["error"], multiline=True), "red"))
     return Text.assemble(*parts)
 
 
@@ -140,10 +148,10 @@ class RunScreen(Screen):
         self.records, self.summary = message.records, message.summary or self.summary
         self.preset_text = message.preset_text
         self.query_one("#run-preset-text", Static).update(
-            Syntax(message.preset_text, "toml", theme="ansi_dark")
+            Syntax(safe_text(message.preset_text, multiline=True), "toml", theme="ansi_dark")
         )
         self.query_one("#run-log-text", Static).update(
-            "\n".join(escape(line) for line in message.log)
+            "\n".join(safe_markup(line) for line in message.log)
             or "(no log: a run started headless prints to its shell)"
         )
         self.draw()

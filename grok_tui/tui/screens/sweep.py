@@ -3,11 +3,14 @@
 Everything shown comes from grok_tui.sweep_report, the functions behind
 ``grok-tui sweep-report``: the screen and the command show the same numbers.
 Opened from History on a sweep's header row or on one of its runs (see
-:func:`sweep_path_for`); no torch is imported (DESIGN.md rule 3).
+:func:`sweep_path_for`); no torch is imported (DESIGN.md rule 3). A sweep directory
+may come from someone else: its id, field names, values and statuses are shown as
+terminal-safe rich Text (grok_tui.text), never as markup.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from grok_tui.sweep_report import (
     table_columns,
     write_csv,
 )
+from grok_tui.text import safe_markup, safe_text
 
 # The figures the heatmap cycles through with "m".
 HEATMAP_METRICS = (
@@ -48,6 +52,24 @@ HEATMAP_METRICS = (
     "final_test_loss",
 )
 LIVE = (store.RUNNING, "starting")
+SGR = re.compile(r"(\x1b\[[0-9;]*m)")  # colour sequences: what plotext's heatmap is made of
+
+
+def safe_ansi(text: str) -> str:
+    """ANSI text with its colours kept and anything else made safe.
+
+    The heatmap's labels are the sweep's field names and values, read from disk: an
+    escape sequence in one (a link, a title, a clear) must not reach Text.from_ansi or
+    the terminal, so only colour sequences survive; other control characters are escaped.
+    """
+    return "".join(
+        part if SGR.fullmatch(part) else safe_text(part, multiline=True) for part in SGR.split(text)
+    )
+
+
+def cell(text: object) -> Text:
+    """A table cell: DataTable reads a str cell as Rich markup, a Text as it is."""
+    return Text(safe_text(text))
 
 
 def sweep_path_for(
@@ -105,7 +127,7 @@ class SweepScreen(Screen):
         self._loading = False
 
     def compose(self) -> ComposeResult:
-        yield Static(f"sweep {self.sweep_path.name} · loading", id="sweep-head")
+        yield Static(f"sweep {safe_markup(self.sweep_path.name)} · loading", id="sweep-head")
         yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sweep-spread")  # the spread over seeds, when a seed field varies
         yield Static("", id="sweep-heatmap")
@@ -143,16 +165,18 @@ class SweepScreen(Screen):
     def on_sweep_loaded(self, message: SweepLoaded) -> None:
         head = self.query_one("#sweep-head", Static)
         if message.sweep_dir is None:
-            head.update(Text(message.error, style="bold red"))
+            head.update(Text(safe_text(message.error, multiline=True), style="bold red"))
             return
         self.sweep_dir, self.rows = message.sweep_dir, message.rows
-        head.update(Text(describe_sweep(self.sweep_dir, self.rows)))
+        head.update(Text(safe_text(describe_sweep(self.sweep_dir, self.rows), multiline=True)))
         self._fill_table()
         spread = self.query_one("#sweep-spread", Static)
         over = default_over(self.sweep_dir)
         spread.display = bool(over)
         if over:
-            spread.update(Text(spread_table(self.sweep_dir, self.rows, over)))
+            spread.update(
+                Text(safe_text(spread_table(self.sweep_dir, self.rows, over), multiline=True))
+            )
         self.draw_heatmap()
 
     def _fill_table(self) -> None:
@@ -164,7 +188,7 @@ class SweepScreen(Screen):
         table.clear(columns=True)
         table.add_column("#", key="index")
         for field, name in names.items():
-            table.add_column(name, key=f"axis:{field}")
+            table.add_column(cell(name), key=f"axis:{field}")
         table.add_column("status", key="status")
         table.add_column("step", key="step")
         for metric in metrics:
@@ -172,11 +196,11 @@ class SweepScreen(Screen):
         for row in self.rows:
             step, steps = row.summary.get("step"), row.summary.get("steps")
             table.add_row(
-                str(row.index),
-                *(format_value(row.coords[f]) if f in row.coords else "-" for f in names),
-                row.status,
-                "-" if step is None else f"{step}/{steps}",
-                *(format_metric(m, row.value(m)) for m in metrics),
+                cell(row.index),
+                *(cell(format_value(row.coords[f]) if f in row.coords else "-") for f in names),
+                cell(row.status),
+                cell("-" if step is None else f"{step}/{steps}"),
+                *(cell(format_metric(m, row.value(m))) for m in metrics),
                 key=row.run_id or f"point:{row.index}",
             )
         if self.rows:
@@ -192,13 +216,13 @@ class SweepScreen(Screen):
         try:
             grid = heatmap_grid(self.sweep_dir, self.rows, self.metric, *self.axes)
         except PresetError as exc:
-            pane.update(Text(str(exc), style="red"))
+            pane.update(Text(safe_text(exc, multiline=True), style="red"))
             return
         if grid is None:
             pane.update(
                 Text(
                     f"a heatmap needs two fields that vary; this sweep varies "
-                    f"{', '.join(self.sweep_dir.varying()) or 'none'}",
+                    f"{safe_text(', '.join(self.sweep_dir.varying()) or 'none')}",
                     style="dim",
                 )
             )
@@ -207,7 +231,8 @@ class SweepScreen(Screen):
         size = pane.content_size
         width = size.width if size.width >= 30 else 80
         height = size.height if size.height >= 8 else 20
-        pane.update(Text.from_ansi(render_heatmap(grid, width=width, height=height, color=True)))
+        heatmap = render_heatmap(grid, width=width, height=height, color=True)
+        pane.update(Text.from_ansi(safe_ansi(heatmap)))
 
     # -- actions ----------------------------------------------------------------------
 
@@ -237,9 +262,11 @@ class SweepScreen(Screen):
         try:
             count = write_csv(sweep_dir, rows, path)
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            self.app.call_from_thread(
+                self.notify, safe_markup(f"Export failed: {exc}", multiline=True), severity="error"
+            )
             return
-        self.app.call_from_thread(self.notify, f"Wrote {count} points to {path}")
+        self.app.call_from_thread(self.notify, safe_markup(f"Wrote {count} points to {path}"))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

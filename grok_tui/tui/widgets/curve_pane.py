@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from rich.markup import escape
 from textual_plotext import PlotextPlot
 
+from grok_tui.text import safe_markup
 from grok_tui.tui.series import (
     Mark,
     Series,
@@ -25,8 +25,9 @@ Kind = Literal["accuracy", "loss"]
 
 
 def swatch(colour: tuple[int, int, int], text: str) -> str:
+    """A legend entry for the border title (Textual markup): the name (a run's) escaped."""
     r, g, b = colour
-    return f"[rgb({r},{g},{b})]━[/] {escape(text)}"
+    return f"[rgb({r},{g},{b})]━[/] {safe_markup(text)}"
 
 
 class CurvePane(PlotextPlot):

@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
+from grok_tui.text import safe_text
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -303,7 +305,9 @@ class PresetForm(VerticalScroll):
         if isinstance(widget, Select):
             widget.value = text
         else:
-            widget.value = text
+            # A run's frozen preset may come from someone else: an Input shows control
+            # characters raw, so they are shown (and kept, if saved) as their escapes.
+            widget.value = safe_text(text)
 
     def _show_family(self, family: str) -> None:
         for field in form_fields():

@@ -1,4 +1,9 @@
-"""The history table: one row per run, a mark column, sweeps as header rows."""
+"""The history table: one row per run, a mark column, sweeps as header rows.
+
+Every cell is a rich Text made with grok_tui.text.safe_text: DataTable reads a str cell
+as Rich markup, and a run's name, note or status comes from its directory, which may
+come from someone else ("[red]x[/red]" shows as typed, an ESC as ``\x1b``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from grok_tui.text import safe_text
 from grok_tui.tui.runtable import COLUMNS, RunRow, group_by_sweep
 
 STATUS_STYLES = {
@@ -63,7 +69,7 @@ class RunTable(DataTable):
                 if group.sweep_id is not None:
                     self.sweeps[group.sweep_id] = group.rows
                     short = group.sweep_id.split("-sweep-", 1)[-1]  # ids are <stamp>-sweep-<name>
-                    label = Text(f"▸ sweep {short} ({len(group.rows)})", style="bold")
+                    label = Text(f"▸ sweep {safe_text(short)} ({len(group.rows)})", style="bold")
                     cells = [Text(""), label] + [Text("")] * (len(COLUMNS) - 1)
                     self.add_row(*cells, key=SWEEP_PREFIX + group.sweep_id)
                 for row in group.rows:
@@ -89,15 +95,28 @@ class RunTable(DataTable):
 
     def _add(self, row: RunRow, marked: set[str], indent: bool = False) -> None:
         cells: list[Text] = [Text("●" if row.run_id in marked else " ", style="bold magenta")]
-        for column in COLUMNS:
-            text = row.cell(column.key)
-            if column.key == "name" and indent:
-                text = "  " + text
-            style = STATUS_STYLES.get(text.split(" ")[0], "") if column.key == "status" else ""
-            justify = "right" if column.numeric else "left"
-            cells.append(Text(text, style=style, justify=justify))
+        cells += [self._cell(row, column.key, indent) for column in COLUMNS]
         self.rows_by_key[row.run_id] = row
         self.add_row(*cells, key=row.run_id)
+
+    @staticmethod
+    def _cell(row: RunRow, key: str, indent: bool = False) -> Text:
+        """A cell as plain, terminal-safe text (never markup), styled by its column."""
+        text = safe_text(row.cell(key))
+        if key == "name" and indent:
+            text = "  " + text
+        style = STATUS_STYLES.get(text.split(" ")[0], "") if key == "status" else ""
+        numeric = next(c.numeric for c in COLUMNS if c.key == key)
+        return Text(text, style=style, justify="right" if numeric else "left")
+
+    def update_run(self, row: RunRow) -> None:
+        """Show a run's new values in place (a live run moved), when its row is shown."""
+        if row.run_id not in self.rows_by_key:
+            return
+        self.rows_by_key[row.run_id] = row
+        indent = any(r.run_id == row.run_id for rows in self.sweeps.values() for r in rows)
+        for column in COLUMNS:
+            self.update_cell(row.run_id, column.key, self._cell(row, column.key, indent))
 
     def set_mark(self, run_id: str, marked: bool) -> None:
         if run_id in self.rows_by_key:
