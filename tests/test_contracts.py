@@ -1,0 +1,63 @@
+"""The rules of the house that imports can show (docs/DESIGN.md rules 3 and 4)."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import grok_tui
+import grok_tui.tui
+from tests.conftest import REPO
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# Modules that may use the UI: the TUI itself and the command line that starts it.
+UI_SIDE = {"tui", "cli", "__main__"}
+
+
+def contracts() -> dict[str, dict]:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    return {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}
+
+
+def test_the_import_contracts_hold() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
+
+
+def test_the_no_ui_contract_covers_every_module_outside_the_tui() -> None:
+    (rule4,) = [c for name, c in contracts().items() if "rule 4" in name]
+    modules = {
+        f"grok_tui.{m.name}"
+        for m in pkgutil.iter_modules(grok_tui.__path__)
+        if m.name not in UI_SIDE
+    }
+    assert set(rule4["source_modules"]) == modules
+    assert {"textual", "plotext", "grok_tui.tui"} <= set(rule4["forbidden_modules"])
+
+
+def test_no_screen_or_widget_loads_torch() -> None:
+    """Screens load lazily, so importing app.py alone proves only the first frame."""
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(grok_tui.tui.__path__, prefix="grok_tui.tui.")
+        if m.name.rsplit(".", 1)[-1] not in ("fake_trainer", "bench_startup")  # processes
+    ]
+    assert any(n.endswith("screens.analysis") for n in names)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
