@@ -237,14 +237,17 @@ def read_holder(lock_path: Path) -> Identity | None:
 
 
 def live_holder(directory: str | Path, name: str = LOCK_NAME) -> Identity | None:
-    """The process that provably owns a directory now: its recorded identity matches the
-    live process, and the kernel says it holds the lock. None otherwise."""
+    """The process that provably owns a directory now: its recorded identity (host, pid,
+    start time, command line) matches the live process, and the kernel says it holds the
+    lock. None otherwise."""
     lock_path = Path(directory) / name
     if not files.is_regular(lock_path):
         return None
     holder = read_holder(lock_path)
     if holder is None or holder.pid == os.getpid() or not is_alive(holder):
         return None
+    if holder.cmdline and tuple(command_line(holder.pid) or ()) != holder.cmdline:
+        return None  # the holder wrote its own command line: another one is another process
     if holds_lock(holder.pid, lock_path) is not True:
         return None
     return holder
