@@ -111,6 +111,14 @@ def open_append(path: str | Path) -> int:
     return open_regular(Path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
 
+def open_fresh(path: str | Path) -> int:
+    """A descriptor on a new, empty regular file at ``path`` (whatever was there, a file
+    or a planted link, is removed first, never written through)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644)
+
+
 def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 

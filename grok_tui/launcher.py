@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,22 +47,48 @@ def _spawn(run: store.RunDir) -> int:
     return _spawn_detached([*RUN_COMMAND, str(run.path)], run.log_path)
 
 
-def _spawn_detached(command: list[str], log_path: Path) -> int:
-    env = dict(os.environ)
-    # The child must find this very package even when started from another directory.
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    with os.fdopen(files.open_append(log_path), "ab") as log:  # never through a planted link
-        child = subprocess.Popen(
-            command,
+# The directory that holds this package: a child must find this very code even when
+# started from another directory (PYTHONPATH), whether installed or run from a checkout.
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def spawn(
+    command: Sequence[str],
+    log_path: Path,
+    *,
+    header: str = "",
+    fresh_log: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a process detached from this one's session, its output in ``log_path``.
+
+    The one place that starts processes. The log is appended to (or replaced by a new
+    file with ``fresh_log``), never opened through a planted link; ``env`` adds variables.
+    Ctrl-C or a hang-up of the TUI does not reach the child (a new session).
+    """
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_ROOT, child_env.get("PYTHONPATH")) if p
+    )
+    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    fd = files.open_fresh(log_path) if fresh_log else files.open_append(log_path)
+    with os.fdopen(fd, "ab") as log:
+        if header:
+            log.write(header.encode("utf-8", "replace"))
+            log.flush()
+        return subprocess.Popen(
+            list(command),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C or a hang-up of the TUI does not reach the run
+            start_new_session=True,
             close_fds=True,
-            env=env,
+            env=child_env,
         )
+
+
+def _spawn_detached(command: list[str], log_path: Path) -> int:
+    child = spawn(command, log_path)
     _children.append(child)
     return child.pid
 

@@ -14,8 +14,8 @@ one device per job slot. A vectorised executor (N same-architecture points as on
 torch.func batch) or a cluster executor (Ray) only needs to train the run directories
 it is given and fill them in as the engine's RunDirSink does.
 
-This module imports no torch (only ``check_devices`` does, on demand): the TUI may
-start a sweep with :func:`start_detached`.
+This module imports no torch (only ``check_devices`` does, on demand); its processes
+are started through launcher.spawn, the one place that starts processes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from grok_tui import files, ownership, store
+from grok_tui import files, launcher, ownership, store
 from grok_tui.config import PresetError
 from grok_tui.launcher import tail
 from grok_tui.progress import format_duration
@@ -54,8 +54,6 @@ from grok_tui.sweep import (
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 
-# The command that trains one run directory (the launcher's, so a sweep point is a run).
-RUN_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "--resume"]
 # Results: a resumed sweep never trains these again.
 DONE_STATUSES = (store.COMPLETED, store.DIVERGED)
 LIVE_STATUSES = (store.RUNNING, "starting")
@@ -137,7 +135,8 @@ class ProcessExecutor:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.jobs = jobs
         self.devices = list(devices)
-        self.command = list(command or RUN_COMMAND)
+        # the launcher's command, so that a sweep point is trained as any run
+        self.command = list(command or launcher.RUN_COMMAND)
         self.poll_interval = poll_interval
         # CPU threads per point, so that N jobs do not fight over the cores.
         self.threads = (
@@ -205,24 +204,13 @@ class ProcessExecutor:
 
     def _start(self, job: PointJob, device: str | None) -> subprocess.Popen[bytes]:
         command = [*self.command, str(job.run.path), *(["--device", device] if device else [])]
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        if self.threads:
-            env.setdefault("OMP_NUM_THREADS", str(self.threads))
-        with os.fdopen(files.open_append(job.run.log_path), "ab") as log:
-            log.write(f"--- sweep point {job.index}: {' '.join(command)}\n".encode())
-            log.flush()
-            return subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-                env=env,
-            )
+        env = (
+            {}
+            if not self.threads or "OMP_NUM_THREADS" in os.environ
+            else {"OMP_NUM_THREADS": str(self.threads)}
+        )
+        header = f"--- sweep point {job.index}: {' '.join(command)}\n"
+        return launcher.spawn(command, job.run.log_path, header=header, env=env)
 
     def _result(self, child: _Child, code: int) -> PointResult:
         run = child.job.run
@@ -574,28 +562,3 @@ def resume_command(
         return execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
     except PresetError as exc:  # locked by another process
         return _error(error_text(exc))
-
-
-def start_detached(sweep_path: Path, *, jobs: int = 1, devices: Sequence[str] = ()) -> int:
-    """Train a created sweep directory in a detached process (for the TUI); its pid.
-
-    The process is ``grok-tui --resume SWEEP_DIR``; its output goes to SWEEP_DIR/log.txt.
-    """
-    command = [*RUN_COMMAND, str(sweep_path), "--jobs", str(jobs)]
-    if devices:
-        command += ["--devices", ",".join(devices)]
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    with (Path(sweep_path) / store.LOG_FILE).open("ab") as log:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env=env,
-        )
-    return child.pid

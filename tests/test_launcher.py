@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import launcher, store
+from grok_tui import launcher, ownership, store
 from grok_tui.config import Preset, apply_overrides, validate_preset
 
 FAKE = [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
@@ -132,7 +132,8 @@ def test_live_runs_and_scanner_find_running_runs_only(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     here = {"status": "running", "host": socket.gethostname()}
     live = store.create_run(tiny(name="live"), runs)
-    store.update_summary(live.path, pid=os.getpid(), **here)  # this process: alive
+    me = ownership.my_identity()  # this process, as a trainer records itself: alive
+    store.update_summary(live.path, pid=me.pid, owner=me.as_dict(), **here)
     done = store.create_run(tiny(name="done"), runs)
     store.update_summary(done.path, status="completed")
     dead = store.create_run(tiny(name="dead"), runs)

@@ -11,7 +11,6 @@ run ids, layer names, notes and log lines are shown through grok_tui.text.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,8 @@ from grok_tui.analysis.paths import (
     analysis_dir,
     read_analysis,
 )
+from grok_tui.files import is_real_dir
+from grok_tui.launcher import spawn  # the one module that starts processes
 from grok_tui.text import safe_text
 from grok_tui.tui.series import (
     FIT_COLOUR,
@@ -546,19 +547,9 @@ def start_analysis(run_path: Path, *options: str) -> subprocess.Popen[bytes]:
     """Start ``grok-tui analyze RUN_DIR`` in its own process, its output in analysis/analyze.log."""
     folder = analysis_dir(run_path)
     folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    # The child must find this very package even when the TUI runs from another directory.
-    package_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    with (folder / ANALYSIS_LOG).open("wb") as log:
-        return subprocess.Popen(
-            analysis_command(run_path, *options),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # leaving the TUI does not kill it
-            env=env,
-        )
+    if not is_real_dir(folder):  # a planted link: never write through it
+        raise OSError(f"{folder} is a link, not a directory of the run")
+    return spawn(analysis_command(run_path, *options), folder / ANALYSIS_LOG, fresh_log=True)
 
 
 def log_tail(run_path: Path, lines: int = 3) -> list[str]:
