@@ -36,6 +36,8 @@ from grok_tui.optim import (
 # chunks; on CPU, 2048-row chunks evaluated the p = 97 MLP 1.2-1.9x faster than 16384.
 EVAL_CHUNK = {"cpu": 2048}
 EVAL_CHUNK_DEFAULT = 16384
+# Weight of the newest evaluation interval in the smoothed steps/s (and so the ETA).
+RATE_SMOOTHING = 0.3
 
 
 def eval_chunk(device: torch.device) -> int:
@@ -439,6 +441,8 @@ def train(
     stop_at = math.inf
     status = "running"
     window = (time.perf_counter(), trainer.step)  # for steps/s over the last eval interval
+    first_step = trainer.step  # this session's start, for its average rate at the end
+    smoothed_rate: float | None = None  # steps/s, an exponential average over intervals
 
     def elapsed() -> float:
         return trainer.elapsed_before + time.perf_counter() - started
@@ -466,13 +470,21 @@ def train(
         }
 
     def emit(record: dict[str, Any]) -> None:
+        nonlocal smoothed_rate
         steps_per_s = record.pop("_steps_per_s")
+        if record["step"] > first_step:  # the step-0 record has no interval behind it
+            # one slow interval (a checkpoint, a busy core) must not swing the ETA: smooth
+            smoothed_rate = (
+                steps_per_s
+                if smoothed_rate is None
+                else RATE_SMOOTHING * steps_per_s + (1 - RATE_SMOOTHING) * smoothed_rate
+            )
         trainer.events.update(record, tc.fit_threshold, tc.grok_threshold)
         summary.update(
             step=record["step"],
             epoch=record["epoch"],
             elapsed_s=record["elapsed_s"],
-            steps_per_s=round(steps_per_s, 2),
+            steps_per_s=round(smoothed_rate, 2) if smoothed_rate is not None else None,
             final={k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
             **trainer.events.as_dict(),
         )
@@ -535,6 +547,9 @@ def train(
             sink.on_end(summary)
         raise
     summary.update(status=status, step=trainer.step, elapsed_s=round(elapsed(), 3))
+    session_s = time.perf_counter() - started
+    if trainer.step > first_step and session_s > 0:  # a finished run shows its average
+        summary["steps_per_s"] = round((trainer.step - first_step) / session_s, 2)
     for sink in sinks:
         sink.on_end(summary)
     return summary

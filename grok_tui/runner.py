@@ -55,6 +55,8 @@ class RunDirSink:
             self.summary.setdefault("resumes", []).append(
                 {"step": info["resumed_from"], "at": store.now_iso()}
             )
+            # the run restarts here: the old session's step and rate are not its state now
+            self.summary.update(step=info["resumed_from"], steps_per_s=None)
         self.summary.pop("resumed_from", None)
         store.write_summary(self.run.path, self.summary)
 

@@ -97,6 +97,29 @@ def test_resume_from_a_checkpoint_reproduces_the_uninterrupted_run(
     assert summary["resumes"][0]["step"] == 35
 
 
+def test_steps_per_s_is_smoothed_live_and_the_average_at_the_end(tiny_preset_path, monkeypatch):
+    class Rates(Collect):
+        def on_record(self, record, summary):
+            super().on_record(record, summary)
+            self.rates = [*getattr(self, "rates", []), summary["steps_per_s"]]
+
+    # a clock where each evaluation interval takes longer than the one before
+    ticks = iter(range(10**6))
+    monkeypatch.setattr("grok_tui.engine.time.perf_counter", lambda: float(next(ticks)) ** 1.5)
+    sink = Rates()
+    summary = train(load_preset(tiny_preset_path), [sink])
+    assert sink.rates[0] is None  # the step-0 record has no interval behind it
+    live = sink.rates[1:]
+    assert all(
+        a != b for a, b in zip(live[:-1], live[1:], strict=True)
+    )  # each interval moves it...
+    raw_last = 10 / (sink.records[-1]["elapsed_s"] - sink.records[-2]["elapsed_s"])
+    assert live[-1] > raw_last  # ...but a slow last interval does not set it alone
+    elapsed = summary["elapsed_s"]
+    assert summary["steps_per_s"] == pytest.approx(60 / elapsed, rel=0.15)
+    assert summary["steps_per_s"] != live[-1]
+
+
 def test_resume_after_a_crash_truncates_records_past_the_checkpoint(tiny_preset_path, runs_dir):
     preset = load_preset(tiny_preset_path)
     run = store.create_run(preset, runs_dir)
