@@ -486,7 +486,7 @@ def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir
 
 
 def load_run_preset(run: RunDir) -> Preset:
-    return validate_preset(read_run_preset_raw(run), files=[run.preset_path])
+    return validate_preset(read_run_preset_raw(run), files=[run.preset_path], check_memory=False)
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:

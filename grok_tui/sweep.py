@@ -40,6 +40,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,17 +48,21 @@ from typing import Any
 
 import tomli_w
 
-from grok_tui import store
+from grok_tui import files, ownership, store
 from grok_tui.config import (
+    FieldLines,
     Preset,
     PresetError,
     PresetErrors,
     alternatives_of,
     apply_overrides,
+    cut_text,
     flatten,
     locate_field,
+    one_line,
     parse_override,
     resolve_extends,
+    short_repr,
     validate_preset,
 )
 
@@ -68,7 +73,9 @@ LOCK_FILE = ".sweep.lock"
 MODES = ("grid", "zip")
 RESERVED_KEYS = ("mode", "zip", "drop")
 MAX_POINTS = 10_000
+POINTS_CAP = 10**15  # count_points stops counting here: 2^50000 points would not even print
 MAX_REPORTED_ERRORS = 20
+MAX_SHOWN_COORDS = 8  # coordinates of a point in one error line
 
 # Short names for run names and table headers: optim.weight_decay -> wd.
 SHORT_NAMES = {
@@ -99,9 +106,13 @@ class SweepPointError(PresetError):
         where = self.file or "<sweep>"
         if self.line is not None:
             where += f":{self.line}"
-        field_text = f"{self.field}: " if self.field else ""
-        return (
-            f"{where}: point {self.number} of {self.total} ({coords_text(self.coords)}): "
+        field_text = f"{cut_text(self.field, 100)}: " if self.field else ""
+        shown = dict(itertools.islice(self.coords.items(), MAX_SHOWN_COORDS))
+        coords = coords_text(shown)
+        if len(self.coords) > len(shown):
+            coords += f", ... ({len(self.coords) - len(shown)} more)"
+        return one_line(
+            f"{where}: point {self.number} of {self.total} ({cut_text(coords, 300)}): "
             f"{field_text}{self.message}"
         )
 
@@ -124,10 +135,18 @@ def error_text(exc: PresetError) -> str:
 # Values and names
 
 
-def format_value(value: Any) -> str:
-    """A coordinate as a short word: 1e-4, 0.1, 256-256, mlp, true."""
+def format_value(value: Any, _depth: int = 0) -> str:
+    """A coordinate as a short word: 1e-4, 0.1, 256-256, mlp, true.
+
+    Never raises: an int too long for str() is shown in hex, cut short; nesting beyond a
+    few levels is shown as '...'.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 256:
+        return cut_text(f"{value:#x}", 20)
+    if _depth > 4 and isinstance(value, list | tuple | Mapping):
+        return "..."
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return str(value)
@@ -137,11 +156,11 @@ def format_value(value: Any) -> str:
         sci = f"{mantissa}e{int(exponent)}"
         return sci if len(sci) < len(plain) else plain
     if isinstance(value, list | tuple):
-        return "-".join(format_value(v) for v in value)
+        return "-".join(format_value(v, _depth + 1) for v in value)
     if isinstance(value, Mapping):
         if "type" in value and len(value) == 1:
-            return format_value(value["type"])
-        return "_".join(format_value(v) for v in value.values())
+            return format_value(value["type"], _depth + 1)
+        return "_".join(format_value(v, _depth + 1) for v in value.values())
     return str(value)
 
 
@@ -171,14 +190,54 @@ def coords_text(coords: Mapping[str, Any]) -> str:
 
 def axis_units(fields: Sequence[str], zip_groups: Sequence[Sequence[str]] = ()) -> list[list[str]]:
     """The axes a grid varies: each zip group as one (its fields in file order, at the place
-    of its first field), every other field on its own."""
-    group_of = {f: group for group in zip_groups for f in group}
+    of its first field), every other field on its own. Linear in the number of fields."""
+    group_of = {f: number for number, group in enumerate(zip_groups) for f in group}
+    placed: dict[int, list[str]] = {}
     units: list[list[str]] = []
     for f in fields:
-        group = group_of.get(f, [f])
-        if f == next(g for g in fields if g in group):
-            units.append([g for g in fields if g in group])
+        number = group_of.get(f)
+        if number is None:
+            units.append([f])
+            continue
+        if number not in placed:
+            placed[number] = []
+            units.append(placed[number])
+        placed[number].append(f)
     return units
+
+
+def count_points(
+    axes: Mapping[str, Sequence[Any]],
+    mode: str = "grid",
+    zip_groups: Sequence[Sequence[str]] = (),
+) -> int:
+    """How many points expand() gives, from the list lengths alone: nothing is built, so a
+    20^6 grid is refused at once. Raises PresetError for an unknown mode or zipped lists of
+    unequal lengths."""
+    if mode not in MODES:
+        raise PresetError(
+            f"mode must be one of {', '.join(MODES)}, got {short_repr(mode)}", field="sweep.mode"
+        )
+    fields = list(axes)
+    if not fields:
+        return 0
+    total = 1
+    for unit in [fields] if mode == "zip" else axis_units(fields, zip_groups):
+        lengths = [len(axes[f]) for f in unit]
+        if len(set(lengths)) > 1:
+            sizes = ", ".join(f"{f}: {n}" for f, n in zip(unit, lengths, strict=True))
+            where = "sweep.mode" if mode == "zip" else "sweep.zip"
+            raise PresetError(f"zip needs lists of one length; got {cut_text(sizes)}", field=where)
+        total = min(total * lengths[0], POINTS_CAP)
+    return total
+
+
+def too_many_points(count: int) -> str | None:
+    """The message for a sweep of more than MAX_POINTS points, else None."""
+    if count <= MAX_POINTS:
+        return None
+    shown = f"more than {POINTS_CAP:.0e}" if count >= POINTS_CAP else f"{count:,}"
+    return f"{shown} points; at most {MAX_POINTS:,} are allowed in one sweep"
 
 
 def expand(
@@ -189,24 +248,16 @@ def expand(
     """The coordinates of every point: a grid (first field slowest) or a zip.
 
     In a grid, each of ``zip_groups`` varies as one axis (the i-th values of its fields
-    together), at the place of its first field.
+    together), at the place of its first field. More than MAX_POINTS points are refused
+    (field "sweep") before any is built.
     """
-    if mode not in MODES:
-        raise PresetError(
-            f"mode must be one of {', '.join(MODES)}, got {mode!r}", field="sweep.mode"
-        )
+    if message := too_many_points(count_points(axes, mode, zip_groups)):
+        raise PresetError(message, field=SWEEP_TABLE)
     fields = list(axes)
     if not fields:
         return []
     units = [fields] if mode == "zip" else axis_units(fields, zip_groups)
-    unit_values: list[list[tuple[Any, ...]]] = []
-    for unit in units:
-        lists = [list(axes[f]) for f in unit]
-        if len({len(values) for values in lists}) > 1:
-            sizes = ", ".join(f"{f}: {len(v)}" for f, v in zip(unit, lists, strict=True))
-            where = "sweep.mode" if mode == "zip" else "sweep.zip"
-            raise PresetError(f"zip needs lists of one length; got {sizes}", field=where)
-        unit_values.append(list(zip(*lists, strict=True)))
+    unit_values = [list(zip(*[axes[f] for f in unit], strict=True)) for unit in units]
     points = []
     for combo in itertools.product(*unit_values):
         coords = {
@@ -226,19 +277,24 @@ def parse_zip_groups(value: Any, axes: Mapping[str, Any], mode: str) -> list[lis
     ):
         raise ValueError(
             'zip takes a list of field groups, e.g. zip = [["optim.lr", "optim.weight_decay"]];'
-            f" got {value!r}"
+            f" got {short_repr(value)}"
         )
     if mode != "grid":
         raise ValueError("zip groups pair some axes inside a grid; mode = 'zip' pairs them all")
     seen: set[str] = set()
     for group in value:
         if len(group) < 2:
-            raise ValueError(f"a zip group names at least two swept fields, got {group}")
+            raise ValueError(
+                f"a zip group names at least two swept fields, got {short_repr(group)}"
+            )
         for f in group:
             if f not in axes:
-                raise ValueError(f"{f} in zip is not swept; swept here: {', '.join(axes)}")
+                raise ValueError(
+                    f"{cut_text(f)} in zip is not swept;"
+                    f" swept here: {cut_text(', '.join(axes), 200)}"
+                )
             if f in seen:
-                raise ValueError(f"{f} is in two zip groups")
+                raise ValueError(f"{cut_text(f)} is in two zip groups")
             seen.add(f)
     return [list(g) for g in value]
 
@@ -254,15 +310,16 @@ def parse_sweep_table(
         return PresetError(message, file=_file_of(files, dotted) or file, line=line, field=dotted)
 
     if not isinstance(table, Mapping):
-        raise error(f"[sweep] must be a table, got {table!r}", SWEEP_TABLE)
+        raise error(f"[sweep] must be a table, got {short_repr(table)}", SWEEP_TABLE)
     mode = table.get("mode", "grid")
     if mode not in MODES:
-        raise error(f"mode must be one of {', '.join(MODES)}, got {mode!r}", "sweep.mode")
+        raise error(f"mode must be one of {', '.join(MODES)}, got {short_repr(mode)}", "sweep.mode")
     axes: dict[str, list[Any]] = {}
     for key, values in flatten({k: v for k, v in table.items() if k not in RESERVED_KEYS}).items():
         if not isinstance(values, list):
             raise error(
-                f"a swept field takes a list of values, e.g. [1e-4, 1e-3]; got {values!r}",
+                "a swept field takes a list of values, e.g. [1e-4, 1e-3];"
+                f" got {short_repr(values)}",
                 f"sweep.{key}",
             )
         if not values:
@@ -275,13 +332,15 @@ def parse_sweep_table(
     drop = table.get("drop", [])
     if not (isinstance(drop, list) and all(isinstance(f, str) for f in drop)):
         raise error(
-            f'drop takes a list of swept fields, e.g. drop = ["optim.lr"]; got {drop!r}',
+            f'drop takes a list of swept fields, e.g. drop = ["optim.lr"]; got {short_repr(drop)}',
             "sweep.drop",
         )
     for dropped in drop:
         if dropped not in axes:
             raise error(
-                f"{dropped} in drop is not swept; swept here: {', '.join(axes)}", "sweep.drop"
+                f"{cut_text(dropped)} in drop is not swept;"
+                f" swept here: {cut_text(', '.join(axes), 200)}",
+                "sweep.drop",
             )
         del axes[dropped]
     if not axes:
@@ -297,17 +356,20 @@ def parse_sweep_table(
     return mode, axes, zip_groups
 
 
-def _locate(files: Sequence[Path], dotted: str) -> int | None:
+def _locate(files: Sequence[Path | FieldLines], dotted: str) -> int | None:
     for file in files:
-        line = locate_field(file, dotted)
+        line = file.line(dotted) if isinstance(file, FieldLines) else locate_field(file, dotted)
         if line is not None:
             return line
     return None
 
 
-def _file_of(files: Sequence[Path], dotted: str) -> Path | None:
+def _file_of(files: Sequence[Path | FieldLines], dotted: str) -> Path | None:
     for file in files:
-        if locate_field(file, dotted) is not None:
+        if isinstance(file, FieldLines):
+            if file.line(dotted) is not None:
+                return file.path
+        elif locate_field(file, dotted) is not None:
             return file
     return None
 
@@ -346,50 +408,59 @@ class Sweep:
         return short_names(list(self.axes))
 
     def points(self) -> list[Point]:
-        """Every point, validated; all invalid points are reported together."""
+        """Every point, validated; invalid points are reported together (the first
+        MAX_REPORTED_ERRORS located in the files, the rest only counted)."""
+        if message := too_many_points(count_points(self.axes, self.mode, self.zip_groups)):
+            raise PresetError(message, file=self.file, field=SWEEP_TABLE)
         all_coords = self.coords()
-        if len(all_coords) > MAX_POINTS:
-            raise PresetError(
-                f"{len(all_coords)} points; at most {MAX_POINTS} are allowed in one sweep",
-                file=self.file,
-                field=SWEEP_TABLE,
-            )
         names = self.labels()
         overridden = {key for key, _ in self.overrides}
         points: list[Point] = []
         errors: list[PresetError] = []
+        unshown = 0
+        lines = [FieldLines(f) for f in self.files]  # each file read once, at the first error
         for number, coords in enumerate(all_coords, start=1):
             label = point_label(coords, names)
             raw = apply_overrides(self.base, list(coords.items()))
             raw["name"] = f"{self.base.get('name', 'sweep')}-{label}"[:80]
+            located = len(errors) < MAX_REPORTED_ERRORS  # locating reads the files
             try:
-                preset = validate_preset(raw, files=self.files, overridden=overridden)
+                preset = validate_preset(raw, files=lines if located else [], overridden=overridden)
             except PresetError as exc:
+                unshown += exc.hidden if isinstance(exc, PresetErrors) else 0
                 for err in exc.errors if isinstance(exc, PresetErrors) else [exc]:
-                    errors.append(self._point_error(err, number, len(all_coords), coords))
+                    if len(errors) < MAX_REPORTED_ERRORS:
+                        errors.append(
+                            self._point_error(err, number, len(all_coords), coords, lines)
+                        )
+                    else:
+                        unshown += 1
                 continue
             points.append(Point(number, coords, label, preset))
         if errors:
-            shown = errors[:MAX_REPORTED_ERRORS]
-            if len(errors) > len(shown):
-                shown.append(
-                    PresetError(f"... and {len(errors) - len(shown)} more errors", file=self.file)
-                )
-            raise shown[0] if len(shown) == 1 else SweepErrors(shown)
+            if unshown:
+                errors.append(PresetError(f"... and {unshown} more errors", file=self.file))
+            raise errors[0] if len(errors) == 1 else SweepErrors(errors)
         return points
 
     def _point_error(
-        self, err: PresetError, number: int, total: int, coords: Mapping[str, Any]
+        self,
+        err: PresetError,
+        number: int,
+        total: int,
+        coords: Mapping[str, Any],
+        lines: Sequence[FieldLines] = (),
     ) -> SweepPointError:
         """Blame the sweep line of a swept field the error is about; else where it points."""
         for key in coords:
             name = err.field or ""
             if name == key or name.startswith(key + ".") or key.startswith(name + "."):
                 dotted = f"{SWEEP_TABLE}.{key}"
+                sources = lines or self.files
                 err = PresetError(
                     err.message,
-                    file=_file_of(self.files, dotted) or self.file,
-                    line=_locate(self.files, dotted),
+                    file=_file_of(sources, dotted) or self.file,
+                    line=_locate(sources, dotted),
                     field=err.field,
                 )
                 break
@@ -449,8 +520,9 @@ def sweep_from_raw(
             )
     base = apply_overrides(raw, pairs)
     base.setdefault("name", files[0].stem if files else "sweep")
-    try:
-        expand(axes, mode, zip_groups)  # unequal zip lengths fail here, before any point
+    try:  # unequal zip lengths and too many points fail here, before any point is built
+        if message := too_many_points(count_points(axes, mode, zip_groups)):
+            raise PresetError(message, field=SWEEP_TABLE)
     except PresetError as exc:
         raise PresetError(
             exc.message,
@@ -660,20 +732,59 @@ def recreate_missing(sweep_dir: SweepDir) -> list[int]:
 
 
 def is_sweep_dir(path: str | Path) -> bool:
-    return (Path(path) / SWEEP_JSON).is_file()
+    return files.is_real_dir(path) and files.is_regular(Path(path) / SWEEP_JSON)
+
+
+# What a run id in sweep.json may be: a name that store.new_run_id makes, inside the sweep
+# directory. A crafted "../elsewhere" or "/tmp/x" would send training outside it.
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
 def read_sweep_dir(path: str | Path) -> SweepDir:
+    """A sweep directory whose sweep.json is checked: it may come from someone else."""
     path = Path(path)
+    json_path = path / SWEEP_JSON
     try:
-        info = json.loads((path / SWEEP_JSON).read_text(encoding="utf-8"))
+        info = json.loads(files.read_text(json_path, files.MAX_JSON_BYTES))
     except FileNotFoundError:
         raise PresetError(f"{path} is not a sweep directory (no {SWEEP_JSON})") from None
-    except (OSError, ValueError) as exc:
-        raise PresetError(f"cannot read {path / SWEEP_JSON}: {exc}") from None
+    except OSError as exc:
+        raise PresetError(f"cannot read: {files.describe_os_error(exc)}", file=json_path) from None
+    except (ValueError, RecursionError):
+        raise PresetError("not valid JSON", file=json_path) from None
     if not isinstance(info, dict):
-        raise PresetError(f"{path / SWEEP_JSON} is not a sweep record")
+        raise PresetError("is not a sweep record (not a JSON object)", file=json_path)
+    _check_sweep_info(info, json_path)
     return SweepDir(path, info)
+
+
+def _check_sweep_info(info: dict[str, Any], json_path: Path) -> None:
+    """The fields that points() and the executors rely on, with their types."""
+    points = info.get("points") or []
+    if not isinstance(points, list):
+        raise PresetError("points is not a list", file=json_path, field="points")
+    for key in ("axes",):
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            raise PresetError(f"{key} is not a table", file=json_path, field=key)
+    if info.get("zip") is not None and not isinstance(info["zip"], list):
+        raise PresetError("zip is not a list", file=json_path, field="zip")
+    for n, entry in enumerate(points, 1):
+        where = f"points[{n}]"
+        if not isinstance(entry, dict):
+            raise PresetError("is not a table", file=json_path, field=where)
+        index, run_id = entry.get("index", n), entry.get("run_id")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise PresetError("index is not a number", file=json_path, field=where)
+        if entry.get("coords") is not None and not isinstance(entry["coords"], dict):
+            raise PresetError("coords is not a table", file=json_path, field=where)
+        if run_id is not None and (
+            not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or run_id in (".", "..")
+        ):
+            raise PresetError(
+                f"run_id {run_id!r} is not the name of a run directory inside the sweep",
+                file=json_path,
+                field=where,
+            )
 
 
 def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]:
@@ -683,7 +794,7 @@ def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]
         return []
     sweeps = []
     for entry in sorted(runs_dir.iterdir()):
-        if entry.is_dir() and is_sweep_dir(entry):
+        if is_sweep_dir(entry):
             try:
                 sweeps.append(read_sweep_dir(entry))
             except PresetError:
@@ -692,19 +803,14 @@ def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]
 
 
 def sweep_runner_pid(path: str | Path) -> int | None:
-    """The pid of the live process training this sweep directory (its lock file), or None.
+    """The pid of the live process training this sweep directory, or None.
 
-    The lock file holds the pid while a process trains the sweep and is emptied when it
-    ends; a pid left behind by a killed process is not alive and gives None.
+    Proven, not read: the process named in the lock file must be alive with its recorded
+    start time and hold the lock (ownership.live_holder); a pid left in a copied or crafted
+    sweep directory, or reused by another process, gives None.
     """
-    try:
-        text = (Path(path) / LOCK_FILE).read_text().strip()
-    except OSError:
-        return None
-    if not text.isdigit():
-        return None
-    pid = int(text)
-    return pid if store.pid_alive(pid) else None
+    holder = ownership.live_holder(path, LOCK_FILE)
+    return holder.pid if holder else None
 
 
 def find_sweep(ref: str | Path, runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> SweepDir:

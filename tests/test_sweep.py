@@ -467,7 +467,10 @@ def test_a_point_that_fails_before_training_is_marked_failed_and_retried(sweep_f
     assert execute(sweep_dir, executor, out=Out()) == 1
     assert "  " + str(sweep_dir.path) + " · 3 to train, 1 finished already · 2 jobs" in lines
     failed = [line for line in lines if " failed " in line]
-    assert len(failed) == 3 and all("error: error: no such device" in line for line in failed)
+    assert len(failed) == 3 and all(
+        line.endswith("error: no such device") or "error: no such device ·" in line
+        for line in failed
+    )
     assert read_sweep_dir(sweep_dir.path).statuses() == {
         1: "completed",
         2: "failed",
