@@ -10,6 +10,9 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
 TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.2,torch==2.13.0)
 TORCH_INDEX_URL ?=
 TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
+# Test processes (pytest-xdist): most tests wait on child processes or on the TUI, so two
+# workers halve the wall time even on 2 cores; each trains with one thread (conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean-venv
 
@@ -27,7 +30,7 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check grok_tui tests
 	$(PY) -m ruff format --check grok_tui tests
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/grok-tui bench

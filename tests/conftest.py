@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,15 @@ def tiny_preset_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker trains with one thread: two workers on two cores
+    with two OpenMP threads each would spin at each other's barriers (5-10x slower)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        try:
+            import torch
+        except ImportError:  # pragma: no cover
+            return
+        torch.set_num_threads(1)

@@ -222,15 +222,18 @@ def test_other_precisions_train(tiny_preset_path, precision):
     assert all(r["train_loss"] == r["train_loss"] for r in sink.records)
 
 
-def test_quickstart_groks_end_to_end():
-    """The shipped quickstart shows the phenomenon: a fit long before the grok."""
+def test_quickstart_fits_long_before_it_generalises():
+    """The shipped quickstart's first phase: train accuracy saturates while test accuracy
+    stays low. (Its full grok is the slower half of the same story; the fastest sibling
+    in test_presets.py trains this MLP through its grok.)"""
     preset = load_preset(
-        REPO / "presets" / "quickstart.toml", ["train.device=cpu", "train.stop_after_grok=0"]
+        REPO / "presets" / "quickstart.toml", ["train.device=cpu", "train.steps=800"]
     )
-    summary = train(preset, [])
-    assert summary["fit_step"] is not None and summary["grok_step"] is not None
-    assert summary["grok_step"] - summary["fit_step"] >= 1000
-    assert summary["final"]["test_acc"] >= 0.99
+    sink = Collect()
+    summary = train(preset, [sink])
+    assert summary["fit_step"] is not None and summary["grok_step"] is None
+    at_fit = next(r for r in sink.records if r["step"] == summary["fit_step"])
+    assert at_fit["train_acc"] >= 0.99 and at_fit["test_acc"] < 0.5
 
 
 def test_kept_checkpoints_hold_the_weights_at_the_chosen_steps(tiny_preset_path, runs_dir):

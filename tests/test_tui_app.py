@@ -546,7 +546,7 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         await pilot.press("enter")
         out = env["tmp"] / f"{runs[0].run_id}.csv"
-        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) == 21)
+        await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) == 21, 40)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen)
 
