@@ -7,7 +7,7 @@ someone else's run can never execute code (DESIGN.md rule 6).
 
 from __future__ import annotations
 
-import contextlib
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -26,19 +26,11 @@ class CheckpointError(PresetError):
 def _save_atomic(path: Path, obj: Any) -> None:
     """torch.save to a fresh temporary file (never through a planted link), then rename:
     a crash or a full disk leaves the previous file and no partial temporary one."""
-    tmp = files.temp_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # Serialised in memory first: torch.save on a full disk reports an opaque RuntimeError
+    # ("unexpected pos"), a plain write reports ENOSPC or EFBIG, which the user can act on.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    files.write_atomic(path, buffer.getbuffer())
 
 
 def _load(path: Path, map_location: Any) -> Any:

@@ -43,7 +43,7 @@ def describe_os_error(exc: OSError) -> str:
 def open_regular(path: Path, flags: int) -> int:
     """Open without following a final link or blocking on a FIFO; refuse all but a regular file."""
     try:
-        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # O_NOFOLLOW on a symbolic link
             raise UnsafeFileError(
@@ -123,7 +123,7 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
+def write_atomic(path: str | Path, data: bytes | memoryview) -> None:
     """Write a new file beside ``path`` and rename it over: readers never see half a file,
     a link at ``path`` is replaced (never written through), a failure leaves the old file
     and no temporary one."""
@@ -136,9 +136,11 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # say which file it was
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
 
 

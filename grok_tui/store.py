@@ -307,12 +307,16 @@ class MetricsWriter:
             kept = [r for r in records if r["step"] <= keep_through_step]
             if len(kept) != len(records) or not files.is_regular(path):
                 files.write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
+        self.path = path
         self._fd = files.open_append(path)
 
     def append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record) + "\n").encode("utf-8")
-        while data:  # a short write (rare) is continued, a failed one raises OSError
-            data = data[os.write(self._fd, data) :]
+        try:
+            while data:  # a short write (rare) is continued, a failed one raises OSError
+                data = data[os.write(self._fd, data) :]
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def close(self) -> None:
         if self._fd >= 0:
