@@ -47,18 +47,6 @@ CREATED, STARTING, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
 )
 FINISHED_STATUSES = (COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED)
 LIVE_STATUSES = (STARTING, RUNNING)
-RECORD_FIELDS = (
-    "step",
-    "epoch",
-    "train_loss",
-    "train_acc",
-    "test_loss",
-    "test_acc",
-    "lr",
-    "param_norm",
-    "grad_norm",
-    "elapsed_s",
-)
 UNREADABLE = "unreadable"  # a run directory whose files are not what grok-tui writes
 
 
@@ -81,6 +69,10 @@ class MetricsRecord(_Untrusted):
     param_norm: float | None = None
     grad_norm: float | None = None
     elapsed_s: float | None = None
+
+
+# The keys of a record, in order: the one list the engine writes and the CSV export follows.
+RECORD_FIELDS = tuple(MetricsRecord.model_fields)
 
 
 class RunSummary(_Untrusted):
