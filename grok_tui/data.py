@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from grok_tui.config import DIVIDING, S5_OPERATIONS, DataConfig, train_size, vocab_layout
+from grok_tui.config.schema import DataConfig
+from grok_tui.config.tasks import DIVIDING, S5_OPERATIONS, train_size, vocab_layout
 
 
 @functools.cache

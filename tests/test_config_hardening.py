@@ -28,6 +28,7 @@ from grok_tui.config import (
     is_prime,
     load_preset,
     locate_field,
+    memory,
     memory_estimate,
     nesting_depth,
     parse_override,
@@ -326,7 +327,7 @@ def test_integers_past_2_to_the_63_are_refused_anywhere(tmp_path, tiny_preset_pa
 
 @pytest.fixture
 def sixteen_gib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config, "physical_memory", lambda: 16 * GiB)
+    monkeypatch.setattr(memory, "physical_memory", lambda: 16 * GiB)
 
 
 @pytest.mark.parametrize(
@@ -370,7 +371,7 @@ def test_memory_check_applies_to_set_and_sweep_points(tmp_path, sixteen_gib):
 
 
 def test_without_a_known_memory_size_there_is_no_check(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "physical_memory", lambda: None)
+    monkeypatch.setattr(memory, "physical_memory", lambda: None)
     path = write(tmp_path / "huge.toml", "[model]\ntype = 'mlp'\nwidths = [65536, 65536]\n")
     assert load_preset(path).model.widths == [65536, 65536]
 
