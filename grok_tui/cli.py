@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     runs_dir = resolve_runs_dir(args.runs_dir)
-    from grok_tui.sweep_exec import dispatch  # torch-free: a sweep file or sweep directory?
+    from grok_tui.sweep.commands import dispatch  # torch-free: a sweep file or sweep directory?
 
     code = dispatch(args, runs_dir)
     if code is not None:
@@ -294,9 +294,49 @@ def cmd_bench(argv: list[str]) -> int:
 
 
 def cmd_sweep_report(argv: list[str]) -> int:
-    from grok_tui.sweep_report import main as report_main
+    from grok_tui.sweep.metrics import METRICS
+    from grok_tui.sweep.report import report_command
 
-    return report_main(argv)
+    parser = argparse.ArgumentParser(
+        prog="grok-tui sweep-report",
+        description="a sweep's table (and heatmap for two varying fields); "
+        "without SWEEP, list the sweeps of the runs directory",
+    )
+    parser.add_argument("sweep", nargs="?", metavar="SWEEP_DIR", help="path or id of a sweep")
+    parser.add_argument(
+        "--metric",
+        default="final_test_acc",
+        choices=list(METRICS),
+        help="the heatmap's figure (default: final_test_acc)",
+    )
+    parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
+    parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")
+    parser.add_argument(
+        "--over",
+        metavar="FIELD[,FIELD]",
+        help="summarise across these axes: the spread of fit_step and grok_step per setting"
+        " of the others (default: train.seed / data.split_seed when they vary; 'none': off)",
+    )
+    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
+    parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
+    parser.add_argument("--width", type=int, help="heatmap width in columns")
+    parser.add_argument(
+        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
+    )
+    args = parser.parse_args(argv)
+    return report_command(
+        args.sweep,
+        resolve_runs_dir(args.runs_dir),
+        metric=args.metric,
+        x=args.x,
+        y=args.y,
+        over=None
+        if args.over is None
+        else [f.strip() for f in args.over.split(",") if f.strip() not in ("", "none")],
+        csv_path=args.csv,
+        plain=args.plain,
+        width=args.width,
+    )
 
 
 def cmd_analyze(argv: list[str]) -> int:

@@ -23,7 +23,7 @@ from grok_tui.analysis.report import Options, run_analysis
 from grok_tui.checkpoint import load_checkpoint, save_checkpoint
 from grok_tui.cli import main
 from grok_tui.config import load_preset
-from grok_tui.sweep_exec import point_error
+from grok_tui.sweep.executor import point_error
 from tests.conftest import REPO
 
 STEPS = 60  # tiny: checkpoints at 20 and 40, records every 10

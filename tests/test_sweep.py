@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store, sweep_report
+from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.config import PresetError
 from grok_tui.sweep import (
@@ -31,14 +31,11 @@ from grok_tui.sweep import (
     recreate_missing,
     sweep_of_run,
 )
-from grok_tui.sweep_exec import (
-    PointJob,
-    ProcessExecutor,
-    execute,
-    jobs_to_run,
-    parse_devices,
-    sweep_lock,
-)
+from grok_tui.sweep.commands import parse_devices
+from grok_tui.sweep.executor import PointJob, ProcessExecutor, execute, jobs_to_run, sweep_lock
+from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
+from grok_tui.sweep.metrics import report_rows
+from grok_tui.sweep.report import format_table, report_text, spread_table, write_csv
 from tests.conftest import REPO
 
 GRID = """\
@@ -140,11 +137,11 @@ def test_a_sweep_file_with_zip_groups_runs_its_pairs_across_seeds(tiny_preset_pa
     # the heatmap takes a zip group as one axis and the seeds last; wd is lr's partner,
     # not a field averaged over
     stored = read_sweep_dir(sweep_dir.path)
-    rows = sweep_report.report_rows(stored)
-    grid = sweep_report.heatmap_grid(stored, rows, "grok_step")
+    rows = report_rows(stored)
+    grid = heatmap_grid(stored, rows, "grok_step")
     assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "train.seed", [])
     with pytest.raises(PresetError, match="vary together"):
-        sweep_report.heatmap_grid(stored, rows, "grok_step", "optim.lr", "optim.weight_decay")
+        heatmap_grid(stored, rows, "grok_step", "optim.lr", "optim.weight_decay")
 
 
 def test_a_child_sweep_drops_an_inherited_axis(tiny_preset_path):
@@ -530,8 +527,8 @@ def finished_sweep(sweep_file, runs_dir):
 
 
 def test_the_spread_over_an_axis_summarises_each_setting_of_the_others(finished_sweep, capsys):
-    rows = sweep_report.report_rows(finished_sweep)
-    lines = sweep_report.spread_table(finished_sweep, rows, ["optim.weight_decay"]).splitlines()
+    rows = report_rows(finished_sweep)
+    lines = spread_table(finished_sweep, rows, ["optim.weight_decay"]).splitlines()
     assert lines[0].startswith("over optim.weight_decay: mean ± sd (min–max)")
     assert lines[1].split() == ["lr", "n", "grokked", "fit_step", "grok_step", "test_acc"]
     # lr 1e-3: fit 10 and 20, only the second grokked (101); lr 3e-3: fit 30, 40, grok 102, 103
@@ -540,15 +537,15 @@ def test_the_spread_over_an_axis_summarises_each_setting_of_the_others(finished_
         "3e-3", "2", "2/2", "35", "±", "7", "(30–40)", "102", "±", "1", "(102–103)", "0.625",
     ]  # fmt: skip
     # no seed axis varies: the report leaves the spread out unless asked
-    assert "mean ± sd" not in sweep_report.report_text(finished_sweep)
-    assert "over optim.lr" in sweep_report.report_text(finished_sweep, over=["optim.lr"])
-    code = sweep_report.main([str(finished_sweep.path), "--over", "train.seed"])
+    assert "mean ± sd" not in report_text(finished_sweep)
+    assert "over optim.lr" in report_text(finished_sweep, over=["optim.lr"])
+    code = main(["sweep-report", str(finished_sweep.path), "--over", "train.seed"])
     assert code == 2
     assert "--over train.seed: not an axis of this sweep" in capsys.readouterr().err
 
 
 def test_report_rows_equal_the_run_summaries(finished_sweep):
-    rows = sweep_report.report_rows(finished_sweep)
+    rows = report_rows(finished_sweep)
     assert [r.index for r in rows] == [1, 2, 3, 4]
     for row, point in zip(rows, finished_sweep.points(), strict=True):
         summary = point.run.summary()
@@ -557,7 +554,7 @@ def test_report_rows_equal_the_run_summaries(finished_sweep):
         assert row.value("grok_step") == summary["grok_step"]
         assert row.value("final_test_acc") == summary["final"]["test_acc"]
         assert row.value("final_train_acc") == summary["final"]["train_acc"]
-    table = sweep_report.format_table(finished_sweep, rows).splitlines()
+    table = format_table(finished_sweep, rows).splitlines()
     assert table[0].split() == [
         "#", "lr", "wd", "status", "step", "fit_step", "grok_step", "train_acc", "test_acc", "run",
     ]  # fmt: skip
@@ -586,9 +583,9 @@ def test_report_rows_equal_the_run_summaries(finished_sweep):
 
 
 def test_report_exports_csv_with_full_field_names(finished_sweep, tmp_path):
-    rows = sweep_report.report_rows(finished_sweep)
+    rows = report_rows(finished_sweep)
     path = tmp_path / "out" / "sweep.csv"
-    assert sweep_report.write_csv(finished_sweep, rows, path) == 4
+    assert write_csv(finished_sweep, rows, path) == 4
     with path.open() as f:
         table = list(csv.DictReader(f))
     assert [r["optim.lr"] for r in table] == ["0.001", "0.001", "0.003", "0.003"]
@@ -600,22 +597,22 @@ def test_report_exports_csv_with_full_field_names(finished_sweep, tmp_path):
 
 
 def test_heatmap_text_has_the_axis_values_and_the_cell_values(finished_sweep):
-    rows = sweep_report.report_rows(finished_sweep)
-    grid = sweep_report.heatmap_grid(finished_sweep, rows, "final_test_acc")
+    rows = report_rows(finished_sweep)
+    grid = heatmap_grid(finished_sweep, rows, "final_test_acc")
     assert (grid.x_field, grid.y_field) == ("optim.lr", "optim.weight_decay")
     assert grid.cells == [[0.0, 0.5], [0.25, 0.75]]  # [wd][lr]
-    text = sweep_report.render_heatmap(grid, width=70)
+    text = render_heatmap(grid, width=70)
     assert "\x1b" not in text  # plain text unless asked for colour
     assert "final_test_acc by optim.lr and optim.weight_decay" in text
     for label in ("1e-3", "3e-3", "0.1", "0.250", "0.750", "optim.lr", "optim.weight_decay"):
         assert label in text
     assert "█" in text and "░" in text  # 0.75 is bright, 0.0 is dark
-    steps = sweep_report.render_heatmap(
-        sweep_report.heatmap_grid(finished_sweep, rows, "grok_step", x="optim.weight_decay"),
+    steps = render_heatmap(
+        heatmap_grid(finished_sweep, rows, "grok_step", x="optim.weight_decay"),
         width=60,
     )
     assert "grok_step" in steps and "103" in steps and " - " in steps  # point 1 never grokked
-    coloured = sweep_report.render_heatmap(grid, width=70, color=True)
+    coloured = render_heatmap(grid, width=70, color=True)
     assert "\x1b[" in coloured and "0.750" in coloured
 
 
@@ -631,17 +628,17 @@ def test_heatmap_averages_over_a_third_field(tiny_preset_path, runs_dir):
     for point in sweep_dir.points():
         acc = point.coords["train.seed"] * 0.5 + (point.coords["data.p"] == 13) * 0.25
         store.update_summary(point.run.path, status="completed", final={"test_acc": acc})
-    rows = sweep_report.report_rows(sweep_dir)
-    grid = sweep_report.heatmap_grid(sweep_dir, rows, "final_test_acc")
+    rows = report_rows(sweep_dir)
+    grid = heatmap_grid(sweep_dir, rows, "final_test_acc")
     # by default the seeds are what a cell averages over, not an axis
     assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "data.p", ["train.seed"])
     assert grid.cells == [[0.25, 0.25], [0.5, 0.5]]
-    grid = sweep_report.heatmap_grid(sweep_dir, rows, "final_test_acc", y="train.seed")
+    grid = heatmap_grid(sweep_dir, rows, "final_test_acc", y="train.seed")
     assert (grid.x_field, grid.y_field, grid.over) == ("optim.lr", "train.seed", ["data.p"])
     assert grid.cells == [[0.125, 0.125], [0.625, 0.625]]
-    assert "each cell the mean over data.p" in sweep_report.render_heatmap(grid)
+    assert "each cell the mean over data.p" in render_heatmap(grid)
     with pytest.raises(PresetError, match="--x: 'optim.lrr' is not a field of this sweep"):
-        sweep_report.heatmap_grid(sweep_dir, rows, x="optim.lrr")
+        heatmap_grid(sweep_dir, rows, x="optim.lrr")
 
 
 def test_sweep_report_command(finished_sweep, runs_dir, tmp_path, capsys):
@@ -669,16 +666,17 @@ def test_a_sweep_with_one_varying_field_has_no_heatmap(tiny_preset_path, runs_di
     )
     sweep = load_sweep(path)
     sweep_dir = create_sweep_dir(sweep, sweep.points(), runs_dir)
-    assert sweep_report.heatmap_grid(sweep_dir, sweep_report.report_rows(sweep_dir)) is None
-    assert "(a heatmap needs two fields that vary)" in sweep_report.report_text(sweep_dir)
+    assert heatmap_grid(sweep_dir, report_rows(sweep_dir)) is None
+    assert "(a heatmap needs two fields that vary)" in report_text(sweep_dir)
 
 
 def test_sweep_modules_do_not_import_torch():
     import subprocess
 
     code = (
-        "import sys, grok_tui.sweep, grok_tui.sweep_report, grok_tui.sweep_exec, "
-        "grok_tui.tui.screens.sweep; print('torch' in sys.modules)"
+        "import sys, grok_tui.sweep, grok_tui.sweep.report, grok_tui.sweep.heatmap, "
+        "grok_tui.sweep.executor, grok_tui.sweep.commands, grok_tui.tui.screens.sweep; "
+        "print('torch' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -14,9 +14,10 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from grok_tui import store, sweep_report
+from grok_tui import store
 from grok_tui.checkpoint import load_checkpoint
 from grok_tui.sweep import list_sweeps, read_sweep_dir
+from grok_tui.sweep.metrics import format_metric
 from tests.conftest import TINY_PRESET
 
 GRID = """\
@@ -102,8 +103,8 @@ def test_the_report_of_a_trained_sweep_equals_its_summaries(finished, tmp_path):
         (line,) = [ln for ln in lines if ln.endswith(point.run_id)]
         cells = line.split()
         assert cells[0] == str(point.index) and cells[3] == "completed"
-        assert cells[5] == sweep_report.format_metric("fit_step", summary["fit_step"])
-        assert cells[6] == sweep_report.format_metric("grok_step", summary["grok_step"])
+        assert cells[5] == format_metric("fit_step", summary["fit_step"])
+        assert cells[6] == format_metric("grok_step", summary["grok_step"])
         assert cells[7] == f"{summary['final']['train_acc']:.3f}"
         assert cells[8] == f"{summary['final']['test_acc']:.3f}"
     assert "final_test_acc by optim.lr and optim.weight_decay" in result.stdout

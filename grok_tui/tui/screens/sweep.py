@@ -1,7 +1,7 @@
 """One sweep: its table (a row per point) and the heatmap of a chosen metric.
 
-Everything shown comes from grok_tui.sweep_report, the functions behind
-``grok-tui sweep-report``: the screen and the command show the same numbers.
+Everything shown comes from grok_tui.sweep.report (and its metrics and heatmap), the
+functions behind ``grok-tui sweep-report``: the screen and the command show the same numbers.
 Opened from History on a sweep's header row or on one of its runs (see
 :func:`sweep_path_for`); no torch is imported (DESIGN.md rule 3). A sweep directory
 may come from someone else: its id, field names, values and statuses are shown as
@@ -26,15 +26,12 @@ from textual.widgets import DataTable, Footer, Static
 from grok_tui import store
 from grok_tui.config import PresetError, read_toml
 from grok_tui.sweep import SweepDir, find_sweep, format_value, read_sweep_dir, sweep_of_run
-from grok_tui.sweep_report import (
+from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
+from grok_tui.sweep.metrics import ReportRow, format_metric, report_rows
+from grok_tui.sweep.report import (
     TABLE_TITLES,
-    ReportRow,
     default_over,
     describe_sweep,
-    format_metric,
-    heatmap_grid,
-    render_heatmap,
-    report_rows,
     spread_table,
     table_columns,
     write_csv,

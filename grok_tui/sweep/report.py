@@ -1,0 +1,279 @@
+"""A sweep's results as text: the report's table, its CSV file and the spread over seeds.
+
+``grok-tui sweep-report SWEEP_DIR [--metric M] [--x FIELD] [--y FIELD] [--csv PATH]``
+(parsed in cli.py) prints one row per point (coordinates, status, fit_step, grok_step,
+final train and test accuracy), the spread over seeds when a seed field varies and,
+when two fields vary, the heatmap of grok_tui.sweep.heatmap.
+
+Everything is read from summary.json files (the run directory is the single source of
+truth); nothing here imports torch, so the TUI's sweep screen uses the same functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from grok_tui.config import PresetError
+from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
+from grok_tui.sweep.labels import describe_axes, format_value, short_names
+from grok_tui.sweep.metrics import SEED_FIELDS, ReportRow, format_metric, report_rows
+from grok_tui.sweep.spec import error_text
+from grok_tui.sweep.sweepdir import SweepDir, find_sweep, list_sweeps
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+TABLE_METRICS = ("fit_step", "grok_step", "final_train_acc", "final_test_acc")
+TABLE_TITLES = {"final_train_acc": "train_acc", "final_test_acc": "test_acc"}
+CSV_METRICS = (
+    "step",
+    "fit_step",
+    "grok_step",
+    "grok_gap",
+    "final_train_acc",
+    "final_test_acc",
+    "best_test_acc",
+    "final_train_loss",
+    "final_test_loss",
+    "elapsed_s",
+)
+
+
+def table_columns(metric: str | None = None) -> list[str]:
+    metrics = list(TABLE_METRICS)
+    if metric and metric not in metrics:
+        metrics.append(metric)
+    return metrics
+
+
+def format_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], metric: str | None = None) -> str:
+    """The report table as text: one line per point."""
+    names = short_names(list(sweep_dir.axes))
+    metrics = table_columns(metric)
+    header = ["#", *names.values(), "status", "step", *(TABLE_TITLES.get(m, m) for m in metrics)]
+    header.append("run")
+    lines = [header]
+    for row in rows:
+        step = row.summary.get("step")
+        steps = row.summary.get("steps")
+        lines.append(
+            [
+                str(row.index),
+                *(format_value(row.coords.get(f)) if f in row.coords else "-" for f in names),
+                row.status,
+                "-" if step is None else f"{step}/{steps}" if steps else str(step),
+                *(format_metric(m, row.value(m)) for m in metrics),
+                row.run_id or "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text_columns = {1 + len(names), len(header) - 1}  # status and run: left aligned
+    text_columns |= set(range(1, 1 + len(names)))
+    out = []
+    for line in lines:
+        cells = [
+            cell.ljust(widths[i]) if i in text_columns else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out)
+
+
+def describe_sweep(sweep_dir: SweepDir, rows: Sequence[ReportRow]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    axes = describe_axes(sweep_dir.mode, sweep_dir.axes, sweep_dir.zip_groups)
+    return (
+        f"sweep {sweep_dir.sweep_id} · {sweep_dir.mode} of {len(rows)} points over {axes}"
+        f" · {tally or 'no points'}"
+    )
+
+
+def write_csv(sweep_dir: SweepDir, rows: Sequence[ReportRow], path: str | Path) -> int:
+    """The table as CSV (full field names, every metric); the number of rows written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(sweep_dir.axes)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["index", *fields, "status", *CSV_METRICS, "run_id", "path"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.index,
+                    *(_csv_value(row.coords.get(name)) for name in fields),
+                    row.status,
+                    *("" if row.value(m) is None else row.value(m) for m in CSV_METRICS),
+                    row.run_id or "",
+                    str(row.path or ""),
+                ]
+            )
+    return len(rows)
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Over seeds: the spread of each setting's figures across the points that repeat it
+
+SPREAD_METRICS = ("fit_step", "grok_step")
+
+
+def default_over(sweep_dir: SweepDir) -> list[str]:
+    """The seed fields that vary: a sweep over seeds asks for their spread."""
+    return [f for f in SEED_FIELDS if f in sweep_dir.varying()]
+
+
+def _spread(values: Sequence[float]) -> str:
+    """'3,133 ± 375 (2,700–3,350)': mean ± sample standard deviation (range); '-' if none."""
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:,.0f}"
+    sd = statistics.stdev(values)
+    return f"{mean:,.0f} ± {sd:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+
+
+def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]) -> str:
+    """One line per setting of the other fields: how many points grokked, and the spread of
+    fit_step and grok_step (over the points that reached them) and of final test accuracy."""
+    unknown = [f for f in over if f not in sweep_dir.axes]
+    if unknown:
+        raise PresetError(
+            f"--over {', '.join(unknown)}: not an axis of this sweep; axes: {', '.join(sweep_dir.axes)}"
+        )
+    rest = [f for f in sweep_dir.axes if f not in over]
+    names = short_names(list(sweep_dir.axes))
+    groups: dict[str, list[ReportRow]] = {}
+    for row in rows:
+        key = json.dumps([row.coords.get(f) for f in rest], default=str)
+        groups.setdefault(key, []).append(row)
+    header = [*(names[f] for f in rest), "n", "grokked", *SPREAD_METRICS, "test_acc"]
+    lines = [header]
+    for members in groups.values():
+        accs = [r.value("final_test_acc") for r in members if r.value("final_test_acc") is not None]
+        lines.append(
+            [
+                *(format_value(members[0].coords.get(f)) for f in rest),
+                str(len(members)),
+                f"{sum(r.value('grok_step') is not None for r in members)}/{len(members)}",
+                *(
+                    _spread([r.value(m) for r in members if r.value(m) is not None])
+                    for m in SPREAD_METRICS
+                ),
+                f"{statistics.fmean(accs):.3f}" if accs else "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = [
+        "  ".join(
+            cell.ljust(widths[i]) if i < len(rest) else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ).rstrip()
+        for line in lines
+    ]
+    title = f"over {', '.join(over)}: mean ± sd (min–max) of the points that got there"
+    return "\n".join([title, *out])
+
+
+# ---------------------------------------------------------------------------
+# grok-tui sweep-report
+
+
+def report_text(
+    sweep_dir: SweepDir,
+    *,
+    metric: str = "final_test_acc",
+    x: str | None = None,
+    y: str | None = None,
+    color: bool = False,
+    width: int = 80,
+    over: Sequence[str] | None = None,
+) -> str:
+    """The whole report: a heading, the table, the spread over seeds (when a seed field
+    varies, or `over` names fields) and (two varying fields) the heatmap."""
+    rows = report_rows(sweep_dir)
+    parts = [describe_sweep(sweep_dir, rows), "", format_table(sweep_dir, rows, metric)]
+    over = default_over(sweep_dir) if over is None else list(over)
+    if over:
+        parts += ["", spread_table(sweep_dir, rows, over)]
+    grid = heatmap_grid(sweep_dir, rows, metric, x, y)
+    if grid is not None:
+        parts += ["", render_heatmap(grid, width=width, color=color)]
+    elif len(sweep_dir.varying()) < 2:
+        parts += ["", "(a heatmap needs two fields that vary)"]
+    return "\n".join(parts)
+
+
+def report_command(
+    ref: str | None,
+    runs_dir: Path,
+    *,
+    metric: str = "final_test_acc",
+    x: str | None = None,
+    y: str | None = None,
+    over: Sequence[str] | None = None,
+    csv_path: str | None = None,
+    plain: bool = False,
+    width: int | None = None,
+) -> int:
+    """``grok-tui sweep-report``: print a sweep's report (and write its CSV), or without
+    ``ref`` list the sweeps of the runs directory. Exit code 0, or 2 for bad input."""
+    if ref is None:
+        return _list(runs_dir)
+    try:
+        sweep_dir = find_sweep(ref, runs_dir)
+        color = sys.stdout.isatty() and not plain and not os.environ.get("NO_COLOR")
+        try:
+            columns = os.get_terminal_size().columns
+        except OSError:
+            columns = 80
+        text = report_text(
+            sweep_dir,
+            metric=metric,
+            x=x,
+            y=y,
+            color=color,
+            width=width or min(columns, 120),
+            over=over,
+        )
+    except PresetError as exc:
+        print(f"error: {error_text(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `| head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    if csv_path:
+        try:
+            count = write_csv(sweep_dir, report_rows(sweep_dir), csv_path)
+        except OSError as exc:
+            print(f"error: cannot write {csv_path}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"wrote {count} rows to {csv_path}")
+    return EXIT_OK
+
+
+def _list(runs_dir: Path) -> int:
+    sweeps = list_sweeps(runs_dir)
+    if not sweeps:
+        print(f"no sweeps in {runs_dir}")
+        return EXIT_OK
+    for sweep_dir in sweeps:
+        print(describe_sweep(sweep_dir, report_rows(sweep_dir)))
+    return EXIT_OK
