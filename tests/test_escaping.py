@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import safe_ansi
+from tests.test_tui_app import until
 
 CLEAR = "\x1b[2J"  # erase the screen
 TITLE = "\x1b]0;pwned\x07"  # OSC: retitle the terminal, ended by BEL
@@ -177,14 +177,6 @@ def drive(app: GrokApp, script: Callable[[Any], Any]) -> None:
             await script(pilot)
 
     asyncio.run(main())
-
-
-async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition.__code__.co_names}")
-        await pilot.pause(0.05)
 
 
 def table_text(table: DataTable) -> str:

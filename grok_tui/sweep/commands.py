@@ -120,6 +120,14 @@ def dispatch(args: Any, runs_dir: Path) -> int | None:
     return None
 
 
+def device_choice(device: str | None, devices: str | None) -> list[str]:
+    """The --devices list; --device and --devices together are a user's mistake."""
+    device_list = parse_devices(devices)
+    if device and device_list:
+        raise PresetError("give --device or --devices, not both")
+    return device_list
+
+
 def run_command(
     path: Path,
     overrides: Sequence[str],
@@ -133,9 +141,7 @@ def run_command(
     """``grok-tui --run SWEEP.toml``: validate every point, create the sweep, train it."""
     out = out or sys.stdout
     try:
-        device_list = parse_devices(devices)
-        if device and device_list:
-            raise PresetError("give --device or --devices, not both")
+        device_list = device_choice(device, devices)
         n_jobs = resolve_jobs(jobs, device_list)
         sweep = load_sweep(path, [*overrides, *([("train.device", device)] if device else [])])
         points = sweep.points()
@@ -170,10 +176,7 @@ def resume_command(
     out = out or sys.stdout
     try:
         sweep_dir = read_sweep_dir(path)
-        device_list = parse_devices(devices)
-        if device and device_list:
-            raise PresetError("give --device or --devices, not both")
-        device_list = device_list or ([device] if device else [])
+        device_list = device_choice(device, devices) or ([device] if device else [])
         n_jobs = resolve_jobs(jobs, device_list)
         check_devices(device_list)
         missing = recreate_missing(sweep_dir)
