@@ -288,9 +288,58 @@ def _acc(value: object) -> str:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    from grok_tui.bench import main as bench_main
+    parser = argparse.ArgumentParser(
+        prog="grok-tui bench",
+        description="Steps/s of the engine against a training loop written the common way, "
+        "on the report's transformer and MLP configurations.",
+    )
+    parser.add_argument("--quick", action="store_true", help="a few seconds instead of minutes")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--json", type=Path, help="write every number to this JSON file")
+    parser.add_argument(
+        "--compile",
+        default="auto",
+        choices=["auto", "none", "default", "reduce-overhead", "max-autotune"],
+        help="an extra engine variant with [train] compile = MODE "
+        "(auto: reduce-overhead on CUDA, none elsewhere)",
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds (default 5, quick 2)")
+    startup = parser.add_argument_group(
+        "start-up", "--startup times the TUI instead: no training, no torch"
+    )
+    startup.add_argument(
+        "--startup",
+        action="store_true",
+        help="seconds to the TUI's first frame and to History listing every run, "
+        "with a temporary runs directory of finished runs",
+    )
+    startup.add_argument("--runs", type=int, metavar="N", help="runs on disk (default 200)")
+    startup.add_argument("--repeat", type=int, metavar="N", help="starts timed (default 3)")
+    args = parser.parse_args(argv)
+    if args.startup:
+        training_options = (args.quick, args.device, args.json, args.compile, args.rounds)
+        if training_options != (False, "auto", None, "auto", None):  # not the defaults
+            parser.error(
+                "--quick, --device, --json, --compile and --rounds do not apply to --startup"
+            )
+        runs = 200 if args.runs is None else args.runs
+        repeat = 3 if args.repeat is None else args.repeat
+        if runs < 1 or repeat < 1:
+            parser.error("--runs and --repeat must be at least 1")
+        from grok_tui.bench.startup import startup_command  # torch-free
 
-    return bench_main(argv)
+        return startup_command(runs, repeat)
+    if args.runs is not None or args.repeat is not None:
+        parser.error("--runs and --repeat apply to --startup only")
+    from grok_tui.bench.compare import bench_command  # torch: only when training is timed
+
+    return bench_command(
+        quick=args.quick,
+        device=args.device,
+        json_path=args.json,
+        compile_choice=args.compile,
+        rounds=args.rounds,
+    )
 
 
 def cmd_sweep_report(argv: list[str]) -> int:

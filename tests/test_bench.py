@@ -1,4 +1,4 @@
-"""`grok-tui bench --quick`: runs, compares like with like, writes its numbers.
+"""`grok-tui bench --quick`: runs, compares like with like, writes its numbers; --startup.
 
 A benchmark is not a timed test: nothing here asserts a speed ratio.
 """
@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
-from grok_tui import bench
+from grok_tui import cli
+from grok_tui.bench.flops import engine_transformer_flops
+from grok_tui.bench.loops import CommonTransformer
+from grok_tui.bench.plan import TRANSFORMER, make_preset
 from grok_tui.config import TransformerConfig
 
 
 def test_quick_bench_writes_every_number(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert bench.main(["--quick", "--device", "cpu", "--json", str(out)]) == 0
+    assert cli.main(["bench", "--quick", "--device", "cpu", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
 
@@ -54,7 +58,7 @@ def test_baseline_models_match_the_engine_models_in_size():
 
     cfg = TransformerConfig()
     ours = Transformer(cfg, **task_sizes)
-    common = bench.CommonTransformer(cfg, *task_sizes.values())
+    common = CommonTransformer(cfg, *task_sizes.values())
     assert count_parameters(ours) == count_parameters(common)
     tokens = torch.randint(0, 97, (8, 4))
     assert common(tokens).shape == (4, 8, 97)  # (T, B, classes): every position unembedded
@@ -63,11 +67,33 @@ def test_baseline_models_match_the_engine_models_in_size():
 def test_analytic_flops_match_the_flop_counter():
     """The engine's counted matmul FLOPs agree with the formula (within the few MFLOP of
     single-query attention the counter does not see)."""
-    preset = bench.make_preset(bench.TRANSFORMER, eval_every=100)
-    counted = bench.engine_transformer_flops(preset, torch.device("cpu"))
+    preset = make_preset(TRANSFORMER, eval_every=100)
+    counted = engine_transformer_flops(preset, torch.device("cpu"))
     assert abs(counted["train_step"] - counted["analytic_train_step"]) <= (
         0.01 * counted["analytic_train_step"]
     )
     assert counted["train_step"] < 0.65 * counted["nominal_full_model_train_step"]
     # nominal: about 5 GFLOP per step (issue 2, section 6)
     assert 4.5e9 < counted["nominal_full_model_train_step"] < 5.5e9
+
+
+def test_startup_timing_starts_the_tui_in_a_terminal(capsys):
+    """`grok-tui bench --startup`: the TUI started in a pseudo-terminal, every figure printed."""
+    assert cli.main(["bench", "--startup", "--runs", "2", "--repeat", "1"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("median: first frame ") and "History nan" not in last
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--runs", "5"],
+        ["--startup", "--quick"],
+        ["--startup", "--device", "cpu"],
+        ["--startup", "--repeat", "0"],
+    ],
+)
+def test_training_and_startup_options_do_not_mix(argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", *argv])
+    assert exc.value.code == 2

@@ -166,7 +166,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets.mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
+        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
     )
     return {"presets": presets, "runs": tmp_path / "runs"}
 

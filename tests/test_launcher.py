@@ -13,7 +13,7 @@ import pytest
 from grok_tui import launcher, ownership, store
 from grok_tui.config import Preset, apply_overrides, validate_preset
 
-FAKE = [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
+FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 
 
 def tiny(steps: int = 200, eval_every: int = 10, name: str = "tiny") -> Preset:

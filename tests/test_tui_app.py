@@ -1,6 +1,6 @@
 """The app driven as a user would, with Textual's Pilot (asyncio.run: no pytest-asyncio).
 
-Most runs here use the fake trainer (grok_tui.tui.fake_trainer): same run directory,
+Most runs here use the fake trainer (tests/support/fake_trainer.py): same run directory,
 no torch, fast. One test launches the real CLI on a tiny CPU preset.
 """
 
@@ -26,7 +26,6 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static
 from grok_tui import launcher, store
 from grok_tui.config import Preset, apply_overrides, load_preset, validate_preset
 from grok_tui.tui.app import GrokApp, terminal_lost
-from grok_tui.tui.fake_trainer import curve_record
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
 from grok_tui.tui.screens.history import HistoryScreen
@@ -42,6 +41,7 @@ from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
+from tests.support.fake_trainer import curve_record
 
 TINY = """\
 name = "tiny-mlp"
@@ -70,7 +70,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     (presets / "bad.toml").write_text('name = "bad"\n[data]\np = 98\n')
     monkeypatch.chdir(tmp_path)  # "save as" and exports default to the current directory
     monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui.tui.fake_trainer"]
+        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
     )
     monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
     return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}

@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 
 # grok_tui.launcher, .store and .config (pydantic) are imported where they are used,
 # after the first frame: they are a third of the app's import time, and the first
-# frame should come at once (see bench_startup).
+# frame should come at once (see bench/startup.py).
 
 
 def _live_screen() -> Screen:
     # Imported when first shown: plotext and the history table are not needed for the
-    # first frame, and the first frame must come fast (the benchmark in bench_startup).
+    # first frame, and the first frame must come fast (the benchmark in bench/startup.py).
     from grok_tui.tui.screens.live import LiveScreen
 
     return LiveScreen()

@@ -1,14 +1,15 @@
-"""A stand-in trainer for demos, tests and benchmarks: writes grokking-shaped records.
+"""A test double of the trainer: writes grokking-shaped records, fast and without torch.
 
-``python -m grok_tui.tui.fake_trainer RUN_DIR`` behaves like ``grok-tui --resume RUN_DIR``
-as far as the run directory goes (records, summary, SIGTERM -> stopped and exit 130,
-continue from the last record) but computes nothing and never imports torch.
-GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).
+``python -m tests.support.fake_trainer RUN_DIR`` (the repository root on sys.path: the
+current directory, or PYTHONPATH as launcher.spawn sets it) behaves like
+``grok-tui --resume RUN_DIR`` as far as the run directory goes (records, summary,
+SIGTERM -> stopped and exit 130, continue from the last record) but computes nothing and
+never imports torch. GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).
+Its records are those of the start-up bench (grok_tui.bench.startup.curve_record).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import ownership, store
+from grok_tui.bench.startup import curve_record
 
 _stop = False
 
@@ -24,25 +26,6 @@ _stop = False
 def _on_signal(signum: int, frame: Any) -> None:
     global _stop
     _stop = True
-
-
-def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
-    """Train accuracy rises early, test accuracy late: the grokking shape."""
-    fit, grok, width = 0.15 * steps, 0.6 * steps, 0.04 * steps + 1
-    train_acc = 1 / (1 + math.exp(-(step - fit) / width))
-    test_acc = 0.02 + 0.98 / (1 + math.exp(-(step - grok) / width))
-    return {
-        "step": step,
-        "epoch": step / 10,
-        "train_loss": max(1e-4, -math.log(max(train_acc, 1e-4)) + 1e-4),
-        "train_acc": train_acc,
-        "test_loss": max(1e-4, -math.log(max(test_acc, 1e-4)) + 1e-4),
-        "test_acc": test_acc,
-        "lr": 1e-3,
-        "param_norm": 30.0 - 10 * test_acc,
-        "grad_norm": 1.0,
-        "elapsed_s": elapsed,
-    }
 
 
 def main(argv: list[str]) -> int:

@@ -1,14 +1,16 @@
-"""Benchmark: time to the first frame of the TUI with 200 runs in the runs directory.
+"""`grok-tui bench --startup`: the TUI's time to its first frame with 200 runs on disk.
 
-``python -m grok_tui.tui.bench_startup [--runs 200] [--repeat 3]`` makes a temporary runs
-directory of finished runs (200 records each), starts the app in a pseudo-terminal as
-a user would (a fresh interpreter: imports included) and measures until the screen
-shows the footer, then until the History table holds every run. Torch-free.
+Makes a temporary runs directory of finished runs (200 records each), starts the app in
+a pseudo-terminal as a user would (a fresh interpreter: imports included) and measures
+until the screen shows the footer, then until the History table holds every run; an
+empty Textual app, timed alike, gives the floor of the machine. Torch-free. The records
+are grokking-shaped (curve_record), the same ones the tests' fake trainer writes
+(tests/support/fake_trainer.py imports them from here: grok_tui never imports tests).
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
 import pty
 import select
@@ -21,10 +23,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from grok_tui import store
 from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.tui.fake_trainer import curve_record
 
 APP = """
 import sys
@@ -43,6 +45,25 @@ class Empty(App):
         yield Footer()
 Empty().run()
 """
+
+
+def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
+    """Train accuracy rises early, test accuracy late: the grokking shape."""
+    fit, grok, width = 0.15 * steps, 0.6 * steps, 0.04 * steps + 1
+    train_acc = 1 / (1 + math.exp(-(step - fit) / width))
+    test_acc = 0.02 + 0.98 / (1 + math.exp(-(step - grok) / width))
+    return {
+        "step": step,
+        "epoch": step / 10,
+        "train_loss": max(1e-4, -math.log(max(train_acc, 1e-4)) + 1e-4),
+        "train_acc": train_acc,
+        "test_loss": max(1e-4, -math.log(max(test_acc, 1e-4)) + 1e-4),
+        "test_acc": test_acc,
+        "lr": 1e-3,
+        "param_norm": 30.0 - 10 * test_acc,
+        "grad_norm": 1.0,
+        "elapsed_s": elapsed,
+    }
 
 
 def make_runs(runs_dir: Path, count: int, records: int = 200) -> None:
@@ -137,19 +158,16 @@ def measure_once(
     return first_frame, ready, history
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+def startup_command(runs: int = 200, repeat: int = 3) -> int:
+    """Time `repeat` starts of the app (and of an empty Textual app) over `runs` runs."""
     tmp = Path(tempfile.mkdtemp(prefix="grok-tui-bench-"))
     try:
         runs_dir = tmp / "runs"
         made = time.monotonic()
-        make_runs(runs_dir, args.runs)
-        print(f"{args.runs} runs made in {time.monotonic() - made:.1f} s ({runs_dir})")
+        make_runs(runs_dir, runs)
+        print(f"{runs} runs made in {time.monotonic() - made:.1f} s ({runs_dir})")
         firsts, readies, histories, floors = [], [], [], []
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             # Interleaved, so that both see the same load of the machine.
             floors.append(measure_once(runs_dir, app=EMPTY_APP)[0])
             first, ready, history = measure_once(runs_dir)
@@ -159,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 histories.append(history)
             print(
                 f"first frame {first:.2f} s · presets and form {ready:.2f} s · F4 to History "
-                f"listing {args.runs} runs {history or float('nan'):.2f} s · empty Textual app "
+                f"listing {runs} runs {history or float('nan'):.2f} s · empty Textual app "
                 f"{floors[-1]:.2f} s"
             )
         print(
@@ -171,7 +189,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

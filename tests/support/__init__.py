@@ -1,0 +1,1 @@
+"""Helpers the tests run or import: test doubles that are no part of grok_tui."""
