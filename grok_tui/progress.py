@@ -6,14 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds == float("inf"):
-        return "--"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+from grok_tui.text import format_duration
 
 
 class ProgressSink:
@@ -58,7 +51,7 @@ class ProgressSink:
                 f"{100 * record['step'] / self.steps:5.1f}% │ "
                 f"train {record['train_acc']:.3f} test {record['test_acc']:.3f} │ "
                 f"loss {record['train_loss']:.3g}/{record['test_loss']:.3g} │ "
-                f"{rate:,.0f} steps/s │ ETA {format_duration(eta)}"
+                f"{rate:,.0f} steps/s │ ETA {format_duration(eta) or '--'}"
             )
             self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()

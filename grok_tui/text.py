@@ -6,7 +6,8 @@ and sweep labels are untrusted. Printed raw, an ESC or CSI sequence rewrites the
 terminal (clears it, retitles it, fakes output) and a bidi override reorders what is
 read; handed to a widget as a markup string, ``[link=…]`` or ``[b]`` changes what is
 shown (a dialog could name another path than the one it acts on). Everything here is
-plain Python (no Textual, no torch): the CLI and the TUI both use it.
+plain Python (no Textual, no torch): the CLI and the TUI both use it. So is the one
+way a duration is written, for the same two readers.
 """
 
 from __future__ import annotations
@@ -64,3 +65,15 @@ def safe_markup(value: object, *, multiline: bool = False) -> str:
     markup, a different parser: give them ``Text(safe_text(x))``.
     """
     return safe_text(value, multiline=multiline).replace("[", "\\[")
+
+
+def format_duration(seconds: float | None) -> str:
+    """3s, 4m05s, 2h07m; '' when unknown (None, nan, inf or negative)."""
+    if not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

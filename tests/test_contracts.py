@@ -57,3 +57,15 @@ def test_no_screen_or_widget_loads_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_package_ships() -> None:
+    """pyproject lists the packages (presets/ maps into the package), so a new one must be added."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for init in (REPO / "grok_tui").rglob("__init__.py")
+    }
+    assert set(config["packages"]) == on_disk | {"grok_tui.presets"}
+    assert config["package-dir"] == {"grok_tui.presets": "presets"}
+    assert not (REPO / "grok_tui" / "presets").exists()  # no link: presets/ is the one copy

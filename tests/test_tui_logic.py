@@ -10,6 +10,7 @@ from pathlib import Path
 
 from grok_tui import store
 from grok_tui.config import Preset, apply_overrides
+from grok_tui.text import format_duration
 from grok_tui.tui import catalog, runtable, series
 from grok_tui.tui.series import AxisOptions
 
@@ -70,10 +71,10 @@ def test_nice_ticks_and_numbers() -> None:
 def test_eta_and_duration() -> None:
     assert series.eta_seconds({"steps": 1000, "step": 400, "steps_per_s": 100.0}) == 6.0
     assert series.eta_seconds({"steps": 1000, "step": 400}) is None
-    assert series.format_duration(5) == "5s"
-    assert series.format_duration(245) == "4m05s"
-    assert series.format_duration(7620) == "2h07m"
-    assert series.format_duration(None) == ""
+    assert format_duration(5) == "5s"
+    assert format_duration(245) == "4m05s"
+    assert format_duration(7620) == "2h07m"
+    assert format_duration(None) == ""
 
 
 def test_run_colours_are_stable_and_distinct() -> None:

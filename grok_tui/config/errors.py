@@ -1,45 +1,26 @@
 """How a user's mistake in a preset is reported: PresetError, and the wording helpers.
 
-Every mistake becomes a PresetError printed as ``file:line: field: message``, one line
-per error, that the edges (cli.py, the TUI) show instead of a traceback. A user's values,
-keys and paths go into these messages, so they are cut short and escaped here. A leaf:
-it imports nothing of the package, so every other module can raise one.
+Every mistake becomes a PresetError (a UserError, grok_tui/errors.py) printed as
+``file:line: field: message``, one line per error, that the edges (cli.py, the TUI)
+show instead of a traceback. A user's values,
+keys and paths go into these messages, so they are cut short and escaped here. It imports
+only grok_tui.errors, so every other module can raise one.
 """
 
 from __future__ import annotations
 
 import reprlib
-from pathlib import Path
 from typing import Any
 
+from grok_tui.errors import UserError, cut_text, one_line
 
-class PresetError(Exception):
-    """A user's mistake in a preset: printed as ``file:line: field: message``, no traceback."""
+__all__ = ["PresetError", "PresetErrors", "UserError", "cut_text", "one_line", "short_repr"]
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | Path | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.message = message
-        self.file = str(file) if file is not None else None
-        self.line = line
-        self.column = column
-        self.field = field
-        super().__init__(str(self))
 
-    def __str__(self) -> str:
-        where = self.file or "<preset>"
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        prefix = f"{cut_text(self.field, 100)}: " if self.field else ""
-        return one_line(f"{where}: {prefix}{self.message}")
+class PresetError(UserError):
+    """A user's mistake in a preset: ``file:line: field: message`` ("<preset>" without a file)."""
+
+    default_place = "<preset>"
 
 
 class PresetErrors(PresetError):
@@ -78,19 +59,3 @@ def short_repr(value: Any) -> str:
         return _REPR.repr(value)
     except (ValueError, RecursionError):
         return f"a {type(value).__name__}"
-
-
-def cut_text(text: str, limit: int = 80) -> str:
-    """At most `limit` characters: a user's long key or path must not flood a message."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# Control characters (and what str.splitlines() breaks at) as escapes: a quoted TOML key
-# or a path may hold a newline, and one error must stay one line.
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), *range(127, 160))}
-_ESCAPES.update({9: "\\t", 10: "\\n", 13: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"})
-
-
-def one_line(text: str) -> str:
-    """`text` with control characters and line separators escaped."""
-    return text.translate(_ESCAPES)

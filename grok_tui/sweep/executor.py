@@ -32,9 +32,9 @@ from typing import Any, Protocol, TextIO
 from grok_tui import files, launcher, ownership, store
 from grok_tui.config import PresetError
 from grok_tui.launcher import tail
-from grok_tui.progress import format_duration
 from grok_tui.sweep.labels import format_value
 from grok_tui.sweep.sweepdir import LOCK_FILE, SweepDir, SweepPoint
+from grok_tui.text import format_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
 

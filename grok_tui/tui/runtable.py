@@ -16,7 +16,7 @@ from typing import Any
 
 from grok_tui import store
 from grok_tui.config import S5_OPERATIONS, flatten
-from grok_tui.tui.series import format_duration
+from grok_tui.text import format_duration
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grok_tui.text import format_duration as format_duration  # TODO(screens): import from text
+
 Point = tuple[float, float]
 
 # Distinguishable on dark and light backgrounds; a run keeps its colour (see run_colours).
@@ -177,18 +179,6 @@ def time_unit(max_seconds: float) -> tuple[str, float]:
     if max_seconds < 3 * 3600:
         return "min", 60.0
     return "h", 3600.0
-
-
-def format_duration(seconds: float | None) -> str:
-    """3s, 4m05s, 2h07m; '' when unknown."""
-    if seconds is None or not _finite(seconds) or seconds < 0:
-        return ""
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def eta_seconds(summary: dict[str, Any]) -> float | None:
