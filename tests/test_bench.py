@@ -19,7 +19,9 @@ from grok_tui.config import TransformerConfig
 
 def test_quick_bench_writes_every_number(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert cli.main(["bench", "--quick", "--device", "cpu", "--json", str(out)]) == 0
+    # one round: the test checks what is written, not how steady the figures are
+    argv = ["bench", "--quick", "--rounds", "1", "--device", "cpu", "--json", str(out)]
+    assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
 

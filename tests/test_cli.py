@@ -68,10 +68,20 @@ def test_validate_gives_a_verdict_per_file_and_fails_on_any_invalid(
 
 
 @pytest.mark.parametrize("name", [*BROKEN, "missing.toml"])
-def test_run_on_a_broken_preset_exits_2_with_the_message_and_no_run_dir(broken_dir, name):
+def test_run_on_a_broken_preset_exits_2_with_the_message_and_no_run_dir(broken_dir, name, capsys):
     runs = broken_dir / "runs"
-    result = grok("--run", str(broken_dir / name), "--runs-dir", str(runs))
-    assert result.returncode == 2
+    assert main(["--run", str(broken_dir / name), "--runs-dir", str(runs)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and captured.out == ""
+    assert (BROKEN[name][1] if name in BROKEN else "file not found") in captured.err
+    assert not runs.exists()
+
+
+def test_the_process_on_a_broken_preset_exits_2_without_a_traceback(broken_dir):
+    """The same through a real process: what the shell sees."""
+    runs = broken_dir / "runs"
+    result = grok("--run", str(broken_dir / "syntax.toml"), "--runs-dir", str(runs))
+    assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith("error: ")
     assert not runs.exists()
