@@ -66,11 +66,7 @@ def spawn(
     file with ``fresh_log``), never opened through a planted link; ``env`` adds variables.
     Ctrl-C or a hang-up of the TUI does not reach the child (a new session).
     """
-    child_env = {**os.environ, **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (PACKAGE_ROOT, child_env.get("PYTHONPATH")) if p
-    )
-    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    child_env = _child_env(env)
     fd = files.open_fresh(log_path) if fresh_log else files.open_append(log_path)
     with os.fdopen(fd, "ab") as log:
         if header:
@@ -85,6 +81,33 @@ def spawn(
             close_fds=True,
             env=child_env,
         )
+
+
+def spawn_on_terminal(
+    command: Sequence[str], terminal: int, *, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a process in a new session on a terminal's file descriptor (a pty's end).
+
+    For what must see a terminal: the TUI started by its start-up benchmark.
+    """
+    return subprocess.Popen(
+        list(command),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+        env=_child_env(env),
+    )
+
+
+def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """This environment plus ``extra``, with this package importable from any directory."""
+    child_env = {**os.environ, **(extra or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PACKAGE_ROOT, child_env.get("PYTHONPATH")) if p
+    )
+    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    return child_env
 
 
 def _spawn_detached(command: list[str], log_path: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,20 @@ def test_every_package_ships() -> None:
     assert set(config["packages"]) == on_disk | {"grok_tui.presets"}
     assert config["package-dir"] == {"grok_tui.presets": "presets"}
     assert not (REPO / "grok_tui" / "presets").exists()  # no link: presets/ is the one copy
+
+
+def test_only_the_launcher_starts_processes() -> None:
+    """One module starts processes (docs/DESIGN.md): one place sets the child's environment,
+    its session and its log. Others may hold and wait on a Popen, never create one."""
+    starters = re.compile(
+        r"subprocess\.(Popen|run|call|check_call|check_output)\(|os\.(fork|forkpty|system|popen|"
+        r"exec\w*|spawn\w*|posix_spawn\w*)\(|import multiprocessing|from multiprocessing"
+    )
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in (REPO / "grok_tui").rglob("*.py")
+        if path.name != "launcher.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if starters.search(line)
+    ]
+    assert offenders == []

@@ -18,14 +18,13 @@ import shutil
 import signal
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
+from grok_tui import launcher, store
 from grok_tui.config import Preset, apply_overrides, validate_preset
 
 APP = """
@@ -114,17 +113,9 @@ def measure_once(
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-    env = dict(
-        os.environ, TERM="xterm-256color", PYTHONPATH=str(Path(__file__).resolve().parents[2])
-    )
     start = time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-c", app, str(runs_dir)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
+    child = launcher.spawn_on_terminal(
+        [sys.executable, "-c", app, str(runs_dir)], slave, env={"TERM": "xterm-256color"}
     )
     os.close(slave)
     buffer = bytearray()

@@ -40,7 +40,6 @@ EXIT_OK, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
 
 # Results: a resumed sweep never trains these again.
 DONE_STATUSES = (store.COMPLETED, store.DIVERGED)
-LIVE_STATUSES = (store.RUNNING, "starting")
 NOT_STARTED = "not started"
 
 
@@ -235,7 +234,7 @@ def jobs_to_run(sweep_dir: SweepDir) -> tuple[list[PointJob], list[SweepPoint], 
         status = store.effective_status(point.run.summary())
         if status in DONE_STATUSES:
             done.append(point)
-        elif status in LIVE_STATUSES:
+        elif status in store.LIVE_STATUSES:
             live.append(point)
         else:
             todo.append(PointJob(point.index, point.label, point.run))
