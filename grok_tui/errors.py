@@ -69,5 +69,9 @@ class RunNotFoundError(UserError):
     """No run directory answers to what the user named."""
 
 
+class RunBusyError(UserError):
+    """Another live process trains the run (it holds the run directory's lock)."""
+
+
 class SweepError(UserError):
     """A sweep directory that is not there, or whose sweep.json cannot be used."""

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grok_tui import files, ownership
 from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
+from grok_tui.errors import RunBusyError, RunNotFoundError
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -479,6 +481,21 @@ def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir
     raise PresetError(
         f"'{ref}' matches {len(matches)} runs: {', '.join(r.run_id for r in matches[:5])}"
     )
+
+
+def delete_run(run: RunDir) -> None:
+    """Remove a run directory, and nothing else: a directory (not a link) that holds a
+    preset.toml, and that no process trains (its lock is taken for the removal).
+
+    Raises RunNotFoundError, RunBusyError (a live trainer holds it) or OSError.
+    """
+    if not run.exists():
+        raise RunNotFoundError(f"{run.path} is not a run directory")
+    try:
+        with run.lock:
+            shutil.rmtree(run.path)
+    except ownership.LockedError as exc:
+        raise RunBusyError(f"run {run.run_id} is being trained ({exc}): stop it first") from None
 
 
 def load_run_preset(run: RunDir) -> Preset:

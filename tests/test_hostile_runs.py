@@ -410,3 +410,25 @@ def test_history_lists_damaged_runs_beside_healthy_ones(tmp_path: Path) -> None:
         assert "summary.json holds a list" in rows[damaged[0]].cell("note")
 
     drive(app, script)
+
+
+def test_deleting_removes_a_run_directory_and_nothing_else(tmp_path: Path) -> None:
+    from grok_tui.errors import RunBusyError, RunNotFoundError
+
+    preset = load_preset(REPO / "presets/quickstart.toml")
+    run = store.create_run(preset, tmp_path / "runs")
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    (elsewhere / "preset.toml").write_text("kept")
+    link = tmp_path / "runs" / "link-to-precious"
+    link.symlink_to(elsewhere)
+    with pytest.raises(RunNotFoundError):  # a link, even to something that looks like a run
+        store.delete_run(store.RunDir(link))
+    with pytest.raises(RunNotFoundError):  # a folder that is not a run directory
+        store.delete_run(store.RunDir(tmp_path))
+    with run.lock, pytest.raises(RunBusyError, match="stop it first"):  # a trainer holds it
+        store.delete_run(run)
+    assert run.exists()
+    store.delete_run(run)
+    assert not run.path.exists()
+    assert (elsewhere / "preset.toml").read_text() == "kept" and tmp_path.is_dir()
