@@ -15,9 +15,10 @@ from grok_tui.config import PresetError, load_preset, task_size_label, with_over
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
+from grok_tui.sweep.sweepdir import SweepDir, find_sweep, is_sweep_dir
 from grok_tui.text import safe_text
 
-SUBCOMMANDS = ("validate", "runs", "note", "bench", "analyze", "sweep-report")
+SUBCOMMANDS = ("validate", "runs", "note", "export", "bench", "analyze", "sweep-report")
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
@@ -28,6 +29,8 @@ A terminal workbench for grokking research.
   grok-tui validate FILE...             check presets, one verdict per file
   grok-tui runs                         list the runs of the runs directory
   grok-tui note RUN [TEXT] [--clear]    show, set or clear a run's note
+  grok-tui export RUN|SWEEP... [--csv FILE] [--tensorboard DIR]
+                                        records of runs (or sweeps) as one CSV, or for TensorBoard
   grok-tui bench [--quick]              measure the engine against a plain training loop
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
   grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
@@ -45,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": cmd_validate,
             "runs": cmd_runs,
             "note": cmd_note,
+            "export": cmd_export,
             "bench": cmd_bench,
             "analyze": cmd_analyze,
             "sweep-report": cmd_sweep_report,
@@ -271,6 +275,69 @@ def cmd_note(argv: list[str]) -> int:
     run_id = safe_text(run.run_id)
     print(f"{run_id}: {note}" if note else f"{run_id}: (no note)")
     return EXIT_OK
+
+
+def cmd_export(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="grok-tui export",
+        description="write runs' records for other tools: one CSV of every record of every "
+        "run named (a sweep stands for its points), with the run id and the preset fields "
+        "that differ between the runs as the first columns; or TensorBoard event files, "
+        "one sub-directory per run (tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
+        "refs", nargs="+", metavar="RUN", help="run or sweep: directory, id or a unique part"
+    )
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="write one CSV here")
+    parser.add_argument("--tensorboard", type=Path, metavar="DIR", help="write event files here")
+    parser.add_argument("--runs-dir")
+    args = parser.parse_intermixed_args(argv)
+    if args.csv is None and args.tensorboard is None:
+        parser.error("give --csv FILE, --tensorboard DIR, or both")
+    from grok_tui.export import write_runs_csv, write_tensorboard
+
+    try:
+        runs = _runs_named(args.refs, resolve_runs_dir(args.runs_dir))
+    except PresetError as exc:
+        return _error(str(exc))
+    try:
+        if args.csv is not None:
+            rows = write_runs_csv(runs, args.csv)
+            print(f"wrote {rows} records of {len(runs)} run(s) to {safe_text(args.csv)}")
+        if args.tensorboard is not None:
+            for run in runs:
+                write_tensorboard(run, args.tensorboard)
+            print(
+                f"wrote {len(runs)} run(s) to {safe_text(args.tensorboard)}: "
+                f"tensorboard --logdir {safe_text(args.tensorboard)}"
+            )
+    except OSError as exc:
+        from grok_tui.files import describe_os_error
+
+        return _error(f"cannot write: {describe_os_error(exc)}")
+    return EXIT_OK
+
+
+def _runs_named(refs: list[str], runs_dir: Path) -> list[store.RunDir]:
+    """Runs by directory, id or unique part; a sweep stands for its trained points."""
+    runs: list[store.RunDir] = []
+    for ref in refs:
+        if is_sweep_dir(ref):
+            found = _trained(find_sweep(ref, runs_dir))
+        else:
+            try:
+                found = [store.find_run(ref, runs_dir)]
+            except PresetError:
+                try:  # not a run: perhaps a sweep's id
+                    found = _trained(find_sweep(ref, runs_dir))
+                except PresetError:
+                    raise PresetError(f"no run or sweep '{ref}' (looked in {runs_dir})") from None
+        runs.extend(r for r in found if r.path not in {known.path for known in runs})
+    return runs
+
+
+def _trained(sweep: SweepDir) -> list[store.RunDir]:
+    return [p.run for p in sweep.points() if p.run is not None and p.run.exists()]
 
 
 def _opt(value: object) -> str:

@@ -1,0 +1,94 @@
+"""The records of many runs (marked runs, or a whole sweep) as one table.
+
+One row per record; the first columns say which run it is (``run_id``) and what set it
+apart: every dotted preset field whose value differs between the runs (``optim.lr``,
+``train.seed``...), so that a dataframe library can group by them directly. Then the
+record's fields (store.RECORD_FIELDS first, then any others, such as progress measures).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grok_tui import files, store
+from grok_tui.config.loading import flatten
+
+# These differ between runs by construction and say nothing about the experiment.
+NOT_SETTINGS = ("name", "description")
+# A cell that a spreadsheet would run as a formula (CSV injection): kept as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class RunsTable:
+    """Column names and rows (lists of plain values, None for missing)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def varying_fields(presets: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The dotted preset fields whose value is not the same in every run, in file order."""
+    flat = [flatten(preset) for preset in presets.values()]
+    keys: list[str] = []
+    for values in flat:
+        keys.extend(k for k in values if k not in keys and k not in NOT_SETTINGS)
+    missing = object()
+    return [k for k in keys if len({repr(values.get(k, missing)) for values in flat}) > 1]
+
+
+def runs_table(runs: Sequence[store.RunDir]) -> RunsTable:
+    """Every record of every run, with the run's id and its varying preset fields first."""
+    presets: dict[str, dict[str, Any]] = {}
+    records: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        try:
+            presets[run.run_id] = store.read_run_preset_raw(run)
+        except (store.PresetError, OSError):
+            presets[run.run_id] = {}
+        records[run.run_id] = run.records()
+    settings = varying_fields(presets)
+    fields = list(store.RECORD_FIELDS)
+    for rows in records.values():
+        for record in rows:
+            fields.extend(k for k in record if k not in fields)
+    table = RunsTable(["run_id", *settings, *fields], [])
+    for run_id, rows in records.items():
+        flat = flatten(presets[run_id])
+        head = [run_id, *(_plain(flat.get(k)) for k in settings)]
+        table.rows.extend([*head, *(_plain(r.get(k)) for k in fields)] for r in rows)
+    return table
+
+
+def _plain(value: Any) -> Any:
+    """A CSV cell: lists (betas, widths) as their TOML-like text, everything else as is."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """'' for missing; a string that a spreadsheet would evaluate is quoted with a '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_runs_csv(runs: Sequence[store.RunDir], path: str | Path) -> int:
+    """Write the table of ``runs`` to ``path`` (atomically, never through a link); rows written."""
+    table = runs_table(runs)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(table.columns)
+    writer.writerows([csv_cell(v) for v in row] for row in table.rows)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text_atomic(path, text.getvalue())
+    return len(table.rows)
