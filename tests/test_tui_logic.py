@@ -278,3 +278,43 @@ def test_presets_found_with_verdicts_and_deduplicated(tmp_path: Path) -> None:
     assert not entries["bad.toml"].valid
     assert "bad.toml:3: data.p: p must be prime" in entries["bad.toml"].error
     assert "quickstart.toml" in entries  # shipped with the repository
+
+
+def test_filters_compare_numbers_and_say_what_they_did_not_understand(tmp_path: Path) -> None:
+    def row(run_id: str, grok: int | None, lr: float, p: int, acc: float) -> runtable.RunRow:
+        info = make_info(tmp_path, run_id)
+        info.summary.update(grok_step=grok, final={"test_acc": acc})
+        info.preset["optim"]["lr"] = lr
+        info.preset["data"]["p"] = p
+        return runtable.run_row(info)
+
+    rows = [
+        row("a", 1500, 3e-3, 97, 1.0),
+        row("b", 2500, 1e-3, 53, 0.99),
+        row("c", None, 3e-3, 23, 0.2),
+    ]
+
+    def ids(text: str) -> list[str]:
+        return [r.run_id for r in runtable.filter_rows(rows, text)]
+
+    assert ids("grok<2000") == ["a"]  # a run that never grokked is not below 2000
+    assert ids("grok>=1500") == ["a", "b"]
+    assert ids("lr=3e-3") == ["a", "c"]  # 0.003 written another way
+    assert ids("p>50 test_acc>=0.99") == ["a", "b"]
+    assert ids("lr!=0.003") == ["b"]
+    assert ids("grok<2000 p>50") == ["a"]
+    assert runtable.filter_hint(rows, "grok<2000") is None
+    assert "not understood: 'foo' is not a column" in runtable.filter_hint(rows, "foo<3")
+    assert "is not a number" in runtable.filter_hint(rows, "grok<soon")
+    assert "op=value" in runtable.filter_hint(rows, "op>add")
+    hint = runtable.filter_hint(rows, "grok<10")
+    assert hint is not None and hint.startswith("no run of 3 matches 'grok<10'")
+    assert ids("foo<3") == ["a", "b", "c"]  # a term not understood does not hide every run
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> None:
+    info = make_info(tmp_path, "evil")
+    info.summary["name"] = '=HYPERLINK("http://x")'
+    out = tmp_path / "t.csv"
+    runtable.write_table_csv([runtable.run_row(info)], out)
+    assert next(csv.DictReader(out.open()))["name"] == '\'=HYPERLINK("http://x")'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from grok_tui import store
 from grok_tui.config import S5_OPERATIONS, flatten
+from grok_tui.export.table import csv_cell
 from grok_tui.text import format_duration
 
 
@@ -191,13 +193,99 @@ def sort_rows(rows: Sequence[RunRow], key: str, *, reverse: bool = False) -> lis
     return sorted(present, key=sort_key, reverse=reverse) + missing
 
 
-def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = None) -> list[RunRow]:
-    """Rows whose cells contain every word of text (any case), with the given status.
+# Names a filter may use besides the column keys and titles (``grok<2000``, ``test_acc>=0.99``).
+FILTER_ALIASES = {
+    "test_acc": "final_test_acc",
+    "acc": "final_test_acc",
+    "fraction": "train_fraction",
+    "optim": "optimizer",
+    "duration": "duration_s",
+}
+_TERM = re.compile(r"^([a-z_][a-z0-9_.]*)(<=|>=|!=|==|=|<|>)(.*)$")
+_NUMERIC_KEYS = {c.key for c in COLUMNS if c.numeric}
 
-    A word ``key=value`` matches that column only (``op=add``, ``p=97``).
-    """
-    words = text.lower().split()
+
+@dataclass(frozen=True)
+class FilterTerm:
+    """One word of a filter: a comparison on a column, or text to find anywhere."""
+
+    text: str
+    key: str | None = None
+    op: str | None = None
+    value: str | float | None = None
+
+
+def _column_key(name: str) -> str | None:
     titles = {c.title: c.key for c in COLUMNS}
+    key = FILTER_ALIASES.get(name) or titles.get(name, name)
+    return key if key in COLUMN_KEYS else None
+
+
+def parse_filter(text: str) -> tuple[list[FilterTerm], list[str]]:
+    """The terms of a filter, and what was not understood (one hint each).
+
+    ``key=value`` matches a column (numbers compare as numbers: ``lr=3e-3`` finds 0.003);
+    ``key<v``, ``<=``, ``>``, ``>=``, ``!=`` compare numeric columns; other words are
+    found in any cell, the note or the sweep id. A term that is not understood is left
+    out (the others still filter) and said why.
+    """
+    terms: list[FilterTerm] = []
+    problems: list[str] = []
+    for word in text.lower().split():
+        match = _TERM.match(word)
+        if match is None:
+            terms.append(FilterTerm(word))
+            continue
+        name, op, wanted = match.groups()
+        op = "=" if op == "==" else op
+        key = _column_key(name)
+        if key is None:
+            if op == "=":  # "a=b" that names no column: plain text, as before
+                terms.append(FilterTerm(word))
+            else:
+                known = ", ".join(sorted({c.title for c in COLUMNS if c.numeric}))
+                problems.append(f"'{name}' is not a column (numbers: {known})")
+            continue
+        if key in _NUMERIC_KEYS and wanted:
+            try:
+                terms.append(FilterTerm(word, key, op, float(wanted)))
+                continue
+            except ValueError:
+                if op not in ("=", "!="):
+                    problems.append(f"'{word}': {wanted!r} is not a number")
+                    continue
+        elif op not in ("=", "!="):
+            problems.append(f"'{word}': {name} is not a number column; use {name}=value")
+            continue
+        terms.append(FilterTerm(word, key, op, wanted))
+    return terms, problems
+
+
+def _compare(value: float, op: str, wanted: float) -> bool:
+    if op in ("=", "!="):
+        equal = math.isclose(value, wanted, rel_tol=1e-9, abs_tol=1e-12)
+        return equal if op == "=" else not equal
+    return {"<": value < wanted, "<=": value <= wanted, ">": value > wanted, ">=": value >= wanted}[
+        op
+    ]
+
+
+def _term_matches(row: RunRow, term: FilterTerm, haystack: str) -> bool:
+    if term.key is None:
+        return term.text in haystack
+    assert term.op is not None
+    if isinstance(term.value, float):
+        value = row.values.get(term.key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return term.op == "!="  # a run with no grok step is not "grok<2000"
+        return _compare(float(value), term.op, term.value)
+    equal = row.cell(term.key).lower() == term.value
+    return equal if term.op == "=" else not equal
+
+
+def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = None) -> list[RunRow]:
+    """Rows that match every term of the filter (see parse_filter), with the given status."""
+    terms, _ = parse_filter(text)
     out = []
     for row in rows:
         if status and row.status.split(" ")[0] != status:
@@ -206,22 +294,22 @@ def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = Non
         haystack += " " + str(row.values.get("note") or "").lower()  # every line of the note
         if row.sweep_id:
             haystack += " " + row.sweep_id.lower()
-        ok = True
-        for word in words:
-            if "=" in word:
-                name, _, wanted = word.partition("=")
-                key = titles.get(name, name)
-                if key in COLUMN_KEYS:
-                    ok = row.cell(key).lower() == wanted
-                    if not ok:
-                        break
-                    continue
-            if word not in haystack:
-                ok = False
-                break
-        if ok:
+        if all(_term_matches(row, term, haystack) for term in terms):
             out.append(row)
     return out
+
+
+def filter_hint(rows: Sequence[RunRow], text: str, status: str | None = None) -> str | None:
+    """What to tell a user whose filter shows nothing, or is partly not understood."""
+    _, problems = parse_filter(text)
+    if problems:
+        return "not understood: " + "; ".join(problems)
+    if not rows or filter_rows(rows, text, status):
+        return None
+    what = f"'{text.strip()}'" if text.strip() else ""
+    if status:
+        what = f"{what} with status {status}".strip()
+    return f"no run of {len(rows)} matches {what}: try fewer words, or grok<2000, lr=3e-3, p>50"
 
 
 @dataclass
@@ -252,7 +340,8 @@ def group_by_sweep(rows: Sequence[RunRow]) -> list[Group]:
 
 
 def csv_value(value: Any) -> Any:
-    return "" if value is None else value
+    """'' for missing; a text a spreadsheet would evaluate as a formula is quoted."""
+    return csv_cell(value)
 
 
 def write_table_csv(rows: Iterable[RunRow], path: Path) -> int:
