@@ -434,6 +434,13 @@ def cmd_sweep_report(argv: list[str]) -> int:
         " of the others (default: train.seed / data.split_seed when they vary; 'none': off)",
     )
     parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="95%% bootstrap confidence intervals over the seeds of each setting: mean "
+        "fit_step, grok_step, grok_gap and the fraction that grokked (with --csv, also "
+        "written to PATH-ci.csv)",
+    )
     parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
     parser.add_argument("--width", type=int, help="heatmap width in columns")
     parser.add_argument(
@@ -452,6 +459,7 @@ def cmd_sweep_report(argv: list[str]) -> int:
         csv_path=args.csv,
         plain=args.plain,
         width=args.width,
+        ci=args.ci,
     )
 
 

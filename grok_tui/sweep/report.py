@@ -12,6 +12,7 @@ truth); nothing here imports torch, so the TUI's sweep screen uses the same func
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import statistics
@@ -20,11 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
 from grok_tui.sweep.metrics import SEED_FIELDS, ReportRow, format_metric, report_rows
 from grok_tui.sweep.spec import error_text
+from grok_tui.sweep.stats import CI_METRICS, format_estimate, setting_stats
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, list_sweeps
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -151,11 +154,7 @@ def _spread(values: Sequence[float]) -> str:
 def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]) -> str:
     """One line per setting of the other fields: how many points grokked, and the spread of
     fit_step and grok_step (over the points that reached them) and of final test accuracy."""
-    unknown = [f for f in over if f not in sweep_dir.axes]
-    if unknown:
-        raise PresetError(
-            f"--over {', '.join(unknown)}: not an axis of this sweep; axes: {', '.join(sweep_dir.axes)}"
-        )
+    _check_over(sweep_dir, over)
     rest = [f for f in sweep_dir.axes if f not in over]
     names = short_names(list(sweep_dir.axes))
     groups: dict[str, list[ReportRow]] = {}
@@ -190,6 +189,86 @@ def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[
     return "\n".join([title, *out])
 
 
+def ci_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]) -> str:
+    """One line per setting: the fraction of seeds that grokked and the mean fit_step,
+    grok_step and grok_gap, each with its 95% bootstrap interval."""
+    _check_over(sweep_dir, over)
+    rest = [f for f in sweep_dir.axes if f not in over]
+    names = short_names(list(sweep_dir.axes))
+    header = [*(names[f] for f in rest), "n", "grokked", *CI_METRICS]
+    lines = [header]
+    for setting in setting_stats(rows, list(sweep_dir.axes), over):
+        lines.append(
+            [
+                *(format_value(setting.coords.get(f)) for f in rest),
+                str(setting.n),
+                format_estimate(setting.grokked_fraction, fraction=True),
+                *(format_estimate(setting.means[m]) for m in CI_METRICS),
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = [
+        "  ".join(
+            cell.ljust(widths[i]) if i < len(rest) else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ).rstrip()
+        for line in lines
+    ]
+    title = (
+        f"over {', '.join(over)}: mean [95% bootstrap CI] of the finished points; "
+        "grok_step and grok_gap over those that grokked"
+    )
+    return "\n".join([title, *out])
+
+
+def write_ci_csv(
+    sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str], path: str | Path
+) -> int:
+    """The settings with their intervals as CSV (mean, ci_lo, ci_hi per figure)."""
+    _check_over(sweep_dir, over)
+    rest = [f for f in sweep_dir.axes if f not in over]
+    columns = [*rest, "n", "grokked"]
+    for name in ("grokked_fraction", *CI_METRICS):
+        columns += [f"{name}_mean", f"{name}_ci_lo", f"{name}_ci_hi", f"{name}_n"]
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    settings = setting_stats(rows, list(sweep_dir.axes), over)
+    for setting in settings:
+        line: list[Any] = [*(_csv_value(setting.coords.get(f)) for f in rest)]
+        line += [setting.n, setting.grokked]
+        for estimate in (setting.grokked_fraction, *(setting.means[m] for m in CI_METRICS)):
+            line += (
+                ["", "", "", 0]
+                if estimate is None
+                else [estimate.mean, estimate.lo, estimate.hi, estimate.n]
+            )
+        writer.writerow(line)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text_atomic(path, text.getvalue())
+    return len(settings)
+
+
+def ci_csv_path(csv_path: str | Path) -> Path:
+    """Where --ci writes the settings table beside the points table: NAME-ci.csv."""
+    path = Path(csv_path)
+    return path.with_name(f"{path.stem}-ci{path.suffix or '.csv'}")
+
+
+def _check_over(sweep_dir: SweepDir, over: Sequence[str]) -> None:
+    unknown = [f for f in over if f not in sweep_dir.axes]
+    if unknown:
+        raise PresetError(
+            f"--over {', '.join(unknown)}: not an axis of this sweep; axes: {', '.join(sweep_dir.axes)}"
+        )
+    if not over:
+        raise PresetError(
+            "--ci needs repeated points: a sweep over train.seed or data.split_seed, "
+            "or --over FIELD naming the axis to treat as repeats"
+        )
+
+
 # ---------------------------------------------------------------------------
 # grok-tui sweep-report
 
@@ -203,13 +282,17 @@ def report_text(
     color: bool = False,
     width: int = 80,
     over: Sequence[str] | None = None,
+    ci: bool = False,
 ) -> str:
     """The whole report: a heading, the table, the spread over seeds (when a seed field
-    varies, or `over` names fields) and (two varying fields) the heatmap."""
+    varies, or `over` names fields), with ``ci`` their confidence intervals, and (two
+    varying fields) the heatmap."""
     rows = report_rows(sweep_dir)
     parts = [describe_sweep(sweep_dir, rows), "", format_table(sweep_dir, rows, metric)]
     over = default_over(sweep_dir) if over is None else list(over)
-    if over:
+    if ci:
+        parts += ["", ci_table(sweep_dir, rows, over)]
+    elif over:
         parts += ["", spread_table(sweep_dir, rows, over)]
     grid = heatmap_grid(sweep_dir, rows, metric, x, y)
     if grid is not None:
@@ -230,6 +313,7 @@ def report_command(
     csv_path: str | None = None,
     plain: bool = False,
     width: int | None = None,
+    ci: bool = False,
 ) -> int:
     """``grok-tui sweep-report``: print a sweep's report (and write its CSV), or without
     ``ref`` list the sweeps of the runs directory. Exit code 0, or 2 for bad input."""
@@ -250,6 +334,7 @@ def report_command(
             color=color,
             width=width or min(columns, 120),
             over=over,
+            ci=ci,
         )
     except PresetError as exc:
         print(f"error: {error_text(exc)}", file=sys.stderr)
@@ -266,6 +351,15 @@ def report_command(
             print(f"error: cannot write {csv_path}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
         print(f"wrote {count} rows to {csv_path}")
+        if ci:
+            over = default_over(sweep_dir) if over is None else list(over)
+            ci_path = ci_csv_path(csv_path)
+            try:
+                count = write_ci_csv(sweep_dir, report_rows(sweep_dir), over, ci_path)
+            except OSError as exc:
+                print(f"error: cannot write {ci_path}: {exc}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            print(f"wrote {count} settings with their intervals to {ci_path}")
     return EXIT_OK
 
 

@@ -1,0 +1,79 @@
+"""sweep-report --ci: bootstrap confidence intervals over the seeds of each setting."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from grok_tui import store
+from grok_tui.cli import main
+from grok_tui.sweep.report import ci_csv_path
+from grok_tui.sweep.spec import load_sweep
+from grok_tui.sweep.stats import bootstrap_ci
+from grok_tui.sweep.sweepdir import create_sweep_dir
+
+# (weight_decay, seed) -> (fit_step, grok_step); wd 0.1 never groks with seed 2
+RESULTS = {
+    (0.1, 0): (300, 3000),
+    (0.1, 1): (320, 3400),
+    (0.1, 2): (310, None),
+    (1.0, 0): (200, 900),
+    (1.0, 1): (210, 1000),
+    (1.0, 2): (190, 1100),
+}
+
+
+def finished_sweep(tiny_preset_path: Path, tmp_path: Path) -> Path:
+    (tmp_path / "s.toml").write_text(
+        f'extends = "{tiny_preset_path}"\nname = "wdseed"\n[sweep]\n'
+        '"optim.weight_decay" = [0.1, 1.0]\n"train.seed" = [0, 1, 2]\n'
+    )
+    sweep = load_sweep(tmp_path / "s.toml")
+    sweep_dir = create_sweep_dir(sweep, sweep.points(), tmp_path / "runs")
+    for point in sweep_dir.points():
+        fit, grok = RESULTS[(point.coords["optim.weight_decay"], point.coords["train.seed"])]
+        store.update_summary(
+            point.run.path,
+            status="completed",
+            fit_step=fit,
+            grok_step=grok,
+            grok_gap=None if grok is None else grok - fit,
+            final={"test_acc": 1.0 if grok else 0.3, "train_acc": 1.0},
+        )
+    return sweep_dir.path
+
+
+def test_bootstrap_intervals_hold_the_mean_and_are_reproducible():
+    values = [900.0, 1000.0, 1100.0, 950.0, 1300.0]
+    estimate = bootstrap_ci(values)
+    assert estimate is not None
+    assert estimate.lo < estimate.mean == 1050.0 < estimate.hi
+    assert min(values) <= estimate.lo and estimate.hi <= max(values)
+    assert bootstrap_ci(values) == estimate  # seeded: the same report every time
+    assert bootstrap_ci([5.0]) == bootstrap_ci([5.0, 5.0]).__class__(5.0, 5.0, 5.0, 1)
+    assert bootstrap_ci([]) is None
+    wider = bootstrap_ci([500.0, 1000.0, 1500.0, 800.0, 2000.0])
+    assert wider is not None and wider.hi - wider.lo > estimate.hi - estimate.lo
+
+
+def test_sweep_report_ci_prints_and_writes_the_intervals(tiny_preset_path, tmp_path, capsys):
+    path = finished_sweep(tiny_preset_path, tmp_path)
+    out = tmp_path / "report.csv"
+    assert main(["sweep-report", str(path), "--ci", "--csv", str(out), "--plain"]) == 0
+    printed = capsys.readouterr().out
+    assert "mean [95% bootstrap CI]" in printed
+    lines = {line.split()[0]: line for line in printed.splitlines() if line[:3] in ("0.1", "1  ")}
+    assert "0.67 [0.00, 1.00]" in lines["0.1"]  # 2 of 3 grokked
+    assert "3,200 [3,000, 3,400]" in lines["0.1"]  # grok_step over the two that did
+    assert "1.00 [1.00, 1.00]" in lines["1"] and "1,000 [" in lines["1"]
+    rows = list(csv.DictReader(ci_csv_path(out).open()))
+    assert [r["optim.weight_decay"] for r in rows] == ["0.1", "1.0"]
+    assert float(rows[0]["grok_step_mean"]) == 3200.0 and rows[0]["grok_step_n"] == "2"
+    assert float(rows[1]["fit_step_ci_lo"]) <= 200.0 <= float(rows[1]["fit_step_ci_hi"])
+
+
+def test_ci_without_repeats_is_one_clear_line(tiny_preset_path, tmp_path, capsys):
+    path = finished_sweep(tiny_preset_path, tmp_path)
+    assert main(["sweep-report", str(path), "--ci", "--over", "none"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "--ci needs repeated points" in err
