@@ -287,6 +287,16 @@ class TrainConfig(_Section):
     stop_after_grok: int | None = Field(
         None, ge=0, description="stop this many steps after grok_step (0: at it)"
     )
+    measures: list[Literal["layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness"]] = (
+        Field(
+            default_factory=list,
+            description="progress measures added to the records: layer_norms, fourier, nanda, "
+            "softmax_collapse, sharpness (see README)",
+        )
+    )
+    measure_every: int | None = Field(
+        None, ge=1, description="steps between progress measures (default: eval_every)"
+    )
     fit_threshold: float = Field(0.99, gt=0.0, le=1.0, description="train_acc that marks fit_step")
     grok_threshold: float = Field(0.99, gt=0.0, le=1.0, description="test_acc that marks grok_step")
 
@@ -370,6 +380,22 @@ class Preset(BaseModel):
     model: ModelConfig = Field(default_factory=TransformerConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _measures_apply(self) -> Preset:
+        asked = {"fourier", "nanda"} & set(self.train.measures)
+        data = self.data
+        if asked and (data.operation not in ("add", "sub") or data.k != 2 or data.p < 3):
+            raise ValueError(
+                f"train.measures: {' and '.join(sorted(asked))} apply to operation 'add' or 'sub' "
+                f"(two numbers of Z_p), not {data.operation!r}"
+            )
+        if asked and self.model.type not in ("mlp", "transformer"):
+            raise ValueError(
+                f"train.measures: {' and '.join(sorted(asked))} apply to a model with a token embedding "
+                f"(mlp or transformer), not {self.model.type!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _steps_from_epochs(self) -> Preset:
