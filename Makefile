@@ -14,7 +14,7 @@ TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
 # workers halve the wall time even on 2 cores; each trains with one thread (conftest.py).
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/grok-tui bench
+
+# On a GPU box (nvidia-smi present, so `make` installs the CUDA build of torch): the GPU
+# tests, the bench on CUDA, the quickstart to grok and the default transformer's speed,
+# in gpu-check/report.md and report.json. Exits 2 at once where there is no CUDA.
+gpu-check: $(VENV)/.installed
+	$(VENV)/bin/grok-tui gpu-check --out gpu-check
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,7 +18,16 @@ from grok_tui.sweep import is_sweep_file, validation_verdict
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, is_sweep_dir
 from grok_tui.text import safe_text
 
-SUBCOMMANDS = ("validate", "runs", "note", "export", "bench", "analyze", "sweep-report")
+SUBCOMMANDS = (
+    "validate",
+    "runs",
+    "note",
+    "export",
+    "bench",
+    "gpu-check",
+    "analyze",
+    "sweep-report",
+)
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
@@ -32,6 +41,7 @@ A terminal workbench for grokking research.
   grok-tui export RUN|SWEEP... [--csv FILE] [--tensorboard DIR]
                                         records of runs (or sweeps) as one CSV, or for TensorBoard
   grok-tui bench [--quick]              measure the engine against a plain training loop
+  grok-tui gpu-check [--out DIR]        prove the CUDA path: GPU tests, bench, quickstart, speed
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
   grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
                                         train every point of a sweep file (a [sweep] table)
@@ -50,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "note": cmd_note,
             "export": cmd_export,
             "bench": cmd_bench,
+            "gpu-check": cmd_gpu_check,
             "analyze": cmd_analyze,
             "sweep-report": cmd_sweep_report,
         }[command](rest)
@@ -407,6 +418,26 @@ def cmd_bench(argv: list[str]) -> int:
         compile_choice=args.compile,
         rounds=args.rounds,
     )
+
+
+def cmd_gpu_check(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="grok-tui gpu-check",
+        description="on a GPU box: the GPU tests, the bench on CUDA, the quickstart to grok "
+        "and the default transformer's speed, written to DIR/report.md and DIR/report.json; "
+        "exit 1 when a part failed, 2 at once without CUDA",
+    )
+    parser.add_argument("--out", type=Path, default=Path("gpu-check"), metavar="DIR")
+    parser.add_argument("--device", default="cuda", help="cuda or cuda:N (default cuda)")
+    parser.add_argument(
+        "--steps", type=int, default=20_000, help="steps of the default transformer (20,000)"
+    )
+    args = parser.parse_args(argv)
+    if not args.device.startswith("cuda") or args.steps < 100:
+        parser.error("--device must be cuda or cuda:N and --steps at least 100")
+    from grok_tui.bench.gpu_check import gpu_check_command
+
+    return gpu_check_command(args.out, args.device, steps=args.steps)
 
 
 def cmd_sweep_report(argv: list[str]) -> int:

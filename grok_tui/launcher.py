@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +50,8 @@ def _spawn(run: store.RunDir) -> int:
 
 # The directory that holds this package: a child must find this very code even when
 # started from another directory (PYTHONPATH), whether installed or run from a checkout.
-PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+PACKAGE_ROOT_PATH = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = str(PACKAGE_ROOT_PATH)
 
 
 def spawn(
@@ -81,6 +83,24 @@ def spawn(
             close_fds=True,
             env=child_env,
         )
+
+
+def run_command(command: Sequence[str], log_path: Path, timeout: float) -> tuple[int, float]:
+    """Run a command to its end, its output in ``log_path``: (exit code, wall seconds).
+
+    For checks that run one part after another (gpu-check); a part past ``timeout`` is
+    killed, with its whole process group, and ends with exit code 124.
+    """
+    child = spawn(command, log_path, fresh_log=True)
+    started = time.monotonic()
+    try:
+        code = child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        code = 124
+    return code, time.monotonic() - started
 
 
 def spawn_on_terminal(

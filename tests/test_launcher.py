@@ -151,3 +151,13 @@ def test_tail_of_a_log(tmp_path: Path) -> None:
     log.write_text("a\nb\r\nprogress 1\rprogress 2\n\nTraceback: boom\n")
     assert launcher.tail(log, 2) == ["progress 2", "Traceback: boom"]
     assert launcher.tail(tmp_path / "missing.txt") == []
+
+
+def test_run_command_waits_logs_and_kills_what_overruns(tmp_path: Path) -> None:
+    log = tmp_path / "part.log"
+    code, wall = launcher.run_command(
+        [sys.executable, "-c", "print('hello'); raise SystemExit(3)"], log, 30
+    )
+    assert code == 3 and "hello" in log.read_text() and wall < 30
+    code, wall = launcher.run_command([sys.executable, "-c", "import time; time.sleep(60)"], log, 1)
+    assert code == 124 and wall < 30

@@ -1,0 +1,142 @@
+"""The CUDA path (pytest -m gpu on a GPU box; make gpu-check runs these).
+
+CI has no GPU, so these are deselected there. GROK_TUI_GPU_TEST_DEVICE=cpu runs the same
+checks on the CPU (except the ones about CUDA itself), which is how their logic is
+checked on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+
+from grok_tui import runner, store
+from grok_tui.config import load_preset
+from grok_tui.engine import build_trainer, train
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.gpu
+DEVICE = os.environ.get("GROK_TUI_GPU_TEST_DEVICE", "cuda")
+ON_CUDA = DEVICE.startswith("cuda")
+cuda_only = pytest.mark.skipif(not ON_CUDA, reason="about CUDA itself")
+
+FAMILIES = {
+    "transformer": ["model.type=transformer", "model.layers=1", "model.d_model=32", "model.heads=4", "model.d_ff=64"],
+    "mlp": ["model.type=mlp", "model.embed_dim=16", "model.widths=[32, 32]"],
+    "lstm": ["model.type=lstm", "model.embed_dim=16", "model.hidden_size=32", "model.layers=1"],
+    "gru": ["model.type=gru", "model.embed_dim=16", "model.hidden_size=32", "model.layers=1"],
+    "birnn": ["model.type=rnn", "model.bidirectional=true", "model.embed_dim=16", "model.hidden_size=32"],
+}  # fmt: skip
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def on_start(self, info: dict) -> None: ...
+
+    def on_record(self, record: dict, summary: dict) -> None:
+        self.records.append(record)
+
+    def on_checkpoint(self, state: dict) -> None: ...
+
+    def on_snapshot(self, step: int, weights: dict) -> None: ...
+
+    def on_end(self, summary: dict) -> None: ...
+
+
+def small(*overrides: str, device: str = DEVICE):
+    base = ["data.p=23", "train.steps=60", "train.eval_every=20", "train.batch_size=64"]
+    return load_preset(
+        REPO / "presets" / "quickstart.toml", [*base, f"train.device={device}", *overrides]
+    )
+
+
+def records_of(preset) -> list[dict]:
+    sink = Collect()
+    summary = train(preset, [sink])
+    assert summary["status"] == "completed", summary.get("error")
+    return sink.records
+
+
+def close(a: list[dict], b: list[dict], rel: float) -> None:
+    assert [r["step"] for r in a] == [r["step"] for r in b]
+    for x, y in zip(a, b, strict=True):
+        for key in ("train_loss", "test_loss"):
+            assert math.isclose(x[key], y[key], rel_tol=rel, abs_tol=1e-7), (key, x, y)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_model_family_trains_on_the_device_as_on_the_cpu(family):
+    """Forward and backward of each family: the device's records follow the CPU's."""
+    on_device = records_of(small(*FAMILIES[family]))
+    on_cpu = records_of(small(*FAMILIES[family], device="cpu"))
+    close(on_device, on_cpu, rel=1e-3)
+
+
+def test_bf16_autocast_trains_with_finite_losses():
+    records = records_of(small("train.precision=bf16", "train.steps=200", "optim.lr=3e-3"))
+    assert all(math.isfinite(r["train_loss"]) for r in records)
+    assert records[-1]["train_loss"] < records[0]["train_loss"]
+
+
+def test_fp64_holds_double_weights_and_matches_the_cpu_closely():
+    preset = small("train.precision=fp64")
+    trainer = build_trainer(preset)
+    assert all(p.dtype == torch.float64 for p in trainer.params)
+    close(records_of(preset), records_of(small("train.precision=fp64", device="cpu")), rel=1e-9)
+
+
+@cuda_only
+def test_tf32_records_stay_within_tf32_tolerance_of_fp32():
+    close(records_of(small("train.precision=tf32")), records_of(small()), rel=2e-2)
+
+
+def test_a_stopped_run_resumes_on_the_device_where_it_stopped(tmp_path):
+    """Stopped at step 40 and resumed, the run's records continue the uninterrupted run's
+    (within float tolerance: CUDA's reductions are not bitwise deterministic)."""
+    preset = small("train.steps=80", "train.checkpoint_every=40")
+    whole = records_of(preset)
+    run = store.create_run(preset, tmp_path)
+    stop = runner.StopFlag()
+
+    class StopAt40(Collect):
+        def on_record(self, record: dict, summary: dict) -> None:
+            stop.requested = record["step"] >= 40
+
+    with runner.claim(run):
+        code, _ = runner.execute(preset, run, sinks=[StopAt40()], stop=stop)
+    assert code == runner.EXIT_STOPPED
+    with runner.claim(run):
+        resumed, checkpoint = runner.load_resume(run)
+        assert checkpoint is not None and checkpoint["step"] == 40
+        code, summary = runner.execute(resumed, run, resume=checkpoint)
+    assert code == 0, summary.get("error")
+    close(store.read_records(run.path), whole, rel=1e-4)
+
+
+@cuda_only
+def test_a_training_step_never_waits_for_the_host():
+    """Fused AdamW, the gradient norm and the schedule stay on the device: no sync."""
+    trainer = build_trainer(small("optim.grad_clip=1.0", 'optim.grokfast={kind="ema"}'))
+    assert trainer.optimizer.param_groups[0].get("fused") is True
+    trainer.train_step(want_grad_norm=True)  # the first step may allocate and sync
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            trainer.train_step(want_grad_norm=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@cuda_only
+def test_the_summary_names_the_gpu(tmp_path):
+    preset = small("train.steps=20")
+    run = store.create_run(preset, tmp_path)
+    code, summary = runner.execute(preset, run)
+    assert code == 0
+    assert summary["device"].startswith("cuda") and summary.get("device_name")
