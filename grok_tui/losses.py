@@ -1,4 +1,5 @@
-"""Training losses: cross-entropy and StableMax cross-entropy (Prieto et al. 2025)."""
+"""Training losses: cross-entropy (in the model's precision or in float64) and StableMax
+cross-entropy (Prieto et al. 2025)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,17 @@ def stablemax_cross_entropy(
     return F.nll_loss(log_probs, labels, reduction=reduction)
 
 
+def cross_entropy_fp64(
+    logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Cross-entropy with the log-softmax in float64, the model itself in its own precision:
+    Nanda et al.'s "high precision" loss. Near zero loss, float32's log-softmax rounds the
+    correct class's gradient away (the softmax collapse); float64 keeps it."""
+    return F.cross_entropy(logits.double(), labels, reduction=reduction)
+
+
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
+    "cross_entropy_fp64": cross_entropy_fp64,
     "stablemax": stablemax_cross_entropy,
 }

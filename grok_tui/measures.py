@@ -161,6 +161,16 @@ class ProgressMeasures:
             self._grid = (tokens.to(self.device), labels.to(self.device), mask.to(self.device))
         return self._grid
 
+    def _numbers(self, p: int) -> torch.Tensor:
+        """The vectors of the numbers 0..p-1 (p, d): the token embedding's rows, or for a
+        one-hot MLP the first layer's columns of the first position."""
+        if self.embedding is not None:
+            weights = dict(self.model.named_parameters())[self.embedding]
+            return weights.detach()[:p].double().cpu()
+        first = next(m for m in self.model.modules() if isinstance(m, nn.Linear))
+        T, V = self.train_x.shape[1], first.in_features // self.train_x.shape[1]
+        return first.weight.detach().view(-1, T, V)[:, 0, :p].T.double().cpu()
+
     def _logits(self, tokens: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.forward(chunk) for chunk in tokens.split(8192)])
 
@@ -186,8 +196,7 @@ class ProgressMeasures:
 
     def _fourier(self) -> dict[str, Any]:
         p = self.preset.data.p
-        weights = dict(self.model.named_parameters())[self.embedding]
-        spectrum = fourier.spectrum(weights.detach()[:p].double().cpu())
+        spectrum = fourier.spectrum(self._numbers(p))
         out: dict[str, Any] = {}
         if "fourier" in self.names:
             out["key_frequency_share"] = spectrum["concentration"]

@@ -113,11 +113,37 @@ class TransformerConfig(_Section):
         "post", description="LayerNorm placement (none: Nanda et al.'s model)"
     )
     activation: Activation = Field("relu", description="FFN activation")
+    # What the original set-ups differ in (docs/REPRODUCE.md says which preset needs which).
+    attn_bias: bool = Field(True, description="biases on q, k, v and the attention output")
+    ffn_bias: bool = Field(True, description="biases in the feed-forward block")
+    unembed_bias: bool = Field(True, description="a bias on the unembedding (the head)")
+    positions: Literal["learned", "sinusoidal"] = Field(
+        "learned", description="learned position embeddings, or fixed sinusoids (Power et al.)"
+    )
+    init: Literal["torch", "nanda"] = Field(
+        "torch",
+        description="torch: PyTorch's defaults (embeddings N(0, 1)); nanda: every weight "
+        "N(0, 1/d_model), the unembedding N(0, 1/classes), biases 0 (Nanda et al.)",
+    )
+    residual: Literal["input", "norm"] = Field(
+        "input",
+        description="the attention's residual: the block's input, or (norm = 'pre') the "
+        "LayerNorm's output, as Grokfast's block does",
+    )
+    output_classes: Literal["p", "vocab"] = Field(
+        "p",
+        description="logits over the p results, or over every token (p + 1 or p + 2) as "
+        "Nanda's, danielmamay's and Grokfast's models have",
+    )
 
     @model_validator(mode="after")
     def _heads_divide(self) -> TransformerConfig:
         if self.d_model % self.heads:
             raise ValueError(f"heads ({self.heads}) must divide d_model ({self.d_model})")
+        if self.residual == "norm" and self.norm != "pre":
+            raise ValueError(
+                "residual = 'norm' needs norm = 'pre' (the LayerNorm before attention)"
+            )
         return self
 
 
@@ -135,9 +161,20 @@ class MLPConfig(_Section):
         False,
         description="one weight matrix for every hidden layer after the first (the seed report's code)",
     )
+    input: Literal["embedding", "one_hot"] = Field(
+        "embedding",
+        description="embedding: learned vectors, concatenated; one_hot: the tokens' one-hot "
+        "vectors concatenated straight into the first layer (Prieto et al.)",
+    )
+    bias: bool = Field(True, description="biases in every linear layer (Prieto et al.: none)")
+    output_classes: Literal["p", "vocab"] = Field(
+        "p", description="logits over the p results, or over every token"
+    )
 
     @model_validator(mode="after")
     def _shared_needs_equal_widths(self) -> MLPConfig:
+        if self.input == "one_hot" and "embed_dim" in self.model_fields_set:
+            raise ValueError("embed_dim does not apply to input = 'one_hot' (no embedding)")
         if self.shared_hidden and (len(self.widths) < 2 or len(set(self.widths)) != 1):
             raise ValueError(
                 f"shared_hidden needs at least two equal widths, got widths = {self.widths}"
@@ -265,9 +302,10 @@ class TrainConfig(_Section):
     precision: Literal["fp32", "tf32", "bf16", "fp64"] = Field(
         "fp32", description="tf32: TF32 matmuls on CUDA; bf16: autocast; fp64: double weights"
     )
-    loss: Literal["cross_entropy", "stablemax"] = Field(
+    loss: Literal["cross_entropy", "cross_entropy_fp64", "stablemax"] = Field(
         "cross_entropy",
-        description="stablemax: StableMax cross-entropy in float64 (Prieto et al. 2025)",
+        description="cross_entropy_fp64: the log-softmax in float64, the model not (Nanda et "
+        "al.); stablemax: StableMax cross-entropy in float64 (Prieto et al. 2025)",
     )
     init_scale: float = Field(1.0, gt=0.0, description="multiply every initial weight by this")
     constrain_norm: bool = Field(

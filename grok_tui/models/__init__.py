@@ -19,7 +19,13 @@ def build_model(
     seq_len: int,
     n_classes: int,
 ) -> nn.Module:
-    """The model a preset's [model] table describes, in float32 on the CPU."""
+    """The model a preset's [model] table describes, in float32 on the CPU.
+
+    ``n_classes`` is the task's (p results); a model with ``output_classes = "vocab"``
+    has a logit for every token instead, as some original code did (labels stay 0..p-1).
+    """
+    if getattr(cfg, "output_classes", "p") == "vocab":
+        n_classes = vocab_size
     sizes = {"vocab_size": vocab_size, "seq_len": seq_len, "n_classes": n_classes}
     if isinstance(cfg, TransformerConfig):
         return Transformer(cfg, **sizes)

@@ -73,10 +73,13 @@ class FusedMLPStep:
             and device.type == "cpu"
             and cfg.dropout == 0
             and not cfg.shared_hidden
+            and cfg.input == "embedding"  # it writes the embedding's gradient
+            and cfg.bias  # and every bias's
             and cfg.activation in ACTIVATIONS
             and train.loss == "cross_entropy"
             and train.precision in ("fp32", "fp64")
             and not train.compile
+            and model.embedding is not None
             and batch_size > model.embedding.num_embeddings
         ):
             return None

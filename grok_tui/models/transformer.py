@@ -11,6 +11,8 @@ Two exact shortcuts, both equal to the plain computation up to float rounding:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -54,8 +56,9 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.heads = cfg.heads
         self.dropout = cfg.dropout
-        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)  # fused: one matmul for q, k, v
-        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        # fused: one matmul for q, k, v
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.attn_bias)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.attn_bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
     def forward(
@@ -72,8 +75,8 @@ class CausalSelfAttention(nn.Module):
         elif last_only:
             # Rows [0, C) of the fused weight are the query; [C, 3C) keys and values.
             w, b = self.qkv.weight, self.qkv.bias
-            q = F.linear(x[:, -1:], w[:C], b[:C])  # (B, 1, C)
-            k, v = F.linear(x, w[C:], b[C:]).split(C, dim=2)  # (B, T, C) each
+            q = F.linear(x[:, -1:], w[:C], None if b is None else b[:C])  # (B, 1, C)
+            k, v = F.linear(x, w[C:], None if b is None else b[C:]).split(C, dim=2)
         else:
             q, k, v = self.qkv(x).split(C, dim=2)
         Tq, H = q.shape[1], self.heads
@@ -101,9 +104,9 @@ class FeedForward(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(cfg.d_model, cfg.d_ff),
+            nn.Linear(cfg.d_model, cfg.d_ff, bias=cfg.ffn_bias),
             ACTIVATIONS[cfg.activation](),
-            nn.Linear(cfg.d_ff, cfg.d_model),
+            nn.Linear(cfg.d_ff, cfg.d_model, bias=cfg.ffn_bias),
             nn.Dropout(cfg.dropout),
         )
 
@@ -117,6 +120,7 @@ class Block(nn.Module):
     def __init__(self, cfg: TransformerConfig) -> None:
         super().__init__()
         self.pre_norm = cfg.norm == "pre"
+        self.residual_from_norm = cfg.residual == "norm"  # Grokfast: x = ln1(x); x + attn(x)
         self.ln1 = nn.LayerNorm(cfg.d_model) if cfg.norm != "none" else nn.Identity()
         self.attn = CausalSelfAttention(cfg)
         self.ln2 = nn.LayerNorm(cfg.d_model) if cfg.norm != "none" else nn.Identity()
@@ -126,6 +130,11 @@ class Block(nn.Module):
         self, x: torch.Tensor, last_only: bool = False, qkv: torch.Tensor | None = None
     ) -> torch.Tensor:
         """x (B, T, C) -> (B, T, C), or (B, 1, C) when last_only; qkv as in the attention."""
+        if self.residual_from_norm:
+            x = self.ln1(x)
+            residual = x[:, -1:] if last_only else x
+            x = residual + self.attn(x, last_only, qkv)
+            return x + self.ffn(self.ln2(x))
         residual = x[:, -1:] if last_only else x
         if self.pre_norm:
             # ln1 is only needed for q, k, v, which qkv already holds
@@ -134,6 +143,35 @@ class Block(nn.Module):
         # post (Power et al., danielmamay) and none (Nanda et al.: ln1, ln2 are Identity)
         x = self.ln1(residual + self.attn(x, last_only, qkv))
         return self.ln2(x + self.ffn(x))
+
+
+def sinusoids(length: int, width: int) -> torch.Tensor:
+    """Vaswani et al.'s fixed positions: sin and cos of position / 10000^(2i/width)."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
+    table = torch.zeros(length, width)
+    table[:, 0::2] = torch.sin(position * rate)
+    table[:, 1::2] = torch.cos(position * rate)[:, : width // 2]
+    return table
+
+
+def nanda_init(model: nn.Module, d_model: int, n_classes: int) -> None:
+    """Nanda et al.'s initialisation: randn / sqrt(d_model) for every weight and embedding,
+    randn / sqrt(classes) for the unembedding, zero biases; LayerNorms stay (1, 0).
+
+    Its total norm is several times smaller than PyTorch's default (an N(0, 1) embedding):
+    about 42 for their p = 113 model against 125.
+    """
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if ".ln" in f".{name}" or name.startswith("ln_f"):
+                continue
+            if name.endswith("bias"):
+                parameter.zero_()
+            elif name.startswith("unembed"):
+                parameter.normal_(0.0, n_classes**-0.5)
+            else:
+                parameter.normal_(0.0, d_model**-0.5)
 
 
 class Transformer(nn.Module):
@@ -148,19 +186,30 @@ class Transformer(nn.Module):
         super().__init__()
         self.seq_len = seq_len
         self.token_embedding = nn.Embedding(vocab_size, cfg.d_model)
-        self.position_embedding = nn.Embedding(seq_len, cfg.d_model)
+        if cfg.positions == "learned":
+            self.position_embedding = nn.Embedding(seq_len, cfg.d_model)
+        else:  # fixed: a buffer, neither trained nor decayed
+            self.register_buffer("sinusoids", sinusoids(seq_len, cfg.d_model), persistent=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.norm == "pre" else nn.Identity()
-        self.unembed = nn.Linear(cfg.d_model, n_classes)
+        self.unembed = nn.Linear(cfg.d_model, n_classes, bias=cfg.unembed_bias)
         self.register_buffer(
             "offsets", torch.arange(seq_len) * vocab_size, persistent=False
         )  # row of (position t, token v) in the flattened table: t * V + v
+        if cfg.init == "nanda":
+            nanda_init(self, cfg.d_model, n_classes)
+
+    def positions(self, T: int) -> torch.Tensor:
+        """The position vectors of the first T positions (T, C)."""
+        if hasattr(self, "position_embedding"):
+            return self.position_embedding.weight[:T]
+        return self.sinusoids[:T]
 
     def first_qkv(self, tokens: torch.Tensor) -> torch.Tensor:
         """The first block's q, k, v (B, T, 3C), looked up in a table of every (t, v)."""
         T = tokens.shape[1]
         block = self.blocks[0]
-        x_all = self.token_embedding.weight + self.position_embedding.weight[:T, None]  # (T, V, C)
+        x_all = self.token_embedding.weight + self.positions(T)[:, None]  # (T, V, C)
         table = block.attn.qkv(block.ln1(x_all) if block.pre_norm else x_all)  # (T, V, 3C)
         return F.embedding(tokens + self.offsets[:T], table.flatten(0, 1))  # (B, T, 3C)
 
@@ -168,7 +217,7 @@ class Transformer(nn.Module):
         if tokens.shape[1] > self.seq_len:
             raise ValueError(f"{tokens.shape[1]} tokens; the model has {self.seq_len} positions")
         T = tokens.shape[1]
-        x = self.token_embedding(tokens) + self.position_embedding.weight[:T]  # (B, T, C)
+        x = self.token_embedding(tokens) + self.positions(T)  # (B, T, C)
         vocab_size = self.token_embedding.num_embeddings
         qkv = self.first_qkv(tokens) if self.lookup_first_layer and len(x) > vocab_size else None
         last = len(self.blocks) - 1
