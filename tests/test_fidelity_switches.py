@@ -138,6 +138,8 @@ def test_switched_models_train_and_the_hand_written_step_steps_aside(tmp_path):
         load_preset(tmp_path / "p.toml", ['model.input="scalar"'])
     with pytest.raises(PresetError, match="embed_dim does not apply"):
         load_preset(tmp_path / "p.toml", ["model.embed_dim=8"])
+    (tmp_path / "frozen.toml").write_text(preset.to_toml())  # as a run directory keeps it
+    assert load_preset(tmp_path / "frozen.toml") == preset
 
 
 def test_float64_loss_keeps_what_float32_rounds_away():

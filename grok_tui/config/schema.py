@@ -460,6 +460,8 @@ class Preset(BaseModel):
             optim.pop("momentum")
         if optim["name"] != "sgd":
             optim.pop("nesterov")
+        if raw["model"].get("input") == "one_hot":
+            raw["model"].pop("embed_dim", None)
         if "grokfast" in optim:
             optim["grokfast"].pop("window" if optim["grokfast"]["kind"] == "ema" else "alpha")
         return raw
