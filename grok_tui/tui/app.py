@@ -8,28 +8,47 @@ from a thread worker that polls every half second.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.actions import parse as parse_action
 from textual.app import App, ScreenStackError, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui.messages import ActionFailed, RunsPolled, RunStarted
+from grok_tui.tui.messages import (
+    ActionFailed,
+    EditRunPresetRequested,
+    ExportRequested,
+    RerunRequested,
+    ResumeRequested,
+    RunForgotten,
+    RunRequested,
+    RunsPolled,
+    RunStarted,
+    StopRequested,
+    SweepRequested,
+    ViewOptionsChanged,
+)
 from grok_tui.tui.screens.modals import ChoiceModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.series import AxisOptions
+from grok_tui.tui.workbench import CurvesScreen, WorkbenchScreen
 
 if TYPE_CHECKING:
     from grok_tui import launcher, store
     from grok_tui.config import Preset
+    from grok_tui.tui.workbench import Workbench
 
 # grok_tui.launcher, .store and .config (pydantic) are imported where they are used,
 # after the first frame: they are a third of the app's import time, and the first
@@ -51,6 +70,8 @@ def _history_screen() -> Screen:
 
 
 SMOOTHING = 0.6  # EMA weight when smoothing is on
+CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis"})  # the app's m and t
+KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
 
 
@@ -74,13 +95,56 @@ class GrokApp(App):
     TITLE = "grok-tui"
     MODES = {"presets": PresetsScreen, "live": _live_screen, "history": _history_screen}
     DEFAULT_MODE = "presets"
+    # A binding with an id is also a command of the palette: its tooltip's first line is
+    # the command's title, the rest says what it does (see get_system_commands).
     BINDINGS = [
-        Binding("f1", "help", "Help", id="app.help"),
+        # On the screens that draw curves only (check_action): elsewhere m and t are free;
+        # first, so that the footer shows them beside the screen's own keys.
+        Binding(
+            "m",
+            "toggle_smoothing",
+            "Smooth",
+            id="app.smooth",
+            tooltip="Toggle smoothing\nEMA over the curves; raw stays visible",
+        ),
+        Binding(
+            "t",
+            "toggle_x_axis",
+            "X axis",
+            id="app.xaxis",
+            tooltip="Toggle x axis\nSteps or wall time",
+        ),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Help\nKeys and screens"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("f2", "switch_mode('presets')", "Presets", id="app.presets"),
-        Binding("f3", "switch_mode('live')", "Live", id="app.live"),
-        Binding("f4", "switch_mode('history')", "History", id="app.history"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding(
+            "f2",
+            "switch_mode('presets')",
+            "Presets",
+            id="app.presets",
+            tooltip="Presets\nPick, edit, save and run presets",
+        ),
+        Binding(
+            "f3",
+            "switch_mode('live')",
+            "Live",
+            id="app.live",
+            tooltip="Live runs\nCurves of the running runs",
+        ),
+        Binding(
+            "f4",
+            "switch_mode('history')",
+            "History",
+            id="app.history",
+            tooltip="History\nEvery run of the runs directory",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            priority=True,
+            tooltip="Quit\nAsks first about live runs: leave them running or stop them",
+        ),
         Binding("q", "quit", "Quit", show=False),
     ]
 
@@ -172,24 +236,26 @@ class GrokApp(App):
         if self.current_run_id == run_id:
             self.current_run_id = next(iter(self.followers), None)
 
+    def on_run_forgotten(self, message: RunForgotten) -> None:
+        self.forget(message.run_id)
+
     def _tell_screen(self, changed: list[str]) -> None:
         try:
             screen = self.screen
         except ScreenStackError:  # a poll that ends while the app closes
             return
-        handler = getattr(screen, "runs_changed", None)
-        if handler is not None:
-            handler(changed)
+        if isinstance(screen, WorkbenchScreen):
+            screen.runs_changed(changed)
 
     def live_followers(self) -> list[launcher.RunFollower]:
         from grok_tui import launcher
 
         return [f for f in self.followers.values() if f.status in launcher.LIVE_STATUSES]
 
-    # -- run actions (screens call these) ---------------------------------------------
+    # -- run actions (screens ask for them with the messages of messages.py) --------------
 
-    def launch(self, preset: Preset) -> None:
-        self._start(preset, "started")
+    def on_run_requested(self, message: RunRequested) -> None:
+        self._start(message.preset, "started")
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _start(self, preset: Preset, verb: str) -> None:
@@ -202,8 +268,11 @@ class GrokApp(App):
             return
         self.post_message(RunStarted(run, verb))
 
+    def on_sweep_requested(self, message: SweepRequested) -> None:
+        self._start_sweep(message.sweep_file)
+
     @work(thread=True, exit_on_error=False, group="launch")
-    def launch_sweep(self, sweep_file: Path) -> None:
+    def _start_sweep(self, sweep_file: Path) -> None:
         from grok_tui import launcher
 
         try:
@@ -220,8 +289,11 @@ class GrokApp(App):
             timeout=8,
         )
 
+    def on_rerun_requested(self, message: RerunRequested) -> None:
+        self._rerun(message.run)
+
     @work(thread=True, exit_on_error=False, group="launch")
-    def rerun(self, run: store.RunDir) -> None:
+    def _rerun(self, run: store.RunDir) -> None:
         from grok_tui import launcher, store
         from grok_tui.config import PresetError
 
@@ -233,8 +305,11 @@ class GrokApp(App):
             return
         self.post_message(RunStarted(new, f"re-run of {run.run_id} as"))
 
+    def on_resume_requested(self, message: ResumeRequested) -> None:
+        self._resume(message.run)
+
     @work(thread=True, exit_on_error=False, group="launch")
-    def resume(self, run: store.RunDir) -> None:
+    def _resume(self, run: store.RunDir) -> None:
         from grok_tui import launcher
 
         try:
@@ -244,9 +319,10 @@ class GrokApp(App):
             return
         self.post_message(RunStarted(run, "resumed"))
 
-    def stop(self, run: store.RunDir) -> None:
+    def on_stop_requested(self, message: StopRequested) -> None:
         from grok_tui import launcher
 
+        run = message.run
         if launcher.stop_run(run):
             self.notify(
                 safe_markup(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
@@ -278,10 +354,11 @@ class GrokApp(App):
                 timeout=8,
             )
 
-    def edit_run_preset(self, run: store.RunDir) -> None:
+    def on_edit_run_preset_requested(self, message: EditRunPresetRequested) -> None:
         from grok_tui import store
         from grok_tui.config import PresetError
 
+        run = message.run
         try:
             preset = store.load_run_preset(run)
         except PresetError as exc:
@@ -298,14 +375,16 @@ class GrokApp(App):
         if isinstance(screen, PresetsScreen):
             screen.edit(base, f"run {origin}")
 
-    def export_records(self, run: store.RunDir) -> None:
+    def on_export_requested(self, message: ExportRequested) -> None:
+        run = message.run
+
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self._write_records(run, path)
 
         default = Path.cwd() / f"{run.run_id}.csv"
-        message = f"Write the records of {safe_text(run.run_id)} to CSV:"
-        self.push_screen(PathModal(message, default), chosen)
+        text = f"Write the records of {safe_text(run.run_id)} to CSV:"
+        self.push_screen(PathModal(text, default), chosen)
 
     @work(thread=True, exit_on_error=False, group="export")
     def _write_records(self, run: store.RunDir, path: Path) -> None:
@@ -318,15 +397,38 @@ class GrokApp(App):
             return
         self.call_from_thread(self.notify, safe_markup(f"Wrote {count} records to {path}"))
 
-    def toggle_smoothing(self) -> None:
+    # -- the curves' options: one place for every screen that draws curves ----------------
+
+    def _set_axis_options(self, options: AxisOptions) -> None:
+        """Keep the new options and tell the active screen, which redraws if it has curves."""
+        self.axis_options = options
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return
+        screen.post_message(ViewOptionsChanged(options))
+
+    def action_toggle_smoothing(self) -> None:
         on = self.axis_options.smoothing == 0
-        self.axis_options = replace(self.axis_options, smoothing=SMOOTHING if on else 0.0)
+        self._set_axis_options(replace(self.axis_options, smoothing=SMOOTHING if on else 0.0))
         self.notify(f"Smoothing {'on (raw kept, faint)' if on else 'off'}", timeout=2)
 
-    def toggle_x_axis(self) -> None:
+    def action_toggle_x_axis(self) -> None:
         x_key = "elapsed_s" if self.axis_options.x_key == "step" else "step"
-        self.axis_options = replace(self.axis_options, x_key=x_key)
+        self._set_axis_options(replace(self.axis_options, x_key=x_key))
         self.notify(f"x axis: {'wall time' if x_key == 'elapsed_s' else 'steps'}", timeout=2)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return True
+        return self._action_applies(action, screen)
+
+    @staticmethod
+    def _action_applies(action: str, screen: Screen) -> bool:
+        """m and t act on curves: off (and out of the footer) on a screen without any."""
+        return action not in CURVE_ACTIONS or isinstance(screen, CurvesScreen)
 
     # -- app actions ------------------------------------------------------------------
 
@@ -375,42 +477,60 @@ class GrokApp(App):
             chosen,
         )
 
+    # -- the command palette: built from the bindings ----------------------------------
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Presets", "Pick, edit, save and run presets (F2)", lambda: self.switch_mode("presets")
-        )
-        yield SystemCommand(
-            "Live runs", "Curves of the running runs (F3)", lambda: self.switch_mode("live")
-        )
-        yield SystemCommand(
-            "History", "Every run of the runs directory (F4)", lambda: self.switch_mode("history")
-        )
-        yield SystemCommand("Help", "Keys and screens (F1)", self.action_help)
-        yield SystemCommand(
-            "Toggle smoothing",
-            "EMA over the curves; raw stays visible (m)",
-            self._palette_smoothing,
-        )
-        yield SystemCommand("Toggle x axis", "Steps or wall time (t)", self._palette_x_axis)
-        for action, title, help_text in getattr(screen, "PALETTE", ()):
-            yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        """A command for each binding with an id: the screen's, the app's, then Textual's.
 
-    def _palette_smoothing(self) -> None:
-        action = getattr(self.screen, "action_smoothing", None)
-        if action is not None:
-            action()
-        else:
-            self.toggle_smoothing()
+        Built from BINDINGS, so that a key and its palette command cannot drift apart; a
+        command that does not apply on this screen (m and t off the curves) is left out.
+        """
+        titles: set[str] = set()
+        for node in (screen, self):
+            for binding in node.BINDINGS:
+                command = self._binding_command(node, binding, screen)
+                if command is not None and command.title not in titles:
+                    titles.add(command.title)
+                    yield command
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:  # Textual's Quit: ours says what it asks first
+                yield command
 
-    def _palette_x_axis(self) -> None:
-        action = getattr(self.screen, "action_x_axis", None)
-        if action is not None:
-            action()
-        else:
-            self.toggle_x_axis()
+    def _binding_command(
+        self, node: DOMNode, binding: BindingType, screen: Screen
+    ) -> SystemCommand | None:
+        if not isinstance(binding, Binding) or binding.id is None or not binding.description:
+            return None
+        namespace, name, parameters = parse_action(binding.action)
+        if node is self or namespace == "app":
+            if not self._action_applies(name, screen):
+                return None
+        elif node.check_action(name, parameters) is False:
+            return None
+        title, _, what = (binding.tooltip or binding.description).partition("\n")
+        keys = ", ".join(self.key_label(key) for key in binding.key.split(","))
+        return SystemCommand(
+            title,
+            f"{what} ({keys})" if what else keys,
+            partial(self.run_action, binding.action, node),
+        )
+
+    def key_label(self, key: str) -> str:
+        """A key as the help texts write it: Ctrl+R, Enter, F5, /."""
+        *modifiers, base = key.strip().split("+")
+        name = KEY_NAMES.get(base) or self.get_key_display(Binding(base, ""))
+        if modifiers or re.fullmatch(r"f\d+", base):
+            name = name.upper()
+        return "+".join([*(m.capitalize() for m in modifiers), name])
 
 
 def run_app(runs_dir: Path, preset_dirs: list[Path]) -> None:
     """Open the TUI on a runs directory (``grok-tui`` without --run)."""
     GrokApp(runs_dir, preset_dirs).run()
+
+
+if TYPE_CHECKING:
+
+    def _as_workbench(app: GrokApp) -> Workbench:
+        """Never called: a type checker proves here that the app is what screens read."""
+        return app

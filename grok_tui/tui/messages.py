@@ -1,13 +1,26 @@
-"""Messages that workers post to the app (post_message is the one thread-safe call)."""
+"""The messages of the TUI: the one way workers, screens and the app talk to each other.
+
+Workers post to the app (post_message is the one thread-safe call). Screens ask the app
+to act by posting a request that bubbles up to it, so that no screen imports or calls
+the app (an import-linter contract keeps it so). The app tells the active screen that
+the curves' options changed with ``ViewOptionsChanged``; that followed runs moved it
+says through ``WorkbenchScreen.runs_changed`` (grok_tui.tui.workbench).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from grok_tui.config import Preset
     from grok_tui.store import RunDir
+    from grok_tui.tui.series import AxisOptions
+
+
+# -- from the app's workers to the app ---------------------------------------------------
 
 
 class RunsPolled(Message):
@@ -34,3 +47,69 @@ class ActionFailed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+# -- from a screen to the app: requests (they bubble up from the screen) -----------------
+
+
+class RunRequested(Message):
+    """Start a run of this preset as its own process."""
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__()
+        self.preset = preset
+
+
+class SweepRequested(Message):
+    """Train every point of this sweep file (one ``grok-tui --run FILE`` process)."""
+
+    def __init__(self, sweep_file: Path) -> None:
+        super().__init__()
+        self.sweep_file = sweep_file
+
+
+class RunRequest(Message):
+    """A request about one existing run; the subclass says which."""
+
+    def __init__(self, run: RunDir) -> None:
+        super().__init__()
+        self.run = run
+
+
+class RerunRequested(RunRequest):
+    """Start a new run with this run's frozen preset."""
+
+
+class ResumeRequested(RunRequest):
+    """Continue this (stopped) run from its checkpoint."""
+
+
+class StopRequested(RunRequest):
+    """Stop this run: it checkpoints, then ends as stopped."""
+
+
+class ExportRequested(RunRequest):
+    """Write this run's records to a CSV file (the app asks where)."""
+
+
+class EditRunPresetRequested(RunRequest):
+    """Copy this run's preset into the Presets screen's editor."""
+
+
+class RunForgotten(Message):
+    """This run's directory is gone (deleted): stop following it."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+
+# -- from the app to the active screen (it does not bubble back) ------------------------
+
+
+class ViewOptionsChanged(Message, bubble=False):
+    """The shared curve options (smoothing, x axis) changed: screens with curves redraw."""
+
+    def __init__(self, options: AxisOptions) -> None:
+        super().__init__()
+        self.options = options

@@ -6,7 +6,7 @@ else: labels are terminal-safe and every diff cell is rich Text, never markup.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from grok_tui import store
@@ -23,9 +22,7 @@ from grok_tui.tui.runtable import config_diff
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import compare_curves, run_colours
 from grok_tui.tui.widgets.curve_pane import CurvePane
-
-if TYPE_CHECKING:
-    from grok_tui.tui.app import GrokApp
+from grok_tui.tui.workbench import CurvesScreen
 
 
 class CompareLoaded(Message):
@@ -40,15 +37,13 @@ def run_label(index: int, info: store.RunInfo) -> str:
     return f"{index}:{safe_text(name)}"
 
 
-class CompareScreen(Screen):
+class CompareScreen(CurvesScreen):
+    """Marked runs overlaid; m and t (the app's) change every screen's curves."""
+
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="compare.back"),
-        Binding("m", "smoothing", "Smooth", id="compare.smooth"),
-        Binding("t", "x_axis", "X axis", id="compare.xaxis"),
+        Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back\nTo History"),
         Binding("f", "focus_diff", "Diff table", show=False),
     ]
-
-    app: GrokApp
 
     def __init__(self, infos: list[store.RunInfo]) -> None:
         super().__init__()
@@ -110,7 +105,7 @@ class CompareScreen(Screen):
 
     def draw(self) -> None:
         runs = [(i.run_id, thin(self.records.get(i.run_id, []))) for i in self.infos]
-        curves = compare_curves(runs, self.colours, self.app.axis_options)
+        curves = compare_curves(runs, self.colours, self.workbench.axis_options)
         for series_list in (curves.acc, curves.loss):
             for n, series in enumerate(series_list):
                 label = self.labels.get(series.name.removesuffix(" (raw)"), series.name)
@@ -125,19 +120,14 @@ class CompareScreen(Screen):
     def runs_changed(self, changed: list[str]) -> None:
         moved = False
         for run_id in changed:
-            follower = self.app.followers.get(run_id)
+            follower = self.workbench.followers.get(run_id)
             if run_id in self.labels and follower is not None:
                 self.records[run_id] = list(follower.records)
                 moved = True
         if moved:
             self.draw()
 
-    def action_smoothing(self) -> None:
-        self.app.toggle_smoothing()
-        self.draw()
-
-    def action_x_axis(self) -> None:
-        self.app.toggle_x_axis()
+    def redraw_curves(self) -> None:
         self.draw()
 
     def action_focus_diff(self) -> None:

@@ -10,19 +10,25 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from grok_tui import store
 from grok_tui.launcher import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.messages import (
+    EditRunPresetRequested,
+    ExportRequested,
+    RerunRequested,
+    ResumeRequested,
+    RunForgotten,
+    StopRequested,
+)
 from grok_tui.tui.runtable import (
     COLUMNS,
     STATUSES,
@@ -35,9 +41,7 @@ from grok_tui.tui.runtable import (
 )
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
-
-if TYPE_CHECKING:
-    from grok_tui.tui.app import GrokApp
+from grok_tui.tui.workbench import WorkbenchScreen
 
 ALL = "all"
 
@@ -49,54 +53,128 @@ class RowsLoaded(Message):
         self.infos = infos
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(WorkbenchScreen):
     """The run table with a filter line; actions apply to the run under the cursor."""
 
+    # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
-        Binding("enter", "open", "Open", id="history.open", priority=False),
-        Binding("space", "mark", "Mark", id="history.mark"),
-        Binding("c", "compare", "Compare", id="history.compare"),
-        Binding("slash", "focus_filter", "Filter", id="history.filter"),
-        Binding("o", "sort", "Sort", id="history.sort"),
-        Binding("x", "export", "Export CSV", id="history.export"),
-        Binding("n", "rerun", "Re-run", id="history.rerun"),
-        Binding("e", "edit", "Edit copy", id="history.edit"),
-        Binding("d", "delete", "Delete", id="history.delete"),
-        Binding("t", "note", "Note", id="history.note"),
-        Binding("w", "write_records", "Records CSV", show=False, id="history.records"),
-        Binding("v", "sweep", "Sweep", show=False, id="history.sweep"),
-        Binding("a", "analysis", "Analysis", show=False, id="history.analysis"),
-        Binding("g", "group", "Group sweeps", show=False, id="history.group"),
-        Binding("s", "stop", "Stop", show=False, id="history.stop"),
-        Binding("r", "resume", "Resume", show=False, id="history.resume"),
-        Binding("f5", "reload", "Reload", show=False),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            id="history.open",
+            priority=False,
+            tooltip="Open run\nCurves, resolved preset and log of the run under the cursor",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            id="history.mark",
+            tooltip="Mark run\nMark or unmark the run (or the sweep) under the cursor",
+        ),
+        Binding(
+            "c",
+            "compare",
+            "Compare",
+            id="history.compare",
+            tooltip="Compare marked runs\nOverlay the marked runs and diff their presets",
+        ),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="history.filter",
+            tooltip="Filter runs\nWords, or field=value such as op=add p=97",
+        ),
+        Binding("o", "sort", "Sort", id="history.sort", tooltip="Sort runs\nBy any column"),
+        Binding(
+            "x",
+            "export",
+            "Export CSV",
+            id="history.export",
+            tooltip="Export run table to CSV\nAll, filtered or marked runs",
+        ),
+        Binding(
+            "n",
+            "rerun",
+            "Re-run",
+            id="history.rerun",
+            tooltip="Re-run\nA new run with the same preset",
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Edit copy",
+            id="history.edit",
+            tooltip="Copy preset into editor\nEdit the run's preset on the Presets screen",
+        ),
+        Binding("d", "delete", "Delete", id="history.delete", tooltip="Delete run\nAsks first"),
+        Binding(
+            "t",
+            "note",
+            "Note",
+            id="history.note",
+            tooltip="Note on run\nKept in note.txt, searched by the filter",
+        ),
+        Binding(
+            "w",
+            "write_records",
+            "Records CSV",
+            show=False,
+            id="history.records",
+            tooltip="Export run records to CSV\nThe records of the run under the cursor",
+        ),
+        Binding(
+            "v",
+            "sweep",
+            "Sweep",
+            show=False,
+            id="history.sweep",
+            tooltip="Open sweep\nTable and heatmap of the sweep under the cursor; Enter on its row too",
+        ),
+        Binding(
+            "a",
+            "analysis",
+            "Analysis",
+            show=False,
+            id="history.analysis",
+            tooltip="Analysis\nNorms, embeddings, Fourier spectrum, landscape of the run",
+        ),
+        Binding(
+            "g",
+            "group",
+            "Group sweeps",
+            show=False,
+            id="history.group",
+            tooltip="Group by sweep\nOn or off",
+        ),
+        Binding(
+            "s",
+            "stop",
+            "Stop",
+            show=False,
+            id="history.stop",
+            tooltip="Stop run\nThe run under the cursor",
+        ),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            show=False,
+            id="history.resume",
+            tooltip="Resume run\nThe run under the cursor",
+        ),
+        Binding(
+            "f5",
+            "reload",
+            "Reload",
+            show=False,
+            id="history.reload",
+            tooltip="Reload history\nRead the runs directory again",
+        ),
         Binding("escape", "focus_table", "Table", show=False),
     ]
-    PALETTE = [
-        ("open", "Open run", "Curves, resolved preset and log of the run under the cursor (Enter)"),
-        ("compare", "Compare marked runs", "Overlay the marked runs and diff their presets (c)"),
-        ("export", "Export run table to CSV", "All, filtered or marked runs (x)"),
-        (
-            "write_records",
-            "Export run records to CSV",
-            "The records of the run under the cursor (w)",
-        ),
-        ("rerun", "Re-run", "A new run with the same preset (n)"),
-        ("edit", "Copy preset into editor", "Edit the run's preset on the Presets screen (e)"),
-        ("delete", "Delete run", "Asks first (d)"),
-        ("sort", "Sort runs", "By any column (o)"),
-        ("group", "Group by sweep", "On or off (g)"),
-        (
-            "sweep",
-            "Open sweep",
-            "Table and heatmap of the sweep under the cursor (v, Enter on its row)",
-        ),
-        ("stop", "Stop run", "The run under the cursor (s)"),
-        ("resume", "Resume run", "The run under the cursor (r)"),
-        ("reload", "Reload history", "Read the runs directory again (F5)"),
-    ]
-
-    app: GrokApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,8 +214,9 @@ class HistoryScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
     def reload(self) -> None:
-        infos = store.list_runs(self.app.runs_dir)
-        rows = load_rows(self.app.runs_dir, listing=lambda _: infos)
+        runs_dir = self.workbench.runs_dir
+        infos = store.list_runs(runs_dir)
+        rows = load_rows(runs_dir, listing=lambda _: infos)
         self.post_message(RowsLoaded(rows, {i.run_id: i for i in infos}))
 
     def action_reload(self) -> None:
@@ -169,7 +248,7 @@ class HistoryScreen(Screen):
         sort_title = next(c.title for c in COLUMNS if c.key == self.sort_key)
         self.query_one("#history-info", Static).update(
             f"{len(self.shown)} of {len(self.all_rows)} runs · {len(self.marked)} marked · "
-            f"sorted by {sort_title} · {safe_markup(self.app.runs_dir)}"
+            f"sorted by {sort_title} · {safe_markup(self.workbench.runs_dir)}"
         )
 
     @on(Input.Changed, "#history-filter")
@@ -193,7 +272,7 @@ class HistoryScreen(Screen):
             return
         table = self.query_one("#history-table", RunTable)
         for run_id in changed:
-            follower = self.app.followers.get(run_id)
+            follower = self.workbench.followers.get(run_id)
             info = self.infos.get(run_id)
             if follower is None or info is None or not follower.summary:
                 continue
@@ -237,10 +316,11 @@ class HistoryScreen(Screen):
         table = self.query_one("#history-table", RunTable)
         key = table.current_key() or ""
         if key.startswith(SWEEP_PREFIX):
-            path = sweep_path_for(self.app.runs_dir, sweep_id=key.removeprefix(SWEEP_PREFIX))
+            sweep_id = key.removeprefix(SWEEP_PREFIX)
+            path = sweep_path_for(self.workbench.runs_dir, sweep_id=sweep_id)
         else:
             row = table.current_run()
-            path = sweep_path_for(self.app.runs_dir, run_path=row.path) if row else None
+            path = sweep_path_for(self.workbench.runs_dir, run_path=row.path) if row else None
         if path is None:
             self.notify("Not part of a sweep.", severity="warning")
             return
@@ -359,27 +439,27 @@ class HistoryScreen(Screen):
     def action_write_records(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.export_records(store.RunDir(row.path))
+            self.post_message(ExportRequested(store.RunDir(row.path)))
 
     def action_rerun(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.rerun(store.RunDir(row.path))
+            self.post_message(RerunRequested(store.RunDir(row.path)))
 
     def action_edit(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.edit_run_preset(store.RunDir(row.path))
+            self.post_message(EditRunPresetRequested(store.RunDir(row.path)))
 
     def action_stop(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.stop(store.RunDir(row.path))
+            self.post_message(StopRequested(store.RunDir(row.path)))
 
     def action_resume(self) -> None:
         row = self.current_row()
         if row is not None:
-            self.app.resume(store.RunDir(row.path))
+            self.post_message(ResumeRequested(store.RunDir(row.path)))
 
     def action_delete(self) -> None:
         row = self.current_row()
@@ -447,6 +527,6 @@ class HistoryScreen(Screen):
 
     def _deleted(self, row: RunRow) -> None:
         self.marked.discard(row.run_id)
-        self.app.forget(row.run_id)
+        self.post_message(RunForgotten(row.run_id))
         self.notify(safe_markup(f"Deleted {row.run_id}"))
         self.reload()

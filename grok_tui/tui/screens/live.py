@@ -6,23 +6,21 @@ someone else (a run found in the runs directory): all go through grok_tui.text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.messages import ResumeRequested, StopRequested
 from grok_tui.tui.series import eta_seconds, format_duration, run_curves
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
-
-if TYPE_CHECKING:
-    from grok_tui.tui.app import GrokApp
+from grok_tui.tui.workbench import CurvesScreen
 
 MAX_RECORDS_PLOTTED = 20_000  # before min/max downsampling: bounds the work per redraw
 
@@ -71,25 +69,42 @@ def status_text(follower: RunFollower) -> Text:
     return Text.assemble(*parts)
 
 
-class LiveScreen(Screen):
+class LiveScreen(CurvesScreen):
     """Curves of the current followed run; [ and ] switch between runs."""
 
+    # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
-        Binding("s", "stop", "Stop", id="live.stop"),
-        Binding("r", "resume", "Resume", id="live.resume"),
-        Binding("left_square_bracket", "cycle(-1)", "Prev", id="live.prev"),
-        Binding("right_square_bracket", "cycle(1)", "Next", id="live.next"),
-        Binding("m", "smoothing", "Smooth", id="live.smooth"),
-        Binding("t", "x_axis", "X axis", id="live.xaxis"),
+        Binding(
+            "s",
+            "stop",
+            "Stop",
+            id="live.stop",
+            tooltip="Stop the current run\nIt saves a checkpoint and ends as stopped",
+        ),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            id="live.resume",
+            tooltip="Resume the current run\nContinue a stopped run from its checkpoint",
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle(-1)",
+            "Prev",
+            id="live.prev",
+            tooltip="Previous run\nShow the run before this one",
+        ),
+        Binding(
+            "right_square_bracket",
+            "cycle(1)",
+            "Next",
+            id="live.next",
+            tooltip="Next run\nShow the run after this one",
+        ),
         Binding("left", "cycle(-1)", show=False),
         Binding("right", "cycle(1)", show=False),
     ]
-    PALETTE = [
-        ("stop", "Stop the current run", "It saves a checkpoint and ends as stopped (s)"),
-        ("resume", "Resume the current run", "Continue a stopped run from its checkpoint (r)"),
-    ]
-
-    app: GrokApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -113,22 +128,26 @@ class LiveScreen(Screen):
     def on_resize(self) -> None:
         self.set_class(stack_panes(self.size.width, self.size.height), "narrow")
 
-    # -- called by the app after each poll -----------------------------------------
+    # -- told by the app: after each poll, and when the curves' options change ----------
 
     def runs_changed(self, changed: list[str]) -> None:
         self.redraw()
 
+    def redraw_curves(self) -> None:
+        self.redraw()
+
     def current(self) -> RunFollower | None:
-        return self.app.followers.get(self.app.current_run_id or "")
+        bench = self.workbench
+        return bench.followers.get(bench.current_run_id or "")
 
     def redraw(self, force: bool = False) -> None:
         """Redraw only when the followed runs or the current run's data moved."""
-        followers = list(self.app.followers.values())
+        followers = list(self.workbench.followers.values())
         follower = self.current()
         if follower is None and followers:
             follower = followers[-1]
-            self.app.current_run_id = follower.run_id
-        options = self.app.axis_options
+            self.workbench.current_run_id = follower.run_id
+        options = self.workbench.axis_options
         key = (
             tuple((f.run_id, f.status) for f in followers),
             follower.run_id if follower else None,
@@ -181,12 +200,13 @@ class LiveScreen(Screen):
     # -- actions ------------------------------------------------------------------
 
     def action_cycle(self, delta: int) -> None:
-        ids = list(self.app.followers)
+        bench = self.workbench
+        ids = list(bench.followers)
         if not ids:
             return
-        current = self.app.current_run_id
+        current = bench.current_run_id
         index = ids.index(current) if current in ids else 0
-        self.app.current_run_id = ids[(index + delta) % len(ids)]
+        bench.current_run_id = ids[(index + delta) % len(ids)]
         self.redraw()
 
     def action_stop(self) -> None:
@@ -194,19 +214,11 @@ class LiveScreen(Screen):
         if follower is None:
             self.notify("No run to stop.", severity="warning")
             return
-        self.app.stop(follower.run)
+        self.post_message(StopRequested(follower.run))
 
     def action_resume(self) -> None:
         follower = self.current()
         if follower is None:
             self.notify("No run to resume.", severity="warning")
             return
-        self.app.resume(follower.run)
-
-    def action_smoothing(self) -> None:
-        self.app.toggle_smoothing()
-        self.redraw()
-
-    def action_x_axis(self) -> None:
-        self.app.toggle_x_axis()
-        self.redraw()
+        self.post_message(ResumeRequested(follower.run))

@@ -16,17 +16,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.messages import RunRequested, SweepRequested
 from grok_tui.tui.screens.modals import ConfirmModal, PathModal
 from grok_tui.tui.widgets.preset_form import PresetForm, default_preset_dict
+from grok_tui.tui.workbench import WorkbenchScreen
 
 if TYPE_CHECKING:
     from grok_tui.config import Preset
-    from grok_tui.tui.app import GrokApp
     from grok_tui.tui.catalog import PresetEntry
 
 # grok_tui.config and the catalog (pydantic) are imported by the worker that lists the
@@ -40,22 +40,35 @@ class PresetsLoaded(Message):
         self.select = select
 
 
-class PresetsScreen(Screen):
+class PresetsScreen(WorkbenchScreen):
     """Left: every preset with its verdict. Right: the form (or the error) and the TOML."""
 
+    # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
-        Binding("ctrl+r", "run", "Run", id="preset.run"),
-        Binding("ctrl+s", "save_as", "Save as", id="preset.save"),
+        Binding(
+            "ctrl+r",
+            "run",
+            "Run",
+            id="preset.run",
+            tooltip="Run this preset\nLaunch the form's preset as its own process",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_as",
+            "Save as",
+            id="preset.save",
+            tooltip="Save preset as…\nWrite the form as a new TOML preset",
+        ),
         Binding("ctrl+l", "focus_list", "Presets list", show=False),
-        Binding("f5", "reload", "Reload", show=False),
+        Binding(
+            "f5",
+            "reload",
+            "Reload",
+            show=False,
+            id="preset.reload",
+            tooltip="Reload presets\nRead the preset folders again",
+        ),
     ]
-    PALETTE = [
-        ("run", "Run this preset", "Launch the form's preset as its own process (Ctrl+R)"),
-        ("save_as", "Save preset as…", "Write the form as a new TOML preset (Ctrl+S)"),
-        ("reload", "Reload presets", "Read the preset folders again (F5)"),
-    ]
-
-    app: GrokApp
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,7 +107,7 @@ class PresetsScreen(Screen):
     def load_presets(self, select: Path | None = None) -> None:
         from grok_tui.tui.catalog import discover_presets, preset_sources
 
-        sources = preset_sources(self.app.preset_dirs)
+        sources = preset_sources(self.workbench.preset_dirs)
         self.post_message(PresetsLoaded(discover_presets(sources), select))
 
     def on_presets_loaded(self, message: PresetsLoaded) -> None:
@@ -122,7 +135,7 @@ class PresetsScreen(Screen):
 
             self.query_one("#preset-heading", Static).update(
                 "No presets found. Looked in: "
-                + ", ".join(safe_markup(s.path) for s in preset_sources(self.app.preset_dirs))
+                + ", ".join(safe_markup(s.path) for s in preset_sources(self.workbench.preset_dirs))
                 + " — the form below starts from the defaults."
             )
             self.query_one("#preset-form", PresetForm).load(default_preset_dict())
@@ -277,11 +290,11 @@ class PresetsScreen(Screen):
 
     def action_run(self) -> None:
         if self.current is not None and self.current.sweep and self.current is self._shown_entry():
-            self.app.launch_sweep(self.current.path)
+            self.post_message(SweepRequested(self.current.path))
             return
         preset = self._valid_preset()
         if preset is not None:
-            self.app.launch(preset)
+            self.post_message(RunRequested(preset))
 
     def action_save_as(self) -> None:
         from grok_tui.store import slug
@@ -290,7 +303,7 @@ class PresetsScreen(Screen):
         preset = self._valid_preset()
         if preset is None:
             return
-        default = default_save_dir(self.app.preset_dirs) / f"{slug(preset.name)}.toml"
+        default = default_save_dir(self.workbench.preset_dirs) / f"{slug(preset.name)}.toml"
 
         def chosen(path: Path | None) -> None:
             if path is None:
@@ -329,8 +342,9 @@ class PresetsScreen(Screen):
                 severity="warning",
             )
         self.notify(safe_markup(f"Saved {path}"))
-        if path.resolve().parent not in {s.path for s in preset_sources(self.app.preset_dirs)}:
-            self.app.preset_dirs.append(path.resolve().parent)
+        preset_dirs = self.workbench.preset_dirs
+        if path.resolve().parent not in {s.path for s in preset_sources(preset_dirs)}:
+            preset_dirs.append(path.resolve().parent)
         self.load_presets(select=path)
 
     def action_focus_list(self) -> None:

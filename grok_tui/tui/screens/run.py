@@ -6,7 +6,7 @@ heading is rich Text of terminal-safe parts, the log is escaped (grok_tui.text).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -15,21 +15,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from grok_tui import store
 from grok_tui.config import task_size_label
 from grok_tui.launcher import run_status, tail
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.messages import (
+    EditRunPresetRequested,
+    ExportRequested,
+    RerunRequested,
+    ResumeRequested,
+    StopRequested,
+)
 from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import format_duration, run_curves
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
-
-if TYPE_CHECKING:
-    from grok_tui.tui.app import GrokApp
+from grok_tui.tui.workbench import CurvesScreen
 
 
 class RunLoaded(Message):
@@ -84,27 +88,64 @@ def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
     return Text.assemble(*parts)
 
 
-class RunScreen(Screen):
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="run.back"),
-        Binding("p", "cycle_view", "Curves/preset/log", id="run.view"),
-        Binding("a", "analysis", "Analysis", id="run.analysis"),
-        Binding("m", "smoothing", "Smooth", id="run.smooth"),
-        Binding("t", "x_axis", "X axis", id="run.xaxis"),
-        Binding("w", "write_records", "Records CSV", id="run.records"),
-        Binding("n", "rerun", "Re-run", id="run.rerun"),
-        Binding("e", "edit", "Edit copy", id="run.edit"),
-        Binding("s", "stop", "Stop", show=False),
-        Binding("r", "resume", "Resume", show=False),
-    ]
-    PALETTE = [
-        ("write_records", "Export run records to CSV", "Every record of this run (w)"),
-        ("analysis", "Analysis", "Norms, embeddings, Fourier spectrum, landscape of this run (a)"),
-        ("rerun", "Re-run", "A new run with the same preset (n)"),
-        ("edit", "Copy preset into editor", "Edit this run's preset on the Presets screen (e)"),
-    ]
+class RunScreen(CurvesScreen):
+    """One run's curves, preset and log; m and t (the app's) change its curves."""
 
-    app: GrokApp
+    # The tooltips are the palette's commands: title, then what it does (see the app).
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="run.back", tooltip="Back\nTo the list"),
+        Binding(
+            "p",
+            "cycle_view",
+            "Curves/preset/log",
+            id="run.view",
+            tooltip="Curves, preset or log\nShow the next of this run's views",
+        ),
+        Binding(
+            "a",
+            "analysis",
+            "Analysis",
+            id="run.analysis",
+            tooltip="Analysis\nNorms, embeddings, Fourier spectrum, landscape of this run",
+        ),
+        Binding(
+            "w",
+            "write_records",
+            "Records CSV",
+            id="run.records",
+            tooltip="Export run records to CSV\nEvery record of this run",
+        ),
+        Binding(
+            "n",
+            "rerun",
+            "Re-run",
+            id="run.rerun",
+            tooltip="Re-run\nA new run with the same preset",
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Edit copy",
+            id="run.edit",
+            tooltip="Copy preset into editor\nEdit this run's preset on the Presets screen",
+        ),
+        Binding(
+            "s",
+            "stop",
+            "Stop",
+            show=False,
+            id="run.stop",
+            tooltip="Stop this run\nIt saves a checkpoint and ends as stopped",
+        ),
+        Binding(
+            "r",
+            "resume",
+            "Resume",
+            show=False,
+            id="run.resume",
+            tooltip="Resume this run\nContinue a stopped run from its checkpoint",
+        ),
+    ]
 
     def __init__(self, info: store.RunInfo) -> None:
         super().__init__()
@@ -158,7 +199,7 @@ class RunScreen(Screen):
 
     def draw(self) -> None:
         self.query_one("#run-head", Static).update(run_heading(self.info, self.summary))
-        curves = run_curves(thin(self.records), self.summary, self.app.axis_options)
+        curves = run_curves(thin(self.records), self.summary, self.workbench.axis_options)
         self.query_one("#run-acc", CurvePane).show(
             curves.acc, marks=curves.marks, x_label=curves.x_label
         )
@@ -167,7 +208,7 @@ class RunScreen(Screen):
         )
 
     def runs_changed(self, changed: list[str]) -> None:
-        follower = self.app.followers.get(self.info.run_id)
+        follower = self.workbench.followers.get(self.info.run_id)
         if follower is not None and self.info.run_id in changed:
             self.records, self.summary = list(follower.records), follower.summary
             self.draw()
@@ -182,25 +223,20 @@ class RunScreen(Screen):
         views = ["run-curves", "run-preset", "run-log"]
         switcher.current = views[(views.index(switcher.current or views[0]) + 1) % len(views)]
 
-    def action_smoothing(self) -> None:
-        self.app.toggle_smoothing()
-        self.draw()
-
-    def action_x_axis(self) -> None:
-        self.app.toggle_x_axis()
+    def redraw_curves(self) -> None:
         self.draw()
 
     def action_write_records(self) -> None:
-        self.app.export_records(self.info.run)
+        self.post_message(ExportRequested(self.info.run))
 
     def action_rerun(self) -> None:
-        self.app.rerun(self.info.run)
+        self.post_message(RerunRequested(self.info.run))
 
     def action_edit(self) -> None:
-        self.app.edit_run_preset(self.info.run)
+        self.post_message(EditRunPresetRequested(self.info.run))
 
     def action_stop(self) -> None:
-        self.app.stop(self.info.run)
+        self.post_message(StopRequested(self.info.run))
 
     def action_resume(self) -> None:
-        self.app.resume(self.info.run)
+        self.post_message(ResumeRequested(self.info.run))

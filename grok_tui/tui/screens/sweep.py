@@ -20,7 +20,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from grok_tui import store
@@ -37,6 +36,7 @@ from grok_tui.sweep.report import (
     write_csv,
 )
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.workbench import WorkbenchScreen
 
 # The figures the heatmap cycles through with "m".
 HEATMAP_METRICS = (
@@ -91,7 +91,7 @@ class SweepLoaded(Message):
         self.sweep_dir, self.rows, self.error = sweep_dir, rows, error
 
 
-class SweepScreen(Screen):
+class SweepScreen(WorkbenchScreen):
     """A sweep's table and heatmap; Enter opens a point's run."""
 
     DEFAULT_CSS = """
@@ -106,12 +106,38 @@ class SweepScreen(Screen):
     }
     """
 
+    # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="sweep.back"),
-        Binding("m", "metric", "Metric", id="sweep.metric"),
-        Binding("a", "swap_axes", "Swap axes", id="sweep.axes"),
-        Binding("x", "export", "Export CSV", id="sweep.export"),
-        Binding("f5", "reload", "Reload", show=False),
+        Binding("escape", "app.pop_screen", "Back", id="sweep.back", tooltip="Back\nTo History"),
+        Binding(
+            "m",
+            "metric",
+            "Metric",
+            id="sweep.metric",
+            tooltip="Heatmap metric\nShow the next metric in the heatmap and the table",
+        ),
+        Binding(
+            "a",
+            "swap_axes",
+            "Swap axes",
+            id="sweep.axes",
+            tooltip="Swap heatmap axes\nThe two varying fields trade places",
+        ),
+        Binding(
+            "x",
+            "export",
+            "Export CSV",
+            id="sweep.export",
+            tooltip="Export sweep to CSV\nA row per point, into the current directory",
+        ),
+        Binding(
+            "f5",
+            "reload",
+            "Reload",
+            show=False,
+            id="sweep.reload",
+            tooltip="Reload sweep\nRead the sweep directory again",
+        ),
     ]
 
     def __init__(self, sweep_path: Path, *, metric: str = "final_test_acc") -> None:
