@@ -479,6 +479,17 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
         await pilot.press(*"alpha")
         await pilot.pause(0.1)
         assert [r.run_id for r in screen.shown] == [runs[0].run_id]
+        info = screen.query_one("#history-info", Static)
+        screen.query_one("#history-filter", Input).value = "lr>0.005"  # numbers compare
+        await pilot.pause(0.1)
+        assert [r.values["lr"] for r in screen.shown] == [0.01]
+        assert str(info.render()).startswith("1 of 3 runs")
+        screen.query_one("#history-filter", Input).value = "grok<0"
+        await pilot.pause(0.1)
+        assert screen.shown == [] and "no run of 3 matches 'grok<0'" in str(info.render())
+        screen.query_one("#history-filter", Input).value = "speed>3"
+        await pilot.pause(0.1)
+        assert "not understood: 'speed' is not a column" in str(info.render())
         screen.query_one("#history-filter", Input).value = ""
         screen.query_one("#history-status", Select).value = "failed"
         await pilot.pause(0.1)

@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grok_tui.text import format_duration as format_duration  # TODO(screens): import from text
-
 Point = tuple[float, float]
 
 # Distinguishable on dark and light backgrounds; a run keeps its colour (see run_colours).

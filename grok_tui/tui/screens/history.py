@@ -7,7 +7,6 @@ markup), so a crafted name cannot restyle the table or make a dialog lie.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from grok_tui import store
+from grok_tui.errors import UserError
 from grok_tui.launcher import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import (
@@ -33,6 +33,7 @@ from grok_tui.tui.runtable import (
     COLUMNS,
     STATUSES,
     RunRow,
+    filter_hint,
     filter_rows,
     load_rows,
     run_row,
@@ -55,6 +56,9 @@ class RowsLoaded(Message):
 
 class HistoryScreen(WorkbenchScreen):
     """The run table with a filter line; actions apply to the run under the cursor."""
+
+    # what to tell a user whose filter shows nothing or is partly not understood
+    hint: str | None = None
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
@@ -231,9 +235,9 @@ class HistoryScreen(WorkbenchScreen):
         """Filter, sort and show the rows."""
         text = self.query_one("#history-filter", Input).value
         status = self.query_one("#history-status", Select).value
-        rows = filter_rows(
-            self.all_rows, text, None if status in (ALL, Select.NULL) else str(status)
-        )
+        chosen = None if status in (ALL, Select.NULL) else str(status)
+        rows = filter_rows(self.all_rows, text, chosen)
+        self.hint = filter_hint(self.all_rows, text, chosen)
         ordered = list(reversed(rows)) if self.sort_reverse else rows  # newest first on ties
         self.shown = sort_rows(ordered, self.sort_key, reverse=self.sort_reverse)
         table = self.query_one("#history-table", RunTable)
@@ -246,6 +250,10 @@ class HistoryScreen(WorkbenchScreen):
 
     def _update_info(self) -> None:
         sort_title = next(c.title for c in COLUMNS if c.key == self.sort_key)
+        hint = self.hint
+        if hint:  # nothing matches, or part of the filter was not understood
+            self.query_one("#history-info", Static).update(f"[b]{safe_markup(hint)}[/b]")
+            return
         self.query_one("#history-info", Static).update(
             f"{len(self.shown)} of {len(self.all_rows)} runs · {len(self.marked)} marked · "
             f"sorted by {sort_title} · {safe_markup(self.workbench.runs_dir)}"
@@ -515,8 +523,8 @@ class HistoryScreen(WorkbenchScreen):
     @work(thread=True, exit_on_error=False, group="delete")
     def delete_run(self, row: RunRow) -> None:
         try:
-            shutil.rmtree(row.path)
-        except OSError as exc:
+            store.delete_run(store.RunDir(row.path))
+        except (OSError, UserError) as exc:
             self.app.call_from_thread(
                 self.notify,
                 safe_markup(f"Could not delete: {exc}", multiline=True),

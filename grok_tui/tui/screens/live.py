@@ -15,9 +15,9 @@ from textual.containers import Container
 from textual.widgets import Footer, Static
 
 from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
-from grok_tui.text import safe_markup, safe_text
+from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested, StopRequested
-from grok_tui.tui.series import eta_seconds, format_duration, run_curves
+from grok_tui.tui.series import eta_seconds, run_curves
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CurvesScreen

@@ -20,7 +20,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 from grok_tui import store
 from grok_tui.config import task_size_label
 from grok_tui.launcher import run_status, tail
-from grok_tui.text import safe_markup, safe_text
+from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,
     ExportRequested,
@@ -30,7 +30,7 @@ from grok_tui.tui.messages import (
 )
 from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
-from grok_tui.tui.series import format_duration, run_curves
+from grok_tui.tui.series import run_curves
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CurvesScreen
