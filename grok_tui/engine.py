@@ -23,6 +23,7 @@ from torch import nn
 from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
 from grok_tui.losses import LOSSES
+from grok_tui.measures import ProgressMeasures
 from grok_tui.models import build_model, count_parameters
 from grok_tui.models.mlp_step import FusedMLPStep
 from grok_tui.optim import (
@@ -38,6 +39,9 @@ EVAL_CHUNK = {"cpu": 2048}
 EVAL_CHUNK_DEFAULT = 16384
 # Weight of the newest evaluation interval in the smoothed steps/s (and so the ETA).
 RATE_SMOOTHING = 0.3
+# With dense_eval_every, evaluations turn dense once test accuracy passes this share of
+# the grok threshold, so that grok_step is found to within dense_eval_every steps.
+DENSE_FROM = 0.5
 
 
 def eval_chunk(device: torch.device) -> int:
@@ -110,6 +114,10 @@ class Events:
     grok_step: int | None = None
     best_test_acc: float = 0.0
     best_test_acc_step: int | None = None
+    last_test_acc: float = 0.0
+    last_eval_step: int | None = None
+    # grok_step lies in (grok_step - precision, grok_step]: the evaluation interval there
+    grok_step_precision: int | None = None
 
     @property
     def grok_gap(self) -> int | None:
@@ -127,10 +135,14 @@ class Events:
             new.append("fit_step")
         if self.grok_step is None and record["test_acc"] >= grok_threshold:
             self.grok_step = record["step"]
+            if self.last_eval_step is not None:
+                self.grok_step_precision = record["step"] - self.last_eval_step
             new.append("grok_step")
         if record["test_acc"] > self.best_test_acc or self.best_test_acc_step is None:
             self.best_test_acc = record["test_acc"]
             self.best_test_acc_step = record["step"]
+        self.last_test_acc = record["test_acc"]
+        self.last_eval_step = record["step"]
         return new
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,6 +152,7 @@ class Events:
             "grok_gap": self.grok_gap,
             "best_test_acc": self.best_test_acc,
             "best_test_acc_step": self.best_test_acc_step,
+            "grok_step_precision": self.grok_step_precision,
         }
 
 
@@ -234,6 +247,11 @@ class Trainer:
     step: int = 0
     events: Events = field(default_factory=Events)
     elapsed_before: float = 0.0  # seconds spent in earlier sessions of a resumed run
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step: the scheduler sets it after each step."""
+        return self.optimizer.param_groups[0]["lr"]
 
     @property
     def params(self) -> list[torch.Tensor]:
@@ -400,6 +418,151 @@ def run_info(trainer: Trainer) -> dict[str, Any]:
     return info
 
 
+class Session:
+    """One training session of a run: its clock, its summary, its sinks.
+
+    What ``train`` does besides stepping lives here, one method per job: a record
+    (evaluate, measure), emitting it (events, smoothed rate, summary), checkpoints and
+    kept weights, and the end.
+    """
+
+    def __init__(self, trainer: Trainer, sinks: list[Sink], resumed: bool) -> None:
+        self.trainer = trainer
+        self.sinks = sinks
+        self.tc = trainer.preset.train
+        info = run_info(trainer)
+        self.summary: dict[str, Any] = {"status": "running", "steps": self.tc.steps, **info}
+        for sink in sinks:
+            sink.on_start({**info, "resumed_from": trainer.step if resumed else None})
+        self.started = time.perf_counter()
+        self.first_step = trainer.step  # this session's start, for its average rate at the end
+        self.window = (self.started, trainer.step)  # the last evaluation interval
+        self.smoothed_rate: float | None = None  # steps/s, an exponential average
+        self.grad_norm: torch.Tensor | None = None  # of the last step before an evaluation
+        self.measures = (
+            ProgressMeasures(
+                trainer.preset,
+                trainer.model,
+                trainer.forward,
+                trainer.loss_fn,
+                trainer.task.train_x,
+                trainer.task.train_y,
+                trainer.device,
+            )
+            if self.tc.measures
+            else None
+        )
+
+    def elapsed(self) -> float:
+        return self.trainer.elapsed_before + time.perf_counter() - self.started
+
+    def record(self) -> dict[str, Any]:
+        """Evaluate on the whole train and test sets (and measure, when asked): a record."""
+        trainer = self.trainer
+        train_loss, train_acc = trainer.evaluate(trainer.task.train_x, trainer.task.train_y)
+        test_loss, test_acc = trainer.evaluate(trainer.task.test_x, trainer.task.test_y)
+        record: dict[str, Any] = {
+            "step": trainer.step,
+            "epoch": trainer.batcher.epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": trainer.lr,
+            "param_norm": float(total_norm([p.detach() for p in trainer.params])),
+            "grad_norm": float(self.grad_norm) if self.grad_norm is not None else None,
+            "elapsed_s": round(self.elapsed(), 3),
+        }
+        every = self.tc.measure_every or self.tc.eval_every
+        if self.measures is not None and trainer.step % every == 0:
+            record.update(self.measures.measure())
+        return record
+
+    def emit(self, record: dict[str, Any]) -> None:
+        """Fold a record into the events and the summary, and hand both to every sink."""
+        now = time.perf_counter()
+        if record["step"] > self.first_step:  # the step-0 record has no interval behind it
+            rate = (record["step"] - self.window[1]) / max(now - self.window[0], 1e-9)
+            # one slow interval (a checkpoint, a busy core) must not swing the ETA: smooth
+            self.smoothed_rate = (
+                rate
+                if self.smoothed_rate is None
+                else RATE_SMOOTHING * rate + (1 - RATE_SMOOTHING) * self.smoothed_rate
+            )
+        self.window = (now, record["step"])
+        self.trainer.events.update(record, self.tc.fit_threshold, self.tc.grok_threshold)
+        self.summary.update(
+            step=record["step"],
+            epoch=record["epoch"],
+            elapsed_s=record["elapsed_s"],
+            steps_per_s=round(self.smoothed_rate, 2) if self.smoothed_rate is not None else None,
+            final={k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
+            **self.trainer.events.as_dict(),
+        )
+        for sink in self.sinks:
+            sink.on_record(record, self.summary)
+
+    def checkpoint(self) -> None:
+        state = self.trainer.state_dict()
+        state["elapsed_s"] = self.elapsed()
+        for sink in self.sinks:
+            sink.on_checkpoint(state)
+
+    def keep_weights(self) -> None:
+        """The weights at this step, for analysis, when the preset keeps this step's."""
+        if self.tc.keeps_weights_at(self.trainer.step):
+            model = self.trainer.model
+            weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            for sink in self.sinks:
+                if hasattr(sink, "on_snapshot"):
+                    sink.on_snapshot(self.trainer.step, weights)
+
+    def evaluates_after(self, step: int) -> bool:
+        """Whether the step about to end is evaluated: every eval_every steps, the last one,
+        and every dense_eval_every steps while test accuracy climbs towards grokking."""
+        tc, events = self.tc, self.trainer.events
+        dense = (
+            tc.dense_eval_every is not None
+            and events.grok_step is None
+            and events.last_test_acc >= DENSE_FROM * tc.grok_threshold
+        )
+        every = tc.dense_eval_every if dense else tc.eval_every
+        return step % every == 0 or step % tc.eval_every == 0 or step == tc.steps
+
+    def end(self, status: str) -> dict[str, Any]:
+        self.summary.update(
+            status=status, step=self.trainer.step, elapsed_s=round(self.elapsed(), 3)
+        )
+        session_s = time.perf_counter() - self.started
+        if self.trainer.step > self.first_step and session_s > 0:  # a finished run: its average
+            self.summary["steps_per_s"] = round(
+                (self.trainer.step - self.first_step) / session_s, 2
+            )
+        for sink in self.sinks:
+            sink.on_end(self.summary)
+        return self.summary
+
+    def fail(self, exc: BaseException) -> None:
+        self.summary.update(
+            status="failed", error=f"{type(exc).__name__}: {exc}", step=self.trainer.step
+        )
+        for sink in self.sinks:
+            sink.on_end(self.summary)
+
+
+def resume_trainer(trainer: Trainer, state: dict[str, Any]) -> None:
+    """Load a checkpoint into a freshly built trainer, or say in one line why it does not fit."""
+    try:
+        trainer.load_state_dict(state)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        # a checkpoint of another model, or a damaged one: say so, train nothing
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(
+            f"the checkpoint does not fit this run's preset ({reason[:300]}); "
+            "move checkpoint.pt away to restart the run from step 0"
+        ) from None
+
+
 def train(
     preset: Preset,
     sinks: Iterable[Sink] = (),
@@ -414,142 +577,53 @@ def train(
     ``diverged`` (a non-finite loss) or ``failed`` (an exception, re-raised after the
     sinks heard of it).
     """
-    sinks = list(sinks)
     trainer = build_trainer(preset, device)
     if resume is not None:
-        try:
-            trainer.load_state_dict(resume)
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
-            # a checkpoint of another model, or a damaged one: say so, train nothing
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise RunError(
-                f"the checkpoint does not fit this run's preset ({reason[:300]}); "
-                "move checkpoint.pt away to restart the run from step 0"
-            ) from None
+        resume_trainer(trainer, resume)
+    session = Session(trainer, list(sinks), resumed=resume is not None)
     tc = preset.train
-    info = run_info(trainer)
-    summary: dict[str, Any] = {"status": "running", "steps": tc.steps, **info}
-    for sink in sinks:
-        sink.on_start({**info, "resumed_from": trainer.step if resume is not None else None})
-
     # The divergence check stays on the device: the first step whose loss was not finite.
     first_bad = torch.full((), -1, dtype=torch.int64, device=trainer.device)
     step_t = torch.full((), trainer.step, dtype=torch.int64, device=trainer.device)
-    started = time.perf_counter()
-    last_loss: torch.Tensor | None = None
-    grad_norm: torch.Tensor | None = None
-    stop_at = math.inf
+    stop_at = math.inf  # set once grok_step is known and stop_after_grok asks for it
     status = "running"
-    window = (time.perf_counter(), trainer.step)  # for steps/s over the last eval interval
-    first_step = trainer.step  # this session's start, for its average rate at the end
-    smoothed_rate: float | None = None  # steps/s, an exponential average over intervals
-
-    def elapsed() -> float:
-        return trainer.elapsed_before + time.perf_counter() - started
-
-    def record_now() -> dict[str, Any]:
-        nonlocal window
-        train_loss, train_acc = trainer.evaluate(trainer.task.train_x, trainer.task.train_y)
-        test_loss, test_acc = trainer.evaluate(trainer.task.test_x, trainer.task.test_y)
-        params = trainer.params
-        now = time.perf_counter()
-        steps_per_s = (trainer.step - window[1]) / max(now - window[0], 1e-9)
-        window = (now, trainer.step)
-        return {
-            "step": trainer.step,
-            "epoch": trainer.batcher.epoch,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "test_loss": test_loss,
-            "test_acc": test_acc,
-            "lr": trainer.optimizer.param_groups[0]["lr"],
-            "param_norm": float(total_norm([p.detach() for p in params])),
-            "grad_norm": float(grad_norm) if grad_norm is not None else None,
-            "elapsed_s": round(elapsed(), 3),
-            "_steps_per_s": steps_per_s,
-        }
-
-    def emit(record: dict[str, Any]) -> None:
-        nonlocal smoothed_rate
-        steps_per_s = record.pop("_steps_per_s")
-        if record["step"] > first_step:  # the step-0 record has no interval behind it
-            # one slow interval (a checkpoint, a busy core) must not swing the ETA: smooth
-            smoothed_rate = (
-                steps_per_s
-                if smoothed_rate is None
-                else RATE_SMOOTHING * steps_per_s + (1 - RATE_SMOOTHING) * smoothed_rate
-            )
-        trainer.events.update(record, tc.fit_threshold, tc.grok_threshold)
-        summary.update(
-            step=record["step"],
-            epoch=record["epoch"],
-            elapsed_s=record["elapsed_s"],
-            steps_per_s=round(smoothed_rate, 2) if smoothed_rate is not None else None,
-            final={k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")},
-            **trainer.events.as_dict(),
-        )
-        for sink in sinks:
-            sink.on_record(record, summary)
-
-    def checkpoint() -> None:
-        state = trainer.state_dict()
-        state["elapsed_s"] = elapsed()
-        for sink in sinks:
-            sink.on_checkpoint(state)
-
-    def snapshot() -> None:
-        if tc.keeps_weights_at(trainer.step):
-            weights = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
-            for sink in sinks:
-                if hasattr(sink, "on_snapshot"):
-                    sink.on_snapshot(trainer.step, weights)
-
     try:
         if resume is None:
-            emit(record_now())
-            snapshot()
+            session.emit(session.record())
+            session.keep_weights()
         while trainer.step < tc.steps:
             if should_stop():
                 status = "stopped"
                 break
-            eval_next = (trainer.step + 1) % tc.eval_every == 0 or trainer.step + 1 == tc.steps
-            loss, norm = trainer.train_step(want_grad_norm=eval_next)
+            evaluate = session.evaluates_after(trainer.step + 1)
+            loss, norm = trainer.train_step(want_grad_norm=evaluate)
             step_t += 1
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step_t, first_bad)
-            last_loss = loss
             if norm is not None:
-                grad_norm = norm
-            if eval_next:
+                session.grad_norm = norm
+            if evaluate:
                 bad = int(first_bad)
                 if bad >= 0:
                     status = "diverged"
-                    summary["diverged_step"] = bad
-                    summary["error"] = (
-                        f"non-finite training loss ({float(last_loss)}) at step {bad}"
+                    session.summary["diverged_step"] = bad
+                    session.summary["error"] = (
+                        f"non-finite training loss ({float(loss)}) at step {bad}"
                     )
                     break
-                emit(record_now())
+                session.emit(session.record())
                 if trainer.events.grok_step is not None and tc.stop_after_grok is not None:
                     stop_at = trainer.events.grok_step + tc.stop_after_grok
-            snapshot()
+            session.keep_weights()
             if trainer.step % tc.checkpoint_every == 0 and trainer.step < tc.steps:
-                checkpoint()
+                session.checkpoint()
             if trainer.step >= stop_at:
-                summary["stopped_early"] = f"stop_after_grok = {tc.stop_after_grok}"
+                session.summary["stopped_early"] = f"stop_after_grok = {tc.stop_after_grok}"
                 break
         if status == "running":
             status = "completed"
         if status != "diverged":
-            checkpoint()
+            session.checkpoint()
     except BaseException as exc:
-        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step)
-        for sink in sinks:
-            sink.on_end(summary)
+        session.fail(exc)
         raise
-    summary.update(status=status, step=trainer.step, elapsed_s=round(elapsed(), 3))
-    session_s = time.perf_counter() - started
-    if trainer.step > first_step and session_s > 0:  # a finished run shows its average
-        summary["steps_per_s"] = round((trainer.step - first_step) / session_s, 2)
-    for sink in sinks:
-        sink.on_end(summary)
-    return summary
+    return session.end(status)

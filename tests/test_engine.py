@@ -254,6 +254,22 @@ def test_an_mlp_fits_long_before_it_generalises_then_groks():
     assert sink.records[-1]["test_acc"] >= 0.99
 
 
+def test_dense_evaluation_finds_grok_step_to_its_precision():
+    """Evaluating every 100 steps, but every 10 once test accuracy climbs: grok_step to
+    within 10 steps, with few records, and the precision stated in the summary."""
+    dense = [*SMALL_GROK, "train.eval_every=100", "train.dense_eval_every=10"]
+    sink = Collect()
+    summary = train(load_preset(REPO / "presets" / "quickstart.toml", dense), [sink])
+    sparse = train(
+        load_preset(REPO / "presets" / "quickstart.toml", [*SMALL_GROK, "train.eval_every=10"]), []
+    )
+    assert summary["grok_step_precision"] == 10
+    assert summary["grok_step"] == sparse["grok_step"]  # the same run, evaluated apart
+    steps = [r["step"] for r in sink.records]
+    assert len(steps) < summary["grok_step"] / 10  # far fewer than every 10 steps
+    assert any(s % 100 for s in steps)  # the dense ones
+
+
 def test_kept_checkpoints_hold_the_weights_at_the_chosen_steps(tiny_preset_path, runs_dir):
     preset = load_preset(
         tiny_preset_path, ["train.keep_checkpoints=[25]", "train.keep_checkpoint_every=20"]

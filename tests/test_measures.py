@@ -87,3 +87,32 @@ def test_fourier_measures_refuse_tasks_without_z_p_structure():
         small('train.measures=["nanda"]', "data.operation=div")
     with pytest.raises(PresetError, match="Input should be 'layer_norms'"):
         small('train.measures=["nandaa"]')
+
+
+def test_measures_are_fields_of_the_records_at_their_steps():
+    from grok_tui.engine import train
+
+    class Keep:
+        def __init__(self) -> None:
+            self.records: list[dict] = []
+
+        def on_start(self, info: dict) -> None: ...
+        def on_record(self, record: dict, summary: dict) -> None:
+            self.records.append(record)
+
+        def on_checkpoint(self, state: dict) -> None: ...
+        def on_end(self, summary: dict) -> None: ...
+
+    preset = small(
+        'train.measures=["nanda", "layer_norms"]',
+        "train.steps=40",
+        "train.eval_every=10",
+        "train.measure_every=20",
+    )
+    keep = Keep()
+    train(preset, [keep])
+    measured = [r["step"] for r in keep.records if "restricted_loss" in r]
+    assert measured == [0, 20, 40]
+    assert all("norm.embedding" in r for r in keep.records if r["step"] in measured)
+    with pytest.raises(PresetError, match="must be a multiple of eval_every"):
+        small('train.measures=["nanda"]', "train.eval_every=10", "train.measure_every=15")

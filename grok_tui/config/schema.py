@@ -333,7 +333,15 @@ class TrainConfig(_Section):
         )
     )
     measure_every: int | None = Field(
-        None, ge=1, description="steps between progress measures (default: eval_every)"
+        None,
+        ge=1,
+        description="steps between progress measures, a multiple of eval_every (default: eval_every)",
+    )
+    dense_eval_every: int | None = Field(
+        None,
+        ge=1,
+        description="evaluate every this many steps while test accuracy climbs towards grokking "
+        "(from half the grok threshold to grok_step): grok_step to this precision",
     )
     fit_threshold: float = Field(0.99, gt=0.0, le=1.0, description="train_acc that marks fit_step")
     grok_threshold: float = Field(0.99, gt=0.0, le=1.0, description="test_acc that marks grok_step")
@@ -421,6 +429,12 @@ class Preset(BaseModel):
 
     @model_validator(mode="after")
     def _measures_apply(self) -> Preset:
+        every, evals = self.train.measure_every, self.train.eval_every
+        if every is not None and every % evals:
+            raise ValueError(
+                f"train.measure_every = {every} must be a multiple of eval_every = {evals} "
+                "(measures are taken at evaluations)"
+            )
         asked = {"fourier", "nanda"} & set(self.train.measures)
         data = self.data
         if asked and (data.operation not in ("add", "sub") or data.k != 2 or data.p < 3):
