@@ -47,7 +47,8 @@ from grok_tui.tui.series import AxisOptions
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.workbench import CurvesScreen, Workbench
 from tests.conftest import REPO
-from tests.test_tui_app import finished_run, history_env, points, stop_all, until
+from tests.support.pilot import until
+from tests.tui.test_tui_app import finished_run, history_env, points, stop_all
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
+from grok_tui import runner, store
 from grok_tui.checkpoint import load_checkpoint
 from grok_tui.cli import main
 from tests.conftest import REPO
+from tests.support.processes import grok
 
 BROKEN = {
     "syntax.toml": ("[data]\np = 97\n[model\n", "syntax.toml:3:7: TOML syntax error"),
@@ -25,18 +26,6 @@ BROKEN = {
     "prime.toml": ("[data]\np = 100\n", "prime.toml:2: data.p: p must be prime, got 100"),
     "cycle.toml": ("extends = 'cycle.toml'\n", "extends cycle: cycle.toml -> cycle.toml"),
 }
-
-
-def grok(
-    *args: str, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grok_tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture
@@ -178,19 +167,19 @@ def test_sigint_stops_a_headless_run_which_then_resumes(tiny_preset_path, tmp_pa
     assert steps == sorted(set(steps))  # no record written twice
 
 
-def test_resume_rejects_what_cannot_be_resumed(tiny_preset_path, tmp_path):
-    result = grok("--resume", str(tmp_path / "nothing"), "--runs-dir", str(tmp_path))
-    assert result.returncode == 2 and "no run directory" in result.stderr
+def test_resume_rejects_what_cannot_be_resumed(tiny_preset_path, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(runner.StopFlag, "install", lambda self: None)  # in-process runs
+    assert main(["--resume", str(tmp_path / "nothing"), "--runs-dir", str(tmp_path)]) == 2
+    assert "no run directory" in capsys.readouterr().err
     runs = tmp_path / "runs"
     assert (
-        grok(
-            "--run", str(tiny_preset_path), "--set", "train.steps=10", "--runs-dir", str(runs)
-        ).returncode
+        main(["--run", str(tiny_preset_path), "--set", "train.steps=10", "--runs-dir", str(runs)])
         == 0
     )
     (run_path,) = runs.iterdir()
-    result = grok("--resume", str(run_path))
-    assert result.returncode == 2 and "already completed" in result.stderr
+    capsys.readouterr()
+    assert main(["--resume", str(run_path)]) == 2
+    assert "already completed" in capsys.readouterr().err
 
 
 def test_runs_lists_the_runs_directory(tiny_preset_path, tmp_path, capsys):

@@ -28,7 +28,7 @@ from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import safe_ansi
-from tests.test_tui_app import until
+from tests.support.pilot import until
 
 CLEAR = "\x1b[2J"  # erase the screen
 TITLE = "\x1b]0;pwned\x07"  # OSC: retitle the terminal, ended by BEL

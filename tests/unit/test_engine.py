@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
@@ -13,25 +11,7 @@ from grok_tui.config import PresetError, load_preset
 from grok_tui.engine import Batcher, RunError, build_trainer, train
 from grok_tui.runner import execute, load_resume
 from tests.conftest import REPO
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.checkpoints: list[dict[str, Any]] = []
-        self.end: dict[str, Any] | None = None
-
-    def on_start(self, info):
-        self.info = info
-
-    def on_record(self, record, summary):
-        self.records.append(dict(record))
-
-    def on_checkpoint(self, state):
-        self.checkpoints.append(state)
-
-    def on_end(self, summary):
-        self.end = dict(summary)
+from tests.support.sinks import Collect
 
 
 def without_time(records):

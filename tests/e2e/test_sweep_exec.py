@@ -19,6 +19,7 @@ from grok_tui.checkpoint import load_checkpoint
 from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.metrics import format_metric
 from tests.conftest import TINY_PRESET
+from tests.support.processes import grok
 
 GRID = """\
 extends = "tiny.toml"
@@ -47,12 +48,6 @@ mode = "zip"
 "train.steps" = [30, 30, 1500, 1500]
 "train.seed" = [0, 1, 2, 3]
 """
-
-
-def grok(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grok_tui", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture(scope="module")

@@ -25,19 +25,9 @@ from grok_tui.cli import main
 from grok_tui.config import load_preset
 from grok_tui.sweep.executor import point_error
 from tests.conftest import REPO
+from tests.support.processes import grok
 
 STEPS = 60  # tiny: checkpoints at 20 and 40, records every 10
-
-
-def grok(*args: str, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grok_tui", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -394,7 +384,7 @@ def test_a_sweep_point_s_line_names_its_real_error(tmp_path: Path) -> None:
 
 def test_history_lists_damaged_runs_beside_healthy_ones(tmp_path: Path) -> None:
     from grok_tui.tui.app import GrokApp
-    from tests.test_tui_app import drive, finished_run, open_history  # Pilot helpers
+    from tests.tui.test_tui_app import drive, finished_run, open_history  # Pilot helpers
 
     runs = tmp_path / "runs"
     healthy = finished_run(runs, "healthy")

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
 from tests.support.fake_trainer import curve_record
+from tests.support.pilot import until
 
 TINY = """\
 name = "tiny-mlp"
@@ -94,14 +94,6 @@ def stop_all(app: GrokApp) -> None:
     for follower in list(app.followers.values()):
         if launcher.stop_run(follower.run):
             launcher.wait_until_gone(follower.summary.get("pid", 0) or 0, timeout=5)
-
-
-async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition.__code__.co_names}")
-        await pilot.pause(0.05)
 
 
 def tiny_preset(name: str = "tiny", **overrides: Any) -> Preset:

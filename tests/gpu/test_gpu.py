@@ -17,6 +17,7 @@ from grok_tui import runner, store
 from grok_tui.config import load_preset
 from grok_tui.engine import build_trainer, train
 from tests.conftest import REPO
+from tests.support.sinks import Collect
 
 pytestmark = pytest.mark.gpu
 DEVICE = os.environ.get("GROK_TUI_GPU_TEST_DEVICE", "cuda")
@@ -30,22 +31,6 @@ FAMILIES = {
     "gru": ["model.type=gru", "model.embed_dim=16", "model.hidden_size=32", "model.layers=1"],
     "birnn": ["model.type=rnn", "model.bidirectional=true", "model.embed_dim=16", "model.hidden_size=32"],
 }  # fmt: skip
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.records: list[dict] = []
-
-    def on_start(self, info: dict) -> None: ...
-
-    def on_record(self, record: dict, summary: dict) -> None:
-        self.records.append(record)
-
-    def on_checkpoint(self, state: dict) -> None: ...
-
-    def on_snapshot(self, step: int, weights: dict) -> None: ...
-
-    def on_end(self, summary: dict) -> None: ...
 
 
 def small(*overrides: str, device: str = DEVICE):

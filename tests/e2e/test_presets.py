@@ -21,27 +21,14 @@ from typing import Any
 import pytest
 
 from grok_tui.config import Preset, load_preset, with_overrides
-from grok_tui.engine import NullSink
 from grok_tui.sweep import is_sweep_file, load_sweep
+from tests.conftest import REPO
+from tests.support.sinks import Collect
 
-PRESETS = Path(__file__).resolve().parent.parent / "presets"
+PRESETS = REPO / "presets"
 CPU_FILES = sorted(PRESETS.rglob("*-cpu.toml"))
 MLP_STEPS = 60
 OTHER_STEPS = 20
-
-
-class Collect(NullSink):
-    """A sink that keeps the start info and every record."""
-
-    def __init__(self) -> None:
-        self.info: dict[str, Any] = {}
-        self.records: list[dict[str, Any]] = []
-
-    def on_start(self, info: dict[str, Any]) -> None:
-        self.info = dict(info)
-
-    def on_record(self, record: dict[str, Any], summary: dict[str, Any]) -> None:
-        self.records.append(dict(record))
 
 
 def _cases() -> list[Any]:
@@ -104,20 +91,3 @@ def test_cpu_sibling_trains_a_short_run(path: Path, point: int | None):
     else:
         assert last["param_norm"] == pytest.approx(first["param_norm"], rel=1e-4)
     assert last["lr"] > 0
-
-
-def test_a_fast_sibling_reaches_its_documented_outcome():
-    """docs/REPRODUCE.md row 1, its fastest point: the quickstart MLP at fraction 0.7
-    fits (train acc >= 0.99) at step 850 and groks (test acc >= 0.99) at 1,600 on CPU,
-    seed 0. Bands rather than the exact steps, so that a torch release that rounds
-    differently still passes while a broken task, model or optimizer does not."""
-    from grok_tui.engine import train
-
-    point = load_sweep(PRESETS / "report" / "sweeps" / "mlp-fraction-cpu.toml").points()[-1]
-    assert point.coords == {"data.train_fraction": 0.7}
-    summary = train(with_overrides(point.preset, [("train.stop_after_grok", 0)]), [])
-    assert summary["status"] == "completed"
-    assert 500 <= summary["fit_step"] <= 1200
-    assert 1200 <= summary["grok_step"] <= 2500
-    assert summary["grok_step"] - summary["fit_step"] >= 400  # a visible delay: grokking
-    assert summary["final"]["test_acc"] >= 0.99
