@@ -145,7 +145,6 @@ class GrokApp(App):
             priority=True,
             tooltip="Quit\nAsks first about live runs: leave them running or stop them",
         ),
-        Binding("q", "quit", "Quit", show=False),
     ]
 
     def __init__(

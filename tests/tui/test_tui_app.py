@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from grok_tui import launcher, store
@@ -335,7 +336,7 @@ def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[st
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: run.run_id in app.followers and app.live_followers())
-        await pilot.press("q")
+        await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.press("enter")  # the default: leave them running
         await pilot.pause(0.2)
@@ -371,7 +372,7 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: app.live_followers(), timeout=60)
         assert launcher.live_sweeps(env["runs"])
-        await pilot.press("q")
+        await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         assert "1 sweep(s) still training" in str(
             app.screen.query_one(".dialog-text", Static).render()
@@ -704,5 +705,35 @@ def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
         table.move_cursor(row=table.get_row_index(f"sweep:{made.sweep_id}"))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen))
+
+    drive(app, script)
+
+
+def burst(app: GrokApp, keys: list[str]) -> None:
+    """Keys as a terminal delivers a paste or typed-ahead keys: all queued at once."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[str, Path]) -> None:
+    """End, Ctrl+U, then a name, faster than the app handles them (tmux send-keys, a slow
+    SSH link): a plain Textual Input inserted the name before Ctrl+U wiped it; and a 'q'
+    that arrived before the field had the focus quit the app."""
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")  # the name field has the focus
+        name = screen.query_one("#f-name", Input)
+        assert app.focused is name
+        burst(app, ["end", "ctrl+u", *"quick-run"])
+        await until(pilot, lambda: name.value == "quick-run")
+        burst(app, ["backspace", "backspace", "x", "home", "ctrl+k", *"qq"])
+        await until(pilot, lambda: name.value == "qq")
+        await until(pilot, lambda: screen.query_one(PresetForm).preset.name == "qq")
+        screen.query_one("#preset-list").focus()
+        await pilot.pause(0.1)
+        burst(app, ["enter", *"quit"])  # typed ahead of the focus moving into the form
+        await pilot.pause(0.5)
+        assert app.is_running and isinstance(app.screen, PresetsScreen)
 
     drive(app, script)

@@ -41,6 +41,8 @@ class CompareScreen(CurvesScreen):
     """Marked runs overlaid; m and t (the app's) change every screen's curves."""
 
     BINDINGS = [
+        # q quits only where no text field could be meant to take it (Ctrl+Q everywhere)
+        Binding("q", "app.quit", "Quit", show=False),
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back\nTo History"),
         Binding("f", "focus_diff", "Diff table", show=False),
     ]

@@ -41,6 +41,7 @@ from grok_tui.tui.runtable import (
     write_table_csv,
 )
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
+from grok_tui.tui.widgets.ordered_input import OrderedInput
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 from grok_tui.tui.workbench import WorkbenchScreen
 
@@ -192,7 +193,7 @@ class HistoryScreen(WorkbenchScreen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
-            yield Input(
+            yield OrderedInput(
                 placeholder="/ filter: words, or op=add p=97 …", id="history-filter", compact=True
             )
             yield Select(

@@ -74,6 +74,8 @@ class LiveScreen(CurvesScreen):
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
+        # q quits only where no text field could be meant to take it (Ctrl+Q everywhere)
+        Binding("q", "app.quit", "Quit", show=False),
         Binding(
             "s",
             "stop",

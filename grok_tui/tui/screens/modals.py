@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Label, OptionList, RadioButton, Radio
 from textual.widgets.option_list import Option
 
 from grok_tui.text import safe_text
+from grok_tui.tui.widgets.ordered_input import OrderedInput
 
 
 def plain(message: str) -> Content:
@@ -92,7 +93,7 @@ class PathModal(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(plain(self.message), classes="dialog-text")
-            yield Input(safe_text(self.default), id="path")
+            yield OrderedInput(safe_text(self.default), id="path")
             yield Static("", id="path-note", classes="dialog-note")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -117,7 +118,7 @@ class TextModal(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(plain(self.message), classes="dialog-text")
-            yield Input(safe_text(self.value), id="text")
+            yield OrderedInput(safe_text(self.value), id="text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
@@ -140,7 +141,7 @@ class ExportModal(Dialog):
                         value=scope == self.default_scope,
                         id=f"scope-{scope}",
                     )
-            yield Input(str(self.default_path), id="path")
+            yield OrderedInput(str(self.default_path), id="path")
             yield Static("Enter: export · Esc: cancel", classes="dialog-note")
 
     def on_mount(self) -> None:

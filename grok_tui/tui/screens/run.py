@@ -93,6 +93,8 @@ class RunScreen(CurvesScreen):
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
+        # q quits only where no text field could be meant to take it (Ctrl+Q everywhere)
+        Binding("q", "app.quit", "Quit", show=False),
         Binding("escape", "app.pop_screen", "Back", id="run.back", tooltip="Back\nTo the list"),
         Binding(
             "p",

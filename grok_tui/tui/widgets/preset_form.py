@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from grok_tui.text import safe_text
+from grok_tui.tui.widgets.ordered_input import OrderedInput
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -247,7 +248,7 @@ class PresetForm(VerticalScroll):
                     id=field.widget_id,
                 )
             else:
-                widget = Input(compact=True, id=field.widget_id, select_on_focus=False)
+                widget = OrderedInput(compact=True, id=field.widget_id, select_on_focus=False)
             widget.tooltip = describe(field)
             widgets += [
                 Label(field.label, classes="form-label", id="label-" + field.widget_id),
