@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from textual import events
-from textual.widgets import DataTable, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static, TabbedContent
 
 from grok_tui import launcher, store
 from grok_tui.config import Preset, apply_overrides, load_preset, validate_preset
@@ -735,5 +735,36 @@ def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[
         burst(app, ["enter", *"quit"])  # typed ahead of the focus moving into the form
         await pilot.pause(0.5)
         assert app.is_running and isinstance(app.screen, PresetsScreen)
+
+    drive(app, script)
+
+
+def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
+    env: dict[str, Path],
+) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        tab = screen.query_one("#preset-tabs", TabbedContent).get_tab("tab-edit")
+        assert not form.modified and str(tab.label) == "Edit"
+        name = screen.query_one("#f-name", Input)
+        name.value = "edited"
+        await until(pilot, lambda: form.modified and "modified" in str(tab.label))
+        # a new preset file shows up by itself, and the edits stay
+        (env["presets"] / "newcomer.toml").write_text('name = "newcomer"\n')
+        await until(pilot, lambda: any(e.name == "newcomer" for e in screen.entries), timeout=10)
+        assert name.value == "edited"
+        await pilot.press("f5")  # reload: asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # the default keeps the edits
+        await until(pilot, lambda: app.screen is screen)
+        assert name.value == "edited" and form.modified
+        await pilot.press("f5")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")  # discard
+        await until(pilot, lambda: name.value == "tiny-mlp" and not form.modified)
+        assert str(tab.label) == "Edit"
 
     drive(app, script)

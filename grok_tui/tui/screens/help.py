@@ -22,13 +22,15 @@ and the next `grok-tui` finds them again.
 | F1 or ? | this help |
 | Ctrl+P | command palette: every action by name |
 | Tab / Shift+Tab | move between fields and panes |
-| Ctrl+Q or q | quit (asks about live runs: leave them running, or stop them) |
+| Ctrl+Q (q on Live, Compare, a run) | quit (asks about live runs: leave them running, or stop them) |
 
 ## Presets (F2)
 Pick a preset on the left (✓ valid, ✗ invalid: its error is shown). Edit the common
 fields on the right: values are checked as you type (TOML syntax: `1e-3`, `true`,
 `[256, 256]`). **Ctrl+R** runs it, **Ctrl+S** saves it as a new preset file.
-The *Resolved* tab shows every field of the preset.
+The *Resolved* tab shows every field of the preset. New, changed and removed preset
+files show up by themselves; **F5** reads the folders again at once. Unsaved edits mark
+the *Edit* tab, and nothing discards them without asking.
 
 ## Live (F3)
 Accuracy (0..1) and loss (log scale) of the followed runs; vertical marks at

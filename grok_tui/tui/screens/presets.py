@@ -34,10 +34,32 @@ if TYPE_CHECKING:
 
 
 class PresetsLoaded(Message):
-    def __init__(self, entries: list[PresetEntry], select: Path | None) -> None:
+    """The preset folders were read; ``refresh``: a change seen on disk, not a user's ask."""
+
+    def __init__(
+        self, entries: list[PresetEntry], select: Path | None, refresh: bool = False
+    ) -> None:
         super().__init__()
         self.entries = entries
         self.select = select
+        self.refresh = refresh
+
+
+# How often the preset folders are looked at for new, changed or removed files.
+FOLDER_CHECK_S = 2.0
+
+
+def folders_signature(folders: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of every TOML file under the folders: what a change changes."""
+    seen = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.toml")):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            seen.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(seen)
 
 
 class PresetsScreen(WorkbenchScreen):
@@ -100,6 +122,19 @@ class PresetsScreen(WorkbenchScreen):
         self.query_one("#preset-errors", Static).display = False
         self.query_one("#preset-source-box").display = False
         self.call_after_refresh(self.load_presets)
+        self.set_interval(FOLDER_CHECK_S, self.check_folders)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preset-folders")
+    def check_folders(self) -> None:
+        """New, changed or removed preset files show up without F5."""
+        from grok_tui.tui.catalog import discover_presets, preset_sources
+
+        sources = preset_sources(self.workbench.preset_dirs)
+        signature = folders_signature([s.path for s in sources])
+        if self._signature is not None and signature != self._signature:
+            self._signature = signature
+            current = self.current.path if self.current else None
+            self.post_message(PresetsLoaded(discover_presets(sources), current, refresh=True))
 
     # -- the list -----------------------------------------------------------------
 
@@ -108,28 +143,16 @@ class PresetsScreen(WorkbenchScreen):
         from grok_tui.tui.catalog import discover_presets, preset_sources
 
         sources = preset_sources(self.workbench.preset_dirs)
+        self._signature = folders_signature([s.path for s in sources])  # what was listed
         self.post_message(PresetsLoaded(discover_presets(sources), select))
 
     def on_presets_loaded(self, message: PresetsLoaded) -> None:
+        if message.refresh:
+            self._refresh_list(message.entries)
+            return
         self.entries = message.entries
         options = self.query_one("#preset-list", OptionList)
-        options.clear_options()
-        group = None
-        for index, entry in enumerate(self.entries):
-            folder = entry.folder or entry.source
-            if folder != group:
-                group = folder
-                options.add_option(Option(Text(safe_text(folder), style="bold dim"), disabled=True))
-            if entry.sweep:
-                mark = Text("⊞ ", style="cyan")
-            else:
-                mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
-            options.add_option(
-                Option(
-                    mark + Text(safe_text(entry.name), no_wrap=True, overflow="ellipsis"),
-                    id=str(index),
-                )
-            )
+        self._fill_list(self.entries)
         if not self.entries:
             from grok_tui.tui.catalog import preset_sources
 
@@ -150,11 +173,81 @@ class PresetsScreen(WorkbenchScreen):
         if self.focused is None:
             options.focus()
 
+    def _fill_list(self, entries: list[PresetEntry]) -> None:
+        options = self.query_one("#preset-list", OptionList)
+        options.clear_options()
+        group = None
+        for index, entry in enumerate(entries):
+            folder = entry.folder or entry.source
+            if folder != group:
+                group = folder
+                options.add_option(Option(Text(safe_text(folder), style="bold dim"), disabled=True))
+            if entry.sweep:
+                mark = Text("⊞ ", style="cyan")
+            else:
+                mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
+            options.add_option(
+                Option(
+                    mark + Text(safe_text(entry.name), no_wrap=True, overflow="ellipsis"),
+                    id=str(index),
+                )
+            )
+
+    def _refresh_list(self, entries: list[PresetEntry]) -> None:
+        """A change on disk: the list follows it, the form keeps what the user is editing
+        (it is reloaded only when its own file changed and it holds no edits)."""
+        current = self.current
+        self.entries = entries
+        self._quiet_highlight = True
+        self._fill_list(entries)
+        options = self.query_one("#preset-list", OptionList)
+        same = next((i for i, e in enumerate(entries) if current and e.path == current.path), None)
+        if same is not None:
+            options.highlighted = options.get_option_index(str(same))
+            form = self.query_one("#preset-form", PresetForm)
+            changed = entries[same].preset != (current.preset if current else None)
+            if changed and not form.modified:
+                self.show_entry(entries[same])
+            else:
+                self.current = entries[same]
+        self.call_after_refresh(setattr, self, "_quiet_highlight", False)
+
+    _quiet_highlight = False
+    _shown_modified = False
+    _signature: tuple[tuple[str, int, int], ...] | None = None  # of the folders last listed
+
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self._quiet_highlight:
+            return
         if event.option_list.id == "preset-list" and event.option.id is not None:
             entry = self.entries[int(event.option.id)]
             if entry is not self.current:
-                self.show_entry(entry)
+                self._discard_then(lambda: self.show_entry(entry), self._highlight_current)
+
+    def _highlight_current(self) -> None:
+        options = self.query_one("#preset-list", OptionList)
+        if self.current in self.entries:
+            self._quiet_highlight = True
+            options.highlighted = options.get_option_index(str(self.entries.index(self.current)))
+            self.call_after_refresh(setattr, self, "_quiet_highlight", False)
+
+    def _discard_then(self, go: Any, stay: Any = None) -> None:
+        """Run ``go`` at once, or, when the form holds unsaved edits, after the user says
+        they may be discarded (``stay`` otherwise)."""
+        if not self.query_one("#preset-form", PresetForm).modified:
+            go()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                go()
+            elif stay is not None:
+                stay()
+
+        self.app.push_screen(
+            ConfirmModal("The form has unsaved edits. Discard them?", yes="Discard", no="Keep"),
+            answered,
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "preset-list" and self.current and self.current.valid:
@@ -244,6 +337,11 @@ class PresetsScreen(WorkbenchScreen):
     # -- validation ---------------------------------------------------------------
 
     def on_preset_form_validated(self, message: PresetForm.Validated) -> None:
+        modified = message.form.modified
+        if modified != self._shown_modified:  # the Edit tab says when there are unsaved edits
+            self._shown_modified = modified
+            tab = self.query_one("#preset-tabs", TabbedContent).get_tab("tab-edit")
+            tab.label = "Edit ● modified" if modified else "Edit"
         if message.preset is not None:
             self._show_errors([])
             self.query_one("#preset-resolved", Static).update(
@@ -351,4 +449,6 @@ class PresetsScreen(WorkbenchScreen):
         self.query_one("#preset-list", OptionList).focus()
 
     def action_reload(self) -> None:
-        self.load_presets(select=self.current.path if self.current else None)
+        self._discard_then(
+            lambda: self.load_presets(select=self.current.path if self.current else None)
+        )

@@ -230,6 +230,9 @@ class PresetForm(VerticalScroll):
         self._focus_when_built = False
         self._pending_base: dict[str, Any] | None = None
         self._validation_pending = False
+        # the fields' values right after the last load: edits are what differs from them
+        self._baseline: list[tuple[str, Any]] | None = None
+        self._baseline_pending = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="form-help")
@@ -300,7 +303,18 @@ class PresetForm(VerticalScroll):
                 value = get_dotted(base, field.key)
             self._set_widget(widget, to_text(value))
         self._show_family(family)
+        self._baseline_pending = True  # taken once the loaded values are in the fields
         self.schedule_validation()
+
+    @property
+    def modified(self) -> bool:
+        """Whether the user changed a field since the last load (unsaved edits)."""
+        if not self.built or self._baseline is None or self._baseline_pending:
+            return False
+        try:
+            return self.values() != self._baseline
+        except ValueError:  # a field that does not parse yet: certainly an edit
+            return True
 
     def _set_widget(self, widget: Input | Select, text: str) -> None:
         if isinstance(widget, Select):
@@ -362,6 +376,12 @@ class PresetForm(VerticalScroll):
 
     def _validate_now(self) -> None:
         self._validation_pending = False
+        if self._baseline_pending:
+            self._baseline_pending = False
+            try:
+                self._baseline = self.values()
+            except ValueError:
+                self._baseline = None
         self.validate()
 
     def on_input_changed(self, event: Input.Changed) -> None:
