@@ -25,7 +25,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from grok_tui.text import safe_markup, safe_text
+from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
     ActionFailed,
     EditRunPresetRequested,
@@ -40,7 +40,7 @@ from grok_tui.tui.messages import (
     SweepRequested,
     ViewOptionsChanged,
 )
-from grok_tui.tui.screens.modals import ChoiceModal, PathModal
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.series import AxisOptions
 from grok_tui.tui.workbench import CurvesScreen, WorkbenchScreen
@@ -289,7 +289,20 @@ class GrokApp(App):
         )
 
     def on_rerun_requested(self, message: RerunRequested) -> None:
-        self._rerun(message.run)
+        """A re-run trains the whole preset again in a new process: ask first."""
+        run = message.run
+        summary = run.summary()
+        steps, took = summary.get("steps"), summary.get("elapsed_s")
+        size = f"{steps:,} steps" if isinstance(steps, int) else "its whole budget"
+        if isinstance(took, int | float) and summary.get("step") == steps and took > 0:
+            size += f", about {format_duration(took)} last time"
+        question = f"Re-run {safe_text(run.run_id)} from step 0 as a new run ({size})?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._rerun(run)
+
+        self.push_screen(ConfirmModal(question, yes="Re-run", no="Cancel"), answered)
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _rerun(self, run: store.RunDir) -> None:

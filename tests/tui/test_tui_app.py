@@ -592,7 +592,17 @@ def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
         await pilot.press("f4")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         table.move_cursor(row=table.get_row_index(runs[2].run_id))
+        before = len(list(env["runs"].iterdir()))
+        await pilot.press("n")  # a re-run asks first; the default cancels
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "from step 0 as a new run" in str(app.screen.query_one(".dialog-text").render())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.pause(0.3)
+        assert len(list(env["runs"].iterdir())) == before  # nothing started
         await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")
         await until(pilot, lambda: isinstance(app.screen, LiveScreen))
         new = app.followers[app.current_run_id]
         assert new.run_id != runs[2].run_id
