@@ -778,3 +778,23 @@ def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
         assert str(tab.label) == "Edit"
 
     drive(app, script)
+
+
+def test_the_log_view_opens_at_the_tail_of_the_log(env: dict[str, Path]) -> None:
+    runs = history_env(env)
+    runs[0].log_path.write_text("".join(f"line {i}\n" for i in range(150)))
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index(runs[0].run_id))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        run_screen = app.screen
+        await pilot.press("p", "p")  # curves -> preset -> log
+        box = run_screen.query_one("#run-log")
+        await until(pilot, lambda: box.max_scroll_y > 0 and box.scroll_y == box.max_scroll_y)
+        assert "line 149" in str(run_screen.query_one("#run-log-text", Static).render())
+
+    drive(app, script, size=(80, 24))

@@ -88,6 +88,14 @@ def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
     return Text.assemble(*parts)
 
 
+class LogTail(Message):
+    """The last lines of a live run's log, read again after new records."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 class RunScreen(CurvesScreen):
     """One run's curves, preset and log; m and t (the app's) change its curves."""
 
@@ -193,11 +201,27 @@ class RunScreen(CurvesScreen):
         self.query_one("#run-preset-text", Static).update(
             Syntax(safe_text(message.preset_text, multiline=True), "toml", theme="ansi_dark")
         )
+        self.show_log(message.log, follow=True)
+        self.draw()
+
+    def show_log(self, lines: list[str], follow: bool) -> None:
+        """The log's last lines; the view stays at the tail while the user has not
+        scrolled up (a live run's log grows at the bottom)."""
+        box = self.query_one("#run-log", VerticalScroll)
+        at_tail = follow or box.scroll_y >= box.max_scroll_y - 1
         self.query_one("#run-log-text", Static).update(
-            "\n".join(safe_markup(line) for line in message.log)
+            "\n".join(safe_markup(line) for line in lines)
             or "(no log: a run started headless prints to its shell)"
         )
-        self.draw()
+        if at_tail:
+            self.call_after_refresh(box.scroll_end, animate=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run-log")
+    def reload_log(self) -> None:
+        self.post_message(LogTail(tail(self.info.run.log_path, 200)))
+
+    def on_log_tail(self, message: LogTail) -> None:
+        self.show_log(message.lines, follow=False)
 
     def draw(self) -> None:
         self.query_one("#run-head", Static).update(run_heading(self.info, self.summary))
@@ -214,6 +238,7 @@ class RunScreen(CurvesScreen):
         if follower is not None and self.info.run_id in changed:
             self.records, self.summary = list(follower.records), follower.summary
             self.draw()
+            self.reload_log()
 
     def action_analysis(self) -> None:
         from grok_tui.tui.screens.analysis import AnalysisScreen
@@ -224,6 +249,9 @@ class RunScreen(CurvesScreen):
         switcher = self.query_one("#run-views", ContentSwitcher)
         views = ["run-curves", "run-preset", "run-log"]
         switcher.current = views[(views.index(switcher.current or views[0]) + 1) % len(views)]
+        if switcher.current == "run-log":  # opened at the tail, where a live log grows
+            box = self.query_one("#run-log", VerticalScroll)
+            self.call_after_refresh(box.scroll_end, animate=False)
 
     def redraw_curves(self) -> None:
         self.draw()
