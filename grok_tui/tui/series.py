@@ -320,3 +320,30 @@ def compare_curves(
         loss_pts = log10_points(points(records, x, "test_loss"))
         loss += build_series(_scaled(loss_pts, divisor), run_id, colour, options)
     return Curves(acc, loss, [], label)
+
+
+def split_legend(
+    head: str, names: Sequence[str], marks: Sequence[str], width: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Fit a pane's legend into its borders: (title names, title marks, subtitle marks).
+
+    The title holds the head (``accuracy``), the series' names and the marks (``grok
+    150``); where they do not fit in ``width`` columns the marks go to the bottom border,
+    and names too long for the rest are cut with an ellipsis, so that no entry, the grok
+    mark least of all, falls off the edge. Each entry costs its text plus 4 columns (a
+    swatch, spaces).
+    """
+    room = max(0, width - 4 - len(head))
+
+    def cost(items: Sequence[str]) -> int:
+        return sum(len(i) + 4 for i in items)
+
+    if cost(names) + cost(marks) <= room:
+        return list(names), list(marks), []
+    if not names:
+        return [], [], list(marks)
+    each = max(3, room // len(names) - 4)
+    cut = [n if len(n) <= each else n[: max(1, each - 1)] + "…" for n in names]
+    while cut and cost(cut) > room:  # more runs than room: keep the first ones
+        cut.pop()
+    return cut, [], list(marks)

@@ -798,3 +798,29 @@ def test_the_log_view_opens_at_the_tail_of_the_log(env: dict[str, Path]) -> None
         assert "line 149" in str(run_screen.query_one("#run-log-text", Static).render())
 
     drive(app, script, size=(80, 24))
+
+
+def test_a_narrow_pane_keeps_every_legend_entry_on_its_borders() -> None:
+    from textual.app import App
+
+    from grok_tui.tui.series import Mark, Series
+
+    class Host(App):
+        def compose(self) -> Any:
+            yield CurvePane("accuracy", id="pane")
+
+    async def main() -> None:
+        app = Host()
+        async with app.run_test(size=(40, 12)) as pilot:
+            pane = app.query_one(CurvePane)
+            name = "20261128-081500-000-quickstart-with-a-long-name"
+            pane.show(
+                [Series(name, [(0, 0.1), (100, 0.9)], (200, 50, 50))],
+                marks=[Mark(40, (0, 200, 0), "fit 40"), Mark(90, (0, 0, 200), "grok 90")],
+            )
+            await pilot.pause(0.2)
+            title, subtitle = str(pane.border_title), str(pane.border_subtitle)
+            assert "grok 90" in subtitle and "fit 40" in subtitle
+            assert "…" in title and name not in title
+
+    asyncio.run(main())

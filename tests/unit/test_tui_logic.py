@@ -318,3 +318,16 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> No
     out = tmp_path / "t.csv"
     runtable.write_table_csv([runtable.run_row(info)], out)
     assert next(csv.DictReader(out.open()))["name"] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_legend_that_does_not_fit_moves_its_marks_down_and_cuts_long_names() -> None:
+    names = ["20261128-081500-000-quickstart-with-a-long-name", "baseline"]
+    marks = ["fit 650", "grok 3350"]
+    top, top_marks, bottom = series.split_legend("accuracy", names, marks, 200)
+    assert (top, top_marks, bottom) == (names, marks, [])  # wide: all on top
+    top, top_marks, bottom = series.split_legend("accuracy", names, marks, 60)
+    assert top_marks == [] and bottom == marks  # the grok mark is never cut off
+    assert len("accuracy") + sum(len(n) + 4 for n in top) <= 60 - 4
+    assert top[0].endswith("…") and top[1] == "baseline"
+    top, _, bottom = series.split_legend("loss (log)", names * 5, marks, 40)
+    assert bottom == marks and sum(len(n) + 4 for n in top) <= 40 - 4 - len("loss (log)")

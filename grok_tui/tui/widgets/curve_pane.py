@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from textual import events
 from textual_plotext import PlotextPlot
 
 from grok_tui.text import safe_markup
@@ -19,6 +20,7 @@ from grok_tui.tui.series import (
     format_number,
     log_ticks,
     nice_ticks,
+    split_legend,
 )
 
 Kind = Literal["accuracy", "loss"]
@@ -64,13 +66,29 @@ class CurvePane(PlotextPlot):
         self.series = series
         self.marks = marks or []
         self.x_label = x_label
-        parts = [self.kind if self.kind == "accuracy" else "loss (log)"]
-        if legend:
-            parts += [swatch(s.colour, s.name) for s in series if not s.faint]
-        parts += [swatch(m.colour, m.label) for m in self.marks]
-        self.border_title = "  ".join(parts)
+        self._legend = legend
         self._version += 1
+        if self.size.width:
+            self._titles(self.size.width)
         self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._titles(event.size.width)
+
+    def _titles(self, width: int) -> None:
+        """The legend in the borders, fitted to the pane's width (series.split_legend)."""
+        head = self.kind if self.kind == "accuracy" else "loss (log)"
+        shown = [s for s in self.series if not s.faint] if self._legend else []
+        names, top_marks, bottom_marks = split_legend(
+            head, [s.name for s in shown], [m.label for m in self.marks], width
+        )
+        colours = {m.label: m.colour for m in self.marks}
+        parts = [head] + [swatch(s.colour, n) for s, n in zip(shown, names, strict=False)]
+        parts += [swatch(colours[label], label) for label in top_marks]
+        self.border_title = "  ".join(parts)
+        self.border_subtitle = "  ".join(swatch(colours[label], label) for label in bottom_marks)
+
+    _legend = True
 
     def render(self):  # type: ignore[override]
         key = (self.size.width, self.size.height, self._version)
