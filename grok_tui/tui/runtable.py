@@ -28,9 +28,15 @@ class Column:
     numeric: bool = False
 
 
+# What a run came to first (status and events), then what it was, then the note: at 80
+# columns the outcome of every run is on screen, and a long note pushes nothing aside.
 COLUMNS: tuple[Column, ...] = (
     Column("name", "name"),
-    Column("note", "note"),
+    Column("status", "status"),
+    Column("fit_step", "fit", numeric=True),
+    Column("grok_step", "grok", numeric=True),
+    Column("best_test_acc", "best", numeric=True),
+    Column("final_test_acc", "final", numeric=True),
     Column("model", "model"),
     Column("operation", "op"),
     Column("p", "p", numeric=True),
@@ -38,13 +44,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("optimizer", "optim"),
     Column("lr", "lr", numeric=True),
     Column("weight_decay", "wd", numeric=True),
-    Column("status", "status"),
-    Column("fit_step", "fit", numeric=True),
-    Column("grok_step", "grok", numeric=True),
-    Column("best_test_acc", "best", numeric=True),
-    Column("final_test_acc", "final", numeric=True),
     Column("duration_s", "time", numeric=True),
     Column("started", "started"),
+    Column("note", "note"),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 STATUSES = (

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 15.0) -> None:
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 30.0) -> None:
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -824,3 +824,29 @@ def test_a_narrow_pane_keeps_every_legend_entry_on_its_borders() -> None:
             assert "…" in title and name not in title
 
     asyncio.run(main())
+
+
+def test_history_at_80_columns_shows_each_run_s_outcome_and_end_goes_to_the_last_run(
+    env: dict[str, Path],
+) -> None:
+    runs = history_env(env)
+    runs[0].set_note("a long note " * 12)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await open_history(pilot, app)
+        table = screen.query_one(DataTable)
+        await pilot.pause(0.2)
+        header = table.render_line(0).text
+        for title in ("name", "status", "fit", "grok", "best", "final"):
+            assert title in header, header  # on screen, whatever the note says
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("escape")
+        table.scroll_x = table.max_scroll_x  # scrolled right, the name stays
+        await pilot.pause(0.2)
+        assert "name" in table.render_line(0).text
+
+    drive(app, script, size=(80, 24))

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -37,8 +38,17 @@ class RunTable(DataTable):
     RunTable { height: 1fr; }
     """
 
+    # A list of runs: Home and End go to the first and last run (DataTable's scroll sideways).
+    BINDINGS = [
+        Binding("home", "scroll_top", "First run", show=False),
+        Binding("end", "scroll_bottom", "Last run", show=False),
+    ]
+    # Widest a name or a note is drawn (cut with an ellipsis): the other columns stay on screen.
+    MAX_WIDTH = {"name": 30, "note": 40}
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        # the mark and the name stay in view when the table scrolls right
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, fixed_columns=2)
         self.rows_by_key: dict[str, RunRow] = {}
         self.sweeps: dict[str, list[RunRow]] = {}
 
@@ -90,7 +100,12 @@ class RunTable(DataTable):
         """
         for key, column in self.columns.items():
             width = max((self.get_cell(row, key).cell_len for row in self.rows), default=0)
-            column.content_width = max(column.content_width, width)
+            limit = self.MAX_WIDTH.get(str(key.value))
+            if limit is not None:
+                column.auto_width = False
+                column.width = min(max(width, len(str(column.label))), limit)
+            else:
+                column.content_width = max(column.content_width, width)
         self.refresh(layout=True)
 
     def _add(self, row: RunRow, marked: set[str], indent: bool = False) -> None:
