@@ -217,8 +217,16 @@ class GrokApp(App):
             if run.run_id not in self.followers:
                 self.follow(run)
                 changed.append(run.run_id)
+        first_poll, self._polled_once = not self._polled_once, True
+        if first_poll and message.discovered and self.current_mode == "presets":
+            # runs were training when the TUI opened: that is what its user came to see
+            # (Live draws its runs when it is mounted)
+            self.call_later(self.switch_mode, "live")
+            return
         if changed:
             self._tell_screen(changed)
+
+    _polled_once = False
 
     def follow(self, run: store.RunDir) -> launcher.RunFollower:
         from grok_tui import launcher

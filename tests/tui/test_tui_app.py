@@ -850,3 +850,17 @@ def test_history_at_80_columns_shows_each_run_s_outcome_and_end_goes_to_the_last
         assert "name" in table.render_line(0).text
 
     drive(app, script, size=(80, 24))
+
+
+def test_the_app_opens_on_live_when_runs_are_training(env: dict[str, Path]) -> None:
+    run = launcher.start_run(tiny_preset("early", **{"train.steps": 100000}), env["runs"])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        assert app.current_run_id == run.run_id
+
+    try:
+        drive(app, script)
+    finally:
+        launcher.stop_run(run)
