@@ -45,6 +45,9 @@ A terminal workbench for grokking research.
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
   grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
                                         train every point of a sweep file (a [sweep] table)
+  grok-tui --run SWEEP --executor ray [--address local|auto|ray://HOST:PORT]
+                [--jobs N] [--gpus-per-run F] [--cpus-per-run C] [--no-shared-fs]
+                                        train a sweep's points as Ray tasks (pip install 'grok-tui[cluster]')
   grok-tui --resume SWEEP_DIR           continue a sweep without redoing finished points
   grok-tui sweep-report SWEEP_DIR [--metric M] [--csv PATH]   a sweep's table and heatmap
 """
@@ -99,7 +102,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--devices", metavar="LIST", help="sweeps: one job per device, e.g. cuda:0,cuda:1"
     )
+    cluster = parser.add_argument_group("sweeps on a Ray cluster (--executor ray)")
+    cluster.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="sweeps: local (default: a process per point on this machine) or ray",
+    )
+    cluster.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="ray: local (start Ray here for the sweep; default), auto (this machine's "
+        "cluster), ray://HOST:PORT or HOST:PORT",
+    )
+    cluster.add_argument(
+        "--gpus-per-run", type=float, metavar="F", help="ray: GPUs per point (default 0)"
+    )
+    cluster.add_argument(
+        "--cpus-per-run", type=float, metavar="C", help="ray: CPUs per point (default 1)"
+    )
+    cluster.add_argument(
+        "--no-shared-fs",
+        action="store_true",
+        help="ray: nodes do not share the runs directory; workers send everything here",
+    )
     args = parser.parse_args(argv)
+    from grok_tui.sweep.commands import ray_only_options  # torch-free, ray-free
+
+    ray_only = ray_only_options(args)
+    if ray_only and args.executor != "ray":
+        parser.error(f"{', '.join(ray_only)} apply to --executor ray")
     runs_dir = resolve_runs_dir(args.runs_dir)
     from grok_tui.sweep.commands import dispatch  # torch-free: a sweep file or sweep directory?
 
@@ -108,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     if args.jobs is not None or args.devices:
         parser.error("--jobs and --devices apply to sweeps (a file with a [sweep] table)")
+    if args.executor is not None:
+        parser.error(
+            "--executor and its options apply to sweeps (a file with a [sweep] table "
+            "or a sweep directory)"
+        )
     if args.run:
         return cmd_run(Path(args.run), args.overrides, runs_dir, args.device)
     if args.resume:
@@ -495,9 +531,111 @@ def cmd_sweep_report(argv: list[str]) -> int:
 
 
 def cmd_analyze(argv: list[str]) -> int:
-    from grok_tui.analysis.report import main as analyze_main
+    parser = argparse.ArgumentParser(
+        prog="grok-tui analyze",
+        description="Analyse a run's kept weights: norms, embeddings (PCA, t-SNE, heatmaps), "
+        "their Fourier spectrum, Nanda et al.'s restricted/excluded losses, the loss "
+        "landscape. Writes RUN_DIR/analysis/analysis.json and PNG figures.",
+    )
+    parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
+    parser.add_argument(
+        "--step", metavar="S", type=int, help="the kept step to analyse (default: the latest)"
+    )
+    parser.add_argument(
+        "--landscape-points",
+        type=int,
+        default=11,
+        metavar="N",
+        help="grid points per axis of the 2-D landscape (odd; default 11)",
+    )
+    parser.add_argument(
+        "--landscape-span",
+        metavar="S",
+        type=float,
+        default=1.0,
+        help="grid half-width in filter-normalised units (default 1)",
+    )
+    parser.add_argument(
+        "--perturb-samples",
+        metavar="N",
+        type=int,
+        default=200,
+        help="Gaussian perturbations of two layers (default 200; the report used 2000)",
+    )
+    parser.add_argument(
+        "--perturb-scale",
+        metavar="S",
+        type=float,
+        default=0.5,
+        help="largest noise std, in units of each layer's RMS weight (default 0.5)",
+    )
+    parser.add_argument(
+        "--perturb-absolute",
+        action="store_true",
+        help="take --perturb-scale as an absolute std (the report: --perturb-scale 0.01)",
+    )
+    parser.add_argument(
+        "--perturb-layers", metavar="A,B", help="two parameter names (default: chosen per model)"
+    )
+    parser.add_argument(
+        "--max-examples",
+        metavar="N",
+        type=int,
+        default=1024,
+        help="examples per split for landscape losses (default 1024)",
+    )
+    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE")
+    parser.add_argument(
+        "--link-step",
+        metavar="N",
+        type=int,
+        help="link n and n+STEP in projections (default: from Fourier)",
+    )
+    parser.add_argument(
+        "--max-checkpoints",
+        metavar="N",
+        type=int,
+        default=100,
+        help="at most this many kept steps in the over-time analyses (default 100)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of directions, noise, t-SNE")
+    parser.add_argument(
+        "--threads",
+        metavar="N",
+        type=int,
+        default=1,
+        help="CPU threads for torch (default 1: as fast for these small models, and it "
+        "leaves the other cores to training runs)",
+    )
+    parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
+    parser.add_argument("--runs-dir", help="where to look up a run id")
+    args = parser.parse_args(argv)
+    positive = ("threads", "landscape_points", "perturb_samples", "max_examples", "max_checkpoints")
+    for key in positive:
+        if getattr(args, key) < 1:
+            parser.error(f"--{key.replace('_', '-')} must be >= 1")
+    if args.perturb_layers is not None and len(args.perturb_layers.split(",")) != 2:
+        parser.error("--perturb-layers takes two parameter names separated by a comma")
+    from grok_tui.analysis.report import Options, analyze_command  # torch: after the parsing
 
-    return analyze_main(argv)
+    options = Options(
+        step=args.step,
+        grid_points=args.landscape_points,
+        grid_span=args.landscape_span,
+        perturb_samples=args.perturb_samples,
+        perturb_scale=args.perturb_scale,
+        perturb_relative=not args.perturb_absolute,
+        perturb_layers=args.perturb_layers.split(",") if args.perturb_layers else None,
+        max_examples=args.max_examples,
+        tsne=not args.no_tsne,
+        link_step=args.link_step,
+        max_checkpoints=args.max_checkpoints,
+        device=args.device,
+        seed=args.seed,
+        figures=not args.no_figures,
+    )
+    return analyze_command(args.run, options, args.threads, args.runs_dir)
 
 
 if __name__ == "__main__":  # pragma: no cover

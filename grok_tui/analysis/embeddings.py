@@ -8,10 +8,17 @@ embeddings are the first p rows of the token embedding. The recurrent model with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+from grok_tui.analysis.fourier import circle_step
+
+if TYPE_CHECKING:  # loading imports the engine, whose measures import this module
+    from grok_tui.analysis.loading import LoadedRun
+
+HEATMAP_MAX_COLUMNS = 128  # keeps analysis.json small for wide embeddings
 
 # Where each model family keeps its token embedding (models/transformer.py, mlp.py, recurrent.py).
 EMBEDDING_ATTRIBUTES = ("token_embedding", "embedding")
@@ -31,6 +38,11 @@ def embedding_name(model: nn.Module) -> str | None:
 def number_embedding(state: Mapping[str, torch.Tensor], name: str, p: int) -> torch.Tensor:
     """Rows 0..p-1 of the token embedding in a state dict: (p, d) float64 on the CPU."""
     return state[name][:p].detach().double().cpu()
+
+
+def kept_embedding(loaded: LoadedRun, name: str, step: int) -> torch.Tensor:
+    """The number embeddings of a run at a kept step: (p, d) float64 on the CPU."""
+    return number_embedding(loaded.weights(step), name, loaded.preset.data.p)
 
 
 def pca(points: torch.Tensor, n_components: int = 2) -> tuple[torch.Tensor, list[float]]:
@@ -81,3 +93,71 @@ def tsne(points: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, dict[str, A
 def link_pairs(p: int, step: int) -> list[tuple[int, int]]:
     """The pairs (n, n + step mod p) that the projection figures join with a line."""
     return [(n, (n + step) % p) for n in range(p)]
+
+
+# --- the section of analysis.json -------------------------------------------------------
+
+
+def embedding_section(
+    loaded: LoadedRun,
+    name: str,
+    step: int,
+    spectrum: dict[str, Any],
+    notes: list[str],
+    *,
+    link_step: int | None = None,
+    with_tsne: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Projections (PCA, t-SNE) and heatmaps of the number embeddings at `step`.
+
+    The projections link n and n + link_step; by default the step that makes them
+    neighbours on the circle of the dominant frequency, where a grokked model's
+    embeddings lie. What is skipped (t-SNE, wide heatmaps) is said in `notes`.
+    """
+    p = loaded.preset.data.p
+    matrix = kept_embedding(loaded, name, step)
+    initial = kept_embedding(loaded, name, 0)
+    if link_step is not None:
+        link, reason = link_step % p, "--link-step"
+    else:
+        k = spectrum["dominant_frequency"]
+        link = circle_step(k, p)
+        reason = f"inverse of the dominant frequency {k} mod {p}"
+    coords, ratios = pca(matrix)
+    section: dict[str, Any] = {
+        "source": name,
+        "p": p,
+        "dim": matrix.shape[1],
+        "link_step": link,
+        "link_step_reason": reason,
+        "pca": {"coords": coords.tolist(), "explained_variance_ratio": ratios},
+        "tsne": None,
+    }
+    if not with_tsne:
+        notes.append("t-SNE skipped (--no-tsne)")
+    elif p < 5:
+        notes.append(f"t-SNE skipped: p = {p} numbers are too few")
+    elif not tsne_available():
+        notes.append(
+            "t-SNE skipped: scikit-learn is not installed (pip install grok-tui[analysis])"
+        )
+    else:
+        points, settings = tsne(matrix, seed=seed)
+        section["tsne"] = {"coords": points.tolist(), **settings}
+    columns = min(matrix.shape[1], HEATMAP_MAX_COLUMNS)
+    if columns < matrix.shape[1]:
+        notes.append(f"heatmaps show the first {columns} of {matrix.shape[1]} embedding dims")
+    section["heatmap"] = {
+        "columns": columns,
+        "initial_step": 0,
+        "initial": _rounded(initial[:, :columns]),
+        "step": step,
+        "final": _rounded(matrix[:, :columns]),
+    }
+    return section
+
+
+def _rounded(matrix: torch.Tensor, digits: int = 5) -> list[list[float]]:
+    """Five digits are more than a heatmap shows, and keep analysis.json small."""
+    return [[round(v, digits) for v in row] for row in matrix.tolist()]

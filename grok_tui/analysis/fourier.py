@@ -30,10 +30,15 @@ their loss on the training pairs. Our simplifications, stated plainly:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+from grok_tui.data import compute_labels, enumerate_operands, split_indices, tokenize
+
+if TYPE_CHECKING:  # loading imports the engine, and the engine's measures import this module
+    from grok_tui.analysis.loading import LoadedRun
 
 KEY_FACTOR = 3.0  # a key frequency holds at least three times a uniform share of the energy
 MAX_KEYS = 8
@@ -170,3 +175,90 @@ def logit_spectrum(logits: torch.Tensor, p: int, operation: str) -> list[float]:
     coefficients = (basis.T @ centred).pow(2).sum(dim=1)  # (2 * n_freqs,)
     per_k = coefficients.view(-1, 2).sum(dim=1)
     return (per_k / total).tolist() if total else [0.0] * len(per_k)
+
+
+# --- the sections of analysis.json ------------------------------------------------------
+
+
+def fourier_section(
+    embedding_at: Callable[[int], torch.Tensor], step: int, steps: Sequence[int], source: str
+) -> dict[str, Any]:
+    """The spectrum of the number embeddings at `step`, and how it formed over `steps`.
+
+    ``embedding_at(s)`` gives the (p, d) number embeddings kept at step s. The over-time
+    key share follows the analysed step's key frequencies, so the curve tracks one set.
+    """
+    section = spectrum(embedding_at(step))
+    history: dict[str, list[Any]] = {
+        "step": [],
+        "energy_fraction": [],
+        "concentration": [],
+        "key_fraction": [],
+        "dominant_frequency": [],
+        "key_frequencies": [],
+    }
+    for s in steps:
+        at = spectrum(embedding_at(s))
+        history["step"].append(s)
+        history["energy_fraction"].append(at["energy_fraction"])
+        history["concentration"].append(at["concentration"])
+        history["key_fraction"].append(
+            sum(at["energy_fraction"][k - 1] for k in section["key_frequencies"])
+        )
+        history["dominant_frequency"].append(at["dominant_frequency"])
+        history["key_frequencies"].append(at["key_frequencies"])
+    section["over_time"] = history
+    section["source"] = source
+    return section
+
+
+def nanda_section(
+    loaded: LoadedRun, step: int, steps: Sequence[int], keys: list[int] | None
+) -> dict[str, Any]:
+    """Nanda et al.'s progress measures over the kept steps, with fixed key frequencies
+    (those of the embeddings; without an embedding, those of the logits at `step`)."""
+    data = loaded.preset.data
+    p = data.p
+    operands = enumerate_operands(data)  # (p*p, 2), x slowest: the order grid_directions uses
+    labels = compute_labels(data.operation, operands, p).to(loaded.device)
+    tokens = tokenize(operands, data).to(loaded.device)
+    train_idx, _ = split_indices(len(operands), data.train_fraction, data.split_seed)
+    train_mask = torch.zeros(len(operands), dtype=torch.bool, device=loaded.device)
+    train_mask[train_idx.to(loaded.device)] = True
+
+    def grid_logits(s: int) -> torch.Tensor:
+        model = loaded.load(s)
+        with torch.no_grad():
+            return torch.cat([model(chunk) for chunk in tokens.split(8192)]).double()
+
+    logits = grid_logits(step)
+    logit_share = logit_spectrum(logits, p, data.operation)
+    source = "embedding spectrum"
+    if keys is None:  # no embedding: take them from the logits, as the paper's logit view
+        keys = key_frequencies(torch.tensor(logit_share))
+        source = "logit spectrum"
+    basis = grid_directions(p, data.operation, keys)
+    loss_fn = loaded.trainer.loss_fn
+    series: dict[str, list[Any]] = {
+        "step": [],
+        "train_loss": [],
+        "test_loss": [],
+        "restricted_loss": [],
+        "excluded_loss": [],
+        "key_logit_fraction": [],
+    }
+    for s in steps:
+        at = grid_logits(s) if s != step else logits
+        measures = nanda_losses(at, labels, train_mask, basis, loss_fn)
+        series["step"].append(s)
+        series["train_loss"].append(float(loss_fn(at[train_mask], labels[train_mask])))
+        series["test_loss"].append(float(loss_fn(at[~train_mask], labels[~train_mask])))
+        for key, value in measures.items():
+            series[key].append(value)
+    return {
+        "key_frequencies": keys,
+        "key_frequencies_from": source,
+        "logit_energy_fraction": logit_share,
+        "direction": "x-y" if data.operation == "sub" else "x+y",
+        **series,
+    }

@@ -18,13 +18,14 @@ a full Gaussian matrix, and analysis.json records the method.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from grok_tui.analysis.loading import AnalysisError, LoadedRun
 from grok_tui.engine import eval_chunk
 
 LossFn = Callable[..., torch.Tensor]
@@ -218,3 +219,57 @@ def gaussian_perturbation(
         for name, batch in batches.items():
             out["loss"][name].append(mean_loss_and_accuracy(model, batch, loss_fn, moved)[0])
     return out
+
+
+# --- the section of analysis.json -------------------------------------------------------
+
+
+def landscape_section(
+    loaded: LoadedRun,
+    step: int,
+    records: Sequence[Mapping[str, Any]],
+    notes: list[str],
+    *,
+    points: int = 11,
+    span: float = 1.0,
+    samples: int = 200,
+    scale: float = 0.5,
+    relative: bool = True,
+    layers: list[str] | None = None,
+    max_examples: int = 1024,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The loss around the weights at `step`: the centre (checked against the recorded
+    loss), the filter-normalised grid and the Gaussian perturbation of two layers."""
+    model = loaded.load(step)
+    task, loss_fn = loaded.task, loaded.trainer.loss_fn
+    full = {"train": (task.train_x, task.train_y), "test": (task.test_x, task.test_y)}
+    center: dict[str, Any] = {}
+    for split, batch in full.items():
+        loss, acc = mean_loss_and_accuracy(model, batch, loss_fn)
+        center[f"{split}_loss"], center[f"{split}_acc"] = loss, acc
+    recorded = next((r for r in reversed(records) if r.get("step") == step), None)
+    center["recorded_step"] = recorded["step"] if recorded else None
+    center["recorded_train_loss"] = recorded.get("train_loss") if recorded else None
+    center["recorded_test_loss"] = recorded.get("test_loss") if recorded else None
+    batches = {split: subset(batch, max_examples, seed) for split, batch in full.items()}
+    sizes = {f"n_{split}": len(batch[1]) for split, batch in batches.items()}
+    if any(len(b[1]) < len(full[s][1]) for s, b in batches.items()):
+        notes.append(f"landscape losses on at most {max_examples} examples per split")
+    odd = points if points % 2 else points + 1  # the trained weights exactly at the centre
+    grid = loss_grid(model, batches, loss_fn, points=odd, span=span, seed=seed)
+    chosen = layers or default_perturbed_layers(model)
+    try:
+        perturbation = gaussian_perturbation(
+            model,
+            batches,
+            loss_fn,
+            chosen,
+            samples=samples,
+            max_scale=scale,
+            relative=relative,
+            seed=seed,
+        )
+    except KeyError as exc:
+        raise AnalysisError(f"--perturb-layers: {exc.args[0]}") from None
+    return {"center": center, **sizes, "grid": grid, "perturbation": perturbation}

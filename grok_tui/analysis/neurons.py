@@ -14,13 +14,17 @@ activation does not vary over the grid is *dead*.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from grok_tui.data import enumerate_operands, tokenize
 from grok_tui.models.transformer import ACTIVATIONS
+
+if TYPE_CHECKING:  # loading imports the engine: only its type is needed here
+    from grok_tui.analysis.loading import LoadedRun
 
 CLUSTER_SHARE = 0.85
 DEAD_VARIANCE = 1e-12  # variance per input below this: a unit that never varies
@@ -119,4 +123,36 @@ def example_unit(acts: torch.Tensor, summary: dict[str, Any]) -> dict[str, Any] 
         "frequency": k,
         "share": share,
         "grid": [[round(float(v), 5) for v in row] for row in grid],
+    }
+
+
+# --- the section of analysis.json -------------------------------------------------------
+
+
+def neurons_section(loaded: LoadedRun, step: int, steps: Sequence[int]) -> dict[str, Any]:
+    """Each hidden layer's units at `step` (frequency clusters) and its clustered fraction
+    over `steps`: when the units fall into clusters is when the Fourier algorithm forms."""
+    data = loaded.preset.data
+    p = data.p
+    tokens = tokenize(enumerate_operands(data), data).to(loaded.device)  # x slowest
+    acts = grid_activations(loaded.load(step), tokens, p)
+    layers = {name: layer_summary(a) for name, a in acts.items()}
+    # the example: the layer whose units cluster most, its clearest unit
+    best = max(layers, key=lambda name: layers[name]["clustered_fraction"])
+    example = example_unit(acts[best], layers[best])
+    over_time: dict[str, list[Any]] = {"step": [], **{name: [] for name in layers}}
+    for s in steps:
+        at = acts if s == step else grid_activations(loaded.load(s), tokens, p)
+        over_time["step"].append(s)
+        for name in layers:
+            over_time[name].append(
+                layers[name]["clustered_fraction"]
+                if s == step
+                else layer_summary(at[name])["clustered_fraction"]
+            )
+    return {
+        "threshold": CLUSTER_SHARE,
+        "layers": layers,
+        "example": {"layer": best, **example} if example else None,
+        "over_time": over_time,
     }

@@ -4,9 +4,12 @@ global parameter and gradient norms the engine recorded in metrics.jsonl."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:  # loading imports the engine, which imports these measures' neighbours
+    from grok_tui.analysis.loading import LoadedRun
 
 
 def layer_norms(state: Mapping[str, torch.Tensor]) -> dict[str, float]:
@@ -32,3 +35,22 @@ def record_curves(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """step, param_norm and grad_norm of every record (None where a record has none)."""
     keys = ("step", "param_norm", "grad_norm", "train_loss", "test_loss", "train_acc", "test_acc")
     return {key: [record.get(key) for record in records] for key in keys}
+
+
+def norms_section(
+    loaded: LoadedRun, steps: Sequence[int], records: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """analysis.json's norms: the recorded global norms (every evaluation) and per-tensor
+    norms (every kept step), so the view shows which layers shrink as the run groks."""
+    param_names = [n for n, _ in loaded.model.named_parameters()]
+    layers: dict[str, list[float]] = {}
+    totals = []
+    for s in steps:
+        per_tensor = layer_norms(loaded.weights(s))
+        for tensor_name, value in per_tensor.items():
+            layers.setdefault(tensor_name, []).append(value)
+        totals.append(total_norm(per_tensor, param_names))
+    return {
+        "records": record_curves(records),
+        "checkpoints": {"step": list(steps), "param_norm": totals, "layers": layers},
+    }

@@ -1,19 +1,21 @@
-"""``grok-tui analyze RUN_DIR``: compute every analysis of a run, write analysis/analysis.json
-and the PNG figures. Computing (``analyze``) and writing (``write_report``) are apart.
+"""``grok-tui analyze RUN_DIR``: which analyses a run gets, analysis/analysis.json and the PNG
+figures. Computing (``analyze``) and writing (``write_report``) are apart.
 
-analysis.json holds plain numbers only (see SCHEMA in paths.py); the TUI's analysis
-screen draws it without torch. Sections that do not apply to a run are null and say why
-in ``notes``.
+Each section is computed next to its maths (norms.py, fourier.py, embeddings.py,
+neurons.py, landscape.py); this module only decides which apply to a run and says why
+the others do not. analysis.json holds plain numbers only (see SCHEMA in paths.py); the
+TUI's analysis screen draws it without torch. Sections that do not apply are null and
+say why in ``notes``. The command line (its parser) is cli.py's ``cmd_analyze``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,8 @@ from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
 from grok_tui.config import DIVIDING, S5_OPERATIONS
-from grok_tui.data import compute_labels, enumerate_operands, split_indices, tokenize
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-HEATMAP_MAX_COLUMNS = 128  # keeps analysis.json small for wide embeddings
 NANDA_OPERATIONS = ("add", "sub")
 
 
@@ -107,7 +107,7 @@ def analyze(
 
     started = time.perf_counter()
     log(f"norms over {len(over_time)} kept steps")
-    out["norms"] = norms_section(loaded, over_time, records)
+    out["norms"] = norms.norms_section(loaded, over_time, records)
     timing["norms"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -130,8 +130,18 @@ def analyze(
         out["embedding"] = out["fourier"] = None
     else:
         log("embeddings: Fourier spectrum, PCA" + (", t-SNE" if options.tsne else ""))
-        out["fourier"] = fourier_section(loaded, name, step, over_time)
-        out["embedding"] = embedding_section(loaded, name, step, out["fourier"], options, notes)
+        embedding_at = partial(embeddings.kept_embedding, loaded, name)
+        out["fourier"] = fourier.fourier_section(embedding_at, step, over_time, name)
+        out["embedding"] = embeddings.embedding_section(
+            loaded,
+            name,
+            step,
+            out["fourier"],
+            notes,
+            link_step=options.link_step,
+            with_tsne=options.tsne,
+            seed=options.seed,
+        )
     timing["embedding"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -140,7 +150,7 @@ def analyze(
     if (preset.data.operation in NANDA_OPERATIONS or two_term_sum) and p >= 3:
         log(f"restricted and excluded losses over {len(over_time)} kept steps")
         keys = out["fourier"]["key_frequencies"] if out["fourier"] else None
-        out["nanda"] = nanda_section(loaded, step, over_time, keys)
+        out["nanda"] = fourier.nanda_section(loaded, step, over_time, keys)
     else:
         notes.append(
             f"restricted/excluded losses are defined for add and sub, not '{preset.data.operation}'"
@@ -161,7 +171,7 @@ def analyze(
         notes.append(f"a {preset.model.type} has no activation layer: no neuron frequencies")
     else:
         log(f"neurons: Fourier frequency of every hidden unit over {len(over_time)} kept steps")
-        out["neurons"] = neurons_section(loaded, step, over_time)
+        out["neurons"] = neurons.neurons_section(loaded, step, over_time)
     timing["neurons"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -169,235 +179,23 @@ def analyze(
         f"loss landscape: {options.grid_points}x{options.grid_points} grid, "
         f"{options.perturb_samples} Gaussian perturbations"
     )
-    out["landscape"] = landscape_section(loaded, step, records, options, notes)
+    out["landscape"] = landscape.landscape_section(
+        loaded,
+        step,
+        records,
+        notes,
+        points=options.grid_points,
+        span=options.grid_span,
+        samples=options.perturb_samples,
+        scale=options.perturb_scale,
+        relative=options.perturb_relative,
+        layers=options.perturb_layers,
+        max_examples=options.max_examples,
+        seed=options.seed,
+    )
     timing["landscape"] = time.perf_counter() - started
     out["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     return out
-
-
-def norms_section(
-    loaded: LoadedRun, steps: list[int], records: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Recorded global norms (every evaluation) and per-tensor norms (every kept step)."""
-    param_names = [n for n, _ in loaded.model.named_parameters()]
-    layers: dict[str, list[float]] = {}
-    totals = []
-    for s in steps:
-        per_tensor = norms.layer_norms(loaded.weights(s))
-        for tensor_name, value in per_tensor.items():
-            layers.setdefault(tensor_name, []).append(value)
-        totals.append(norms.total_norm(per_tensor, param_names))
-    return {
-        "records": norms.record_curves(records),
-        "checkpoints": {"step": steps, "param_norm": totals, "layers": layers},
-    }
-
-
-def fourier_section(loaded: LoadedRun, name: str, step: int, steps: list[int]) -> dict[str, Any]:
-    p = loaded.preset.data.p
-    section = fourier.spectrum(embeddings.number_embedding(loaded.weights(step), name, p))
-    history: dict[str, list[Any]] = {
-        "step": [],
-        "energy_fraction": [],
-        "concentration": [],
-        "key_fraction": [],
-        "dominant_frequency": [],
-        "key_frequencies": [],
-    }
-    for s in steps:
-        at = fourier.spectrum(embeddings.number_embedding(loaded.weights(s), name, p))
-        history["step"].append(s)
-        history["energy_fraction"].append(at["energy_fraction"])
-        history["concentration"].append(at["concentration"])
-        # the share of the analysed step's key frequencies, so the curve follows one set
-        history["key_fraction"].append(
-            sum(at["energy_fraction"][k - 1] for k in section["key_frequencies"])
-        )
-        history["dominant_frequency"].append(at["dominant_frequency"])
-        history["key_frequencies"].append(at["key_frequencies"])
-    section["over_time"] = history
-    section["source"] = name
-    return section
-
-
-def embedding_section(
-    loaded: LoadedRun,
-    name: str,
-    step: int,
-    spectrum: dict[str, Any],
-    options: Options,
-    notes: list[str],
-) -> dict[str, Any]:
-    p = loaded.preset.data.p
-    matrix = embeddings.number_embedding(loaded.weights(step), name, p)
-    initial = embeddings.number_embedding(loaded.weights(0), name, p)
-    if options.link_step is not None:
-        link_step, reason = options.link_step % p, "--link-step"
-    else:
-        k = spectrum["dominant_frequency"]
-        link_step = fourier.circle_step(k, p)
-        reason = f"inverse of the dominant frequency {k} mod {p}"
-    coords, ratios = embeddings.pca(matrix)
-    section: dict[str, Any] = {
-        "source": name,
-        "p": p,
-        "dim": matrix.shape[1],
-        "link_step": link_step,
-        "link_step_reason": reason,
-        "pca": {"coords": coords.tolist(), "explained_variance_ratio": ratios},
-        "tsne": None,
-    }
-    if not options.tsne:
-        notes.append("t-SNE skipped (--no-tsne)")
-    elif p < 5:
-        notes.append(f"t-SNE skipped: p = {p} numbers are too few")
-    elif not embeddings.tsne_available():
-        notes.append(
-            "t-SNE skipped: scikit-learn is not installed (pip install grok-tui[analysis])"
-        )
-    else:
-        points, settings = embeddings.tsne(matrix, seed=options.seed)
-        section["tsne"] = {"coords": points.tolist(), **settings}
-    columns = min(matrix.shape[1], HEATMAP_MAX_COLUMNS)
-    if columns < matrix.shape[1]:
-        notes.append(f"heatmaps show the first {columns} of {matrix.shape[1]} embedding dims")
-    section["heatmap"] = {
-        "columns": columns,
-        "initial_step": 0,
-        "initial": _rounded(initial[:, :columns]),
-        "step": step,
-        "final": _rounded(matrix[:, :columns]),
-    }
-    return section
-
-
-def _rounded(matrix: torch.Tensor, digits: int = 5) -> list[list[float]]:
-    return [[round(v, digits) for v in row] for row in matrix.tolist()]
-
-
-def nanda_section(
-    loaded: LoadedRun, step: int, steps: list[int], keys: list[int] | None
-) -> dict[str, Any]:
-    """Nanda et al.'s progress measures over the kept steps, with fixed key frequencies."""
-    data = loaded.preset.data
-    p = data.p
-    operands = enumerate_operands(data)  # (p*p, 2), x slowest: the order grid_directions uses
-    labels = compute_labels(data.operation, operands, p).to(loaded.device)
-    tokens = tokenize(operands, data).to(loaded.device)
-    train_idx, _ = split_indices(len(operands), data.train_fraction, data.split_seed)
-    train_mask = torch.zeros(len(operands), dtype=torch.bool, device=loaded.device)
-    train_mask[train_idx.to(loaded.device)] = True
-
-    def grid_logits(s: int) -> torch.Tensor:
-        model = loaded.load(s)
-        with torch.no_grad():
-            return torch.cat([model(chunk) for chunk in tokens.split(8192)]).double()
-
-    logits = grid_logits(step)
-    logit_share = fourier.logit_spectrum(logits, p, data.operation)
-    source = "embedding spectrum"
-    if keys is None:  # no embedding: take them from the logits, as the paper's logit view
-        keys = fourier.key_frequencies(torch.tensor(logit_share))
-        source = "logit spectrum"
-    basis = fourier.grid_directions(p, data.operation, keys)
-    loss_fn = loaded.trainer.loss_fn
-    series: dict[str, list[Any]] = {
-        "step": [],
-        "train_loss": [],
-        "test_loss": [],
-        "restricted_loss": [],
-        "excluded_loss": [],
-        "key_logit_fraction": [],
-    }
-    for s in steps:
-        at = grid_logits(s) if s != step else logits
-        measures = fourier.nanda_losses(at, labels, train_mask, basis, loss_fn)
-        series["step"].append(s)
-        series["train_loss"].append(float(loss_fn(at[train_mask], labels[train_mask])))
-        series["test_loss"].append(float(loss_fn(at[~train_mask], labels[~train_mask])))
-        for key, value in measures.items():
-            series[key].append(value)
-    return {
-        "key_frequencies": keys,
-        "key_frequencies_from": source,
-        "logit_energy_fraction": logit_share,
-        "direction": "x-y" if data.operation == "sub" else "x+y",
-        **series,
-    }
-
-
-def neurons_section(loaded: LoadedRun, step: int, steps: list[int]) -> dict[str, Any]:
-    """Each hidden layer's units at `step` (frequency clusters) and its clustered fraction over time."""
-    data = loaded.preset.data
-    p = data.p
-    tokens = tokenize(enumerate_operands(data), data).to(loaded.device)  # x slowest
-    acts = neurons.grid_activations(loaded.load(step), tokens, p)
-    layers = {name: neurons.layer_summary(a) for name, a in acts.items()}
-    # the example: the layer whose units cluster most, its clearest unit
-    best = max(layers, key=lambda name: layers[name]["clustered_fraction"])
-    example = neurons.example_unit(acts[best], layers[best])
-    over_time: dict[str, list[Any]] = {"step": [], **{name: [] for name in layers}}
-    for s in steps:
-        at = acts if s == step else neurons.grid_activations(loaded.load(s), tokens, p)
-        over_time["step"].append(s)
-        for name in layers:
-            over_time[name].append(
-                layers[name]["clustered_fraction"]
-                if s == step
-                else neurons.layer_summary(at[name])["clustered_fraction"]
-            )
-    return {
-        "threshold": neurons.CLUSTER_SHARE,
-        "layers": layers,
-        "example": {"layer": best, **example} if example else None,
-        "over_time": over_time,
-    }
-
-
-def landscape_section(
-    loaded: LoadedRun,
-    step: int,
-    records: list[dict[str, Any]],
-    options: Options,
-    notes: list[str],
-) -> dict[str, Any]:
-    model = loaded.load(step)
-    task, loss_fn = loaded.task, loaded.trainer.loss_fn
-    full = {"train": (task.train_x, task.train_y), "test": (task.test_x, task.test_y)}
-    center: dict[str, Any] = {}
-    for split, batch in full.items():
-        loss, acc = landscape.mean_loss_and_accuracy(model, batch, loss_fn)
-        center[f"{split}_loss"], center[f"{split}_acc"] = loss, acc
-    recorded = next((r for r in reversed(records) if r.get("step") == step), None)
-    center["recorded_step"] = recorded["step"] if recorded else None
-    center["recorded_train_loss"] = recorded.get("train_loss") if recorded else None
-    center["recorded_test_loss"] = recorded.get("test_loss") if recorded else None
-    batches = {
-        split: landscape.subset(batch, options.max_examples, options.seed)
-        for split, batch in full.items()
-    }
-    sizes = {f"n_{split}": len(batch[1]) for split, batch in batches.items()}
-    if any(len(b[1]) < len(full[s][1]) for s, b in batches.items()):
-        notes.append(f"landscape losses on at most {options.max_examples} examples per split")
-    points = options.grid_points if options.grid_points % 2 else options.grid_points + 1
-    grid = landscape.loss_grid(
-        model, batches, loss_fn, points=points, span=options.grid_span, seed=options.seed
-    )
-    layers = options.perturb_layers or landscape.default_perturbed_layers(model)
-    try:
-        perturbation = landscape.gaussian_perturbation(
-            model,
-            batches,
-            loss_fn,
-            layers,
-            samples=options.perturb_samples,
-            max_scale=options.perturb_scale,
-            relative=options.perturb_relative,
-            seed=options.seed,
-        )
-    except KeyError as exc:
-        raise AnalysisError(f"--perturb-layers: {exc.args[0]}") from None
-    return {"center": center, **sizes, "grid": grid, "perturbation": perturbation}
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -436,125 +234,24 @@ def write_report(analysis: dict[str, Any], folder: Path, figures: bool = True) -
     return path
 
 
-# --- command line -----------------------------------------------------------------------
+# --- the command ----------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui analyze",
-        description="Analyse a run's kept weights: norms, embeddings (PCA, t-SNE, heatmaps), "
-        "their Fourier spectrum, Nanda et al.'s restricted/excluded losses, the loss "
-        "landscape. Writes RUN_DIR/analysis/analysis.json and PNG figures.",
-    )
-    parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
-    parser.add_argument(
-        "--step", metavar="S", type=int, help="the kept step to analyse (default: the latest)"
-    )
-    parser.add_argument(
-        "--landscape-points",
-        type=int,
-        default=11,
-        metavar="N",
-        help="grid points per axis of the 2-D landscape (odd; default 11)",
-    )
-    parser.add_argument(
-        "--landscape-span",
-        metavar="S",
-        type=float,
-        default=1.0,
-        help="grid half-width in filter-normalised units (default 1)",
-    )
-    parser.add_argument(
-        "--perturb-samples",
-        metavar="N",
-        type=int,
-        default=200,
-        help="Gaussian perturbations of two layers (default 200; the report used 2000)",
-    )
-    parser.add_argument(
-        "--perturb-scale",
-        metavar="S",
-        type=float,
-        default=0.5,
-        help="largest noise std, in units of each layer's RMS weight (default 0.5)",
-    )
-    parser.add_argument(
-        "--perturb-absolute",
-        action="store_true",
-        help="take --perturb-scale as an absolute std (the report: --perturb-scale 0.01)",
-    )
-    parser.add_argument(
-        "--perturb-layers", metavar="A,B", help="two parameter names (default: chosen per model)"
-    )
-    parser.add_argument(
-        "--max-examples",
-        metavar="N",
-        type=int,
-        default=1024,
-        help="examples per split for landscape losses (default 1024)",
-    )
-    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE")
-    parser.add_argument(
-        "--link-step",
-        metavar="N",
-        type=int,
-        help="link n and n+STEP in projections (default: from Fourier)",
-    )
-    parser.add_argument(
-        "--max-checkpoints",
-        metavar="N",
-        type=int,
-        default=100,
-        help="at most this many kept steps in the over-time analyses (default 100)",
-    )
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of directions, noise, t-SNE")
-    parser.add_argument(
-        "--threads",
-        metavar="N",
-        type=int,
-        default=1,
-        help="CPU threads for torch (default 1: as fast for these small models, and it leaves the other cores to training runs)",
-    )
-    parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
-    parser.add_argument("--runs-dir", help="where to look up a run id")
-    args = parser.parse_args(argv)
-    positive = ("threads", "landscape_points", "perturb_samples", "max_examples", "max_checkpoints")
-    for key in positive:
-        if getattr(args, key) < 1:
-            parser.error(f"--{key.replace('_', '-')} must be >= 1")
-    if args.perturb_layers is not None and len(args.perturb_layers.split(",")) != 2:
-        parser.error("--perturb-layers takes two parameter names separated by a comma")
-    return args
+def analyze_command(
+    ref: str, options: Options, threads: int = 1, runs_dir: str | None = None
+) -> int:
+    """``grok-tui analyze``: the analysis of one run with `threads` torch threads.
 
-
-def main(argv: Sequence[str]) -> int:
-    args = parse_args(argv)
-    options = Options(
-        step=args.step,
-        grid_points=args.landscape_points,
-        grid_span=args.landscape_span,
-        perturb_samples=args.perturb_samples,
-        perturb_scale=args.perturb_scale,
-        perturb_relative=not args.perturb_absolute,
-        perturb_layers=args.perturb_layers.split(",") if args.perturb_layers else None,
-        max_examples=args.max_examples,
-        tsne=not args.no_tsne,
-        link_step=args.link_step,
-        max_checkpoints=args.max_checkpoints,
-        device=args.device,
-        seed=args.seed,
-        figures=not args.no_figures,
-    )
-    # The models are small: one thread is as fast as two on an idle box, several times
-    # faster on a busy one (OpenMP threads spin on small LAPACK calls and matmuls), and it
-    # leaves the other cores to the training runs an analysis usually runs beside.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
+    The models are small: one thread is as fast as two on an idle box, several times
+    faster on a busy one (OpenMP threads spin on small LAPACK calls and matmuls), and it
+    leaves the other cores to the training runs an analysis usually runs beside.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
-        return run_analysis(args.run, options, args.runs_dir)
+        return run_analysis(ref, options, runs_dir)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(previous)
 
 
 def run_analysis(ref: str, options: Options, runs_dir: str | None = None) -> int:

@@ -4,7 +4,9 @@
 run directory per point (status ``created``), then hands the points to an executor;
 ``grok-tui --resume SWEEP_DIR`` hands over the points that are not finished yet. Here
 the command line's values become a checked device list, a job count, signal handlers
-and an exit code. Only ``check_devices`` imports torch, on demand.
+and an exit code. Only ``check_devices`` imports torch, on demand, and only
+``--executor ray`` imports ray (ray_executor.py), so a machine without it runs every
+other sweep.
 """
 
 from __future__ import annotations
@@ -13,18 +15,61 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from grok_tui import files
 from grok_tui.config import PresetError
-from grok_tui.sweep.executor import Executor, ProcessExecutor, execute
+from grok_tui.sweep.executor import DONE_STATUSES, Executor, ProcessExecutor, execute
 from grok_tui.sweep.labels import describe
 from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep
 from grok_tui.sweep.sweepdir import create_sweep_dir, is_sweep_dir, read_sweep_dir, recreate_missing
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT, EXIT_STOPPED = 2, 130
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+RAY_INSTALL = "pip install 'grok-tui[cluster]'"
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """``--executor ray`` and its options, as given on the command line."""
+
+    address: str = "local"
+    gpus_per_run: float = 0.0
+    cpus_per_run: float = 1.0
+    shared_fs: bool = True
+
+    def check(self) -> None:
+        if self.cpus_per_run <= 0:
+            raise PresetError(f"--cpus-per-run must be above 0, got {self.cpus_per_run:g}")
+        if self.gpus_per_run < 0:
+            raise PresetError(f"--gpus-per-run must be 0 or more, got {self.gpus_per_run:g}")
+        if not self.address.strip():
+            raise PresetError("--address is empty (local, auto, ray://HOST:PORT or HOST:PORT)")
+
+
+def ray_options(args: Any) -> RayOptions | None:
+    """The Ray options of parsed arguments; None for the local process pool."""
+    if getattr(args, "executor", None) != "ray":
+        return None
+    return RayOptions(
+        address=args.address or "local",
+        gpus_per_run=0.0 if args.gpus_per_run is None else args.gpus_per_run,
+        cpus_per_run=1.0 if args.cpus_per_run is None else args.cpus_per_run,
+        shared_fs=not args.no_shared_fs,
+    )
+
+
+def ray_only_options(args: Any) -> list[str]:
+    """The ray-only options given (cli.py refuses them without --executor ray)."""
+    given = {
+        "--address": getattr(args, "address", None) is not None,
+        "--gpus-per-run": getattr(args, "gpus_per_run", None) is not None,
+        "--cpus-per-run": getattr(args, "cpus_per_run", None) is not None,
+        "--no-shared-fs": bool(getattr(args, "no_shared_fs", False)),
+    }
+    return [name for name, on in given.items() if on]
 
 
 def parse_devices(text: str | None) -> list[str]:
@@ -107,16 +152,17 @@ def sweep_ref(ref: str, runs_dir: Path) -> Path | None:
 
 def dispatch(args: Any, runs_dir: Path) -> int | None:
     """cli.py: run --run of a sweep file or --resume of a sweep directory; None otherwise."""
+    ray = ray_options(args)
     if getattr(args, "run", None) and is_sweep_file(args.run):
         return run_command(
-            Path(args.run), args.overrides, runs_dir, args.device, args.jobs, args.devices
+            Path(args.run), args.overrides, runs_dir, args.device, args.jobs, args.devices, ray=ray
         )
     if getattr(args, "resume", None):
         path = sweep_ref(args.resume, runs_dir)
         if path is not None:
             if args.overrides:
                 return _error("--set applies to --run only: a resumed sweep keeps its presets")
-            return resume_command(path, args.device, args.jobs, args.devices)
+            return resume_command(path, args.device, args.jobs, args.devices, ray=ray)
     return None
 
 
@@ -128,6 +174,94 @@ def device_choice(device: str | None, devices: str | None) -> list[str]:
     return device_list
 
 
+def check_ray_jobs(jobs: int | None) -> int | None:
+    """--jobs with Ray: points in flight at once (None: every point, Ray queues them)."""
+    if jobs is not None and jobs < 1:
+        raise PresetError(f"--jobs must be at least 1, got {jobs}")
+    return jobs
+
+
+def check_ray_devices(ray: RayOptions, devices: Iterable[str], device_list: Sequence[str]) -> None:
+    """The driver may have no GPU while the cluster's nodes do: no local check, but a
+    CUDA point needs a GPU from Ray (it hides every GPU from a task that asks for none)."""
+    if device_list:
+        raise PresetError(
+            "--devices applies to --executor local: Ray places each point (--gpus-per-run)"
+        )
+    cuda = sorted({d for d in devices if d.startswith("cuda")})
+    if cuda and ray.gpus_per_run == 0:
+        raise PresetError(
+            f"points train on {', '.join(cuda)} but --gpus-per-run is 0, so Ray would give "
+            "them no GPU: give --gpus-per-run 1 (or a fraction, to share a GPU)"
+        )
+
+
+def _sweep_devices(sweep_dir: Any, device: str | None) -> set[str]:
+    """The devices the points of a sweep directory train on (--device overrides them)."""
+    from grok_tui import store
+
+    if device:
+        return {device}
+    found = set()
+    for point in sweep_dir.points():
+        if point.run is None:
+            continue
+        try:
+            train = store.read_run_preset_raw(point.run).get("train") or {}
+        except PresetError:
+            continue  # the point fails on its own, with its own message
+        found.add(str(train.get("device", "auto")))
+    return found
+
+
+def _on_ray(
+    ray: RayOptions,
+    jobs: int | None,
+    device: str | None,
+    out: TextIO,
+    body: Callable[[Executor, Callable[[], str]], int],
+) -> int:
+    """Connect to Ray (starting it for ``local``), run ``body`` with a RayExecutor, disconnect."""
+    try:
+        from grok_tui.sweep import ray_executor
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] == "ray":
+            return _error(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL}")
+        raise
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ray_executor.ray_session(ray.address) as resources:
+            out.write(ray_executor.describe_cluster(ray.address, resources) + "\n")
+            out.flush()
+            executor = ray_executor.RayExecutor(
+                jobs,
+                cpus_per_run=ray.cpus_per_run,
+                gpus_per_run=ray.gpus_per_run,
+                shared_fs=ray.shared_fs,
+                device=device,
+                on_stop=_announce_stop(out),
+            )
+            return body(executor, install_stop(executor))
+    except PresetError as exc:  # the cluster cannot be reached, or the sweep is locked
+        return _error(error_text(exc))
+    except KeyboardInterrupt:  # Ctrl-C while Ray started, before the sweep's own handler
+        print("stopped while connecting to Ray; nothing was trained", file=sys.stderr)
+        return EXIT_STOPPED
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def say_unfinished(sweep_dir: Any, out: TextIO) -> None:
+    """Which points did not complete: the tally says how many, this line says which."""
+    others = {i: s for i, s in sweep_dir.statuses().items() if s != "completed"}
+    if others and any(s in DONE_STATUSES or s in ("failed", "crashed") for s in others.values()):
+        out.write(
+            "not completed: " + ", ".join(f"#{i} {s}" for i, s in sorted(others.items())) + "\n"
+        )
+        out.flush()
+
+
 def run_command(
     path: Path,
     overrides: Sequence[str],
@@ -136,32 +270,47 @@ def run_command(
     jobs: int | None,
     devices: str | None,
     *,
+    ray: RayOptions | None = None,
     out: TextIO | None = None,
 ) -> int:
     """``grok-tui --run SWEEP.toml``: validate every point, create the sweep, train it."""
     out = out or sys.stdout
     try:
         device_list = device_choice(device, devices)
-        n_jobs = resolve_jobs(jobs, device_list)
+        if ray:
+            ray.check()
+            n_jobs = check_ray_jobs(jobs)
+        else:
+            n_jobs = resolve_jobs(jobs, device_list)
         sweep = load_sweep(path, [*overrides, *([("train.device", device)] if device else [])])
         points = sweep.points()
-        check_devices(device_list or {p.preset.train.device for p in points})
+        if ray:
+            check_ray_devices(ray, {p.preset.train.device for p in points}, device_list)
+        else:
+            check_devices(device_list or {p.preset.train.device for p in points})
     except PresetError as exc:
         return _error(error_text(exc))
-    executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))
-    stopped_by = install_stop(executor)
-    try:
-        sweep_dir = create_sweep_dir(sweep, points, runs_dir)
-    except OSError as exc:
-        return _error(
-            f"cannot create the sweep directory in {runs_dir}: {files.describe_os_error(exc)}"
-        )
-    try:
-        return execute(
-            sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
-        )
-    except PresetError as exc:  # the lock could not be taken
-        return _error(error_text(exc))
+
+    def train(executor: Executor, stopped_by: Callable[[], str]) -> int:
+        try:
+            sweep_dir = create_sweep_dir(sweep, points, runs_dir)
+        except OSError as exc:
+            return _error(
+                f"cannot create the sweep directory in {runs_dir}: {files.describe_os_error(exc)}"
+            )
+        try:
+            code = execute(
+                sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
+            )
+        except PresetError as exc:  # the lock could not be taken
+            return _error(error_text(exc))
+        say_unfinished(sweep_dir, out)
+        return code
+
+    if ray:
+        return _on_ray(ray, n_jobs, None, out, train)
+    executor = ProcessExecutor(n_jobs or 1, device_list, on_stop=_announce_stop(out))
+    return train(executor, install_stop(executor))
 
 
 def resume_command(
@@ -170,6 +319,7 @@ def resume_command(
     jobs: int | None,
     devices: str | None,
     *,
+    ray: RayOptions | None = None,
     out: TextIO | None = None,
 ) -> int:
     """``grok-tui --resume SWEEP_DIR``: train the points that are not finished."""
@@ -177,8 +327,13 @@ def resume_command(
     try:
         sweep_dir = read_sweep_dir(path)
         device_list = device_choice(device, devices) or ([device] if device else [])
-        n_jobs = resolve_jobs(jobs, device_list)
-        check_devices(device_list)
+        if ray:
+            ray.check()
+            n_jobs = check_ray_jobs(jobs)
+            check_ray_devices(ray, _sweep_devices(sweep_dir, device), device_choice(None, devices))
+        else:
+            n_jobs = resolve_jobs(jobs, device_list)
+            check_devices(device_list)
         missing = recreate_missing(sweep_dir)
     except PresetError as exc:
         return _error(error_text(exc))
@@ -186,9 +341,22 @@ def resume_command(
         return _error(f"cannot write {path}: {files.describe_os_error(exc)}")
     if missing:
         out.write(f"recreated the deleted run directories of points {missing}\n")
-    executor = ProcessExecutor(n_jobs, device_list, on_stop=_announce_stop(out))
-    stopped_by = install_stop(executor)
-    try:
-        return execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
-    except PresetError as exc:  # locked by another process
-        return _error(error_text(exc))
+
+    def train(executor: Executor, stopped_by: Callable[[], str]) -> int:
+        if ray:
+            from grok_tui.sweep.ray_executor import release_orphans
+
+            released = release_orphans(sweep_dir)
+            if released:
+                out.write(f"points {released} were left running by a Ray driver that ended\n")
+        try:
+            code = execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
+        except PresetError as exc:  # locked by another process
+            return _error(error_text(exc))
+        say_unfinished(sweep_dir, out)
+        return code
+
+    if ray:
+        return _on_ray(ray, n_jobs, device, out, train)
+    executor = ProcessExecutor(n_jobs or 1, device_list, on_stop=_announce_stop(out))
+    return train(executor, install_stop(executor))

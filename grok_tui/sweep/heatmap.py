@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from grok_tui.colours import viridis
 from grok_tui.config import PresetError
 from grok_tui.sweep.labels import axis_units, format_value
 from grok_tui.sweep.metrics import METRICS, SEED_FIELDS, ReportRow, format_metric
@@ -111,23 +112,9 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
     return list(seen.values())
 
 
-# viridis at five stops: dark purple (low) to yellow (high)
-_VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 SHADES = "░▒▓█"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PLOT_LOCK = threading.Lock()  # plotext keeps one global figure
-
-
-def colour_at(t: float) -> tuple[int, int, int]:
-    t = min(max(t, 0.0), 1.0) * (len(_VIRIDIS) - 1)
-    i = min(int(t), len(_VIRIDIS) - 2)
-    f = t - i
-    a, b = _VIRIDIS[i], _VIRIDIS[i + 1]
-    return (
-        round(a[0] + (b[0] - a[0]) * f),
-        round(a[1] + (b[1] - a[1]) * f),
-        round(a[2] + (b[2] - a[2]) * f),
-    )
 
 
 def value_range(grid: HeatmapGrid) -> tuple[float, float]:
@@ -205,7 +192,7 @@ def render_heatmap(
                 xs = [x for x in x_spans[i] for _ in y_spans[j]]
                 ys = [y for _ in x_spans[i] for y in y_spans[j]]
                 if color:
-                    plt.scatter(xs, ys, marker="█", color=colour_at(t))
+                    plt.scatter(xs, ys, marker="█", color=viridis(t))
                 else:
                     shade = SHADES[min(int(t * len(SHADES)), len(SHADES) - 1)]
                     plt.scatter(xs, ys, marker=shade)
@@ -214,7 +201,7 @@ def render_heatmap(
                 value = grid.cells[j][i]
                 text = f" {format_metric(grid.metric, value, width=label_width)} "
                 if color and value is not None:
-                    r, g, b = colour_at((value - low) / span)
+                    r, g, b = viridis((value - low) / span)
                     dark = 0.299 * r + 0.587 * g + 0.114 * b < 128
                     plt.text(
                         text,

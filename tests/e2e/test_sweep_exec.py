@@ -45,7 +45,7 @@ checkpoint_every = 50
 
 [sweep]
 mode = "zip"
-"train.steps" = [30, 30, 1500, 1500]
+"train.steps" = [30, 30, 3000, 3000]
 "train.seed" = [0, 1, 2, 3]
 """
 
@@ -217,7 +217,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):
     points = sweep_dir.points()
     before = {p.index: p.run.summary_path.stat().st_mtime_ns for p in points[:2]}
     stopped_at = {p.index: p.run.summary()["step"] for p in points[2:]}
-    assert all(0 < step < 1500 for step in stopped_at.values())
+    assert all(0 < step < 3000 for step in stopped_at.values())
     for p in points[2:]:
         assert load_checkpoint(p.run.path)["step"] == stopped_at[p.index]
 
@@ -231,7 +231,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):
         assert p.run.summary_path.stat().st_mtime_ns == before[p.index]
     for p in points[2:]:  # stopped ones continued from their checkpoints
         summary = p.run.summary()
-        assert summary["step"] == 1500
+        assert summary["step"] == 3000
         assert [r["step"] for r in summary["resumes"]] == [stopped_at[p.index]]
         steps = [r["step"] for r in store.read_records(p.run.path)]
         assert steps == sorted(set(steps))

@@ -1,10 +1,13 @@
-"""The TUI's analysis screen: it reads analysis.json, draws every view, starts `analyze` apart."""
+"""The TUI's analysis screen: it reads analysis.json, draws every view, starts `analyze` apart.
+
+The view maths alone is tested in test_analysis_view.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +15,17 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.geometry import Region
 from textual.widgets import Static
 
 from grok_tui import store
 from grok_tui.analysis.paths import SCHEMA, analysis_path
 from grok_tui.config import validate_preset
+from grok_tui.tui import analysis_view
 from grok_tui.tui.screens import analysis as screen
-from grok_tui.tui.screens.analysis import AnalysisPlot, AnalysisScreen
+from grok_tui.tui.screens.analysis import AnalysisScreen
+from grok_tui.tui.widgets.analysis_plot import AnalysisLegend, AnalysisPlot
+from tests.support.pilot import until
 
 
 def fake_analysis(p: int = 11, step: int = 40) -> dict[str, Any]:
@@ -144,62 +151,6 @@ def test_screen_module_loads_no_torch() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_resample_shrinks_by_block_means_and_grows_by_repeats() -> None:
-    matrix = [[float(r * 10 + c) for c in range(4)] for r in range(6)]
-    small = screen.resample(matrix, 3, 2)
-    assert small == [[5.5, 7.5], [25.5, 27.5], [45.5, 47.5]]
-    big = screen.resample([[1.0, 2.0], [3.0, None]], 4, 4)  # type: ignore[list-item]
-    assert len(big) == 4 and all(len(row) == 4 for row in big)
-    assert big[0][0] == 1.0 and math.isnan(big[3][3])
-
-
-def test_colour_maps_reach_their_ends() -> None:
-    assert screen.diverging(1.0, 1.0) == (255, 0, 0)
-    assert screen.diverging(-1.0, 1.0) == (0, 0, 255)
-    assert screen.diverging(0.0, 1.0) == (255, 255, 255)
-    assert screen.sequential(0.0, 0.0, 1.0) == screen.VIRIDIS[0]
-    assert screen.sequential(1.0, 0.0, 1.0) == screen.VIRIDIS[-1]
-    assert screen.sequential(math.nan, 0.0, 1.0) == (0, 0, 0)
-
-
-def test_projection_links_every_number_in_one_cycle() -> None:
-    data = screen.projection(fake_analysis(), "pca")
-    cycle = data["cycle"]
-    assert cycle[0] == cycle[-1] == 0 and sorted(cycle[:-1]) == list(range(11))
-    assert all((b - a) % 11 == 4 for a, b in zip(cycle, cycle[1:], strict=False))
-
-
-def test_views_say_why_they_cannot_be_drawn() -> None:
-    analysis = fake_analysis()
-    assert "press a" in screen.unavailable(None, "norms")
-    assert screen.unavailable(analysis, "projection", "pca") is None
-    assert "t-SNE" in screen.unavailable(analysis, "projection", "tsne")
-    analysis["nanda"] = None
-    assert "add and sub" in screen.unavailable(analysis, "nanda")
-
-
-def test_headline_tells_when_the_run_moved_on() -> None:
-    analysis = fake_analysis(step=40)
-    text = screen.headline(analysis, {"checkpoint_step": 40})
-    assert "key freqs [3]" in text and "n→n+4" in text and "moved" not in text
-    assert "at step 100 now" in screen.headline(analysis, {"checkpoint_step": 100})
-
-
-def test_the_neurons_view_says_why_it_cannot_draw() -> None:
-    analysis = fake_analysis()
-    assert screen.unavailable(analysis, "neurons", "clusters") is None
-    analysis["neurons"]["example"] = None
-    assert "no unit belongs" in screen.unavailable(analysis, "neurons", "unit")
-    del analysis["neurons"]  # an analysis written before the neurons section existed
-    assert "press a" in screen.unavailable(analysis, "neurons", "clusters")
-
-
-def test_perturbation_buckets_skip_missing_losses() -> None:
-    groups, (lo, hi) = screen.perturbation_buckets(fake_analysis(), "train")
-    assert sum(len(xs) for _, xs, _ in groups) == 3
-    assert lo == pytest.approx(-2.0) and hi == pytest.approx(0.0)
-
-
 class Host(App):
     def __init__(self, run: store.RunDir) -> None:
         super().__init__()
@@ -224,23 +175,15 @@ def head_text(app: App) -> str:
     return str(app.screen.query_one("#analysis-head", Static).render())
 
 
-async def settle(pilot: Any, condition: Any, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met")
-
-
 def test_every_view_and_option_draws(run: store.RunDir) -> None:
     write(run, fake_analysis())
 
     async def main() -> None:
         app = Host(run)
         async with app.run_test(size=(110, 36)) as pilot:
-            await settle(pilot, lambda: "key freqs [3]" in head_text(app))
+            await until(pilot, lambda: "key freqs [3]" in head_text(app))
             plot = app.screen.query_one(AnalysisPlot)
-            for i, (view, _, options) in enumerate(screen.VIEWS):
+            for i, (view, _, _, options) in enumerate(analysis_view.VIEWS):
                 await pilot.press(str(i + 1))
                 for option in options:
                     await pilot.pause(0.05)
@@ -248,9 +191,9 @@ def test_every_view_and_option_draws(run: store.RunDir) -> None:
                     assert plot._built is not None  # rendered without raising
                     await pilot.press("o")
             await pilot.press("right")  # from the last view round to the first
-            assert plot.view == screen.VIEW_IDS[0]
+            assert plot.view == analysis_view.VIEW_IDS[0]
             await pilot.press("left")
-            assert plot.view == screen.VIEW_IDS[-1]
+            assert plot.view == analysis_view.VIEW_IDS[-1]
 
     asyncio.run(main())
 
@@ -271,9 +214,9 @@ def test_analyse_key_runs_the_analysis_apart_and_shows_it(run, monkeypatch) -> N
     async def main() -> None:
         app = Host(run)
         async with app.run_test(size=(110, 36)) as pilot:
-            await settle(pilot, lambda: "no analysis yet" in head_text(app))
+            await until(pilot, lambda: "no analysis yet" in head_text(app))
             await pilot.press("a")
-            await settle(pilot, lambda: "key freqs [3]" in head_text(app))
+            await until(pilot, lambda: "key freqs [3]" in head_text(app))
             assert not app.screen.running
 
     asyncio.run(main())
@@ -294,6 +237,111 @@ def test_a_failed_analysis_shows_its_log(run, monkeypatch) -> None:
         app = Host(run)
         async with app.run_test(size=(110, 36)) as pilot:
             await pilot.press("a")
-            await settle(pilot, lambda: "analysis failed: error: nope" in head_text(app))
+            await until(pilot, lambda: "analysis failed: error: nope" in head_text(app))
+
+    asyncio.run(main())
+
+
+def plot_rows(plot: AnalysisPlot) -> list[str]:
+    """The plot widget as painted on the terminal, one string per row."""
+    size = plot.outer_size
+    strips = plot.render_lines(Region(0, 0, size.width, size.height))
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+def test_the_header_takes_at_most_three_rows_at_80x24(
+    run: store.RunDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analysis = fake_analysis(step=40)
+    analysis["notes"] = [
+        "12 of 400 kept steps analysed over time (--max-checkpoints)",
+        "t-SNE skipped: scikit-learn is not installed (pip install grok-tui[analysis])",
+        "landscape losses on at most 1024 examples per split",
+    ]
+    write(run, analysis)
+    store.write_summary(run.path, {**run.summary(), "checkpoint_step": 400})  # it moved on
+    told: list[str] = []
+    monkeypatch.setattr(AnalysisScreen, "notify", lambda self, text, **_: told.append(text))
+
+    async def main() -> None:
+        app = Host(run)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "key freqs [3]" in head_text(app))
+            await pilot.pause(0.1)
+            head = app.screen.query_one("#analysis-head", Static)
+            assert head.region.height <= 3
+            assert "5 Nanda" in head_text(app)  # every view's tab still shows
+            plot = app.screen.query_one(AnalysisPlot)
+            assert plot.region.height >= 24 - 3 - 1 - 1  # header, legend, footer
+            await pilot.press("n")  # what the header cut is one key away
+            await pilot.pause(0.1)
+            assert any("landscape losses" in t and "step 400" in t for t in told)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("key", "names"),
+    [
+        ("1", ["param_norm", "embedding.weight"]),
+        ("5", ["train", "restricted", "excluded"]),
+    ],
+)
+def test_legends_sit_under_the_plot_not_over_the_curves(
+    run: store.RunDir, key: str, names: list[str]
+) -> None:
+    write(run, fake_analysis())
+
+    async def main() -> None:
+        app = Host(run)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "key freqs [3]" in head_text(app))
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            plot_text = "\n".join(plot_rows(app.screen.query_one(AnalysisPlot)))
+            for name in names:
+                assert name not in plot_text, f"{name} is drawn over the plot"
+            legend = app.screen.query_one(AnalysisLegend)
+            assert (
+                legend.display
+                and legend.region.y >= app.screen.query_one(AnalysisPlot).region.bottom
+            )
+            legend_text = str(legend.render())
+            assert all(name in legend_text for name in names)
+            assert "fit 10" in legend_text and "grok 30" in legend_text
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("key", ["7", "3", "6"])
+def test_matrix_views_paint_every_column_and_row_of_the_plot_area(
+    run: store.RunDir, key: str
+) -> None:
+    write(run, fake_analysis())
+
+    async def main() -> None:
+        app = Host(run)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "key freqs [3]" in head_text(app))
+            await pilot.press(key)
+            if key == "6":  # the neurons view's matrix is its third option
+                await pilot.press("o", "o")
+            await pilot.pause(0.1)
+            plot = app.screen.query_one(AnalysisPlot)
+            rows = plot_rows(plot)
+            painted = [
+                (y, [m.span() for m in re.finditer("█+", row)])
+                for y, row in enumerate(rows)
+                if "█" in row
+            ]
+            assert all(len(runs) == 1 for _, runs in painted), f"blank seams: {painted[0]}"
+            spans = {tuple(runs) for _, runs in painted}
+            assert len(spans) == 1, "rows painted over different columns"
+            ys = [y for y, _ in painted]
+            assert ys == list(range(ys[0], ys[-1] + 1)), "a blank row inside the heatmap"
+            assert len(ys) >= plot.size.height - 3
+            ((runs,),) = spans
+            start, end = runs
+            assert end - start >= plot.size.width - 5
 
     asyncio.run(main())

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from grok_tui import runner, store
 from grok_tui.analysis import embeddings, fourier, landscape, neurons
 from grok_tui.analysis.paths import SCHEMA, analysis_path, read_analysis
-from grok_tui.analysis.report import main as analyze_main
+from grok_tui.cli import cmd_analyze as analyze_main
 from grok_tui.config import load_preset, validate_preset
 from tests.conftest import TINY_PRESET
 
