@@ -16,10 +16,11 @@ import torch
 
 from grok_tui import files
 from grok_tui.config import PresetError
+from grok_tui.errors import UserError
 from grok_tui.store import CHECKPOINT_FILE, snapshot_path, snapshot_steps
 
 
-class CheckpointError(PresetError):
+class CheckpointError(UserError):
     """A checkpoint that cannot be read: truncated, not a checkpoint, or a crafted payload."""
 
 

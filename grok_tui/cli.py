@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grok_tui import __version__, store
 from grok_tui.config import PresetError, load_preset, task_size_label, with_overrides
+from grok_tui.errors import UserError
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
@@ -174,7 +175,7 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
     try:
         preset = load_preset(path, [*overrides, *([("train.device", device)] if device else [])])
         runner.check_device(preset)
-    except (PresetError, RunError) as exc:
+    except (UserError, RunError) as exc:
         return _error(str(exc))
     stop = runner.StopFlag()
     stop.install()
@@ -185,7 +186,7 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
         return _error(
             f"cannot create a run directory in {runs_dir}: {files.describe_os_error(exc)}"
         )
-    except PresetError as exc:
+    except UserError as exc:
         return _error(str(exc))
     print(f"run {run.run_id} · preset {path} · {run.path}", flush=True)
     with lock:
@@ -208,7 +209,7 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
     try:
         run = store.find_run(ref, runs_dir)
         lock = runner.claim(run)  # before reading its state: one writer per run
-    except PresetError as exc:
+    except UserError as exc:
         return _error(str(exc))
     with lock:
         try:
@@ -216,7 +217,7 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
             if device:  # only where the run trains, not what it trains: the frozen preset stays
                 with_overrides(preset, [("train.device", device)])
             runner.check_device(preset, device)
-        except (PresetError, RunError) as exc:
+        except (UserError, RunError) as exc:
             return _error(str(exc))
         stop = runner.StopFlag()
         stop.install()
@@ -249,7 +250,7 @@ def cmd_validate(argv: list[str]) -> int:
             continue
         try:
             preset = load_preset(name, args.overrides)
-        except PresetError as exc:
+        except UserError as exc:
             bad += 1
             print(f"INVALID {name}")
             for line in str(exc).splitlines():
@@ -310,7 +311,7 @@ def cmd_note(argv: list[str]) -> int:
     args = parser.parse_intermixed_args(argv)  # RUN --runs-dir DIR TEXT... too
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
-    except PresetError as exc:
+    except UserError as exc:
         print(f"error: {safe_text(exc.message, multiline=True)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.clear and args.text:
@@ -345,7 +346,7 @@ def cmd_export(argv: list[str]) -> int:
 
     try:
         runs = _runs_named(args.refs, resolve_runs_dir(args.runs_dir))
-    except PresetError as exc:
+    except UserError as exc:
         return _error(str(exc))
     try:
         if args.csv is not None:
@@ -374,10 +375,10 @@ def _runs_named(refs: list[str], runs_dir: Path) -> list[store.RunDir]:
         else:
             try:
                 found = [store.find_run(ref, runs_dir)]
-            except PresetError:
+            except UserError:
                 try:  # not a run: perhaps a sweep's id
                     found = _trained(find_sweep(ref, runs_dir))
-                except PresetError:
+                except UserError:
                     raise PresetError(f"no run or sweep '{ref}' (looked in {runs_dir})") from None
         runs.extend(r for r in found if r.path not in {known.path for known in runs})
     return runs

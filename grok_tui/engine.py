@@ -22,6 +22,7 @@ from torch import nn
 
 from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
+from grok_tui.errors import UserError
 from grok_tui.losses import LOSSES
 from grok_tui.measures import ProgressMeasures
 from grok_tui.models import build_model, count_parameters
@@ -48,7 +49,7 @@ def eval_chunk(device: torch.device) -> int:
     return EVAL_CHUNK.get(device.type, EVAL_CHUNK_DEFAULT)
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A preset that is valid on paper but cannot run here (no CUDA, tf32 on CPU, ...)."""
 
 

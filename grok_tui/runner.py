@@ -16,15 +16,12 @@ from typing import Any
 
 from grok_tui import files, ownership, store
 from grok_tui.config import Preset, PresetError
+from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
 DEBUG_ENV = "GROK_TUI_DEBUG"
 CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
-
-
-class RunBusyError(PresetError):
-    """The run (or sweep) is owned by another live process."""
 
 
 class RunDirSink:
@@ -208,7 +205,7 @@ def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict
     whether it still trains there.
     """
     if not run.exists():
-        raise PresetError(f"{run.path} is not a run directory (no {store.PRESET_FILE})")
+        raise RunNotFoundError(f"{run.path} is not a run directory (no {store.PRESET_FILE})")
     preset = store.load_run_preset(run)
     summary, unreadable = store.read_summary_checked(run.path)
     if unreadable and os.path.lexists(run.summary_path):
@@ -218,7 +215,7 @@ def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict
             file=run.path,
         )
     if summary.get("status") == store.COMPLETED:
-        raise PresetError(f"run {run.run_id} is already completed")
+        raise UserError(f"run {run.run_id} is already completed")
     owner = store.owner_of(summary)
     live = summary.get("status") in store.LIVE_STATUSES
     if live and owner is not None and not ownership.is_local(owner):

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grok_tui import files, ownership
 from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
-from grok_tui.errors import RunBusyError, RunNotFoundError
+from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -458,7 +458,7 @@ def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[RunInfo]:
     for run in iter_run_dirs(runs_dir):
         try:
             preset, error = read_run_preset_raw(run), None
-        except PresetError as exc:
+        except UserError as exc:
             preset, error = {}, str(exc)
         summary, unreadable = read_summary_checked(run.path)
         if unreadable and unreadable == f"no {SUMMARY_FILE}":
@@ -477,8 +477,8 @@ def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise PresetError(f"no run directory '{ref}' (looked in {runs_dir})")
-    raise PresetError(
+        raise RunNotFoundError(f"no run directory '{ref}' (looked in {runs_dir})")
+    raise RunNotFoundError(
         f"'{ref}' matches {len(matches)} runs: {', '.join(r.run_id for r in matches[:5])}"
     )
 

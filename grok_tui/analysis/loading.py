@@ -20,9 +20,10 @@ from torch import nn
 
 from grok_tui import store
 from grok_tui.checkpoint import load_checkpoint, load_snapshot
-from grok_tui.config import Preset, PresetError, with_overrides
+from grok_tui.config import Preset, with_overrides
 from grok_tui.data import Task
 from grok_tui.engine import RunError, Trainer, build_trainer
+from grok_tui.errors import UserError
 from grok_tui.runner import check_checkpoint
 
 
@@ -81,7 +82,7 @@ class LoadedRun:
         if step not in self._cache:
             try:
                 weights = load_snapshot(self.run.path, step)["model"]
-            except (OSError, RuntimeError, KeyError, PresetError) as exc:
+            except (OSError, RuntimeError, KeyError, UserError) as exc:
                 raise AnalysisError(f"cannot read the weights of step {step}: {exc}") from None
             check_weights(weights, self.init_state, f"the weights of step {step}")
             self._cache = {step: weights}
@@ -122,7 +123,7 @@ def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None =
     try:
         run = store.find_run(ref, runs_dir or store.DEFAULT_RUNS_DIR)
         preset = store.load_run_preset(run)
-    except PresetError as exc:
+    except UserError as exc:
         raise AnalysisError(str(exc)) from None
     train = preset.train
     overrides: list[tuple[str, Any]] = [("train.device", device), ("train.compile", False)]
@@ -131,7 +132,7 @@ def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None =
     try:
         preset = with_overrides(preset, overrides)
         trainer = build_trainer(preset)
-    except (PresetError, RunError) as exc:
+    except (UserError, RunError) as exc:
         raise AnalysisError(str(exc)) from None
     init_state = copy.deepcopy({k: v.detach().cpu() for k, v in trainer.model.state_dict().items()})
 
@@ -140,7 +141,7 @@ def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None =
     if os.path.lexists(run.checkpoint_path):
         try:
             checkpoint = check_checkpoint(load_checkpoint(run.path), preset, run.checkpoint_path)
-        except (OSError, PresetError) as exc:
+        except (OSError, UserError) as exc:
             raise AnalysisError(str(exc)) from None
         checkpoint_model = check_weights(
             checkpoint["model"], init_state, f"the weights in {run.checkpoint_path}"

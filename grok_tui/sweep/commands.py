@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from grok_tui import files
 from grok_tui.config import PresetError
+from grok_tui.errors import UserError
 from grok_tui.sweep.executor import DONE_STATUSES, Executor, ProcessExecutor, execute
 from grok_tui.sweep.labels import describe
 from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep
@@ -208,7 +209,7 @@ def _sweep_devices(sweep_dir: Any, device: str | None) -> set[str]:
             continue
         try:
             train = store.read_run_preset_raw(point.run).get("train") or {}
-        except PresetError:
+        except UserError:
             continue  # the point fails on its own, with its own message
         found.add(str(train.get("device", "auto")))
     return found
@@ -242,7 +243,7 @@ def _on_ray(
                 on_stop=_announce_stop(out),
             )
             return body(executor, install_stop(executor))
-    except PresetError as exc:  # the cluster cannot be reached, or the sweep is locked
+    except UserError as exc:  # the cluster cannot be reached, or the sweep is locked
         return _error(error_text(exc))
     except KeyboardInterrupt:  # Ctrl-C while Ray started, before the sweep's own handler
         print("stopped while connecting to Ray; nothing was trained", file=sys.stderr)
@@ -288,7 +289,7 @@ def run_command(
             check_ray_devices(ray, {p.preset.train.device for p in points}, device_list)
         else:
             check_devices(device_list or {p.preset.train.device for p in points})
-    except PresetError as exc:
+    except UserError as exc:
         return _error(error_text(exc))
 
     def train(executor: Executor, stopped_by: Callable[[], str]) -> int:
@@ -302,7 +303,7 @@ def run_command(
             code = execute(
                 sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
             )
-        except PresetError as exc:  # the lock could not be taken
+        except UserError as exc:  # the lock could not be taken
             return _error(error_text(exc))
         say_unfinished(sweep_dir, out)
         return code
@@ -335,7 +336,7 @@ def resume_command(
             n_jobs = resolve_jobs(jobs, device_list)
             check_devices(device_list)
         missing = recreate_missing(sweep_dir)
-    except PresetError as exc:
+    except UserError as exc:
         return _error(error_text(exc))
     except OSError as exc:
         return _error(f"cannot write {path}: {files.describe_os_error(exc)}")
@@ -351,7 +352,7 @@ def resume_command(
                 out.write(f"points {released} were left running by a Ray driver that ended\n")
         try:
             code = execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
-        except PresetError as exc:  # locked by another process
+        except UserError as exc:  # locked by another process
             return _error(error_text(exc))
         say_unfinished(sweep_dir, out)
         return code

@@ -53,6 +53,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, TaskCancell
 
 from grok_tui import files, ownership, store
 from grok_tui.config import PresetError
+from grok_tui.errors import UserError
 from grok_tui.sweep.executor import DONE_STATUSES, NOT_STARTED, PointJob, PointResult
 from grok_tui.sweep.sweepdir import SweepDir, sweep_runner_pid
 
@@ -291,7 +292,7 @@ def _train_run(
         lock = _claim_waiting(run)
     except runner.RunBusyError as exc:
         return {**out, "status": "busy", "code": None, "error": str(exc)}
-    except PresetError as exc:
+    except UserError as exc:
         return {**out, "status": store.FAILED, "code": runner.EXIT_BAD_INPUT, "error": str(exc)}
     with lock:
         status = store.effective_status(run.summary(), run.path)
@@ -316,7 +317,7 @@ def _train_run(
                     device=device,
                     stop=stop,
                 )
-        except (PresetError, RunError) as exc:
+        except (UserError, RunError) as exc:
             return {**out, "status": store.FAILED, "code": runner.EXIT_BAD_INPUT, "error": str(exc)}
         finally:
             done.set()

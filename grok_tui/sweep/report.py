@@ -23,6 +23,7 @@ from typing import Any
 
 from grok_tui import files
 from grok_tui.config import PresetError
+from grok_tui.errors import UserError
 from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
 from grok_tui.sweep.metrics import SEED_FIELDS, ReportRow, format_metric, report_rows
@@ -336,7 +337,7 @@ def report_command(
             over=over,
             ci=ci,
         )
-    except PresetError as exc:
+    except UserError as exc:
         print(f"error: {error_text(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:

@@ -20,6 +20,7 @@ import tomli_w
 
 from grok_tui import files, ownership, store
 from grok_tui.config import PresetError
+from grok_tui.errors import SweepError, UserError
 from grok_tui.sweep.labels import short_names
 from grok_tui.sweep.spec import SWEEP_TABLE, Point, Sweep, read_raw, sweep_from_raw, value_key
 
@@ -190,7 +191,7 @@ def read_sweep_dir(path: str | Path) -> SweepDir:
     try:
         info = json.loads(files.read_text(json_path, files.MAX_JSON_BYTES))
     except FileNotFoundError:
-        raise PresetError(f"{path} is not a sweep directory (no {SWEEP_JSON})") from None
+        raise SweepError(f"{path} is not a sweep directory (no {SWEEP_JSON})") from None
     except OSError as exc:
         raise PresetError(f"cannot read: {files.describe_os_error(exc)}", file=json_path) from None
     except (ValueError, RecursionError):
@@ -240,7 +241,7 @@ def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]
         if is_sweep_dir(entry):
             try:
                 sweeps.append(read_sweep_dir(entry))
-            except PresetError:
+            except UserError:
                 continue
     return sweeps
 
@@ -267,7 +268,7 @@ def find_sweep(ref: str | Path, runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise PresetError(f"no sweep directory '{ref}' (looked in {runs_dir})")
+        raise SweepError(f"no sweep directory '{ref}' (looked in {runs_dir})")
     raise PresetError(
         f"'{ref}' matches {len(matches)} sweeps: {', '.join(s.sweep_id for s in matches[:5])}"
     )
@@ -280,5 +281,5 @@ def sweep_of_run(run_path: str | Path) -> SweepDir | None:
         return None
     try:
         return read_sweep_dir(parent)
-    except PresetError:
+    except UserError:
         return None

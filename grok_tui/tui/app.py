@@ -25,6 +25,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from grok_tui.errors import UserError
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
     ActionFailed,
@@ -315,12 +316,11 @@ class GrokApp(App):
     @work(thread=True, exit_on_error=False, group="launch")
     def _rerun(self, run: store.RunDir) -> None:
         from grok_tui import launcher, store
-        from grok_tui.config import PresetError
 
         try:
             preset = store.load_run_preset(run)
             new = launcher.start_run(preset, self.runs_dir)
-        except (PresetError, OSError) as exc:
+        except (UserError, OSError) as exc:
             self.post_message(ActionFailed(f"Could not re-run {run.run_id}: {exc}"))
             return
         self.post_message(RunStarted(new, f"re-run of {run.run_id} as"))
@@ -376,12 +376,11 @@ class GrokApp(App):
 
     def on_edit_run_preset_requested(self, message: EditRunPresetRequested) -> None:
         from grok_tui import store
-        from grok_tui.config import PresetError
 
         run = message.run
         try:
             preset = store.load_run_preset(run)
-        except PresetError as exc:
+        except UserError as exc:
             self.notify(
                 safe_markup(f"The preset of this run does not load: {exc}", multiline=True),
                 severity="error",

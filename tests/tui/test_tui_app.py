@@ -775,7 +775,7 @@ def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.click("#yes")  # discard
         await until(pilot, lambda: name.value == "tiny-mlp" and not form.modified)
-        assert str(tab.label) == "Edit"
+        await until(pilot, lambda: str(tab.label) == "Edit")
 
     drive(app, script)
 

@@ -23,7 +23,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from grok_tui import store
-from grok_tui.config import PresetError, read_toml
+from grok_tui.config import read_toml
+from grok_tui.errors import UserError
 from grok_tui.sweep import SweepDir, find_sweep, format_value, read_sweep_dir, sweep_of_run
 from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.metrics import ReportRow, format_metric, report_rows
@@ -80,7 +81,7 @@ def sweep_path_for(
     if sweep_id:
         try:
             return find_sweep(sweep_id, runs_dir).path
-        except PresetError:
+        except UserError:
             return None
     return None
 
@@ -168,7 +169,7 @@ class SweepScreen(WorkbenchScreen):
         try:
             sweep_dir = read_sweep_dir(self.sweep_path)
             rows = report_rows(sweep_dir)
-        except PresetError as exc:
+        except UserError as exc:
             self.post_message(SweepLoaded(None, [], str(exc)))
             return
         self.post_message(SweepLoaded(sweep_dir, rows, ""))
@@ -238,7 +239,7 @@ class SweepScreen(WorkbenchScreen):
             return
         try:
             grid = heatmap_grid(self.sweep_dir, self.rows, self.metric, *self.axes)
-        except PresetError as exc:
+        except UserError as exc:
             pane.update(Text(safe_text(exc, multiline=True), style="red"))
             return
         if grid is None:
@@ -307,6 +308,6 @@ class SweepScreen(WorkbenchScreen):
         preset: dict[str, Any]
         try:
             preset, error = read_toml(run.preset_path), None
-        except PresetError as exc:
+        except UserError as exc:
             preset, error = {}, str(exc)
         self.app.push_screen(RunScreen(store.RunInfo(run, row.summary, preset, error)))
