@@ -1,26 +1,22 @@
 """The MLP and the transformer with a leading member dimension: N same-shape models, one pass.
 
-Every member's parameters live in one flat buffer (N, total): each parameter is a view
-(N, *shape) of it, named as in the solo model's state_dict, and its gradient a view of one
-flat gradient buffer (N, total). So the optimizer updates the whole group with a few elementwise
-operations over (N, total), a member's clip norm is one row's norm, and member i's solo
-weights are row i.
-
 The batched forward follows the solo model's code path step for step (models/mlp.py,
 models/transformer.py: the first-layer tables, the last block at the last position, the
-short CPU attention) with bmm / baddbmm where the solo model calls mm / addmm; on CPU
-these give the solo model's numbers bit for bit (LayerNorm's affine part is the one
-place that rounds differently).
+short CPU attention) with bmm / baddbmm where the solo model calls mm / addmm, reading
+the stacked parameters of group/params.py. On CPU each member's slice of these gives the
+solo model's numbers and gradients bit for bit (tests/test_group.py trains whole runs);
+LayerNorm is the one layer that needs a call per member for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grok_tui.group.params import GroupParams
 from grok_tui.models import MLP, Transformer
 from grok_tui.models.transformer import SHORT_SEQUENCE, short_attention
 
@@ -30,65 +26,6 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
     "silu": F.silu,
 }
-
-
-class GroupParams:
-    """N members' trainable parameters, stacked: views (N, *shape) of one (N, total) buffer."""
-
-    def __init__(self, models: Sequence[nn.Module]) -> None:
-        template = models[0]
-        named = [(n, p) for n, p in template.named_parameters() if p.requires_grad]
-        self.names = [n for n, _ in named]
-        self.shapes = [tuple(p.shape) for _, p in named]
-        self.sizes = [p.numel() for _, p in named]
-        first = named[0][1]
-        N, total = len(models), sum(self.sizes)
-        self.flat = torch.empty(N, total, dtype=first.dtype, device=first.device)
-        self.grad = torch.zeros_like(self.flat)
-        for i, model in enumerate(models):
-            params = [p for p in model.parameters() if p.requires_grad]
-            torch.cat([p.detach().flatten() for p in params], out=self.flat[i])
-        self.views: dict[str, torch.Tensor] = {}
-        self.grads: dict[str, torch.Tensor] = {}
-        start = 0
-        for name, shape, size in zip(self.names, self.shapes, self.sizes, strict=True):
-            view = self.flat[:, start : start + size].view(N, *shape)
-            view.requires_grad_()  # a leaf: its base does not require grad
-            self.views[name] = view
-            self.grads[name] = self.grad[:, start : start + size].view(N, *shape)
-            start += size
-
-    @property
-    def n(self) -> int:
-        return self.flat.shape[0]
-
-    def __getitem__(self, name: str) -> torch.Tensor:
-        return self.views[name]
-
-    def list(self) -> list[torch.Tensor]:
-        return [self.views[n] for n in self.names]
-
-    def grad_list(self) -> list[torch.Tensor]:
-        return [self.grads[n] for n in self.names]
-
-    def collect_grads(self) -> None:
-        """Move what backward() left in each view's .grad into the flat gradient buffer.
-
-        (A .grad that is a strided view of a shared buffer breaks autograd's layout
-        contract, so backward writes fresh tensors and one foreach copy gathers them.)
-        """
-        views = [self.views[n] for n in self.names]
-        fresh = [v.grad if v.grad is not None else torch.zeros_like(v) for v in views]
-        torch._foreach_copy_(self.grad_list(), fresh)
-        for view in views:
-            view.grad = None
-
-    @torch.no_grad()
-    def write_member(self, i: int, model: nn.Module) -> None:
-        """Copy member i's weights into its solo model (for its checkpoints and snapshots)."""
-        params = [p for p in model.parameters() if p.requires_grad]
-        for p, name in zip(params, self.names, strict=True):
-            p.copy_(self.views[name][i])
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -110,7 +47,16 @@ def gather_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """LayerNorm over the last dim with per-member affine parameters (N, C)."""
+    """LayerNorm over the last dim with per-member affine parameters (N, C).
+
+    On CPU, one F.layer_norm per member: the kernel reduces the weight's and bias's
+    gradients over the rows in its own order, and a broadcast affine rounds them
+    differently (2e-7 relative), which Adam grows to 1e-3 in the loss within 300 fp32
+    steps. Elsewhere (where bmm and mm are different kernels anyway) one batched call.
+    """
+    if x.device.type == "cpu":
+        C = x.shape[-1:]
+        return torch.stack([F.layer_norm(x[i], C, weight[i], bias[i]) for i in range(len(x))])
     shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
     y = F.layer_norm(x, x.shape[-1:])
     return torch.addcmul(bias.view(shape), y, weight.view(shape))

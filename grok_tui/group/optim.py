@@ -1,5 +1,9 @@
 """Per-member optimizers, learning rates, Grokfast filters, ⊥Grad and clipping over stacked tensors.
 
+Not used by the group trainer, whose members step with their own solo optimizers
+(group/trainer.py: bit-exact, where these batched forms agree to float rounding only);
+kept for grok_tui/bench/groups.py's comparison of batched updates.
+
 Every member keeps its own hyperparameters: the update works on the flat (N, total)
 buffers of group/models.py with per-member coefficients (N, 1), computed on the host in
 float64 each step as torch's own implementation computes its Python scalars. The

@@ -1,33 +1,37 @@
 """N presets of one shape trained as one batched computation, each member as its solo run.
 
-Each member is first built exactly as its solo run (engine.build_trainer: its seed, its
-split, its model's initial weights, its batch order), then its parameters are stacked
-into the group's buffers (group/models.py). The solo Trainer stays the member's record
-keeper: its batcher draws the member's batches, its events are the member's events, and
-`sync(i)` writes the member's weights and optimizer state back into it, so a member's
-checkpoint is `members[i].state_dict()`, the solo format, loadable by the solo engine.
+Each member is built exactly as its solo run (engine.build_trainer: its seed, its split,
+its initial weights, its batch order, its optimizer, schedule and Grokfast filter); then
+its parameters are rebound onto the group's flat buffer (group/params.py). A step is one
+batched forward and backward for every member (group/models.py, group/mlp_step.py), then
+each member's own gradient processing and optimizer step on its row: the very code of
+its solo run. So its hyperparameters (lr and warm-up, weight decay, betas, eps, Grokfast,
+grad_clip over its own parameters, ⊥Grad) need no batched re-implementation and round as
+in its solo run. That costs one fused optimizer call per member and step instead of one
+batched update: small next to the forward and backward (group/bench.py).
+
+The member Trainers stay the members' record keepers: their batchers, events, step
+counts and state_dict (a solo checkpoint, loadable by the solo engine).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
 from grok_tui.config import Preset
-from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk
-from grok_tui.group.grouping import differences, ungroupable
-from grok_tui.group.models import GroupParams, group_model
-from grok_tui.group.optim import (
-    build_group_filter,
-    build_group_optimizer,
-    clip_rows,
-    learning_rates,
-    orthogonalize_rows,
-    row_norms,
-)
+from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk, total_norm
+from grok_tui.group.grouping import differences, why_not
+from grok_tui.group.mlp_step import GroupFusedMLPStep
+from grok_tui.group.models import group_model
+from grok_tui.group.params import GroupParams
+from grok_tui.optim import orthogonalize_gradients
 
 
 def check_group(presets: Sequence[Preset]) -> None:
@@ -35,7 +39,7 @@ def check_group(presets: Sequence[Preset]) -> None:
     if not presets:
         raise RunError("a group needs at least one preset")
     for preset in presets:
-        reason = ungroupable(preset)
+        reason = why_not(preset)
         if reason is not None:
             raise RunError(f"{preset.name}: cannot join a group: {reason}")
     for preset in presets[1:]:
@@ -46,31 +50,51 @@ def check_group(presets: Sequence[Preset]) -> None:
             )
 
 
+@dataclasses.dataclass
+class MemberTrainer(Trainer):
+    """A member's solo Trainer whose steps and evaluations its group makes.
+
+    engine.Session reports it as a solo run: its record() calls evaluate(), which hands
+    back this member's share of the group's one batched evaluation at this step.
+    """
+
+    group: GroupTrainer | None = None
+    index: int = 0
+
+    def train_step(self, want_grad_norm: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise RuntimeError("a group member is stepped by its GroupTrainer")
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        assert self.group is not None
+        return self.group.member_evaluation(self.index, x is self.task.train_x)
+
+
 class GroupTrainer:
     """Everything N runs of one shape need; `train_step` steps them all at once."""
 
     def __init__(self, presets: Sequence[Preset], device: str | torch.device | None = None) -> None:
         check_group(presets)
         self.presets = list(presets)
-        self.members: list[Trainer] = [build_trainer(p, device) for p in presets]
+        solos = [build_trainer(p, device) for p in presets]
+        self.members: list[MemberTrainer] = [
+            MemberTrainer(
+                **{f.name: getattr(t, f.name) for f in dataclasses.fields(Trainer)},
+                group=self,
+                index=i,
+            )
+            for i, t in enumerate(solos)
+        ]
         first = self.members[0]
         self.device = first.device
         self.steps = presets[0].train.steps
         self.step = 0
-        models = [m.model for m in self.members]
-        self.params = GroupParams(models)
+        self.params = GroupParams([m.model for m in self.members])
         self.forward = group_model(first.model, self.params, presets[0].model.activation)
+        self.fused_step = GroupFusedMLPStep.build(self.members, self.params)
         self.loss_fn = first.loss_fn
         self.autocast_dtype = first.autocast_dtype
-        optims = [p.optim for p in presets]
-        self.optimizer = build_group_optimizer(optims, self.params.flat)
-        self.grad_filter = build_group_filter(optims, self.params.flat)
-        self.orthogonal_grad = presets[0].optim.orthogonal_grad
-        self.grad_clip = [p.optim.grad_clip for p in presets]
-        self.target_norm: torch.Tensor | None = None
-        if presets[0].train.constrain_norm:
-            self.target_norm = torch.stack([m.target_norm for m in self.members])  # type: ignore[misc]
         self.active = [True] * len(presets)  # a diverged or finished member stops updating
+        self._evaluation: tuple[int, dict[bool, tuple[list[float], list[float]]]] | None = None
 
         def stacked(name: str) -> torch.Tensor:
             return torch.stack([getattr(m.task, name) for m in self.members])
@@ -81,10 +105,6 @@ class GroupTrainer:
     @property
     def n(self) -> int:
         return len(self.members)
-
-    def lrs(self) -> list[float]:
-        """Each member's learning rate for the next step, as its solo scheduler has set it."""
-        return learning_rates([p.optim for p in self.presets], self.step, self.steps)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.autocast_dtype is None:
@@ -106,53 +126,49 @@ class GroupTrainer:
         per_row = self.loss_fn(logits.flatten(0, 1), y.flatten(), reduction="none")
         return per_row.view(y.shape).mean(1)
 
-    def train_step(self, want_grad_norm: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One optimizer step of every member; device tensors only: losses (N,), grad norms (N,)."""
+    def train_step(
+        self, want_grad_norm: bool | Sequence[bool]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One optimizer step of every active member; device tensors only.
+
+        Returns the losses (N,) and the grad norms (N,) before clipping, or None when no
+        member computed one: a member computes its norm when it clips or when asked
+        (want_grad_norm, for all or per member); the others' entries are NaN.
+        """
+        want = (
+            [want_grad_norm] * self.n if isinstance(want_grad_norm, bool) else list(want_grad_norm)
+        )
         x, y = self.batch()
-        params = self.params
-        with self._autocast():
-            logits = self.forward(x)
-        losses = self.losses(logits, y)
-        losses.sum().backward()  # members share no parameter: each gets its own gradient
-        params.collect_grads()
-        grads = params.grad_list()
-        if self.grad_filter is not None:
-            self.grad_filter.apply(params.grad)
-        if self.orthogonal_grad:
-            orthogonalize_rows(params.list(), grads)
-        grad_norm = None
-        if any(c is not None for c in self.grad_clip) or want_grad_norm:
-            grad_norm = clip_rows(grads, params.grad, self.grad_clip)
-        with self._frozen():
-            self.optimizer.step(params.grad, self.lrs(), self.active)
-            if self.target_norm is not None:
-                with torch.no_grad():
-                    scale = self.target_norm / row_norms(params.list())
-                    params.flat.mul_(scale.to(params.flat.dtype).view(-1, 1))
+        if self.fused_step is not None:
+            losses = self.fused_step(x, y)  # writes the flat gradient
+        else:
+            with self._autocast():
+                logits = self.forward(x)
+            losses = self.losses(logits, y)
+            losses.sum().backward()  # members share no parameter: each gets its own gradient
+            self.params.collect_grads()
+        norms = [
+            update(member, want[i]) if self.active[i] else None
+            for i, member in enumerate(self.members)
+        ]
         self.step += 1
-        return losses.detach(), grad_norm
+        if all(n is None for n in norms):
+            return losses.detach(), None
+        dtype = next(n for n in norms if n is not None).dtype
+        nan = torch.full((), math.nan, dtype=dtype, device=self.device)
+        return losses.detach(), torch.stack([nan if n is None else n.to(dtype) for n in norms])
 
-    @contextlib.contextmanager
-    def _frozen(self) -> Any:
-        """Members that no longer train keep their parameters and optimizer state."""
-        idle = [i for i, a in enumerate(self.active) if not a]
-        if not idle:
-            yield
-            return
-        rows = torch.tensor(idle, device=self.device)
-        held = [self.params.flat, *self.optimizer.state_tensors()]
-        saved = [t[rows].clone() for t in held]
-        yield
-        for t, s in zip(held, saved, strict=True):
-            t[rows] = s
-
-    def stop(self, i: int) -> None:
+    def freeze(self, i: int) -> None:
         """Member i stops updating (diverged, or done): its weights stay as they are now."""
         self.active[i] = False
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
-        """Per member, mean loss and accuracy over its whole split x (N, n, T), y (N, n)."""
+        """Per member, mean loss and accuracy over its whole split x (N, n, T), y (N, n).
+
+        Chunked and summed as engine.Trainer.evaluate does, member by member, so the
+        numbers are its solo run's.
+        """
         N, n = y.shape
         loss_sum = torch.zeros(N, device=self.device, dtype=torch.float64)
         correct = torch.zeros(N, device=self.device, dtype=torch.int64)
@@ -162,42 +178,56 @@ class GroupTrainer:
             with self._autocast():
                 logits = self.forward(xb)
             logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
-            per_row = self.loss_fn(logits.flatten(0, 1), yb.flatten(), reduction="none")
-            loss_sum += per_row.view(yb.shape).double().sum(1)
+            for i in range(N):
+                loss_sum[i] += self.loss_fn(logits[i], yb[i], reduction="sum").double()
             correct += (logits.argmax(-1) == yb).sum(1)
         count = max(1, n)
         return [s / count for s in loss_sum.tolist()], [c / count for c in correct.tolist()]
 
-    @torch.no_grad()
-    def param_norms(self) -> list[float]:
-        return row_norms([p.detach() for p in self.params.list()]).tolist()
+    def member_evaluation(self, i: int, train: bool) -> tuple[float, float]:
+        """Member i's (loss, accuracy) on its train or test split at this step; the whole
+        group is evaluated once per step, when the first member asks."""
+        if self._evaluation is None or self._evaluation[0] != self.step:
+            self._evaluation = (
+                self.step,
+                {
+                    True: self.evaluate(self.train_x, self.train_y),
+                    False: self.evaluate(self.test_x, self.test_y),
+                },
+            )
+        losses, accs = self._evaluation[1][train]
+        return losses[i], accs[i]
 
-    def sync(self, i: int) -> Trainer:
-        """Write member i's state into its solo Trainer (weights, optimizer, schedule, filter)."""
-        member = self.members[i]
-        self.params.write_member(i, member.model)
-        solo_params = [p for p in member.model.parameters() if p.requires_grad]
-        split = self.params.sizes
-        member.optimizer.state.clear()
-        member.optimizer.state.update(self.optimizer.member_state(i, solo_params, split))
-        lr = self.lrs()[i]
-        for group in member.optimizer.param_groups:
-            group["lr"] = lr
-        scheduler = member.scheduler
-        scheduler.last_epoch = self.step
-        scheduler._step_count = self.step + 1  # type: ignore[attr-defined]
-        scheduler._last_lr = [lr]  # type: ignore[attr-defined]
-        if self.grad_filter is not None and member.grad_filter is not None:
-            member.grad_filter.load_state_dict(self.grad_filter.member_state(i, solo_params, split))
-        member.step = self.step
-        return member
+    def member_state_dict(self, i: int) -> dict[str, torch.Tensor]:
+        """Member i's weights as its solo model's state_dict (copies), loadable by the solo engine."""
+        state = self.members[i].model.state_dict()
+        return {k: v.detach().clone() for k, v in state.items()}
+
+    member_weights = member_state_dict  # the first version's name
 
     def state_dict(self, i: int) -> dict[str, Any]:
         """Member i's checkpoint in the solo engine's format (engine.Trainer.state_dict)."""
-        return self.sync(i).state_dict()
+        return self.members[i].state_dict()
 
-    def member_weights(self, i: int) -> dict[str, torch.Tensor]:
-        """Member i's weights as its solo model's state_dict (CPU copies)."""
-        member = self.members[i]
-        self.params.write_member(i, member.model)
-        return {k: v.detach().cpu().clone() for k, v in member.model.state_dict().items()}
+
+def update(member: Trainer, want_grad_norm: bool) -> torch.Tensor | None:
+    """engine.Trainer.train_step after its backward, on the member's own parameters (whose
+    .grad already holds its gradient): filter, ⊥Grad, clip, step, schedule, norm."""
+    params = member.params
+    if member.grad_filter is not None:
+        member.grad_filter.apply(params)
+    optim = member.preset.optim
+    if optim.orthogonal_grad:
+        orthogonalize_gradients(params)
+    grad_norm = None
+    if optim.grad_clip is not None:
+        grad_norm = nn.utils.clip_grad_norm_(params, optim.grad_clip, foreach=True)
+    elif want_grad_norm:
+        grad_norm = total_norm([p.grad for p in params if p.grad is not None])
+    member.optimizer.step()
+    member.scheduler.step()
+    if member.target_norm is not None:
+        with torch.no_grad():
+            torch._foreach_mul_(params, member.target_norm / total_norm(params))
+    member.step += 1
+    return grad_norm
