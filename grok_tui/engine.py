@@ -275,6 +275,12 @@ class Trainer:
             loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+        return loss.detach(), self.apply_gradients(want_grad_norm)
+
+    def apply_gradients(self, want_grad_norm: bool) -> torch.Tensor | None:
+        """Everything after backward, with every .grad written: filter, ⊥Grad, clip,
+        optimizer step, schedule, norm constraint. Returns the grad norm (device) if
+        clipped or asked. Vectorised groups call it per member after a batched backward."""
         params = self.params
         if self.grad_filter is not None:
             self.grad_filter.apply(params)
@@ -292,7 +298,7 @@ class Trainer:
             with torch.no_grad():
                 torch._foreach_mul_(params, self.target_norm / total_norm(params))
         self.step += 1
-        return loss.detach(), grad_norm
+        return grad_norm
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:

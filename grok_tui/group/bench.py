@@ -24,7 +24,7 @@ from grok_tui.bench.plan import MLP, TRANSFORMER, make_preset
 from grok_tui.bench.timing import synchronize
 from grok_tui.config import Preset
 from grok_tui.engine import build_trainer
-from grok_tui.group.trainer import GroupTrainer, update
+from grok_tui.group.trainer import GroupTrainer
 
 # The bench's configurations (bench/plan.py: p = 97, batch 512), and a p = 23 transformer
 # at batch 128, small enough that per-step overhead rather than arithmetic rules.
@@ -70,7 +70,7 @@ def vmap_step(group: GroupTrainer) -> Callable[[], None]:
         grads = grads_of(params, x, y)
         torch._foreach_copy_(group.params.grad_list(), [grads[name] for name in names])
         for member in group.members:
-            update(member, want_grad_norm=False)
+            member.apply_gradients(want_grad_norm=False)
 
     return step
 

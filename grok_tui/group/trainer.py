@@ -23,15 +23,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import nn
 
 from grok_tui.config import Preset
-from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk, total_norm
+from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk
 from grok_tui.group.grouping import differences, why_not
 from grok_tui.group.mlp_step import GroupFusedMLPStep
 from grok_tui.group.models import group_model
 from grok_tui.group.params import GroupParams
-from grok_tui.optim import orthogonalize_gradients
 
 
 def check_group(presets: Sequence[Preset]) -> None:
@@ -148,7 +146,7 @@ class GroupTrainer:
             losses.sum().backward()  # members share no parameter: each gets its own gradient
             self.params.collect_grads()
         norms = [
-            update(member, want[i]) if self.active[i] else None
+            member.apply_gradients(want[i]) if self.active[i] else None
             for i, member in enumerate(self.members)
         ]
         self.step += 1
@@ -208,26 +206,3 @@ class GroupTrainer:
     def state_dict(self, i: int) -> dict[str, Any]:
         """Member i's checkpoint in the solo engine's format (engine.Trainer.state_dict)."""
         return self.members[i].state_dict()
-
-
-def update(member: Trainer, want_grad_norm: bool) -> torch.Tensor | None:
-    """engine.Trainer.train_step after its backward, on the member's own parameters (whose
-    .grad already holds its gradient): filter, ⊥Grad, clip, step, schedule, norm."""
-    params = member.params
-    if member.grad_filter is not None:
-        member.grad_filter.apply(params)
-    optim = member.preset.optim
-    if optim.orthogonal_grad:
-        orthogonalize_gradients(params)
-    grad_norm = None
-    if optim.grad_clip is not None:
-        grad_norm = nn.utils.clip_grad_norm_(params, optim.grad_clip, foreach=True)
-    elif want_grad_norm:
-        grad_norm = total_norm([p.grad for p in params if p.grad is not None])
-    member.optimizer.step()
-    member.scheduler.step()
-    if member.target_norm is not None:
-        with torch.no_grad():
-            torch._foreach_mul_(params, member.target_norm / total_norm(params))
-    member.step += 1
-    return grad_norm
