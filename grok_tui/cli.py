@@ -36,6 +36,10 @@ A terminal workbench for grokking research.
   grok-tui                              open the TUI (presets, live runs, history, compare)
   grok-tui --run PRESET [--set K=V]...  train one preset headless
   grok-tui --resume RUN_DIR             continue a stopped run from its checkpoint
+  grok-tui --run PRESET --seeds N [--split-seeds M]
+                                        N seeds (x M split seeds) of a preset as one sweep,
+                                        trained as vectorised groups where that pays
+  grok-tui --resume RUN_DIR RUN_DIR...  continue runs of one shape as one vectorised group
   grok-tui validate FILE...             check presets, one verdict per file
   grok-tui runs                         list the runs of the runs directory
   grok-tui note RUN [TEXT] [--clear]    show, set or clear a run's note
@@ -44,7 +48,7 @@ A terminal workbench for grokking research.
   grok-tui bench [--quick]              measure the engine against a plain training loop
   grok-tui gpu-check [--out DIR]        prove the CUDA path: GPU tests, bench, quickstart, speed
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
-  grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1]
+  grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1] [--vectorize N|auto]
                                         train every point of a sweep file (a [sweep] table)
   grok-tui --run SWEEP --executor ray [--address local|auto|ray://HOST:PORT]
                 [--jobs N] [--gpus-per-run F] [--cpus-per-run C] [--no-shared-fs]
@@ -77,7 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--run", metavar="PRESET", help="train a preset (TOML file) headless")
     mode.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue a stopped run from its checkpoint"
+        "--resume",
+        metavar="RUN_DIR",
+        nargs="+",
+        help="continue a stopped run (or a sweep directory) from its checkpoint; several "
+        "runs of one shape continue as one vectorised group",
     )
     parser.add_argument(
         "--set",
@@ -99,7 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--presets", action="append", default=[], metavar="DIR", help="TUI: another preset folder"
     )
-    parser.add_argument("--jobs", type=int, metavar="N", help="sweeps: points trained at once")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help="train seeds train.seed .. train.seed+N-1 of the preset as one sweep",
+    )
+    parser.add_argument(
+        "--split-seeds",
+        type=int,
+        metavar="M",
+        help="cross M split seeds (data.split_seed onwards) into that sweep",
+    )
+    parser.add_argument(
+        "--vectorize",
+        metavar="N|auto",
+        help="sweeps: train points that differ only in seeds, lr, weight decay... as "
+        "vectorised groups of at most N (default auto; 1: a process per point)",
+    )
+    parser.add_argument("--jobs", type=int, metavar="N", help="sweeps: processes at once")
     parser.add_argument(
         "--devices", metavar="LIST", help="sweeps: one job per device, e.g. cuda:0,cuda:1"
     )
@@ -138,8 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = dispatch(args, runs_dir)
     if code is not None:
         return code
-    if args.jobs is not None or args.devices:
-        parser.error("--jobs and --devices apply to sweeps (a file with a [sweep] table)")
+    from grok_tui.sweep.commands import sweep_options
+
+    if sweep_options(args):
+        parser.error(
+            f"{', '.join(sweep_options(args))} apply to sweeps (a file with a [sweep] table, "
+            "--seeds, or a sweep directory)"
+        )
     if args.executor is not None:
         parser.error(
             "--executor and its options apply to sweeps (a file with a [sweep] table "
@@ -150,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume:
         if args.overrides:
             parser.error("--set applies to --run only: a resumed run keeps its frozen preset")
-        return cmd_resume(args.resume, runs_dir, args.device, args.force)
+        if len(args.resume) > 1:
+            return cmd_resume_group(args.resume, runs_dir, args.device, args.force)
+        return cmd_resume(args.resume[0], runs_dir, args.device, args.force)
     if args.overrides or args.device:
         parser.error("--set and --device need --run (or --resume for --device)")
     if args.force:
@@ -234,6 +267,19 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
         )
     print(describe_end(str(run.path), summary), flush=True)
     return code
+
+
+def cmd_resume_group(refs: list[str], runs_dir: Path, device: str | None, force: bool) -> int:
+    """``--resume RUN RUN...``: these runs continue as one vectorised group (group/runner)."""
+    try:
+        runs = [store.find_run(ref, runs_dir) for ref in refs]
+    except UserError as exc:
+        return _error(str(exc))
+    if len({run.path.resolve() for run in runs}) < len(runs):
+        return _error("a run is named twice")
+    from grok_tui.group.runner import execute_group
+
+    return execute_group(runs, device=device, force=force)
 
 
 def cmd_validate(argv: list[str]) -> int:

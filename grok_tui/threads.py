@@ -28,12 +28,14 @@ RECENT_S = 120.0  # a running run rewrites its summary at every evaluation
 
 
 def live_cpu_runs(runs_dir: Path, *, recent_s: float = RECENT_S) -> int:
-    """How many runs of runs_dir (sweep points included) train on this host's CPU now.
+    """How many processes train runs of runs_dir (sweep points included) on this host's
+    CPU now: a vectorised group's members share one process, so they count once.
 
     Only summaries written in the last `recent_s` seconds are read, so the scan stays a
     few stat() calls per run however long the history is.
     """
-    now, host, count = time.time(), socket.gethostname(), 0
+    now, host = time.time(), socket.gethostname()
+    trainers: set[Any] = set()
     for run in store.iter_run_dirs(runs_dir):
         try:
             if now - run.summary_path.stat().st_mtime > recent_s:
@@ -46,8 +48,10 @@ def live_cpu_runs(runs_dir: Path, *, recent_s: float = RECENT_S) -> int:
             and summary.get("host") == host
             and store.effective_status(summary) == store.RUNNING
         ):
-            count += 1
-    return count
+            group = summary.get("group")
+            group_id = group.get("id") if isinstance(group, dict) else None
+            trainers.add(("group", str(group_id)) if group_id else ("run", run.path))
+    return len(trainers)
 
 
 def share(cores: int, live: int) -> int:

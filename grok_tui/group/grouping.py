@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from grok_tui.config import Preset
+
+T = TypeVar("T")
 
 # Dotted preset fields that may differ between the members of one group.
 VARYING: frozenset[str] = frozenset(
@@ -133,12 +135,28 @@ def differences(a: Preset, b: Preset) -> list[str]:
     return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
 
 
+def split_evenly(members: Sequence[T], max_size: int) -> list[list[T]]:
+    """Members cut into the fewest parts of at most max_size, of near-equal size (10 with
+    max_size 8 give 5 + 5, not 8 + 2: the slowest group sets the wall time)."""
+    if max_size < 1:
+        raise ValueError(f"max_size must be >= 1, got {max_size}")
+    if not members:
+        return []
+    n_parts = -(-len(members) // max_size)
+    size, extra = divmod(len(members), n_parts)
+    parts, start = [], 0
+    for g in range(n_parts):
+        end = start + size + (1 if g < extra else 0)
+        parts.append(list(members[start:end]))
+        start = end
+    return parts
+
+
 def pack(presets: Sequence[Preset], max_size: int) -> list[list[int]]:
     """Indices of presets in groups of at most max_size, in order of first appearance.
 
-    Presets with the same key are cut into the fewest groups of near-equal size (10
-    members with max_size 8 give 5 + 5, not 8 + 2: the slowest group sets the wall time).
-    A preset that cannot be grouped is a group of its own, after the groups.
+    Presets with the same key are cut evenly (split_evenly). A preset that cannot be
+    grouped is a group of its own, after the groups.
     """
     if max_size < 1:
         raise ValueError(f"max_size must be >= 1, got {max_size}")
@@ -150,13 +168,5 @@ def pack(presets: Sequence[Preset], max_size: int) -> list[list[int]]:
             alone.append([i])
         else:
             by_key.setdefault(key, []).append(i)
-    groups: list[list[int]] = []
-    for members in by_key.values():
-        n_groups = -(-len(members) // max_size)
-        size, extra = divmod(len(members), n_groups)
-        start = 0
-        for g in range(n_groups):
-            end = start + size + (1 if g < extra else 0)
-            groups.append(members[start:end])
-            start = end
+    groups = [part for members in by_key.values() for part in split_evenly(members, max_size)]
     return groups + alone

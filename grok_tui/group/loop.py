@@ -26,19 +26,22 @@ def train_group(
     *,
     should_stop: Callable[[], bool] = lambda: False,
     device: str | None = None,
+    resumed: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every member to its end (or a stop); return each member's final summary.
 
     sinks_per_member[i] are member i's sinks (one Sink, or a list). Statuses are the solo
     engine's: ``completed``, ``stopped`` (should_stop turned true: every running member
     checkpointed), ``diverged`` (that member alone) or ``failed`` (an exception,
-    re-raised after every running member's sinks heard of it).
+    re-raised after every running member's sinks heard of it). ``resumed``: the members
+    were loaded from their checkpoints (GroupTrainer's ``resume``), whose records through
+    that step are on disk already.
     """
     group = presets if isinstance(presets, GroupTrainer) else GroupTrainer(presets, device)
     if len(sinks_per_member) != group.n:
         raise ValueError(f"{len(sinks_per_member)} sink lists for {group.n} members")
     sessions = [
-        Session(member, list(s) if isinstance(s, Sequence) else [s], resumed=False)
+        Session(member, list(s) if isinstance(s, Sequence) else [s], resumed=resumed)
         for member, s in zip(group.members, sinks_per_member, strict=True)
     ]
     status = ["running"] * group.n
@@ -59,7 +62,7 @@ def train_group(
         summaries[i] = sessions[i].end(how)
 
     try:
-        for session in sessions:
+        for session in sessions if not resumed else ():
             session.emit(session.record())
             session.keep_weights()
         while running():

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk
+from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk, resume_trainer
 from grok_tui.group.grouping import differences, why_not
 from grok_tui.group.mlp_step import GroupFusedMLPStep
 from grok_tui.group.models import group_model
@@ -70,10 +70,29 @@ class MemberTrainer(Trainer):
 class GroupTrainer:
     """Everything N runs of one shape need; `train_step` steps them all at once."""
 
-    def __init__(self, presets: Sequence[Preset], device: str | torch.device | None = None) -> None:
+    def __init__(
+        self,
+        presets: Sequence[Preset],
+        device: str | torch.device | None = None,
+        resume: Sequence[dict[str, Any] | None] | None = None,
+    ) -> None:
+        """``resume``: per member, its checkpoint (engine.Trainer.state_dict) or None for
+        step 0; every member of a group stands at one step."""
         check_group(presets)
         self.presets = list(presets)
         solos = [build_trainer(p, device) for p in presets]
+        if resume is not None:
+            if len(resume) != len(solos):
+                raise ValueError(f"{len(resume)} checkpoints for {len(solos)} members")
+            for solo, state in zip(solos, resume, strict=True):
+                if state is not None:
+                    resume_trainer(solo, state)
+            steps = sorted({solo.step for solo in solos})
+            if len(steps) > 1:
+                raise RunError(
+                    f"members stand at steps {', '.join(map(str, steps))}: a group resumes "
+                    "from one step (group them by their checkpoints' steps)"
+                )
         self.members: list[MemberTrainer] = [
             MemberTrainer(
                 **{f.name: getattr(t, f.name) for f in dataclasses.fields(Trainer)},
@@ -85,7 +104,7 @@ class GroupTrainer:
         first = self.members[0]
         self.device = first.device
         self.steps = presets[0].train.steps
-        self.step = 0
+        self.step = first.step
         self.params = GroupParams([m.model for m in self.members])
         self.forward = group_model(first.model, self.params, presets[0].model.activation)
         self.fused_step = GroupFusedMLPStep.build(self.members, self.params)

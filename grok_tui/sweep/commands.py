@@ -23,8 +23,9 @@ from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
 from grok_tui.sweep.executor import DONE_STATUSES, Executor, ProcessExecutor, execute
+from grok_tui.sweep.groups import Vectorize, parse_vectorize
 from grok_tui.sweep.labels import describe
-from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep
+from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep, with_seeds
 from grok_tui.sweep.sweepdir import create_sweep_dir, is_sweep_dir, read_sweep_dir, recreate_missing
 
 EXIT_BAD_INPUT, EXIT_STOPPED = 2, 130
@@ -151,20 +152,63 @@ def sweep_ref(ref: str, runs_dir: Path) -> Path | None:
     return None
 
 
+def sweep_options(args: Any) -> list[str]:
+    """The sweep-only options given (cli.py refuses them for a single run)."""
+    given = {
+        "--jobs": getattr(args, "jobs", None) is not None,
+        "--devices": bool(getattr(args, "devices", None)),
+        "--vectorize": getattr(args, "vectorize", None) is not None,
+    }
+    return [name for name, on in given.items() if on]
+
+
 def dispatch(args: Any, runs_dir: Path) -> int | None:
-    """cli.py: run --run of a sweep file or --resume of a sweep directory; None otherwise."""
+    """cli.py: run --run of a sweep file (or of a preset with --seeds / --split-seeds) or
+    --resume of a sweep directory; None otherwise."""
     ray = ray_options(args)
-    if getattr(args, "run", None) and is_sweep_file(args.run):
+    seeds, split_seeds = getattr(args, "seeds", None), getattr(args, "split_seeds", None)
+    try:
+        vectorize = parse_vectorize(getattr(args, "vectorize", None))
+    except UserError as exc:
+        return _error(str(exc))
+    resume = getattr(args, "resume", None) or []
+    if getattr(args, "run", None) and (
+        seeds is not None or split_seeds is not None or is_sweep_file(args.run)
+    ):
         return run_command(
-            Path(args.run), args.overrides, runs_dir, args.device, args.jobs, args.devices, ray=ray
+            Path(args.run),
+            args.overrides,
+            runs_dir,
+            args.device,
+            args.jobs,
+            args.devices,
+            ray=ray,
+            vectorize=vectorize,
+            seeds=seeds,
+            split_seeds=split_seeds,
         )
-    if getattr(args, "resume", None):
-        path = sweep_ref(args.resume, runs_dir)
+    if seeds is not None or split_seeds is not None:
+        return _error("--seeds and --split-seeds apply to --run (a preset or a sweep file)")
+    if len(resume) == 1:
+        path = sweep_ref(resume[0], runs_dir)
         if path is not None:
             if args.overrides:
                 return _error("--set applies to --run only: a resumed sweep keeps its presets")
-            return resume_command(path, args.device, args.jobs, args.devices, ray=ray)
+            return resume_command(
+                path, args.device, args.jobs, args.devices, ray=ray, vectorize=vectorize
+            )
     return None
+
+
+def check_vectorize(vectorize: Vectorize | None, ray: RayOptions | None) -> Vectorize:
+    """The group size to plan with: auto by default; Ray trains one point per task."""
+    if ray is None:
+        return "auto" if vectorize is None else vectorize
+    if vectorize not in (None, 1, "auto"):
+        raise PresetError(
+            f"--vectorize {vectorize} applies to --executor local: Ray trains one point per task"
+        )
+    return 1
 
 
 def device_choice(device: str | None, devices: str | None) -> list[str]:
@@ -273,8 +317,14 @@ def run_command(
     *,
     ray: RayOptions | None = None,
     out: TextIO | None = None,
+    vectorize: Vectorize | None = None,
+    seeds: int | None = None,
+    split_seeds: int | None = None,
 ) -> int:
-    """``grok-tui --run SWEEP.toml``: validate every point, create the sweep, train it."""
+    """``grok-tui --run SWEEP.toml``: validate every point, create the sweep, train it.
+
+    With ``seeds`` / ``split_seeds`` the file (a preset or a sweep) is crossed with that
+    many seeds first (spec.with_seeds)."""
     out = out or sys.stdout
     try:
         device_list = device_choice(device, devices)
@@ -283,7 +333,12 @@ def run_command(
             n_jobs = check_ray_jobs(jobs)
         else:
             n_jobs = resolve_jobs(jobs, device_list)
-        sweep = load_sweep(path, [*overrides, *([("train.device", device)] if device else [])])
+        group_size = check_vectorize(vectorize, ray)
+        pinned = [*overrides, *([("train.device", device)] if device else [])]
+        if seeds is not None or split_seeds is not None:
+            sweep = with_seeds(path, pinned, seeds=seeds, split_seeds=split_seeds)
+        else:
+            sweep = load_sweep(path, pinned)
         points = sweep.points()
         if ray:
             check_ray_devices(ray, {p.preset.train.device for p in points}, device_list)
@@ -294,7 +349,7 @@ def run_command(
 
     def train(executor: Executor, stopped_by: Callable[[], str]) -> int:
         try:
-            sweep_dir = create_sweep_dir(sweep, points, runs_dir)
+            sweep_dir = create_sweep_dir(sweep, points, runs_dir, vectorize=group_size)
         except OSError as exc:
             return _error(
                 f"cannot create the sweep directory in {runs_dir}: {files.describe_os_error(exc)}"
@@ -310,8 +365,22 @@ def run_command(
 
     if ray:
         return _on_ray(ray, n_jobs, None, out, train)
-    executor = ProcessExecutor(n_jobs or 1, device_list, on_stop=_announce_stop(out))
+    executor = ProcessExecutor(
+        n_jobs or 1,
+        device_list,
+        on_stop=_announce_stop(out),
+        vectorize=group_size,
+        on_note=_say(out),
+    )
     return train(executor, install_stop(executor))
+
+
+def _say(out: TextIO) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    return say
 
 
 def resume_command(
@@ -322,11 +391,17 @@ def resume_command(
     *,
     ray: RayOptions | None = None,
     out: TextIO | None = None,
+    vectorize: Vectorize | None = None,
 ) -> int:
-    """``grok-tui --resume SWEEP_DIR``: train the points that are not finished."""
+    """``grok-tui --resume SWEEP_DIR``: train the points that are not finished, regrouped
+    (the sweep's own --vectorize unless another is given)."""
     out = out or sys.stdout
     try:
         sweep_dir = read_sweep_dir(path)
+        recorded = sweep_dir.info.get("vectorize")
+        if vectorize is None and (recorded == "auto" or isinstance(recorded, int)):
+            vectorize = recorded if recorded == "auto" or recorded >= 1 else None
+        group_size = check_vectorize(vectorize, ray)
         device_list = device_choice(device, devices) or ([device] if device else [])
         if ray:
             ray.check()
@@ -359,5 +434,11 @@ def resume_command(
 
     if ray:
         return _on_ray(ray, n_jobs, device, out, train)
-    executor = ProcessExecutor(n_jobs or 1, device_list, on_stop=_announce_stop(out))
+    executor = ProcessExecutor(
+        n_jobs or 1,
+        device_list,
+        on_stop=_announce_stop(out),
+        vectorize=group_size,
+        on_note=_say(out),
+    )
     return train(executor, install_stop(executor))

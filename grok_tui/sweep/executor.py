@@ -87,8 +87,10 @@ class Executor(Protocol):
 
 @dataclass
 class _Child:
+    """A process training one point, or a vectorised group of points (jobs[0] leads)."""
+
     process: subprocess.Popen[bytes]
-    job: PointJob
+    jobs: list[PointJob]
     device: str | None
     started: float
 
@@ -96,7 +98,9 @@ class _Child:
 class ProcessExecutor:
     """Each point as its own ``python -m grok_tui --resume RUN_DIR`` process, ``jobs`` at once.
 
-    With ``devices``, job slot i trains on ``devices[i % len(devices)]`` (``--device``
+    With ``vectorize`` other than 1, points that may share a vectorised group
+    (sweep/groups.py) train as one ``--resume RUN_DIR RUN_DIR...`` process each group,
+    whose output goes to its first member's log.txt. With ``devices``, job slot i trains on ``devices[i % len(devices)]`` (``--device``
     of the child: the frozen preset stays as it is). Children run in their own session:
     a terminal's Ctrl-C reaches only the sweep, which forwards one SIGTERM per stop()
     to every running point (the first makes it checkpoint and stop, a second kills it).
@@ -112,6 +116,8 @@ class ProcessExecutor:
         poll_interval: float = 0.1,
         threads: int | None = None,
         on_stop: Callable[[int], None] | None = None,
+        vectorize: int | str = 1,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -128,6 +134,8 @@ class ProcessExecutor:
         )
         self.on_stop = on_stop
         self.stops = 0
+        self.vectorize = vectorize
+        self.on_note = on_note
 
     def stop(self) -> None:
         self.stops += 1
@@ -139,10 +147,25 @@ class ProcessExecutor:
     def device_of(self, slot: int) -> str | None:
         return self.devices[slot % len(self.devices)] if self.devices else None
 
+    def plan(self, jobs: Sequence[PointJob]) -> list[list[PointJob]]:
+        """The jobs in processes: one each, or vectorised groups (said through on_note)."""
+        if self.vectorize == 1:
+            return [[job] for job in jobs]
+        from grok_tui.sweep.groups import describe_plan, plan  # torch-free
+
+        device = self.devices[0] if self.devices else None
+        units, notes = plan(jobs, self.vectorize, device)  # type: ignore[arg-type]
+        if self.on_note:
+            for note in notes:
+                self.on_note(note)
+            if any(len(unit) > 1 for unit in units):
+                self.on_note(f"vectorised (--vectorize {self.vectorize}): {describe_plan(units)}")
+        return units
+
     def run(
         self, jobs: Sequence[PointJob], on_done: Callable[[PointResult], None]
     ) -> list[PointResult]:
-        pending = deque(jobs)
+        pending = deque(self.plan(jobs))
         free = list(range(self.jobs))
         running: dict[int, _Child] = {}
         results: list[PointResult] = []
@@ -151,9 +174,11 @@ class ProcessExecutor:
             while running or (pending and not self.stopping):
                 while free and pending and not self.stopping:
                     slot = free.pop(0)
-                    job = pending.popleft()
+                    unit = pending.popleft()
                     device = self.device_of(slot)
-                    running[slot] = _Child(self._start(job, device), job, device, time.monotonic())
+                    running[slot] = _Child(
+                        self._start(unit, device), unit, device, time.monotonic()
+                    )
                 while forwarded < self.stops:  # one SIGTERM per stop(): a second one kills
                     forwarded += 1
                     if self.on_stop:
@@ -168,9 +193,10 @@ class ProcessExecutor:
                     del running[slot]
                     free.append(slot)
                     free.sort()
-                    result = self._result(child, code)
-                    results.append(result)
-                    on_done(result)
+                    for job in child.jobs:
+                        result = self._result(child, job, code)
+                        results.append(result)
+                        on_done(result)
                 if running or pending:
                     time.sleep(self.poll_interval)
         finally:
@@ -179,23 +205,40 @@ class ProcessExecutor:
                     child.process.send_signal(signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.process.wait(timeout=30)
-        for job in pending:
-            summary = job.run.summary()
-            results.append(PointResult(job, NOT_STARTED, None, summary))
+        for unit in pending:
+            for job in unit:
+                results.append(PointResult(job, NOT_STARTED, None, job.run.summary()))
         return results
 
-    def _start(self, job: PointJob, device: str | None) -> subprocess.Popen[bytes]:
-        command = [*self.command, str(job.run.path), *(["--device", device] if device else [])]
+    def _start(self, unit: Sequence[PointJob], device: str | None) -> subprocess.Popen[bytes]:
+        paths = [str(job.run.path) for job in unit]
+        command = [*self.command, *paths, *(["--device", device] if device else [])]
         env = (
             {}
             if not self.threads or "OMP_NUM_THREADS" in os.environ
             else {"OMP_NUM_THREADS": str(self.threads)}
         )
-        header = f"--- sweep point {job.index}: {' '.join(command)}\n"
-        return launcher.spawn(command, job.run.log_path, header=header, env=env)
+        lead = unit[0]
+        if len(unit) > 1:
+            header = (
+                f"--- sweep points {', '.join(f'#{job.index}' for job in unit)} as one "
+                f"vectorised group: {' '.join(command)}\n"
+            )
+            for job in unit[1:]:  # each member's log says where its output went
+                with (
+                    contextlib.suppress(OSError),
+                    open(job.run.log_path, "a", encoding="utf-8") as log,
+                ):
+                    log.write(
+                        f"--- sweep point {job.index} trains in a vectorised group led by "
+                        f"point {lead.index}; the group's output: {lead.run.log_path}\n"
+                    )
+        else:
+            header = f"--- sweep point {lead.index}: {' '.join(command)}\n"
+        return launcher.spawn(command, lead.run.log_path, header=header, env=env)
 
-    def _result(self, child: _Child, code: int) -> PointResult:
-        run = child.job.run
+    def _result(self, child: _Child, job: PointJob, code: int) -> PointResult:
+        run = job.run
         summary = run.summary()
         status = store.effective_status(summary)
         if status in (store.CREATED, "starting"):
@@ -203,13 +246,13 @@ class ProcessExecutor:
             if self.stopping:
                 status = NOT_STARTED
             else:
-                error = point_error(run.log_path, code)
+                error = point_error(child.jobs[0].run.log_path, code)
                 summary = store.update_summary(
                     run.path, status=store.FAILED, error=error, ended_at=store.now_iso()
                 )
                 status = store.FAILED
         return PointResult(
-            child.job, status, code, summary, child.device, time.monotonic() - child.started
+            job, status, code, summary, child.device, time.monotonic() - child.started
         )
 
 

@@ -460,3 +460,64 @@ def validation_verdict(name: str, overrides: Iterable[str] = ()) -> tuple[bool, 
     except PresetError as exc:
         return False, [f"INVALID {name}", *(f"  {line}" for line in str(exc).splitlines())]
     return True, [f"ok      {name}: sweep {sweep.name} · {describe(sweep, points)}"]
+
+
+SEED_FIELDS = {"seeds": "train.seed", "split_seeds": "data.split_seed"}
+MAX_SEEDS = 10_000
+
+
+def with_seeds(
+    path: str | Path,
+    overrides: Iterable[str | tuple[str, Any]] = (),
+    *,
+    seeds: int | None = None,
+    split_seeds: int | None = None,
+) -> Sweep:
+    """``--run FILE --seeds N --split-seeds M``: the preset (or sweep) file crossed with N
+    consecutive train.seed values from its own, and M data.split_seed values from its own.
+
+    A preset file becomes a grid sweep of N x M points; a grid sweep file gains the seed
+    axes. A field that the file sweeps already cannot be given seeds too.
+    """
+    counts = {"seeds": seeds, "split_seeds": split_seeds}
+    for option, count in counts.items():
+        if count is not None and not 1 <= count <= MAX_SEEDS:
+            flag = "--" + option.replace("_", "-")
+            raise PresetError(f"{flag} takes a count from 1 to {MAX_SEEDS}, got {count}")
+    raw, files = read_raw(path)
+    pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
+    table = dict(raw.get(SWEEP_TABLE) or {})
+    if table.get("mode", "grid") != "grid":
+        raise PresetError(
+            f"--seeds and --split-seeds cross a grid sweep; this one's mode is "
+            f"{short_repr(table.get('mode'))} (add the seeds as a zipped or gridded axis instead)",
+            file=path,
+            field="sweep.mode",
+        )
+    swept = set(flatten({k: v for k, v in table.items() if k not in RESERVED_KEYS}))
+    set_here = dict(pairs)
+    for option, count in counts.items():
+        dotted = SEED_FIELDS[option]
+        if count is None:
+            continue
+        if dotted in swept:
+            raise PresetError(
+                f"{dotted} is swept in [sweep] already; --{option.replace('_', '-')} "
+                "cannot sweep it too",
+                file=path,
+                field=f"sweep.{dotted}",
+            )
+        section, name = dotted.split(".")
+        start = set_here.get(dotted, (raw.get(section) or {}).get(name, 0))
+        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+            start = 0  # the point's own validation names the bad value
+        table[dotted] = list(range(start, start + count))
+        pairs = [(k, v) for k, v in pairs if k != dotted]  # --set gave the first seed
+    table.setdefault("mode", "grid")
+    raw = {**raw, SWEEP_TABLE: table}
+    try:
+        return sweep_from_raw(raw, files=files, overrides=pairs)
+    except PresetError as exc:
+        if exc.file is None:
+            exc.file = str(path)
+        raise

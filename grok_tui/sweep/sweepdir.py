@@ -106,9 +106,15 @@ class SweepDir:
 
 
 def create_sweep_dir(
-    sweep: Sweep, points: Sequence[Point], runs_dir: str | Path = store.DEFAULT_RUNS_DIR
+    sweep: Sweep,
+    points: Sequence[Point],
+    runs_dir: str | Path = store.DEFAULT_RUNS_DIR,
+    *,
+    vectorize: int | str = 1,
 ) -> SweepDir:
-    """Make ``<runs_dir>/<stamp>-sweep-<name>/`` with one created run directory per point."""
+    """Make ``<runs_dir>/<stamp>-sweep-<name>/`` with one created run directory per point.
+
+    ``vectorize`` is recorded so that ``--resume`` regroups the points as they started."""
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
@@ -136,6 +142,7 @@ def create_sweep_dir(
         "overrides": {k: v for k, v in sweep.overrides},
         "points": [],
         "created": store.now_iso(),
+        "vectorize": vectorize,
     }
     for point in points:
         run = create_point_run(path, sweep_id, point)

@@ -1,4 +1,5 @@
-"""Sweeps trained for real: tiny MLPs on (x + y) mod 11, each point its own process."""
+"""Sweeps trained for real: tiny MLPs on (x + y) mod 11, each point its own process
+(--vectorize 1; tests/e2e/test_group_runs.py trains points as vectorised groups)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,10 @@ def finished(
     tmp = tmp_path_factory.mktemp("sweep")
     (tmp / "tiny.toml").write_text(TINY_PRESET)
     (tmp / "grid.toml").write_text(GRID)
-    result = grok("--run", str(tmp / "grid.toml"), "--jobs", "2", "--runs-dir", str(tmp / "runs"))
+    result = grok(
+        "--run", str(tmp / "grid.toml"), "--jobs", "2", "--vectorize", "1",
+        "--runs-dir", str(tmp / "runs"),
+    )  # fmt: skip
     (sweep_dir,) = list_sweeps(tmp / "runs")
     return sweep_dir.path, result
 
@@ -185,7 +189,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):
     (tmp_path / "uneven.toml").write_text(UNEVEN)
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grok_tui", "--run", str(tmp_path / "uneven.toml"), "--jobs", "4",
+        [sys.executable, "-m", "grok_tui", "--run", str(tmp_path / "uneven.toml"), "--jobs", "4", "--vectorize", "1",
          "--runs-dir", str(runs)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

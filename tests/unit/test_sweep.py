@@ -376,7 +376,12 @@ def test_jobs_and_devices_need_a_sweep(sweep_file, tiny_preset_path, tmp_path, c
     with pytest.raises(SystemExit) as exit_:
         main(["--run", str(tiny_preset_path), "--jobs", "2", "--runs-dir", str(tmp_path)])
     assert exit_.value.code == 2
-    assert "--jobs and --devices apply to sweeps" in capsys.readouterr().err
+    assert "--jobs apply to sweeps" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--run", str(tiny_preset_path), "--vectorize", "4", "--runs-dir", str(tmp_path)])
+    assert "--vectorize apply to sweeps" in capsys.readouterr().err
+    assert main(["--run", str(sweep_file), "--vectorize", "0", "--runs-dir", str(tmp_path)]) == 2
+    assert "--vectorize takes auto or a group size >= 1, got '0'" in capsys.readouterr().err
     assert main(["--run", str(sweep_file), "--jobs", "0", "--runs-dir", str(tmp_path)]) == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
     assert main(["--run", str(sweep_file), "--devices", "gpu0", "--runs-dir", str(tmp_path)]) == 2

@@ -42,6 +42,10 @@ def test_live_cpu_runs_counts_running_cpu_runs_of_this_host_only(tmp_path):
     assert live_cpu_runs(tmp_path) == 2
     os.utime(old.summary_path, (0, 0))  # not rewritten for ages: not read at all
     assert live_cpu_runs(tmp_path) == 1
+    for index in range(3):  # a vectorised group's members train in one process
+        group = {"id": "group-g", "index": index, "size": 3}
+        fake_run(tmp_path, f"g{index}", **running_here(device="cpu", group=group))
+    assert live_cpu_runs(tmp_path) == 2
 
 
 def test_thread_share_sets_torch_threads_from_live_runs(tmp_path, monkeypatch):
