@@ -46,6 +46,7 @@ A terminal workbench for grokking research.
   grok-tui export RUN|SWEEP... [--csv FILE] [--tensorboard DIR]
                                         records of runs (or sweeps) as one CSV, or for TensorBoard
   grok-tui bench [--quick]              measure the engine against a plain training loop
+  grok-tui bench --vectorize N          a vectorised group of N against N solo runs
   grok-tui gpu-check [--out DIR]        prove the CUDA path: GPU tests, bench, quickstart, speed
   grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
   grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1] [--vectorize N|auto]
@@ -465,6 +466,18 @@ def cmd_bench(argv: list[str]) -> int:
         "(auto: reduce-overhead on CUDA, none elsewhere)",
     )
     parser.add_argument("--rounds", type=int, help="timed rounds (default 5, quick 2)")
+    parser.add_argument(
+        "--vectorize",
+        type=int,
+        metavar="N",
+        help="time a vectorised group of N against N solo runs instead (member-steps/s)",
+    )
+    parser.add_argument(
+        "--scaling",
+        metavar="N,N,...",
+        help="wall time per step of vectorised groups of these sizes against one member, "
+        "e.g. 1,8,64,256 (on a GPU)",
+    )
     startup = parser.add_argument_group(
         "start-up", "--startup times the TUI instead: no training, no torch"
     )
@@ -492,6 +505,26 @@ def cmd_bench(argv: list[str]) -> int:
         return startup_command(runs, repeat)
     if args.runs is not None or args.repeat is not None:
         parser.error("--runs and --repeat apply to --startup only")
+    if args.scaling is not None:
+        try:
+            sizes = [int(n) for n in args.scaling.split(",")]
+        except ValueError:
+            sizes = []
+        if not sizes or min(sizes) < 1:
+            parser.error(f"--scaling takes group sizes >= 1 such as 1,8,64; got {args.scaling}")
+        from grok_tui.group.bench import scaling_command
+
+        return scaling_command(sizes, quick=args.quick, device=args.device, json_path=args.json)
+    if args.vectorize is not None:
+        if args.vectorize < 1:
+            parser.error("--vectorize takes a group size >= 1")
+        if args.compile != "auto" or args.rounds is not None:
+            parser.error("--compile and --rounds do not apply to --vectorize")
+        from grok_tui.group.bench import vectorize_command
+
+        return vectorize_command(
+            args.vectorize, quick=args.quick, device=args.device, json_path=args.json
+        )
     from grok_tui.bench.compare import bench_command  # torch: only when training is timed
 
     return bench_command(

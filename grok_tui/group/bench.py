@@ -12,9 +12,13 @@ The figure is a loop's median member-steps/s over its timed rounds (one warm-up 
 from __future__ import annotations
 
 import copy
+import json
 import statistics
+import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,9 +42,17 @@ WORKLOADS: dict[str, tuple[dict[str, Any], int]] = {
 ROUNDS = {True: (2, 3), False: (3, 5)}
 
 
-def member_presets(workload: str, n: int, device: str) -> list[Preset]:
+def member_presets(
+    workload: str,
+    n: int,
+    device: str,
+    *,
+    spec: dict[str, Any] | None = None,
+    batch: int | None = None,
+) -> list[Preset]:
     """n presets of a workload that differ in train.seed alone, never evaluating."""
-    spec, batch = WORKLOADS[workload]
+    if spec is None or batch is None:
+        spec, batch = WORKLOADS[workload]
     base = make_preset(spec, eval_every=10_000_000)
     presets = []
     for seed in range(n):
@@ -113,26 +125,138 @@ def vectorize_speedup(
     return results
 
 
-def main() -> None:
-    import argparse
+# The issue's scaling table: the quickstart MLP in fp32, the default transformer in tf32
+# (its target) and fp32 (compute-bound on CUDA cores), as groups of these sizes.
+SCALING: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "mlp": (MLP, ("fp32",)),
+    "transformer": (TRANSFORMER, ("tf32", "fp32")),
+}
+SCALING_STEPS = {True: 5, False: 50}
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=8, help="members per group")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--workload", action="append", choices=list(WORKLOADS))
-    parser.add_argument("--no-vmap", action="store_true")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
-    results = vectorize_speedup(
-        args.n,
-        args.quick,
-        tuple(args.workload or WORKLOADS),
-        device=args.device,
-        with_vmap=not args.no_vmap,
+
+def group_scaling(sizes: Sequence[int], device: str, quick: bool = False) -> list[dict[str, Any]]:
+    """Seconds per group step for each workload, precision and group size, and the ratio
+    to a group of one: how much more wall time N members take than one. (tf32 is a CUDA
+    precision: elsewhere fp32 alone.)"""
+    from grok_tui.group.memory import max_members
+
+    steps = SCALING_STEPS[quick]
+    rows: list[dict[str, Any]] = []
+    for workload, (spec, precisions) in SCALING.items():
+        for precision in precisions if device.startswith("cuda") else ("fp32",):
+            one: float | None = None
+            for n in sizes:
+                row: dict[str, Any] = {"workload": workload, "precision": precision, "n": n}
+                rows.append(row)
+                presets = member_presets(workload, n, device, spec=spec, batch=512)
+                for preset in presets:
+                    preset.train.precision = precision  # type: ignore[assignment]
+                limit, why = max_members(presets, device)
+                if n > limit:
+                    row["error"] = f"does not fit: at most {limit} ({why})"
+                    continue
+                try:
+                    row.update(_time_group(presets, steps))
+                except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+                    row["error"] = str(exc).splitlines()[0][:200]
+                    continue
+                if n == 1:
+                    one = row["seconds_per_step"]
+                if one is not None:
+                    row["time_ratio"] = row["seconds_per_step"] / one
+    return rows
+
+
+def _time_group(presets: Sequence[Preset], steps: int) -> dict[str, float]:
+    group = GroupTrainer(presets)
+    for _ in range(3):
+        group.train_step(want_grad_norm=False)
+    synchronize(group.device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        group.train_step(want_grad_norm=False)
+    synchronize(group.device)
+    seconds = (time.perf_counter() - start) / steps
+    del group
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return {"seconds_per_step": seconds, "member_steps_per_s": len(presets) / seconds}
+
+
+def scaling_command(
+    sizes: Sequence[int],
+    *,
+    quick: bool = False,
+    device: str = "auto",
+    json_path: Path | None = None,
+) -> int:
+    """``grok-tui bench --scaling 1,8,64,256``: the table, then one line per workload."""
+    from grok_tui.engine import RunError, resolve_device
+
+    try:
+        dev = resolve_device(device)
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"vectorised groups of {', '.join(map(str, sizes))} on {dev}", flush=True)
+    rows = group_scaling(sizes, str(dev), quick)
+    print(
+        f"{'workload':<12} {'precision':<9} {'N':>5} {'ms/step':>9} {'member-steps/s':>15} {'x one':>7}"
     )
+    for row in rows:
+        if "error" in row:
+            print(f"{row['workload']:<12} {row['precision']:<9} {row['n']:>5}  {row['error']}")
+            continue
+        ratio = f"{row['time_ratio']:.2f}x" if "time_ratio" in row else "-"
+        print(
+            f"{row['workload']:<12} {row['precision']:<9} {row['n']:>5} "
+            f"{1000 * row['seconds_per_step']:>9.2f} {row['member_steps_per_s']:>15,.0f} {ratio:>7}"
+        )
+    if json_path is not None:
+        json_path.write_text(json.dumps({"device": str(dev), "rows": rows}, indent=2))
+    return 0
+
+
+def vectorize_command(
+    n: int, *, quick: bool = False, device: str = "auto", json_path: Path | None = None
+) -> int:
+    """``grok-tui bench --vectorize N``: a line per workload, then the figure's line
+    ``vectorize=N speedup: transformer=R1x mlp=R2x`` (member-steps/s of the group over
+    steps/s of the solo engine, timed alternately in this process)."""
+    from grok_tui.engine import RunError, resolve_device
+
+    try:
+        dev = resolve_device(device)
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rounds, steps = ROUNDS[quick]
+    print(
+        f"vectorised groups of {n} against {n} solo engine runs on {dev} · "
+        f"{rounds} timed rounds of {steps} steps, alternating, after one warm-up",
+        flush=True,
+    )
+    with warnings.catch_warnings():  # vmap's "no batching rule" notes, on every call
+        warnings.simplefilter("ignore", UserWarning)
+        results = vectorize_speedup(n, quick, device=str(dev), with_vmap=dev.type != "mps")
     for workload, result in results.items():
-        print(workload, " ".join(f"{k}={v:.2f}" for k, v in result.items()), flush=True)
-
-
-if __name__ == "__main__":
-    main()
+        spec, batch = WORKLOADS[workload]
+        p = spec.get("data", {}).get("p", 97)
+        cells = [
+            f"solo {result['solo']:,.0f}",
+            f"group {result['group']:,.0f} ({result['group/solo']:.2f}x)",
+        ]
+        if "vmap" in result:
+            cells.append(f"torch.func vmap {result['vmap']:,.0f} ({result['vmap/solo']:.2f}x)")
+        print(
+            f"  {workload:<16} p={p} batch {batch}: member-steps/s " + " · ".join(cells),
+            flush=True,
+        )
+    if json_path is not None:
+        json_path.write_text(json.dumps({"n": n, "device": str(dev), "results": results}, indent=2))
+    print(
+        f"vectorize={n} speedup: transformer={results['transformer']['group/solo']:.2f}x "
+        f"mlp={results['mlp']['group/solo']:.2f}x",
+        flush=True,
+    )
+    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -297,3 +298,51 @@ def test_a_sweep_directory_remembers_its_vectorize_for_resume(tmp_path, capsys):
     todo, done, _ = jobs_to_run(sweep_dir)
     assert not todo and len(done) == 2
     assert all("group" not in p.run.summary() for p in sweep_dir.points())
+
+
+def test_bench_vectorize_prints_the_speedup_of_a_group_over_solo_runs(monkeypatch, capsys):
+    from grok_tui.group import bench
+
+    small = {
+        "data": {"p": 11},
+        "model": {"type": "transformer", "d_model": 16, "d_ff": 32, "heads": 2},
+    }
+    tiny_mlp = {"data": {"p": 11}, "model": {"type": "mlp", "embed_dim": 8, "widths": [16]}}
+    monkeypatch.setattr(
+        bench,
+        "WORKLOADS",
+        {"transformer": (small, 32), "mlp": (tiny_mlp, 32), "transformer-p23": (small, 16)},
+    )
+    assert main(["bench", "--vectorize", "3", "--quick", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("vectorised groups of 3 against 3 solo engine runs on cpu")
+    assert [line.split()[0] for line in lines[1:4]] == ["transformer", "mlp", "transformer-p23"]
+    figure = re.fullmatch(
+        r"vectorize=3 speedup: transformer=(\d+\.\d\d)x mlp=(\d+\.\d\d)x", lines[-1]
+    )
+    assert figure and all(float(r) > 0 for r in figure.groups())
+    with pytest.raises(SystemExit):
+        main(["bench", "--vectorize", "0"])
+
+
+def test_bench_scaling_times_groups_of_each_size_against_one(monkeypatch, capsys, tmp_path):
+    from grok_tui.group import bench
+
+    tiny_mlp = {"data": {"p": 11}, "model": {"type": "mlp", "embed_dim": 8, "widths": [16]}}
+    monkeypatch.setattr(bench, "SCALING", {"mlp": (tiny_mlp, ("tf32", "fp32"))})
+    out = tmp_path / "scaling.json"
+    assert (
+        main(["bench", "--scaling", "1,3", "--quick", "--device", "cpu", "--json", str(out)]) == 0
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["workload"], r["precision"], r["n"]) for r in rows] == [
+        ("mlp", "fp32", 1),  # tf32 is a CUDA precision: the CPU measures fp32 alone
+        ("mlp", "fp32", 3),
+    ]
+    assert rows[0]["time_ratio"] == 1.0 and rows[1]["time_ratio"] > 0
+    assert rows[1]["member_steps_per_s"] > 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "vectorised groups of 1, 3 on cpu"
+    assert table[-1].split()[:3] == ["mlp", "fp32", "3"]
+    with pytest.raises(SystemExit):
+        main(["bench", "--scaling", "0,8"])

@@ -25,6 +25,19 @@ def fake_runner(fail: str | None = None):
         if "pytest" in args:
             log.write_text("..........\n12 passed, 3 deselected in 4.2s\n")
             return 0, 4.2
+        if "--scaling" in args:
+            out = Path(args[args.index("--json") + 1])
+            rows = [
+                {"workload": w, "precision": p, "n": n, "time_ratio": r, "member_steps_per_s": s}
+                for w, p, n, r, s in [
+                    ("mlp", "fp32", 1, 1.0, 900.0),
+                    ("mlp", "fp32", 64, 1.3, 44_000.0),
+                    ("transformer", "tf32", 1, 1.0, 600.0),
+                    ("transformer", "tf32", 64, 2.4, 16_000.0),
+                ]
+            ]
+            out.write_text(json.dumps({"device": "cuda", "rows": rows}))
+            return 0, 30.0
         if "bench" in args:
             out = Path(args[args.index("--json") + 1])
             loops = {
@@ -71,7 +84,12 @@ def test_a_passing_check_writes_both_reports_with_every_figure(tmp_path, capsys)
     assert report["targets"]["quickstart_seconds_to_grok"]["met"] is True
     markdown = (out / "report.md").read_text()
     assert "# gpu-check: Fake GPU" in markdown and "| default transformer | ok |" in markdown
-    assert "vectorised group scaling" in markdown  # what was not measured is said
+    assert figures["group_mlp_fp32_64_time_ratio"] == 1.3
+    assert figures["group_transformer_tf32_64_member_steps_per_s"] == 16_000.0
+    assert report["targets"]["group_mlp_fp32_64_time_ratio"]["met"] is True
+    assert report["targets"]["group_transformer_tf32_64_time_ratio"]["met"] is False  # 2.4 > 2
+    assert "| group scaling | ok |" in markdown
+    assert "CUDA graphs against eager" in markdown  # what was not measured is said
     preset = load_preset(out / "default-transformer.toml")
     assert (preset.model.type, preset.data.p, preset.train.batch_size) == ("transformer", 97, 512)
     assert (preset.model.layers, preset.model.d_model, preset.train.eval_every) == (2, 128, 100)
