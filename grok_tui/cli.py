@@ -325,7 +325,10 @@ def cmd_runs(argv: list[str]) -> int:
     if not runs:
         print("no runs")
         return EXIT_OK
-    print(f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}  note")
+    print(
+        f"{'run':44} {'status':10} {'step':>9} {'fit':>7} {'grok':>7} {'test_acc':>8}  "
+        f"{'device':24}  note"
+    )
     for info in runs:
         s = info.summary
         final = s.get("final") if isinstance(s.get("final"), dict) else {}
@@ -339,10 +342,17 @@ def cmd_runs(argv: list[str]) -> int:
             f"{safe_text(info.run_id):44} {safe_text(info.status):10} "
             f"{_opt(s.get('step', 0)):>9} "
             f"{_opt(s.get('fit_step')):>7} {_opt(s.get('grok_step')):>7} "
-            f"{_acc(test_acc):>8}  {safe_text(note[:100])}"
+            f"{_acc(test_acc):>8}  {safe_text(device_label(s)):24}  {safe_text(note[:100])}"
         )
         print(line.rstrip())
     return EXIT_OK
+
+
+def device_label(summary: dict[str, object]) -> str:
+    """'cuda:0 H100 80GB HBM3' (the GPU's name without its vendor), 'cpu', or ''."""
+    device = str(summary.get("device") or "")
+    name = str(summary.get("device_name") or "").removeprefix("NVIDIA ").strip()
+    return f"{device} {name}"[:24].strip() if name else device[:24]
 
 
 def cmd_note(argv: list[str]) -> int:

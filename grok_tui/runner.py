@@ -164,6 +164,8 @@ def execute(
         return _fail(run, f"cannot write{where}: {files.describe_os_error(exc)}")
     except Exception as exc:
         run_sink.metrics.close()
+        if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA, MPS)
+            return _fail(run, out_of_memory_message(exc, preset, device))
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
         return _fail(run, f"{type(exc).__name__}: {exc}", debug_hint=True)
@@ -171,6 +173,17 @@ def execute(
         summary["status"], EXIT_FAILED
     )
     return code, store.read_summary(run.path)
+
+
+def out_of_memory_message(exc: BaseException, preset: Preset, device: str | None) -> str:
+    """One line for a run that did not fit its device: what torch said, what to do."""
+    said = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "out of memory"
+    where = device or preset.train.device
+    return (
+        f"the run does not fit in the memory of {where} ({said}); its records and last "
+        "checkpoint are kept: free memory on the device (other runs?), or use a smaller "
+        "batch_size or model, then grok-tui --resume this run"
+    )
 
 
 def _fail(
