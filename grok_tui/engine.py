@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grok_tui import graphs
 from grok_tui.config import Preset
 from grok_tui.data import Task, build_task
-from grok_tui.errors import UserError
+from grok_tui.errors import RunError
 from grok_tui.losses import LOSSES
 from grok_tui.measures import ProgressMeasures
 from grok_tui.models import build_model, count_parameters
@@ -47,10 +48,6 @@ DENSE_FROM = 0.5
 
 def eval_chunk(device: torch.device) -> int:
     return EVAL_CHUNK.get(device.type, EVAL_CHUNK_DEFAULT)
-
-
-class RunError(UserError):
-    """A preset that is valid on paper but cannot run here (no CUDA, tf32 on CPU, ...)."""
 
 
 class Sink(Protocol):
@@ -186,20 +183,27 @@ class Batcher:
     def batches_per_epoch(self) -> int:
         return max(1, self.n // self.batch_size)
 
-    def next(self) -> torch.Tensor | None:
-        """Indices of the next batch (None: the whole set, in order)."""
+    def advance(self) -> int | None:
+        """Move on one batch; return where it starts in this epoch's permutation (None: the
+        whole set). An epoch's first batch draws the permutation, on the device."""
         if self.full_batch:
             self.epoch += 1
             return None
         if self.position == 0:
             self.perm = torch.randperm(self.n, generator=self.generator, device=self.device)
         start = self.position * self.batch_size
-        idx = self.perm[start : start + self.batch_size]
         self.position += 1
         if self.position == self.batches_per_epoch:
             self.position = 0
             self.epoch += 1
-        return idx
+        return start
+
+    def next(self) -> torch.Tensor | None:
+        """Indices of the next batch (None: the whole set, in order)."""
+        start = self.advance()
+        if start is None or self.perm is None:
+            return None
+        return self.perm[start : start + self.batch_size]
 
     def take(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The next batch of (x, y): one gather per epoch, then each batch is a slice of it."""
@@ -266,21 +270,33 @@ class Trainer:
     def train_step(self, want_grad_norm: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One optimizer step; returns device tensors only (the loss, and the grad norm if asked)."""
         x, y = self.batcher.take(self.task.train_x, self.task.train_y)
+        loss = self.compute_gradients(x, y)
+        return loss, self.apply_gradients(want_grad_norm)
+
+    def compute_gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Forward, loss and backward of one batch: every .grad written; the loss (device)."""
         if self.fused_step is not None:
-            loss = self.fused_step(x, y)  # writes every .grad
-        else:
-            self.model.train()
-            with self._autocast():
-                logits = self.forward(x)
-            loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-        return loss.detach(), self.apply_gradients(want_grad_norm)
+            return self.fused_step(x, y).detach()  # writes every .grad
+        self.model.train()
+        with self._autocast():
+            logits = self.forward(x)
+        loss = self.loss_fn(logits.to(torch.promote_types(logits.dtype, torch.float32)), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss.detach()
 
     def apply_gradients(self, want_grad_norm: bool) -> torch.Tensor | None:
         """Everything after backward, with every .grad written: filter, ⊥Grad, clip,
-        optimizer step, schedule, norm constraint. Returns the grad norm (device) if
+        optimizer step, norm constraint, schedule. Returns the grad norm (device) if
         clipped or asked. Vectorised groups call it per member after a batched backward."""
+        grad_norm = self.update_weights(want_grad_norm)
+        self.scheduler.step()
+        self.step += 1
+        return grad_norm
+
+    def update_weights(self, want_grad_norm: bool) -> torch.Tensor | None:
+        """The device work of apply_gradients, no host state touched: a captured CUDA graph
+        replays it (graphs.py), with the learning rate in a device tensor."""
         params = self.params
         if self.grad_filter is not None:
             self.grad_filter.apply(params)
@@ -293,11 +309,9 @@ class Trainer:
         elif want_grad_norm:
             grad_norm = total_norm([p.grad for p in params if p.grad is not None])
         self.optimizer.step()
-        self.scheduler.step()
         if self.target_norm is not None:
             with torch.no_grad():
                 torch._foreach_mul_(params, self.target_norm / total_norm(params))
-        self.step += 1
         return grad_norm
 
     @torch.no_grad()
@@ -577,21 +591,22 @@ def train(
     resume: dict[str, Any] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     device: str | None = None,
+    capture: graphs.Capture | None = None,
 ) -> dict[str, Any]:
     """Train one preset to its end (or a stop); return the final summary.
 
     Status is ``completed``, ``stopped`` (should_stop turned true: checkpointed),
     ``diverged`` (a non-finite loss) or ``failed`` (an exception, re-raised after the
-    sinks heard of it).
+    sinks heard of it). ``capture``: how the step becomes a CUDA graph (None: CUDA's;
+    tests pass a stand-in that runs on the CPU).
     """
     trainer = build_trainer(preset, device)
     if resume is not None:
         resume_trainer(trainer, resume)
+    steps = graphs.Steps(trainer, capture)  # eager, or a CUDA graph once warmed up and checked
     session = Session(trainer, list(sinks), resumed=resume is not None)
+    steps.report_to(session.summary)
     tc = preset.train
-    # The divergence check stays on the device: the first step whose loss was not finite.
-    first_bad = torch.full((), -1, dtype=torch.int64, device=trainer.device)
-    step_t = torch.full((), trainer.step, dtype=torch.int64, device=trainer.device)
     stop_at = math.inf  # set once grok_step is known and stop_after_grok asks for it
     status = "running"
     try:
@@ -603,18 +618,16 @@ def train(
                 status = "stopped"
                 break
             evaluate = session.evaluates_after(trainer.step + 1)
-            loss, norm = trainer.train_step(want_grad_norm=evaluate)
-            step_t += 1
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step_t, first_bad)
+            norm = steps.step(want_grad_norm=evaluate)
             if norm is not None:
                 session.grad_norm = norm
             if evaluate:
-                bad = int(first_bad)
+                bad = int(steps.first_bad)  # the divergence check stayed on the device till now
                 if bad >= 0:
                     status = "diverged"
                     session.summary["diverged_step"] = bad
                     session.summary["error"] = (
-                        f"non-finite training loss ({float(loss)}) at step {bad}"
+                        f"non-finite training loss ({float(steps.loss)}) at step {bad}"
                     )
                     break
                 session.emit(session.record())

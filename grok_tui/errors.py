@@ -75,3 +75,7 @@ class RunBusyError(UserError):
 
 class SweepError(UserError):
     """A sweep directory that is not there, or whose sweep.json cannot be used."""
+
+
+class RunError(UserError):
+    """A preset that is valid on paper but cannot run here (no CUDA, tf32 on CPU, ...)."""

@@ -66,6 +66,31 @@ def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:
     raise ValueError(f"unknown schedule '{cfg.schedule}'")
 
 
+def lr_factor_tensor(step: torch.Tensor, cfg: OptimConfig, total_steps: int) -> torch.Tensor:
+    """lr_factor on the device, for a step held in a tensor (a captured CUDA graph's).
+
+    float64, and the same operations in the same order as lr_factor, so that both round
+    alike (cosine may still differ in the last bit where torch's cos and math.cos do).
+    """
+    s = step.to(torch.float64)
+    warmup = cfg.warmup_steps
+    if cfg.schedule == "constant":
+        after = torch.ones_like(s)
+    else:
+        floor = cfg.min_lr / cfg.lr
+        progress = ((s - warmup) / max(1, total_steps - warmup)).clamp(max=1.0)
+        if cfg.schedule == "cosine":
+            after = floor + (1.0 - floor) * 0.5 * (1.0 + torch.cos(math.pi * progress))
+        elif cfg.schedule == "linear":
+            after = 1.0 - (1.0 - floor) * progress
+        else:
+            raise ValueError(f"unknown schedule '{cfg.schedule}'")
+    if warmup == 0:
+        return after
+    start = cfg.warmup_start
+    return torch.where(s < warmup, start + (1.0 - start) * s / warmup, after)
+
+
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_steps: int
 ) -> torch.optim.lr_scheduler.LambdaLR:

@@ -3,8 +3,9 @@
 Both train the same task with a model of the same size (build_loops checks the
 parameter counts); checkpoints and sinks are left out of both.
 
-- engine: grok_tui's own Trainer (build_trainer + train_step; on CPU the MLP takes its
-  hand-written step, models/mlp_step.py), with the same evaluation cadence as
+- engine: grok_tui's own Trainer (build_trainer + graphs.Steps, as `engine.train` steps:
+  a CUDA graph where `[train] cuda_graphs` allows, else train_step; on CPU the MLP takes
+  its hand-written step, models/mlp_step.py), with the same evaluation cadence as
   `engine.train` (whole train and test sets every `eval_every` steps, parameter and
   gradient norms, the on-device divergence check).
 - baseline: a model of the same size written the common way (danielmamay-style post-LN
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from grok_tui import graphs
 from grok_tui.bench.plan import BATCH_SIZE
 from grok_tui.config import Preset, TransformerConfig
 from grok_tui.engine import Trainer, build_trainer, total_norm
@@ -42,22 +44,18 @@ class EngineLoop:
         self.model = self.trainer.model
         self.device = self.trainer.device
         self.eval_every = preset.train.eval_every
-        self.first_bad = torch.full((), -1, dtype=torch.int64, device=self.device)
-        self.step_t = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.steps = graphs.Steps(self.trainer)  # with the divergence check on the device
+        self.steps.report_to({})
         self.last_record: dict[str, float] = {}
 
     def run(self, n_steps: int) -> None:
         tr = self.trainer
         for _ in range(n_steps):
             eval_next = (tr.step + 1) % self.eval_every == 0
-            loss, grad_norm = tr.train_step(want_grad_norm=eval_next)
-            self.step_t += 1
-            self.first_bad = torch.where(
-                (self.first_bad < 0) & ~torch.isfinite(loss), self.step_t, self.first_bad
-            )
+            grad_norm = self.steps.step(want_grad_norm=eval_next)
             if eval_next:
-                if int(self.first_bad) >= 0:
-                    raise RuntimeError(f"the engine diverged at step {int(self.first_bad)}")
+                if (bad := int(self.steps.first_bad)) >= 0:
+                    raise RuntimeError(f"the engine diverged at step {bad}")
                 train_loss, train_acc = tr.evaluate(tr.task.train_x, tr.task.train_y)
                 test_loss, test_acc = tr.evaluate(tr.task.test_x, tr.task.test_y)
                 self.last_record = {

@@ -68,6 +68,7 @@ from grok_tui.config.schema import (
     RecurrentConfig,
     TrainConfig,
     TransformerConfig,
+    cuda_graph_blocker,
 )
 from grok_tui.config.tasks import (
     DIVIDING,
@@ -120,6 +121,7 @@ __all__ = [
     "RecurrentConfig",
     "TrainConfig",
     "TransformerConfig",
+    "cuda_graph_blocker",
     # memory
     "ADAM_COPIES",
     "EVAL_ROWS",

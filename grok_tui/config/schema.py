@@ -315,6 +315,11 @@ class TrainConfig(_Section):
     compile: bool | Literal["default", "reduce-overhead", "max-autotune"] = Field(
         False, description="torch.compile the model (true = 'default' mode)"
     )
+    cuda_graphs: bool | Literal["auto"] = Field(
+        "auto",
+        description="capture the training step as a CUDA graph and replay it (auto: on CUDA when "
+        "the preset's features allow, checked once against an eager step; false: eager)",
+    )
     keep_checkpoints: list[int] = Field(
         default_factory=list,
         description="steps whose weights are kept in checkpoints/ for analysis (step 0 always)",
@@ -391,6 +396,13 @@ class TrainConfig(_Section):
             f" got {short_repr(compile)}"
         )
 
+    @field_validator("cuda_graphs", mode="before")
+    @classmethod
+    def _cuda_graphs_mode(cls, value: Any) -> Any:
+        if isinstance(value, bool) or value == "auto":
+            return value
+        raise ValueError(f"cuda_graphs must be true, false or 'auto', got {short_repr(value)}")
+
     @field_validator("keep_checkpoints")
     @classmethod
     def _kept_steps_valid(cls, steps: list[int]) -> list[int]:
@@ -450,6 +462,17 @@ class Preset(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _cuda_graphs_apply(self) -> Preset:
+        if self.train.cuda_graphs is True:
+            if self.train.device in ("cpu", "mps"):
+                raise ValueError(
+                    f"train.cuda_graphs = true needs a CUDA device, not {self.train.device!r}"
+                )
+            if (blocker := cuda_graph_blocker(self)) is not None:
+                raise ValueError(f"train.cuda_graphs = true, but {blocker}")
+        return self
+
+    @model_validator(mode="after")
     def _steps_from_epochs(self) -> Preset:
         train = self.train
         if train.epochs is not None:
@@ -482,6 +505,30 @@ class Preset(BaseModel):
 
     def to_toml(self) -> str:
         return tomli_w.dumps(_toml_ready(self.to_dict()))
+
+
+def cuda_graph_blocker(preset: Preset) -> str | None:
+    """Why this preset's training step cannot be captured as a CUDA graph, or None.
+
+    A graph replays fixed kernels on fixed memory: whatever the step decides on the host
+    from one step to the next, or draws at random, cannot be in it (grok_tui/graphs.py).
+    """
+    model, optim, train = preset.model, preset.optim, preset.train
+    if model.type in ("lstm", "gru", "rnn"):
+        return f"model.type = {model.type!r}: recurrent models are not captured (cuDNN's RNN)"
+    if model.dropout > 0:
+        return "model.dropout > 0: dropout draws random numbers inside the step"
+    if train.compile:
+        return "train.compile: torch.compile brings its own graphs (mode 'reduce-overhead')"
+    if train.precision == "bf16":
+        return "precision 'bf16': autocast caches its casts across the step"
+    if train.precision == "fp64":
+        return "precision 'fp64': the fused optimizer reads a tensor learning rate in float32"
+    if optim.name not in ("adam", "adamw"):
+        return f"optim.name = {optim.name!r}: only adam and adamw have a capturable step here"
+    if optim.grokfast is not None and optim.grokfast.kind == "ma":
+        return "the Grokfast MA filter keeps its window position on the host"
+    return None
 
 
 def _toml_ready(value: Any) -> Any:

@@ -103,6 +103,63 @@ def test_a_stopped_run_resumes_on_the_device_where_it_stopped(tmp_path):
     close(store.read_records(run.path), whole, rel=1e-4)
 
 
+class StepAsGraph:
+    """On the CPU (GROK_TUI_GPU_TEST_DEVICE=cpu), the graph's stand-in: the static step run
+    eagerly, so the logic of the comparison is checked where no GPU is."""
+
+    device_types = frozenset({"cpu"})
+
+    def warm(self, body):
+        body()
+
+    def capture(self, body):
+        return body
+
+
+@pytest.mark.parametrize("family", ["transformer", "mlp"])
+def test_cuda_graphs_train_as_the_eager_step_does(family):
+    """200 steps replayed from a captured graph follow the eager steps' records."""
+    overrides = [*FAMILIES[family], "train.steps=200", "train.eval_every=50"]
+    overrides += ["optim.grad_clip=1.0", 'optim.grokfast={kind="ema"}']
+    eager = records_of(small(*overrides, "train.cuda_graphs=false"))
+    sink = Collect()
+    mode = "true" if ON_CUDA else "auto"  # true on CPU is a preset error: the stand-in there
+    summary = train(
+        small(*overrides, f"train.cuda_graphs={mode}"),
+        [sink],
+        capture=None if ON_CUDA else StepAsGraph(),
+    )
+    assert summary["status"] == "completed", summary.get("error")
+    assert summary["cuda_graphs"] is True, summary.get("cuda_graphs_reason")
+    close(sink.records, eager, rel=1e-4)
+    for x, y in zip(sink.records, eager, strict=True):
+        assert math.isclose(x["lr"], y["lr"], rel_tol=1e-12)
+        assert math.isclose(x["train_acc"], y["train_acc"], abs_tol=0.02)
+
+
+@cuda_only
+def test_auto_replays_a_graph_that_never_waits_for_the_host():
+    """The quickstart's step is captured under auto; a replay makes no host sync."""
+    from grok_tui import graphs
+
+    preset = small('optim.grokfast={kind="ema"}', "optim.grad_clip=1.0", "optim.schedule=cosine")
+    trainer = build_trainer(preset)
+    steps = graphs.Steps(trainer)
+    summary: dict = {}
+    steps.report_to(summary)
+    bpe = trainer.batcher.batches_per_epoch
+    for _ in range(bpe * (graphs.WARMUP_STEPS // bpe + 1) + 1):  # captured; an epoch begun
+        steps.step(want_grad_norm=False)
+    assert summary["cuda_graphs"] is True, summary.get("cuda_graphs_reason")
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(min(3, bpe - 1)):  # within the epoch: replays only
+            steps.step(want_grad_norm=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 @cuda_only
 def test_a_training_step_never_waits_for_the_host():
     """Fused AdamW, the gradient norm and the schedule stay on the device: no sync."""
