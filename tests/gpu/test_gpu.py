@@ -182,3 +182,27 @@ def test_the_summary_names_the_gpu(tmp_path):
     code, summary = runner.execute(preset, run)
     assert code == 0
     assert summary["device"].startswith("cuda") and summary.get("device_name")
+
+
+@pytest.mark.parametrize("family", ["transformer", "mlp"])
+def test_a_vectorised_group_trains_each_member_as_its_solo_run_on_the_device(family):
+    """Four seeds and split seeds as one group on the device: each member's records follow
+    its solo run on the same device (bit for bit on the CPU; within float tolerance on
+    CUDA, whose batched kernels may sum in another order)."""
+    from grok_tui.group import train_group
+
+    presets = []
+    for i in range(4):
+        preset = small(*FAMILIES[family], f"train.seed={i}", f"data.split_seed={i % 2}")
+        preset.optim.lr = [1e-3, 3e-3][i % 2]
+        presets.append(preset)
+    sinks = [Collect() for _ in presets]
+    summaries = train_group(presets, sinks)
+    assert [s["status"] for s in summaries] == ["completed"] * 4
+    for preset, sink in zip(presets, sinks, strict=True):
+        solo = records_of(preset)
+        if ON_CUDA:
+            close(sink.records, solo, rel=1e-4)
+        else:
+            strip = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in solo]
+            assert [{k: v for k, v in r.items() if k != "elapsed_s"} for r in sink.records] == strip
