@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "gpu-check",
     "analyze",
     "sweep-report",
+    "queue",
 )
 
 DESCRIPTION = """\
@@ -56,6 +57,9 @@ A terminal workbench for grokking research.
                                         train a sweep's points as Ray tasks (pip install 'grok-tui[cluster]')
   grok-tui --resume SWEEP_DIR           continue a sweep without redoing finished points
   grok-tui sweep-report SWEEP_DIR [--metric M] [--csv PATH]   a sweep's table and heatmap
+  grok-tui queue [list | add PRESET [--device D] | remove N | move N up|down|top|bottom
+                 | slots [DEVICE N] | rebuild]
+                                        runs that start when a slot of their device is free
 """
 
 
@@ -72,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "gpu-check": cmd_gpu_check,
             "analyze": cmd_analyze,
             "sweep-report": cmd_sweep_report,
+            "queue": cmd_queue,
         }[command](rest)
     parser = argparse.ArgumentParser(
         prog="grok-tui",
@@ -457,6 +462,136 @@ def _acc(value: object) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:.4f}"
     return safe_text(value)
+
+
+def cmd_queue(argv: list[str]) -> int:
+    """``grok-tui queue ...``: list, add to, reorder and serve the runs directory's queue."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="grok-tui queue",
+        parents=[common],
+        description="Runs that wait for a free slot on their device (RUNS/queue.json). A "
+        "detached queue runner, started by `add` and by the TUI, starts the next one when "
+        "fewer runs than the device's slots are live (runs started by hand count too) and "
+        "ends when the queue is empty. Queued runs show in History with status queued.",
+    )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.add_parser("list", parents=[common], help="the queue in order (the default)")
+    add = sub.add_parser("add", parents=[common], help="queue a preset (last)")
+    add.add_argument("preset", metavar="PRESET", help="a preset file (TOML)")
+    add.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
+    add.add_argument("--device", help="train here instead of train.device (cpu, cuda:1, ...)")
+    remove = sub.add_parser(
+        "remove", parents=[common], help="take entry N out (its run directory, never trained, goes)"
+    )
+    remove.add_argument("position", type=int, metavar="N")
+    move = sub.add_parser("move", parents=[common], help="move entry N: up, down, top, bottom")
+    move.add_argument("position", type=int, metavar="N")
+    move.add_argument("where", choices=["up", "down", "top", "bottom"])
+    slots = sub.add_parser(
+        "slots", parents=[common], help="show, or set, the runs live at once on DEVICE (0 pauses)"
+    )
+    slots.add_argument("device", nargs="?", metavar="DEVICE")
+    slots.add_argument("count", nargs="?", type=int, metavar="N")
+    sub.add_parser(
+        "rebuild",
+        parents=[common],
+        help="a new queue.json from the runs with status queued (a damaged one is kept aside)",
+    )
+    serve = sub.add_parser(
+        "run", parents=[common], help="serve the queue here until it is empty (what add starts)"
+    )
+    serve.add_argument("--poll", type=float, default=1.0, metavar="S", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    from grok_tui import launcher, runqueue
+
+    runs_dir = resolve_runs_dir(args.runs_dir)
+    try:
+        if args.action == "add":
+            preset = load_preset(args.preset, args.overrides)
+            queued = runqueue.enqueue(runs_dir, preset, device=args.device)
+            runqueue.ensure_runner(runs_dir, launcher.start_queue_runner)
+            print(
+                f"queued {safe_text(queued.run.run_id)} at position {queued.position} on "
+                f"{queued.device}; it starts when a {queued.device} slot is free "
+                f"(grok-tui queue lists the queue)"
+            )
+        elif args.action in ("remove", "move"):
+            run_id = runqueue.run_at(runs_dir, args.position)
+            if args.action == "remove":
+                deleted = runqueue.remove(runs_dir, run_id)
+                gone = " and deleted its run directory" if deleted else ""
+                print(f"removed {safe_text(run_id)} from the queue{gone}")
+            else:
+                delta = {"up": -1, "down": 1, "top": -(10**9), "bottom": 10**9}[args.where]
+                position = runqueue.move(runs_dir, run_id, delta)
+                print(f"{safe_text(run_id)} is now at position {position}")
+        elif args.action == "slots":
+            if args.device is not None and args.count is None:
+                parser.error("slots takes DEVICE and N (or nothing, to show them)")
+            if args.device is not None:
+                key = runqueue.set_slots(runs_dir, args.device, args.count)
+                runqueue.ensure_runner(runs_dir, launcher.start_queue_runner)
+                print(f"{key}: {args.count} slot(s)")
+            else:
+                state = runqueue.read_queue(runs_dir)
+                print(f"slots: {runqueue.slots_line(state, runqueue.live_devices(runs_dir))}")
+        elif args.action == "rebuild":
+            count, kept = runqueue.rebuild(runs_dir)
+            if kept is not None:
+                print(f"the damaged queue file is kept as {safe_text(kept)}")
+            print(f"{count} run(s) in the queue")
+            runqueue.ensure_runner(runs_dir, launcher.start_queue_runner)
+        elif args.action == "run":
+            return _serve_queue(runs_dir, args.poll)
+        else:
+            _print_queue(runs_dir)
+    except UserError as exc:
+        return _error(str(exc))
+    except OSError as exc:
+        from grok_tui.files import describe_os_error
+
+        return _error(f"cannot write the queue in {runs_dir}: {describe_os_error(exc)}")
+    return EXIT_OK
+
+
+def _print_queue(runs_dir: Path) -> None:
+    from grok_tui import runqueue
+
+    state = runqueue.read_queue(runs_dir)
+    live = runqueue.live_devices(runs_dir)
+    pid = runqueue.runner_pid(runs_dir)
+    runner = f"runner pid {pid}" if pid else "no runner (add, or the TUI, starts one)"
+    print(f"queue of {safe_text(runs_dir)} · {runner}")
+    print(f"slots: {runqueue.slots_line(state, live)}")
+    if not state.entries:
+        print("the queue is empty")
+        return
+    print(f"{'#':>3}  {'run':44} {'device':8} {'steps':>8}  state")
+    reasons = runqueue.waits(state, live)
+    for n, (entry, why) in enumerate(zip(state.entries, reasons, strict=True), 1):
+        steps = store.read_summary(runs_dir / entry.run).get("steps")
+        print(f"{n:>3}  {safe_text(entry.run):44} {entry.device:8} {_opt(steps):>8}  {why}")
+
+
+def _serve_queue(runs_dir: Path, poll: float) -> int:
+    """The detached queue runner: its lines go to RUNS/logs/queue.log."""
+    import signal
+
+    from grok_tui import runqueue
+
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+    return runqueue.serve(
+        runs_dir,
+        poll_s=max(0.05, poll),
+        should_stop=lambda: bool(stop),
+        log=lambda line: print(safe_text(line), flush=True),
+    )
 
 
 def cmd_bench(argv: list[str]) -> int:

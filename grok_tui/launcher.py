@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 from grok_tui import files, ownership, store
 from grok_tui.config import Preset
+from grok_tui.errors import UserError
 
 # A run directory whose process is being started. Not "running": `--resume` refuses a
 # run whose summary says running with a live pid, and the launcher's own pid is alive.
@@ -156,11 +158,14 @@ def _record_child(run: store.RunDir, pid: int) -> None:
     store.update_summary(run.path, status=STARTING, pid=pid, host=owner["host"], owner=owner)
 
 
-def start_sweep(sweep_file: Path, runs_dir: Path) -> tuple[int, Path]:
+def start_sweep(
+    sweep_file: Path, runs_dir: Path, extra_args: Sequence[str] = ()
+) -> tuple[int, Path]:
     """Train every point of a sweep file in a detached process; its pid and log file.
 
     The sweep creates its own directory of runs under runs_dir; they show up in the
-    live-run scan as each point starts.
+    live-run scan as each point starts. ``extra_args`` go at the end of the command
+    (``--seeds 5`` makes one preset file a sweep over seeds).
     """
     logs = Path(runs_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -173,10 +178,59 @@ def start_sweep(sweep_file: Path, runs_dir: Path) -> tuple[int, Path]:
             str(Path(sweep_file).resolve()),
             "--runs-dir",
             str(Path(runs_dir).resolve()),
+            *extra_args,
         ],
         log_path,
     )
     return pid, log_path
+
+
+# The queue runner of a runs directory (grok_tui/runqueue.py); the directory follows.
+QUEUE_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "queue", "run", "--runs-dir"]
+
+
+def start_queue_runner(runs_dir: Path) -> int:
+    """Start the queue runner of a runs directory, detached, so that the queue goes on
+    after the TUI closes; its pid. Its lines go to RUNS/logs/queue.log."""
+    logs = Path(runs_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return _spawn_detached([*QUEUE_COMMAND, str(Path(runs_dir).resolve())], logs / "queue.log")
+
+
+def stop_queue_runner(runs_dir: Path) -> bool:
+    """SIGTERM the queue runner of a runs directory (proven as for stop_run): it starts
+    nothing more and ends; the queue waits, its run directories kept, for the next runner."""
+    from grok_tui import runqueue
+
+    pid = runqueue.runner_pid(runs_dir)
+    return pid is not None and _terminate(pid)
+
+
+def editor_command(path: Path) -> list[str]:
+    """The user's editor on ``path``: $VISUAL, else $EDITOR (with its own arguments), else vi."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        words = shlex.split(editor)
+    except ValueError:  # an unbalanced quote: taken as one program name
+        words = [editor]
+    return [*(words or ["vi"]), str(path)]
+
+
+def edit_file(path: Path) -> int:
+    """Run the user's editor on a file in this terminal and wait for it; its exit code.
+
+    Not detached, unlike every other child: the editor must own the terminal, which the
+    TUI lends it inside ``App.suspend()`` and takes back when it exits.
+    """
+    command = editor_command(path)
+    try:
+        return subprocess.run(command, check=False).returncode
+    except OSError as exc:  # not found, not executable
+        raise UserError(
+            f"cannot start the editor {command[0]!r}: {files.describe_os_error(exc)}; "
+            "set $EDITOR (or $VISUAL)",
+            field="EDITOR",
+        ) from None
 
 
 def resume_run(run: store.RunDir) -> int:

@@ -47,6 +47,9 @@ CREATED, STARTING, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
     "diverged",
     "crashed",
 )
+# Waits in the runs directory's queue (grok_tui/runqueue.py): neither live nor finished;
+# the queue runner starts it (as --resume of a run without a checkpoint) when a slot frees.
+QUEUED = "queued"
 FINISHED_STATUSES = (COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED)
 LIVE_STATUSES = (STARTING, RUNNING)
 UNREADABLE = "unreadable"  # a run directory whose files are not what grok-tui writes

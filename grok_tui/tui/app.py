@@ -7,6 +7,7 @@ from a thread worker that polls every half second.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -31,12 +32,15 @@ from grok_tui.tui.messages import (
     ActionFailed,
     EditRunPresetRequested,
     ExportRequested,
+    QueueRequested,
+    RecordsExportRequested,
     RerunRequested,
     ResumeRequested,
     RunForgotten,
     RunRequested,
     RunsPolled,
     RunStarted,
+    SeedsRequested,
     StopRequested,
     SweepRequested,
     ViewOptionsChanged,
@@ -70,8 +74,14 @@ def _history_screen() -> Screen:
     return HistoryScreen()
 
 
+def _queue_screen() -> Screen:
+    from grok_tui.tui.screens.queue import QueueScreen
+
+    return QueueScreen()
+
+
 SMOOTHING = 0.6  # EMA weight when smoothing is on
-CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis"})  # the app's m and t
+CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis", "toggle_log_x"})  # m, t, l
 KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
 
@@ -94,7 +104,12 @@ class GrokApp(App):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "grok-tui"
-    MODES = {"presets": PresetsScreen, "live": _live_screen, "history": _history_screen}
+    MODES = {
+        "presets": PresetsScreen,
+        "live": _live_screen,
+        "history": _history_screen,
+        "queue": _queue_screen,
+    }
     DEFAULT_MODE = "presets"
     # A binding with an id is also a command of the palette: its tooltip's first line is
     # the command's title, the rest says what it does (see get_system_commands).
@@ -114,6 +129,14 @@ class GrokApp(App):
             "X axis",
             id="app.xaxis",
             tooltip="Toggle x axis\nSteps or wall time",
+        ),
+        Binding(
+            "l",
+            "toggle_log_x",
+            "Log x",
+            show=False,
+            id="app.logx",
+            tooltip="Toggle log x axis\nlog10 of steps (or wall time): the early steps spread out",
         ),
         Binding("f1", "help", "Help", id="app.help", tooltip="Help\nKeys and screens"),
         Binding("question_mark", "help", "Help", show=False),
@@ -137,6 +160,13 @@ class GrokApp(App):
             "History",
             id="app.history",
             tooltip="History\nEvery run of the runs directory",
+        ),
+        Binding(
+            "f6",
+            "switch_mode('queue')",
+            "Queue",
+            id="app.queue",
+            tooltip="Queue\nRuns waiting for a free slot: reorder, remove, slots per device",
         ),
         Binding(
             "ctrl+q",
@@ -208,6 +238,7 @@ class GrokApp(App):
                 if self.scanner is None:
                     self.scanner = launcher.LiveRunScanner(self.runs_dir)
                 discovered = self.scanner.scan()
+                self._keep_queue_going()
         finally:
             self.post_message(RunsPolled(changed, discovered))
 
@@ -276,6 +307,39 @@ class GrokApp(App):
             return
         self.post_message(RunStarted(run, verb))
 
+    def on_queue_requested(self, message: QueueRequested) -> None:
+        self._enqueue(message.source)
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def _enqueue(self, source: Preset | store.RunDir) -> None:
+        from grok_tui import runqueue, store
+
+        try:
+            preset = store.load_run_preset(source) if isinstance(source, store.RunDir) else source
+            queued = runqueue.enqueue(self.runs_dir, preset)
+        except (UserError, OSError) as exc:
+            self.post_message(ActionFailed(f"Could not queue the run: {exc}"))
+            return
+        self._keep_queue_going()
+        self.call_from_thread(self._tell_screen, [queued.run.run_id])  # History lists it
+        ahead = queued.position - 1
+        place = f"{ahead} ahead of it" if ahead else "next in line"
+        self.call_from_thread(
+            self.notify,
+            safe_markup(
+                f"Queued {queued.run.run_id}, {place}: it starts when a {queued.device} slot "
+                "is free. F6 shows the queue."
+            ),
+        )
+
+    def _keep_queue_going(self) -> None:
+        """Start a queue runner when runs wait and none serves them (it ended, or the
+        machine restarted); a damaged queue.json is left to the Queue screen to show."""
+        from grok_tui import launcher, runqueue
+
+        with contextlib.suppress(UserError, OSError):
+            runqueue.ensure_runner(self.runs_dir, launcher.start_queue_runner)
+
     def on_sweep_requested(self, message: SweepRequested) -> None:
         self._start_sweep(message.sweep_file)
 
@@ -293,6 +357,41 @@ class GrokApp(App):
             safe_markup(
                 f"Sweep {sweep_file.name} started (pid {pid}); its runs appear in Live as they "
                 f"start. Log: {log_path}"
+            ),
+            timeout=8,
+        )
+
+    def on_seeds_requested(self, message: SeedsRequested) -> None:
+        self._start_seeds(message.source, message.seeds, message.split_seeds)
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def _start_seeds(self, source: Preset | Path, seeds: int, split_seeds: int) -> None:
+        """``grok-tui --run FILE --seeds N [--split-seeds M]`` as one sweep; a preset from
+        the form is frozen into a file beside the sweep logs first."""
+        from datetime import datetime
+
+        from grok_tui import launcher, store
+        from grok_tui.config import save_preset
+
+        extra = ["--seeds", str(seeds)]
+        if split_seeds > 1:
+            extra += ["--split-seeds", str(split_seeds)]
+        try:
+            if isinstance(source, Path):
+                path, name = source, source.stem
+            else:
+                folder = self.runs_dir / "logs" / f"seeds-{datetime.now():%Y%m%d-%H%M%S-%f}"
+                path = save_preset(source, folder / f"{store.slug(source.name)}.toml")
+                name = source.name
+            pid, log_path = launcher.start_sweep(path, self.runs_dir, extra_args=extra)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"Could not start the seeds: {exc}"))
+            return
+        self.call_from_thread(
+            self.notify,
+            safe_markup(
+                f"{name}: {seeds} seeds × {split_seeds} split seeds started as one sweep "
+                f"(pid {pid}); the runs appear in Live as they start. Log: {log_path}"
             ),
             timeout=8,
         )
@@ -405,6 +504,32 @@ class GrokApp(App):
         text = f"Write the records of {safe_text(run.run_id)} to CSV:"
         self.push_screen(PathModal(text, default), chosen)
 
+    def on_records_export_requested(self, message: RecordsExportRequested) -> None:
+        runs = message.runs
+        if message.path is not None:
+            self._write_runs_records(runs, message.path)
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._write_runs_records(runs, path)
+
+        text = f"Write the records of {len(runs)} runs to one CSV (run id, varying fields):"
+        self.push_screen(PathModal(text, Path.cwd() / message.default_name), chosen)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def _write_runs_records(self, runs: list[store.RunDir], path: Path) -> None:
+        from grok_tui.export import write_runs_csv
+
+        try:
+            count = write_runs_csv(runs, path)
+        except OSError as exc:
+            self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
+            return
+        self.call_from_thread(
+            self.notify, safe_markup(f"Wrote {count} records of {len(runs)} runs to {path}")
+        )
+
     @work(thread=True, exit_on_error=False, group="export")
     def _write_records(self, run: store.RunDir, path: Path) -> None:
         from grok_tui.tui.runtable import write_records_csv
@@ -437,6 +562,11 @@ class GrokApp(App):
         self._set_axis_options(replace(self.axis_options, x_key=x_key))
         self.notify(f"x axis: {'wall time' if x_key == 'elapsed_s' else 'steps'}", timeout=2)
 
+    def action_toggle_log_x(self) -> None:
+        log_x = not self.axis_options.log_x
+        self._set_axis_options(replace(self.axis_options, log_x=log_x))
+        self.notify(f"x axis scale: {'log' if log_x else 'linear'}", timeout=2)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         try:
             screen = self.screen
@@ -466,11 +596,15 @@ class GrokApp(App):
             self.exit()
             return
         sweep_dirs = {path.resolve() for path, _ in sweeps}
+        waiting = self._queued_count()
 
         def chosen(choice: str | None) -> None:
             if choice == "leave":
                 self.exit()
             elif choice == "stop":
+                # first the queue's runner, which would start a queued run in each slot
+                # that the stops free; the queue waits for the next grok-tui
+                launcher.stop_queue_runner(self.runs_dir)
                 # A sweep forwards the stop to its running points and starts no new one;
                 # signalling those points as well would be a second, harsher signal.
                 for path, _ in sweeps:
@@ -484,17 +618,32 @@ class GrokApp(App):
         what = f"{len(live)} run(s) still running: {names}" if live else ""
         if sweeps:
             what += ("; " if what else "") + f"{len(sweeps)} sweep(s) still training"
+        if waiting:
+            what += f"; {waiting} queued run(s) start as slots free up (F6)"
         self.push_screen(
             ChoiceModal(
                 what,
                 [
                     ("leave", "Leave them running and quit (a new grok-tui finds them)"),
-                    ("stop", "Stop them (each saves a checkpoint; sweeps resume) and quit"),
+                    (
+                        "stop",
+                        "Stop them (each saves a checkpoint; sweeps resume) and quit"
+                        + ("; the queue waits" if waiting else ""),
+                    ),
                     ("cancel", "Cancel"),
                 ],
             ),
             chosen,
         )
+
+    def _queued_count(self) -> int:
+        """Runs waiting in the queue (0 when queue.json does not read: nothing to say)."""
+        from grok_tui import runqueue
+
+        try:
+            return len(runqueue.read_queue(self.runs_dir).entries)
+        except UserError:
+            return 0
 
     # -- the command palette: built from the bindings ----------------------------------
 

@@ -7,11 +7,26 @@ directory's ``presets/`` and every ``--presets DIR``. No Textual import here.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 import grok_tui
-from grok_tui.config import Preset, PresetError, load_preset
+from grok_tui import files
+from grok_tui.config import (
+    Preset,
+    PresetError,
+    deep_merge,
+    load_preset,
+    parse_toml,
+    read_toml,
+    resolve_extends,
+    validate_preset,
+)
 
 
 @dataclass(frozen=True)
@@ -116,3 +131,93 @@ def default_save_dir(extra_dirs: list[Path] | None = None, cwd: Path | None = No
     if extra_dirs:
         return Path(extra_dirs[0])
     return (cwd or Path.cwd()) / "presets"
+
+
+# -- saving: the base preset plus what differs -------------------------------------------------
+
+
+def differences(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``new`` that ``old`` lacks or holds another value for, nested.
+
+    A table whose ``type`` changed is kept whole: extends replaces such a table instead
+    of merging it (config.deep_merge), so its other fields must all be written.
+    """
+    out: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            if "type" in value and value.get("type") != before.get("type"):
+                out[key] = dict(value)
+            elif inner := differences(value, before):
+                out[key] = inner
+        elif key not in old or value != before:
+            out[key] = value
+    return out
+
+
+def _extends_ref(base: Path, target: Path) -> str:
+    """How ``target`` names ``base``: relative to its folder, unless that climbs far out."""
+    relative = os.path.relpath(base, target.parent)
+    return base.as_posix() if relative.startswith("../..") else Path(relative).as_posix()
+
+
+def _base_of(target: Path, base: Path | None) -> tuple[Path | None, str | None]:
+    """The base file to extend and how to write it. Saving over the base file itself
+    extends what that file extended (a file cannot extend itself)."""
+    if base is None:
+        return None, None
+    base = base.resolve()
+    if base != target.resolve():
+        return base, _extends_ref(base, target)
+    ref = read_toml(base).get("extends")
+    if not isinstance(ref, str):
+        return None, None
+    return (base.parent / ref).resolve(), ref
+
+
+def _loads_as(text: str, target: Path, base: Path | None, preset: Preset) -> bool:
+    """Whether ``text`` saved at ``target`` loads back as ``preset`` (extends resolved)."""
+    try:
+        raw = parse_toml(text, file=target)
+        raw.pop("extends", None)
+        if base is not None:
+            raw = deep_merge(resolve_extends(base, ())[0], raw)
+        return validate_preset(raw, files=[]) == preset
+    except PresetError:
+        return False
+
+
+def preset_file_text(preset: Preset, target: Path, base: Path | None = None) -> str:
+    """The TOML that saves ``preset`` at ``target``: ``extends`` the base file, then only the
+    fields that differ from it (the name always), not every default.
+
+    Without a base file (a run's preset) the fields are those that differ from the schema's
+    defaults. Extends cannot remove a field the base sets (an SGD momentum when the copy
+    uses AdamW): when the short form would not load back equal, the base's defaults are
+    used instead, and as a last resort every field is written.
+    """
+    wanted = preset.to_dict()
+    target = Path(target).absolute()
+    try:
+        first = _base_of(target, base)
+    except PresetError:  # the base no longer reads: write without it
+        first = (None, None)
+    for base_path, ref in [first, (None, None)] if first[0] else [first]:
+        try:
+            below = load_preset(base_path).to_dict() if base_path else Preset().to_dict()
+        except PresetError:
+            continue
+        delta = differences(wanted, below)
+        head = {"extends": ref} if ref else {}
+        text = tomli_w.dumps({**head, "name": preset.name, **delta})
+        if _loads_as(text, target, base_path, preset):
+            return text
+    return preset.to_toml()
+
+
+def save_preset_file(preset: Preset, target: Path, base: Path | None = None) -> Path:
+    """Write ``preset`` at ``target`` as :func:`preset_file_text` says (atomically)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text_atomic(target, preset_file_text(preset, target, base))
+    return target

@@ -60,12 +60,44 @@ class RunRequested(Message):
         self.preset = preset
 
 
+class QueueRequested(Message):
+    """Queue a run of this preset, or of this run's frozen preset (a re-run): it starts
+    when a slot of its device is free (grok_tui.runqueue)."""
+
+    def __init__(self, source: Preset | RunDir) -> None:
+        super().__init__()
+        self.source = source
+
+
 class SweepRequested(Message):
     """Train every point of this sweep file (one ``grok-tui --run FILE`` process)."""
 
     def __init__(self, sweep_file: Path) -> None:
         super().__init__()
         self.sweep_file = sweep_file
+
+
+class SeedsRequested(Message):
+    """Train this preset (or every point of this sweep file) with ``seeds`` seeds
+    (train.seed, train.seed + 1, ...) crossed with ``split_seeds`` split seeds, as one
+    sweep: ``grok-tui --run FILE --seeds N --split-seeds M``."""
+
+    def __init__(self, source: Preset | Path, seeds: int, split_seeds: int = 1) -> None:
+        super().__init__()
+        self.source = source
+        self.seeds = seeds
+        self.split_seeds = split_seeds
+
+
+class RecordsExportRequested(Message):
+    """Write the records of these runs (marked runs, a sweep's points) to one CSV file,
+    with each run's id and the preset fields that differ between them."""
+
+    def __init__(self, runs: list[RunDir], default_name: str, path: Path | None = None) -> None:
+        super().__init__()
+        self.runs = runs
+        self.default_name = default_name
+        self.path = path  # already chosen (History's export dialog): written without asking
 
 
 class RunRequest(Message):

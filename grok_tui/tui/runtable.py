@@ -52,6 +52,7 @@ COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 STATUSES = (
     "running",
     "starting",
+    "queued",
     "created",
     "completed",
     "stopped",

@@ -21,18 +21,7 @@ from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.metrics import format_metric
 from tests.conftest import TINY_PRESET
 from tests.support.processes import grok
-
-GRID = """\
-extends = "tiny.toml"
-name = "grid"
-
-[train]
-steps = 30
-
-[sweep]
-"optim.lr" = [1e-3, 3e-3]
-"optim.weight_decay" = [0.1, 1.0]
-"""
+from tests.support.sweeps import GRID, write_sweep
 
 # Two short points and two long enough to be stopped half-way (zip: the i-th together);
 # --jobs 4 starts them at once, so the short ones finish while the long ones train.
@@ -57,10 +46,9 @@ def finished(
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """A 2 x 2 grid trained with --jobs 2 (shared by the tests that read it)."""
     tmp = tmp_path_factory.mktemp("sweep")
-    (tmp / "tiny.toml").write_text(TINY_PRESET)
-    (tmp / "grid.toml").write_text(GRID)
+    grid = write_sweep(tmp, "grid.toml", GRID)
     result = grok(
-        "--run", str(tmp / "grid.toml"), "--jobs", "2", "--vectorize", "1",
+        "--run", str(grid), "--jobs", "2", "--vectorize", "1",
         "--runs-dir", str(tmp / "runs"),
     )  # fmt: skip
     (sweep_dir,) = list_sweeps(tmp / "runs")
@@ -180,6 +168,9 @@ def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
         lines = text.splitlines()
         assert lines[2].split()[:4] == ["1e-3", "3", "2/3", "20"]  # fit 10, 20, 30
         assert lines[3].split()[:4] == ["3e-3", "3", "3/3", "50"]  # fit 40, 50, 60
+        # and the intervals of sweep-report --ci: mean fit_step 20 [10, 30] over 3 seeds
+        ci = text[text.index("mean [95% bootstrap CI]") :].splitlines()
+        assert ci[2].split()[:3] == ["1e-3", "3", "0.67"] and "20 [10, 30]" in ci[2]
 
     on_sweep_screen(sweep_dir.path, check)
 

@@ -366,7 +366,8 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
     sweep_file.write_text(
         TINY.replace("steps = 200", "steps = 1000000") + '\n[sweep]\n"train.seed" = [0, 1]\n'
     )
-    pid, _log = launcher.start_sweep(sweep_file, env["runs"])
+    # --vectorize 1: one point at a time (by default the two seeds would train as a group)
+    pid, _log = launcher.start_sweep(sweep_file, env["runs"], ["--vectorize", "1"])
     app = make_app(env)
 
     async def script(pilot: Any) -> None:
@@ -512,14 +513,14 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
         compare = app.screen
         await until(pilot, lambda: points(compare.query_one("#compare-acc", CurvePane)) > 0)
         acc = compare.query_one("#compare-acc", CurvePane)
-        assert len({s.colour for s in acc.series}) == 2
+        assert len({s.colour for s in acc.series if not s.dashed}) == 2  # train: dimmer, dashed
         diff = compare.query_one("#compare-diff", DataTable)
         keys = {str(diff.get_row_at(i)[0]) for i in range(diff.row_count)}
         assert "optim.lr" in keys and "data.p" not in keys and "name" not in keys
         legend = str(compare.query_one("#compare-legend", Static).render())
         assert "1:alpha" in legend
-        await pilot.press("m")  # smoothing: raw stays, smoothed added
-        assert len(acc.series) == 4 and sum(s.faint for s in acc.series) == 2
+        await pilot.press("m")  # smoothing: raw stays, smoothed added (test; train smoothed)
+        assert len(acc.series) == 6 and sum(s.faint for s in acc.series) == 2
         await pilot.press("escape")
         assert isinstance(app.screen, HistoryScreen)
 

@@ -376,9 +376,10 @@ def test_m_and_t_change_the_one_shared_option_and_every_curve_screen_redraws(
 
         compare = await compare_two(pilot, history)
         compare_acc = compare.query_one("#compare-acc", CurvePane)
-        assert len(compare_acc.series) == 4  # the option set on Live holds here too
+        # the option set on Live holds here too: per run, raw and smoothed test, and train
+        assert len(compare_acc.series) == 6
         await pilot.press("m")
-        assert app.axis_options.smoothing == 0 and len(compare_acc.series) == 2
+        assert app.axis_options.smoothing == 0 and len(compare_acc.series) == 4
         await pilot.press("t")
         assert app.axis_options.x_key == "elapsed_s"
         assert compare_acc.x_label != "step"

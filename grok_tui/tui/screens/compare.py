@@ -1,5 +1,9 @@
 """The Compare screen: marked runs overlaid, one stable colour each, and their config diff.
 
+Each pane plots a metric the user chooses (1, 2; o for the weight norm): of a train/test
+pair, test solid and train dimmer (dashed in an export). The legend gives each run's fit
+and grok steps.
+
 Run names and preset values come from run directories, which may come from someone
 else: labels are terminal-safe and every diff cell is rich Text, never markup.
 """
@@ -20,9 +24,9 @@ from grok_tui import store
 from grok_tui.text import safe_text
 from grok_tui.tui.runtable import config_diff
 from grok_tui.tui.screens.live import stack_panes, thin
-from grok_tui.tui.series import compare_curves, run_colours
+from grok_tui.tui.series import Panel, run_colours, runs_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
-from grok_tui.tui.workbench import CurvesScreen
+from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 
 class CompareLoaded(Message):
@@ -40,11 +44,20 @@ def run_label(index: int, info: store.RunInfo) -> str:
 class CompareScreen(CurvesScreen):
     """Marked runs overlaid; m and t (the app's) change every screen's curves."""
 
+    DEFAULT_CSS = """
+    CompareScreen #compare-cursor {
+        height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    """
+    # The diff table would take the cursor keys (left and right move the plots' cursor);
+    # f focuses it.
+    AUTO_FOCUS = None
     BINDINGS = [
         # q quits only where no text field could be meant to take it (Ctrl+Q everywhere)
         Binding("q", "app.quit", "Quit", show=False),
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back\nTo History"),
         Binding("f", "focus_diff", "Diff table", show=False),
+        *CURVE_BINDINGS,
     ]
 
     def __init__(self, infos: list[store.RunInfo]) -> None:
@@ -53,24 +66,36 @@ class CompareScreen(CurvesScreen):
         self.colours = run_colours([i.run_id for i in infos])
         self.labels = {i.run_id: run_label(n, i) for n, i in enumerate(infos, start=1)}
         self.records: dict[str, list[dict[str, Any]]] = {}
+        self.summaries: dict[str, dict[str, Any]] = {i.run_id: dict(i.summary) for i in infos}
+        self._panels: list[Panel] = []
 
     def compose(self) -> ComposeResult:
         yield Static(self._legend(), id="compare-legend")
         with Container(id="compare-plots", classes="plots"):
             yield CurvePane("accuracy", id="compare-acc")
             yield CurvePane("loss", id="compare-loss")
+        yield Static("", id="compare-cursor", markup=False)
         yield DataTable(id="compare-diff", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def _legend(self) -> Text:
-        parts: list[Any] = [("test accuracy and loss of ", "dim")]
+        """Each run's colour, label, fit and grok steps; how train and test are drawn."""
+        parts: list[Any] = []
         for info in self.infos:
             r, g, b = self.colours[info.run_id]
+            summary = self.summaries.get(info.run_id, info.summary)
+            events = [
+                f"{name} {summary[key]}"
+                for key, name in (("fit_step", "fit"), ("grok_step", "grok"))
+                if isinstance(summary.get(key), int)
+            ]
             parts += [
                 ("■ ", f"rgb({r},{g},{b})"),
                 (self.labels[info.run_id], f"bold rgb({r},{g},{b})"),
+                (" " + (" ".join(events) or "no grok"), "" if events else "dim"),
                 "  ",
             ]
+        parts.append(("(test solid, train dim)", "dim"))
         return Text.assemble(*parts)
 
     def on_mount(self) -> None:
@@ -106,18 +131,23 @@ class CompareScreen(CurvesScreen):
         self.draw()
 
     def draw(self) -> None:
-        runs = [(i.run_id, thin(self.records.get(i.run_id, []))) for i in self.infos]
-        curves = compare_curves(runs, self.colours, self.workbench.axis_options)
-        for series_list in (curves.acc, curves.loss):
-            for n, series in enumerate(series_list):
-                label = self.labels.get(series.name.removesuffix(" (raw)"), series.name)
-                series_list[n] = type(series)(label, series.points, series.colour, series.faint)
-        self.query_one("#compare-acc", CurvePane).show(
-            curves.acc, x_label=curves.x_label, legend=False
+        options = self.workbench.axis_options
+        runs = [
+            (i.run_id, self.labels[i.run_id], thin(self.records.get(i.run_id, [])))
+            for i in self.infos
+        ]
+        self._panels = [runs_panel(runs, self.colours, m, options) for m in self.metrics]
+        window = self.window(self._panels)
+        panes = (
+            self.query_one("#compare-acc", CurvePane),
+            self.query_one("#compare-loss", CurvePane),
         )
-        self.query_one("#compare-loss", CurvePane).show(
-            curves.loss, x_label=curves.x_label, legend=False
-        )
+        for pane, panel in zip(panes, self._panels, strict=True):
+            pane.show_panel(
+                panel, log_x=options.log_x, window=window, cursor=self.view.cursor, legend=False
+            )
+        self.query_one("#compare-cursor", Static).update(self.cursor_text(self._panels))
+        self.query_one("#compare-legend", Static).update(self._legend())
 
     def runs_changed(self, changed: list[str]) -> None:
         moved = False
@@ -125,9 +155,19 @@ class CompareScreen(CurvesScreen):
             follower = self.workbench.followers.get(run_id)
             if run_id in self.labels and follower is not None:
                 self.records[run_id] = list(follower.records)
+                self.summaries[run_id] = dict(follower.summary)
                 moved = True
         if moved:
             self.draw()
+
+    def panels(self) -> list[Panel]:
+        return self._panels
+
+    def metric_records(self) -> list[dict[str, Any]]:
+        return [r for records in self.records.values() for r in (*records[:20], *records[-50:])]
+
+    def export_name(self) -> str:
+        return f"compare-{len(self.infos)}-runs-{self.metrics[0]}"
 
     def redraw_curves(self) -> None:
         self.draw()

@@ -18,7 +18,7 @@ and the next `grok-tui` finds them again.
 ## Everywhere
 | key | |
 |---|---|
-| F2 / F3 / F4 | Presets / Live runs / History |
+| F2 / F3 / F4 / F6 | Presets / Live runs / History / Queue |
 | F1 or ? | this help |
 | Ctrl+P | command palette: every action by name |
 | Tab / Shift+Tab | move between fields and panes |
@@ -27,10 +27,15 @@ and the next `grok-tui` finds them again.
 ## Presets (F2)
 Pick a preset on the left (✓ valid, ✗ invalid: its error is shown). Edit the common
 fields on the right: values are checked as you type (TOML syntax: `1e-3`, `true`,
-`[256, 256]`). **Ctrl+R** runs it, **Ctrl+S** saves it as a new preset file.
+`[256, 256]`). **Ctrl+R** runs it · **Ctrl+N** runs it with N seeds x M split seeds as
+one sweep (trained as vectorised groups where that pays) · **Ctrl+E** edits every field
+in `$EDITOR` (checked on return; text that does not load is kept, and Ctrl+E reopens it)
+· **Ctrl+S** saves it as a new preset file that `extends` this one and writes only what
+differs. The description is a field of the form.
 The *Resolved* tab shows every field of the preset. New, changed and removed preset
 files show up by themselves; **F5** reads the folders again at once. Unsaved edits mark
-the *Edit* tab, and nothing discards them without asking.
+the *Edit* tab, and nothing discards them without asking. **Ctrl+T** queues the
+preset instead of running it now (see Queue).
 
 ## Live (F3)
 Accuracy (0..1) and loss (log scale) of the followed runs; vertical marks at
@@ -38,19 +43,55 @@ fit_step (train accuracy reached) and grok_step (test accuracy reached).
 **s** stop (checkpoint, then status stopped) · **r** resume · **[ ]** previous / next
 run · **m** smoothing (raw stays visible) · **t** x axis: steps or wall time.
 
+**v** the overview: every live run (each point of a running sweep too) and every pinned
+run, as small multiples or (**g**) overlaid, test solid and train dim; new runs appear by
+themselves. The list beside it: **↑ ↓** pick a run · **p** pin (a pinned run stays after
+it ends) · **Space** hide / show · **Enter** that run alone · **s** / **r** stop / resume it.
+
+## Curves (Live, a run, Compare)
+| key | |
+|---|---|
+| 1 / 2 | what the first / second pane plots: accuracy, loss, param_norm, grad_norm, lr or any numeric field of the records (progress measures: key_frequency_share, restricted_loss, …) |
+| o | weight norm (param_norm) in the second pane; again: back |
+| ← → (Shift: ×10) | the cursor: it stops at records; the values at it show under the plots |
+| + / - | zoom the x axis in / out, around the cursor (else on the latest steps) |
+| 0 | whole run, no cursor (the line under the plots follows the latest record) |
+| l | log x axis (step 0 has no place on it) |
+| m / t | smoothing / steps or wall time |
+| x | export the panes as PNG and SVG under RUNS/exports/ (needs matplotlib: `pip install 'grok-tui[analysis]'`) |
+
 ## History (F4)
 Every run of the runs directory. **/** filter (words; `op=add`, `p=97` match one
 column), status selector beside it · **o** sort by a column (again: reverse) ·
 **Enter** open (curves, preset, log) · **Space** mark · **c** compare the marked runs ·
 **d** delete · **t** a note on the run (kept in note.txt, searched by /) · **n** re-run the same preset · **e** copy the preset into the editor ·
-**x** export the table to CSV (all, filtered or marked) · **w** write a run's records to
-CSV · **g** group by sweep · **v** (or Enter on a sweep's row) the sweep's table and
+**x** export the table to CSV (all, filtered or marked), or every record · **w** the
+records of the marked runs (else the run under the cursor) in one CSV, with the run id
+and the varying preset fields as columns · **g** group by sweep · **v** (or Enter on a sweep's row) the sweep's table and
 heatmap; Space on it marks its runs · **a** the run's analysis (also from a run's page) ·
-**s** / **r** stop / resume · **F5** reload.
+**s** / **r** stop / resume · **Q** queue a re-run · **F5** reload. A queued run has
+status *queued* until the queue starts it.
+
+## Queue (F6)
+Runs that wait for a free slot on their device (cpu, cuda:N, mps), first line first.
+A device has 1 slot unless changed: that many runs live on it at once, runs started by
+hand included. A runner process of its own starts the next run as a slot frees, so the
+queue goes on after this app closes (and the app starts a runner again when runs wait
+and none serves them). The queue lives in RUNS/queue.json; `grok-tui queue` edits it too.
+**K** / **J** (or **Shift+↑ ↓**) move the entry up / down · **d** (or **Delete**) remove
+it (its never-trained run directory goes too) · **r** run it now, whatever the slots ·
+**+** / **-** one slot more / fewer on its device (**0** pauses the device).
+
+## A sweep (v on History)
+Its table (a row per point: coordinates, status, fit_step, grok_step, accuracies), the
+spread over seeds with 95% bootstrap intervals, and a heatmap of two varying fields.
+**m** the metric · **a** swap the axes · **x** the table as CSV · **w** every point's
+records in one CSV.
 
 ## Compare
-Test accuracy and test loss of the marked runs, one colour per run (the same each
-time), and the preset fields in which they differ. **m**, **t** as above.
+Accuracy and loss of the marked runs, one colour per run (the same each time): test
+solid, train dim; the legend gives each run's fit and grok steps. Below, the preset
+fields in which they differ (**f** focuses that table). The curve keys above apply.
 
 ## Over SSH
 OpenSSH does not forward `COLORTERM`: set `COLORTERM=truecolor` (or

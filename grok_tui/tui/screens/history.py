@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from grok_tui import store
 from grok_tui.errors import UserError
@@ -24,6 +24,8 @@ from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,
     ExportRequested,
+    QueueRequested,
+    RecordsExportRequested,
     RerunRequested,
     ResumeRequested,
     RunForgotten,
@@ -41,6 +43,7 @@ from grok_tui.tui.runtable import (
     write_table_csv,
 )
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.ordered_input import OrderedInput
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 from grok_tui.tui.workbench import WorkbenchScreen
@@ -98,7 +101,8 @@ class HistoryScreen(WorkbenchScreen):
             "export",
             "Export CSV",
             id="history.export",
-            tooltip="Export run table to CSV\nAll, filtered or marked runs",
+            tooltip="Export run table to CSV\nA row per run, or every record; all, filtered or "
+            "marked runs",
         ),
         Binding(
             "n",
@@ -106,6 +110,14 @@ class HistoryScreen(WorkbenchScreen):
             "Re-run",
             id="history.rerun",
             tooltip="Re-run\nA new run with the same preset",
+        ),
+        Binding(
+            "Q",
+            "queue_rerun",
+            "Queue re-run",
+            show=False,
+            id="history.queue",
+            tooltip="Queue a re-run\nA new run with the same preset, started when a slot is free",
         ),
         Binding(
             "e",
@@ -128,7 +140,8 @@ class HistoryScreen(WorkbenchScreen):
             "Records CSV",
             show=False,
             id="history.records",
-            tooltip="Export run records to CSV\nThe records of the run under the cursor",
+            tooltip="Export run records to CSV\nEvery record of the marked runs (else of the run "
+            "under the cursor) in one CSV, with run id and varying fields",
         ),
         Binding(
             "v",
@@ -205,7 +218,7 @@ class HistoryScreen(WorkbenchScreen):
             )
         yield RunTable(id="history-table")
         yield Static("", id="history-info")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#history-table", RunTable).focus()
@@ -420,17 +433,21 @@ class HistoryScreen(WorkbenchScreen):
         scope = "marked" if self.marked else "filtered"
         default = Path.cwd() / f"runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
 
-        def chosen(result: tuple[str, Path] | None) -> None:
+        def chosen(result: tuple[str, Path, str] | None) -> None:
             if result is None:
                 return
-            scope, path = result
+            scope, path, kind = result
             rows = {
                 "all": self.all_rows,
                 "filtered": self.shown,
                 "marked": [r for r in self.shown if r.run_id in self.marked]
                 + [r for r in self.all_rows if r.run_id in self.marked and r not in self.shown],
             }[scope]
-            self.export_rows(rows, path)
+            if kind == "records":
+                runs = [store.RunDir(r.path) for r in rows]
+                self.post_message(RecordsExportRequested(runs, path.name, path=path))
+            else:
+                self.export_rows(rows, path)
 
         self.app.push_screen(ExportModal(counts, scope, default), chosen)
 
@@ -446,6 +463,13 @@ class HistoryScreen(WorkbenchScreen):
         self.app.call_from_thread(self.notify, safe_markup(f"Wrote {count} runs to {path}"))
 
     def action_write_records(self) -> None:
+        """The records of the marked runs in one CSV (a marked sweep: all its points); with
+        none marked, those of the run under the cursor."""
+        marked = [r for r in self.all_rows if r.run_id in self.marked]
+        if marked:
+            name = f"records-{len(marked)}-runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+            self.post_message(RecordsExportRequested([store.RunDir(r.path) for r in marked], name))
+            return
         row = self.current_row()
         if row is not None:
             self.post_message(ExportRequested(store.RunDir(row.path)))
@@ -454,6 +478,11 @@ class HistoryScreen(WorkbenchScreen):
         row = self.current_row()
         if row is not None:
             self.post_message(RerunRequested(store.RunDir(row.path)))
+
+    def action_queue_rerun(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.post_message(QueueRequested(store.RunDir(row.path)))
 
     def action_edit(self) -> None:
         row = self.current_row()

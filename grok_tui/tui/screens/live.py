@@ -1,4 +1,9 @@
-"""The Live screen: the curves and status of the runs being followed, one at a time.
+"""The Live screen: the followed runs, one at a time or all at once (the overview).
+
+One run: its status and two panes, each plotting the metric the user chose. The
+overview: every live run (each point of a running sweep too) and every pinned one,
+overlaid in two panes or as small multiples, with a list beside them to pick, pin and
+hide runs. Runs the app starts following appear by themselves.
 
 Names, statuses, errors and log lines come from run directories, which may come from
 someone else (a run found in the runs directory): all go through grok_tui.text.
@@ -6,23 +11,38 @@ someone else (a run found in the runs directory): all go through grok_tui.text.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container
-from textual.widgets import Footer, Static
+from textual.containers import Container, Horizontal
+from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
 from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested, StopRequested
-from grok_tui.tui.series import eta_seconds, run_curves
-from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.series import (
+    Panel,
+    eta_seconds,
+    event_marks,
+    run_colours,
+    run_panel,
+    runs_panel,
+    small_multiples,
+    x_axis,
+)
+from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
-from grok_tui.tui.workbench import CurvesScreen
+from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 MAX_RECORDS_PLOTTED = 20_000  # before min/max downsampling: bounds the work per redraw
+SMALL_PANE = (26, 7)  # the least width and height (cells) a small multiple is readable at
+SIDE_NAME = 13  # characters of a run's name in the list beside the overview
+SHORT_STATUS = {"running": "run", "starting": "start", "completed": "done", "stopped": "stop"}
+LABEL_NAME = 12  # characters of a run's name in the cursor line
 
 
 def thin(records: list[dict[str, Any]], limit: int = MAX_RECORDS_PLOTTED) -> list[dict[str, Any]]:
@@ -35,6 +55,42 @@ def thin(records: list[dict[str, Any]], limit: int = MAX_RECORDS_PLOTTED) -> lis
 def stack_panes(width: int, height: int) -> bool:
     """Panes one above the other only on a tall, narrow terminal; side by side otherwise."""
     return width < 110 and height >= 32
+
+
+def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
+    """Columns and rows of small multiples for count runs in width x height cells.
+
+    As many as fit at SMALL_PANE; of the shapes that hold them, the one that wastes the
+    fewest cells and whose panes are closest to 3:1 (a curve reads best wide).
+    """
+    max_cols = max(1, width // SMALL_PANE[0])
+    max_rows = max(1, height // SMALL_PANE[1])
+    shown = max(1, min(count, max_cols * max_rows))
+    best: tuple[float, int, int] | None = None
+    for cols in range(1, max_cols + 1):
+        rows = math.ceil(shown / cols)
+        if rows > max_rows:
+            continue
+        shape = (width / cols) / max(1.0, height / rows)
+        score = (cols * rows - shown) + abs(math.log(shape / 3))
+        if best is None or score < best[0]:
+            best = (score, cols, rows)
+    assert best is not None  # cols = max_cols always fits: shown <= max_cols * max_rows
+    return best[1], best[2]
+
+
+def run_name(follower: RunFollower) -> str:
+    """The name a run goes by (a sweep point's with its index), terminal-safe."""
+    s = follower.summary
+    name = safe_text(s.get("name") or follower.run_id)
+    sweep = s.get("sweep")
+    if isinstance(sweep, dict) and isinstance(sweep.get("index"), int):
+        name = f"#{sweep['index']} {name}"
+    return name
+
+
+def cut(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def status_text(follower: RunFollower) -> Text:
@@ -70,7 +126,22 @@ def status_text(follower: RunFollower) -> Text:
 
 
 class LiveScreen(CurvesScreen):
-    """Curves of the current followed run; [ and ] switch between runs."""
+    """One followed run ([ and ] switch), or the overview of them all (v)."""
+
+    DEFAULT_CSS = """
+    LiveScreen #live-body { height: 1fr; }
+    LiveScreen #live-side {
+        width: 27; height: 1fr; border: none; padding: 0;
+        border-right: vkey $panel-lighten-2; display: none;
+    }
+    LiveScreen.overview #live-side { display: block; }
+    LiveScreen #live-views { width: 1fr; height: 1fr; }
+    LiveScreen #live-views > Container { height: 1fr; }
+    LiveScreen #live-grid { layout: grid; grid-size: 2 2; grid-gutter: 0; }
+    LiveScreen #live-cursor {
+        height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    """
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
@@ -104,20 +175,64 @@ class LiveScreen(CurvesScreen):
             id="live.next",
             tooltip="Next run\nShow the run after this one",
         ),
-        Binding("left", "cycle(-1)", show=False),
-        Binding("right", "cycle(1)", show=False),
+        Binding(
+            "v",
+            "toggle_overview",
+            "Overview",
+            id="live.overview",
+            tooltip="Overview or one run\nEvery live and pinned run at once, or the current one",
+        ),
+        Binding(
+            "g",
+            "toggle_grid",
+            "Grid/overlay",
+            show=False,
+            id="live.grid",
+            tooltip="Small multiples or overlay\nThe overview as a pane per run, or runs overlaid",
+        ),
+        Binding(
+            "p",
+            "pin",
+            "Pin",
+            show=False,
+            id="live.pin",
+            tooltip="Pin the run\nA pinned run stays in the overview after it ends",
+        ),
+        Binding(
+            "space",
+            "hide",
+            "Hide",
+            show=False,
+            id="live.hide",
+            tooltip="Hide or show the run\nA hidden run is listed but not drawn",
+        ),
+        *CURVE_BINDINGS,
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._drawn: tuple[Any, ...] | None = None
+        self.overview = False
+        self.grid = True  # the overview as small multiples (else overlaid)
+        self.pinned: set[str] = set()
+        self.hidden: set[str] = set()
+        self._side: list[str] = []  # run ids, in the order of the list beside the overview
+        self._panels: list[Panel] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="live-runs")
         yield Static("", id="live-status")
-        with Container(id="live-plots"):
-            yield CurvePane("accuracy", id="live-acc")
-            yield CurvePane("loss", id="live-loss")
+        with Horizontal(id="live-body"):
+            yield OptionList(id="live-side")
+            with ContentSwitcher(initial="live-single", id="live-views"):
+                with Container(id="live-single", classes="plots"):
+                    yield CurvePane("accuracy", id="live-acc")
+                    yield CurvePane("loss", id="live-loss")
+                with Container(id="live-overlay", classes="plots"):
+                    yield CurvePane("accuracy", id="live-ov1")
+                    yield CurvePane("loss", id="live-ov2")
+                yield Container(id="live-grid")
+        yield Static("", id="live-cursor")
         yield Static("", id="live-log")
         yield Footer(compact=True)
 
@@ -129,6 +244,7 @@ class LiveScreen(CurvesScreen):
 
     def on_resize(self) -> None:
         self.set_class(stack_panes(self.size.width, self.size.height), "narrow")
+        self.call_after_refresh(self.redraw)  # the grid's shape follows its size
 
     # -- told by the app: after each poll, and when the curves' options change ----------
 
@@ -142,40 +258,74 @@ class LiveScreen(CurvesScreen):
         bench = self.workbench
         return bench.followers.get(bench.current_run_id or "")
 
+    def in_overview(self, follower: RunFollower) -> bool:
+        """Listed and drawable in the overview: live, or pinned (a pinned run stays)."""
+        return follower.status in LIVE_STATUSES or follower.run_id in self.pinned
+
+    def drawn(self) -> list[RunFollower]:
+        """The overview's runs that are drawn: live or pinned, and not hidden."""
+        followers = self.workbench.followers
+        return [
+            followers[i]
+            for i in self._side
+            if i in followers and self.in_overview(followers[i]) and i not in self.hidden
+        ]
+
     def redraw(self, force: bool = False) -> None:
-        """Redraw only when the followed runs or the current run's data moved."""
+        """Redraw only when the followed runs, the options or what is shown moved."""
         followers = list(self.workbench.followers.values())
         follower = self.current()
         if follower is None and followers:
             follower = followers[-1]
             self.workbench.current_run_id = follower.run_id
-        options = self.workbench.axis_options
+        grid = self.query_one("#live-grid", Container)
         key = (
-            tuple((f.run_id, f.status) for f in followers),
+            tuple((f.run_id, f.status, f.version) for f in followers),
             follower.run_id if follower else None,
-            follower.version if follower else None,
-            options,
+            self.workbench.axis_options,
+            self.overview,
+            self.grid,
+            tuple(self.metrics),
+            self.view,
+            frozenset(self.pinned),
+            frozenset(self.hidden),
+            (grid.size.width, grid.size.height),
         )
         if key == self._drawn and not force:
             return
         self._drawn = key
+        self.set_class(self.overview, "overview")
+        self._side = [f.run_id for f in followers]
+        if self.overview:
+            self._draw_overview(followers)
+        else:
+            self._draw_single(followers, follower)
+        cursor = self.query_one("#live-cursor", Static)
+        cursor.update(Text(self.cursor_text(self._panels)))
+
+    # -- one run ------------------------------------------------------------------
+
+    def _draw_single(self, followers: list[RunFollower], follower: RunFollower | None) -> None:
+        self.query_one("#live-views", ContentSwitcher).current = "live-single"
         self._draw_run_list(followers, follower)
-        acc = self.query_one("#live-acc", CurvePane)
-        loss = self.query_one("#live-loss", CurvePane)
+        panes = [self.query_one("#live-acc", CurvePane), self.query_one("#live-loss", CurvePane)]
         log = self.query_one("#live-log", Static)
         if follower is None:
             self.query_one("#live-status", Static).update(
                 "No live run. Start one from Presets (F2, then Ctrl+R) or History (F4, n), "
                 "or in a shell: grok-tui --run PRESET — it shows up here."
             )
-            acc.show([])
-            loss.show([])
+            for pane in panes:
+                pane.show([])
+            self._panels = []
             log.display = False
             return
         self.query_one("#live-status", Static).update(status_text(follower))
-        curves = run_curves(thin(follower.records), follower.summary, options)
-        acc.show(curves.acc, marks=curves.marks, x_label=curves.x_label)
-        loss.show(curves.loss, marks=curves.marks, x_label=curves.x_label)
+        records, options = thin(follower.records), self.workbench.axis_options
+        self._panels = [run_panel(records, follower.summary, m, options) for m in self.metrics]
+        window = self.window(self._panels)
+        for pane, panel in zip(panes, self._panels, strict=True):
+            pane.show_panel(panel, log_x=options.log_x, window=window, cursor=self.view.cursor)
         if follower.status in ("crashed", "failed"):
             lines = tail(follower.run.log_path, 4)
             log.update("[b]log.txt:[/b]\n" + "\n".join(safe_markup(line) for line in lines))
@@ -189,17 +339,225 @@ class LiveScreen(CurvesScreen):
             return
         parts: list[Any] = [("runs ", "dim")]
         for index, follower in enumerate(followers, start=1):
-            name = follower.summary.get("name") or follower.run_id
             style = STATUS_STYLES.get(follower.status, "")
-            label = f" {index}:{safe_text(name)} {safe_text(follower.status)} "
+            label = f" {index}:{run_name(follower)} {safe_text(follower.status)} "
             if current is not None and follower.run_id == current.run_id:
                 parts.append((label, f"reverse {style}".strip()))
             else:
                 parts.append((label, style))
-        parts.append(("  [ ] switch", "dim"))
+        parts.append(("  [ ] switch · v overview", "dim"))
         self.query_one("#live-runs", Static).update(Text.assemble(*parts))
 
+    # -- the overview ---------------------------------------------------------------
+
+    def _draw_overview(self, followers: list[RunFollower]) -> None:
+        self.query_one("#live-log", Static).display = False
+        colours = run_colours(self._side)
+        self._fill_side(followers, colours)
+        drawn = self.drawn()
+        options = self.workbench.axis_options
+        numbers = {run_id: n for n, run_id in enumerate(self._side, start=1)}
+        runs = [
+            (f.run_id, f"{numbers[f.run_id]}:{cut(run_name(f), LABEL_NAME)}", thin(f.records))
+            for f in drawn
+        ]
+        overlays = [runs_panel(runs, colours, m, options) for m in self.metrics]
+        switcher = self.query_one("#live-views", ContentSwitcher)
+        shown = len(drawn)
+        if self.grid:
+            switcher.current = "live-grid"
+            shown = self._draw_grid(drawn, runs, overlays[0], colours)
+        else:
+            switcher.current = "live-overlay"
+            self._panels = overlays
+            window = self.window(overlays)
+            for pane, panel in zip(
+                self.query("#live-overlay CurvePane").results(CurvePane), overlays, strict=False
+            ):
+                pane.empty_text = "no run to draw: pin (p) or show (Space) one"
+                pane.show_panel(
+                    panel,
+                    log_x=options.log_x,
+                    window=window,
+                    cursor=self.view.cursor,
+                    legend=False,
+                )
+        live = sum(f.status in LIVE_STATUSES for f in followers)
+        counts = [f"{live} live"] + [
+            f"{len(ids)} {what}"
+            for ids, what in ((self.pinned, "pinned"), (self.hidden, "hidden"))
+            if ids
+        ]
+        head = [
+            ("overview", "bold"),
+            f" {' · '.join(counts)} · ",
+            f"{shown}/{len(drawn)} drawn",
+            ("  p pin · Space hide · g " + ("overlay" if self.grid else "grid"), "dim"),
+        ]
+        if shown < len(drawn):
+            head.insert(3, (" (no room: hide some, or g)", "yellow"))
+        line = Text.assemble(*head)
+        if line.cell_len > self.size.width - 2:  # the keys are in the help: one line at 80
+            line = Text.assemble(*head[:-1])
+        self.query_one("#live-runs", Static).update(line)
+        highlighted = self._highlighted()
+        status = self.query_one("#live-status", Static)
+        status.update(status_text(highlighted) if highlighted else "No run followed yet.")
+
+    def _draw_grid(
+        self,
+        drawn: list[RunFollower],
+        runs: list[tuple[str, str, list[dict[str, Any]]]],
+        overlay: Panel,
+        colours: dict[str, tuple[int, int, int]],
+    ) -> int:
+        """A small pane per drawn run, as many as fit; how many were drawn."""
+        grid = self.query_one("#live-grid", Container)
+        width, height = grid.size.width or 56, grid.size.height or 16
+        cols, rows = grid_shape(width, height, len(drawn))
+        count = min(len(drawn), cols * rows)
+        grid.styles.grid_size_columns, grid.styles.grid_size_rows = cols, rows
+        panes = list(grid.query(CurvePane).results(CurvePane))
+        if len(panes) < count:
+            new = [CurvePane("accuracy", classes="small") for _ in range(count - len(panes))]
+            grid.mount(*new)
+            panes += new
+        options = self.workbench.axis_options
+        divisor, _ = x_axis([r for _, _, records in runs for r in records], options)
+        titles = []
+        for follower, (run_id, label, records) in zip(drawn[:count], runs, strict=False):
+            marks = event_marks(records, follower.summary, options, divisor)
+            status = "" if follower.status in LIVE_STATUSES else f" {follower.status}"
+            titles.append((run_id, label + status, marks))
+        self._panels = small_multiples(overlay, titles)
+        self._cursor_panels = [overlay]
+        window = self.window(self._panels)
+        for n, pane in enumerate(panes):
+            pane.display = n < count
+            if n < count:
+                panel = self._panels[n]
+                pane.show_panel(
+                    panel,
+                    log_x=options.log_x,
+                    window=window,
+                    cursor=self.view.cursor,
+                    legend=False,
+                    title=f"{swatch(colours[titles[n][0]], titles[n][1])} {overlay.title}",
+                )
+        if not count:
+            self._panels = []
+        return count
+
+    def cursor_text(self, panels: list[Panel] | None = None) -> str:
+        # small multiples: one line naming each run, from the panel they were cut from
+        if self.overview and self.grid and self._panels:
+            return super().cursor_text(self._cursor_panels)
+        return super().cursor_text(panels)
+
+    _cursor_panels: list[Panel] = []
+
+    def _fill_side(
+        self, followers: list[RunFollower], colours: dict[str, tuple[int, int, int]]
+    ) -> None:
+        side = self.query_one("#live-side", OptionList)
+        highlighted = side.highlighted
+        keep = side.get_option_at_index(highlighted).id if highlighted is not None else None
+        options = []
+        for n, follower in enumerate(followers, start=1):
+            run_id = follower.run_id
+            r, g, b = colours[run_id]
+            listed = self.in_overview(follower)
+            drawn = listed and run_id not in self.hidden
+            name = f"{n}:{cut(run_name(follower), SIDE_NAME)}"
+            status = SHORT_STATUS.get(follower.status, follower.status[:5])
+            text = Text.assemble(
+                ("●" if drawn else "○", f"rgb({r},{g},{b})"),
+                ("*" if run_id in self.pinned else " ", "bold"),
+                (f"{name:<{SIDE_NAME + 3}} ", "" if drawn else "dim"),
+                (status, STATUS_STYLES.get(follower.status, "") or "dim"),
+            )
+            options.append(Option(text, id=run_id))
+        side.set_options(options)
+        ids = [f.run_id for f in followers]
+        if keep in ids:
+            side.highlighted = ids.index(keep)
+        elif ids:
+            side.highlighted = 0
+
+    def _highlighted(self) -> RunFollower | None:
+        side = self.query_one("#live-side", OptionList)
+        if side.highlighted is None or side.highlighted >= len(self._side):
+            return None
+        return self.workbench.followers.get(self._side[side.highlighted])
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        follower = self._highlighted()
+        if self.overview and follower is not None:
+            self.query_one("#live-status", Static).update(status_text(follower))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a run of the list: that run alone."""
+        if event.option.id:
+            self.workbench.current_run_id = event.option.id
+            self.overview = False
+            self.redraw()
+
+    # -- what CurvesScreen asks -------------------------------------------------------
+
+    def panels(self) -> list[Panel]:
+        return self._panels
+
+    def norm_pane(self) -> int:
+        return 0 if self.overview and self.grid else 1  # small multiples plot the first
+
+    def metric_records(self) -> list[dict[str, Any]]:
+        if not self.overview:
+            follower = self.current()
+            return follower.records if follower else []
+        return [r for f in self.drawn() for r in (*f.records[:20], *f.records[-50:])]
+
+    def export_name(self) -> str:
+        if self.overview:
+            return f"live-overview-{self.metrics[0]}"
+        follower = self.current()
+        return run_name(follower) if follower else "live"
+
     # -- actions ------------------------------------------------------------------
+
+    def target(self) -> RunFollower | None:
+        """The run that p and Space act on: the list's in the overview, else the current."""
+        return self._highlighted() if self.overview else self.current()
+
+    def action_toggle_overview(self) -> None:
+        self.overview = not self.overview
+        self.redraw()
+        if self.overview:
+            self.query_one("#live-side", OptionList).focus()
+
+    def action_toggle_grid(self) -> None:
+        if self.overview:
+            self.grid = not self.grid
+        self.overview = True
+        self.redraw()
+        self.query_one("#live-side", OptionList).focus()
+
+    def action_pin(self) -> None:
+        follower = self.target()
+        if follower is None:
+            return
+        self.pinned ^= {follower.run_id}
+        pinned = follower.run_id in self.pinned
+        self.notify(
+            safe_markup(f"{run_name(follower)} {'pinned' if pinned else 'unpinned'}"), timeout=2
+        )
+        self.redraw()
+
+    def action_hide(self) -> None:
+        follower = self.target()
+        if follower is None:
+            return
+        self.hidden ^= {follower.run_id}
+        self.redraw()
 
     def action_cycle(self, delta: int) -> None:
         bench = self.workbench
@@ -212,14 +570,14 @@ class LiveScreen(CurvesScreen):
         self.redraw()
 
     def action_stop(self) -> None:
-        follower = self.current()
+        follower = self.target()
         if follower is None:
             self.notify("No run to stop.", severity="warning")
             return
         self.post_message(StopRequested(follower.run))
 
     def action_resume(self) -> None:
-        follower = self.current()
+        follower = self.target()
         if follower is None:
             self.notify("No run to resume.", severity="warning")
             return

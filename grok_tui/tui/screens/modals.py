@@ -1,4 +1,4 @@
-"""Small dialogs: confirm, choose one of a few, ask for a path, export the history.
+"""Small dialogs: confirm, choose one of a few, ask for a path or a number of seeds, export.
 
 Their messages name runs and paths read from disk (run ids, notes), which may come from
 someone else: every message, choice and proposed value is shown as plain text, made
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -124,8 +125,100 @@ class TextModal(Dialog):
         self.dismiss(event.value)
 
 
+class FieldInput(OrderedInput):
+    """An Input of a dialog with several fields: Tab moves on in the order of the keys.
+
+    Tab is a binding of the screen, run after the keys already queued for this field: in a
+    burst ("3 Tab 2 Enter", tmux send-keys, a paste) the 2 went into this field. Here Tab
+    moves the focus at once, and a key that reaches this field after the focus left it is
+    handed on to the field that has the focus.
+    """
+
+    async def _on_key(self, event: events.Key) -> None:
+        focused = self.screen.focused
+        if event.key in ("tab", "shift+tab"):
+            event.stop()
+            event.prevent_default()
+            if event.key == "tab":
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        if focused is not self and isinstance(focused, Input):  # has_focus lags behind
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+            return
+        await super()._on_key(event)
+
+
+# More seeds than this in one launch is a typo (a sweep of 5000 processes), not a plan.
+MAX_SEEDS = 1000
+
+
+class SeedsModal(Dialog):
+    """How many seeds (and split seeds) to train a preset with; Enter accepts.
+
+    Dismisses with (seeds, split_seeds), both at least 1; 1 and 1 is a single run.
+    """
+
+    def __init__(
+        self, name: str, first_seed: int | None, seeds: int = 1, split_seeds: int = 1
+    ) -> None:
+        super().__init__()
+        self.preset_name, self.first_seed = name, first_seed
+        self.seeds, self.split_seeds = seeds, split_seeds
+
+    def compose(self) -> ComposeResult:
+        first = self.first_seed
+        seeds = "its own seed, + 1, ..." if first is None else f"{first}, {first + 1}, ..."
+        with Vertical(classes="dialog"):
+            yield Static(
+                plain(
+                    f"Train {self.preset_name} with N seeds (train.seed = {seeds}), each "
+                    "crossed with M split seeds, as one sweep. 1 and 1: a single run."
+                ),
+                classes="dialog-text",
+            )
+            with Horizontal(classes="dialog-row"):
+                yield Label("seeds N", classes="dialog-label")
+                yield FieldInput(str(self.seeds), id="seeds", compact=True)
+            with Horizontal(classes="dialog-row"):
+                yield Label("split seeds M", classes="dialog-label")
+                yield FieldInput(str(self.split_seeds), id="split-seeds", compact=True)
+            yield Static(
+                "Enter: train · Tab: next field · Esc: cancel",
+                id="seeds-note",
+                classes="dialog-note",
+            )
+
+    def on_mount(self) -> None:
+        seeds = self.query_one("#seeds", Input)
+        seeds.focus()
+        seeds.select_all()
+
+    def counts(self) -> tuple[int, int] | str:
+        """(seeds, split seeds), or what is wrong with them."""
+        numbers = []
+        for widget_id, name in (("seeds", "seeds"), ("split-seeds", "split seeds")):
+            text = self.query_one(f"#{widget_id}", Input).value.strip()
+            if not text.isdigit() or not 1 <= int(text) <= MAX_SEEDS:
+                return f"{name}: a whole number from 1 to {MAX_SEEDS}, got {text!r}"
+            numbers.append(int(text))
+        return numbers[0], numbers[1]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        counts = self.counts()
+        if isinstance(counts, str):
+            self.query_one("#seeds-note", Static).update(plain(counts))
+            return
+        self.dismiss(counts)
+
+
 class ExportModal(Dialog):
-    """Export the history table: which runs, and where; one Enter does it."""
+    """Export runs: which runs, as the table (a row per run) or every record, and where;
+    one Enter does it. Dismisses with (scope, path, kind)."""
 
     def __init__(self, counts: dict[str, int], default_scope: str, default_path: Path) -> None:
         super().__init__()
@@ -133,14 +226,18 @@ class ExportModal(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Export the run table to CSV")
-            with RadioSet(id="scope"):
-                for scope in ("filtered", "all", "marked"):
-                    yield RadioButton(
-                        f"{scope} ({self.counts.get(scope, 0)} runs)",
-                        value=scope == self.default_scope,
-                        id=f"scope-{scope}",
-                    )
+            yield Label("Export runs to CSV")
+            with Horizontal(classes="dialog-choices"):
+                with RadioSet(id="scope"):
+                    for scope in ("filtered", "all", "marked"):
+                        yield RadioButton(
+                            f"{scope} ({self.counts.get(scope, 0)} runs)",
+                            value=scope == self.default_scope,
+                            id=f"scope-{scope}",
+                        )
+                with RadioSet(id="kind"):
+                    yield RadioButton("table: a row per run", value=True, id="kind-table")
+                    yield RadioButton("records: every record", id="kind-records")
             yield OrderedInput(str(self.default_path), id="path")
             yield Static("Enter: export · Esc: cancel", classes="dialog-note")
 
@@ -151,7 +248,12 @@ class ExportModal(Dialog):
         pressed = self.query_one("#scope", RadioSet).pressed_button
         return (pressed.id or "scope-filtered").removeprefix("scope-") if pressed else "filtered"
 
+    def kind(self) -> str:
+        """ "table" (a row per run) or "records" (every record, run id and varying fields first)."""
+        pressed = self.query_one("#kind", RadioSet).pressed_button
+        return (pressed.id or "kind-table").removeprefix("kind-") if pressed else "table"
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         if text:
-            self.dismiss((self.scope(), Path(text).expanduser()))
+            self.dismiss((self.scope(), Path(text).expanduser(), self.kind()))

@@ -1,27 +1,40 @@
 """The Presets screen: pick a preset, see its verdict and resolved values, edit, save, run.
 
+The form covers the common fields; Ctrl+E opens the whole preset in $EDITOR (the TUI is
+suspended meanwhile) and validates it on return. Save as writes ``extends`` = the preset
+shown plus the fields that differ from it. Ctrl+N trains N seeds as one sweep.
+
 Preset names, folders, paths and errors come from files (some written by others, or a
 run's frozen preset): they are shown through grok_tui.text, literally ("[b]x" as typed).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from grok_tui.errors import UserError
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui.messages import RunRequested, SweepRequested
-from grok_tui.tui.screens.modals import ConfirmModal, PathModal
+from grok_tui.tui.messages import (
+    QueueRequested,
+    RunRequested,
+    SeedsRequested,
+    SweepRequested,
+)
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal, SeedsModal
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.preset_form import PresetForm, default_preset_dict
 from grok_tui.tui.workbench import WorkbenchScreen
 
@@ -67,19 +80,49 @@ class PresetsScreen(WorkbenchScreen):
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
     BINDINGS = [
+        # priority: an Input of the form takes Ctrl+E as "end of line" (End still does);
+        # the others too, so that the footer keeps this order (priority keys come first)
         Binding(
             "ctrl+r",
             "run",
             "Run",
             id="preset.run",
+            priority=True,
             tooltip="Run this preset\nLaunch the form's preset as its own process",
+        ),
+        Binding(
+            "ctrl+e",
+            "edit_toml",
+            "$EDITOR",
+            id="preset.editor",
+            priority=True,
+            tooltip="Edit every field in $EDITOR\nThe whole preset as TOML; checked on return",
         ),
         Binding(
             "ctrl+s",
             "save_as",
             "Save as",
             id="preset.save",
-            tooltip="Save preset as…\nWrite the form as a new TOML preset",
+            priority=True,
+            tooltip="Save preset as…\nA new TOML file: extends this preset, plus what differs",
+        ),
+        Binding(
+            "ctrl+n",
+            "run_seeds",
+            "Seeds",
+            show=False,  # at 80 columns the footer has no room left: the palette and F1 have it
+            id="preset.seeds",
+            priority=True,
+            tooltip="Run with N seeds…\nTrain N seeds (× M split seeds) as one sweep",
+        ),
+        Binding(
+            "ctrl+t",
+            "queue",
+            "Queue",
+            show=False,
+            id="preset.queue",
+            priority=True,
+            tooltip="Queue this preset\nIt starts when a slot of its device is free (F6: the queue)",
         ),
         Binding("ctrl+l", "focus_list", "Presets list", show=False),
         Binding(
@@ -97,6 +140,10 @@ class PresetsScreen(WorkbenchScreen):
         self.entries: list[PresetEntry] = []
         self.current: PresetEntry | None = None
         self.origin = ""
+        # the file the form's preset came from: what "save as" extends (None: a run's copy)
+        self.base_path: Path | None = None
+        # $EDITOR text that did not validate, kept for the next Ctrl+E: (origin, file)
+        self.draft: tuple[str, Path] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="presets-body"):
@@ -116,7 +163,7 @@ class PresetsScreen(WorkbenchScreen):
                     ):
                         yield Static("", id="preset-resolved")
                 yield Static("", id="preset-errors")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#preset-errors", Static).display = False
@@ -186,12 +233,9 @@ class PresetsScreen(WorkbenchScreen):
                 mark = Text("⊞ ", style="cyan")
             else:
                 mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
-            options.add_option(
-                Option(
-                    mark + Text(safe_text(entry.name), no_wrap=True, overflow="ellipsis"),
-                    id=str(index),
-                )
-            )
+            # one line, cut with an ellipsis: the heading above the form shows the full name
+            prompt = Text.assemble(mark, safe_text(entry.name), no_wrap=True, overflow="ellipsis")
+            options.add_option(Option(prompt, id=str(index)))
 
     def _refresh_list(self, entries: list[PresetEntry]) -> None:
         """A change on disk: the list follows it, the form keeps what the user is editing
@@ -306,6 +350,7 @@ class PresetsScreen(WorkbenchScreen):
         )
         form.display = True
         self.origin = str(entry.path)
+        self.base_path = entry.path
         form.load(entry.preset.to_dict())
 
     def _shown_entry(self) -> PresetEntry | None:
@@ -320,6 +365,7 @@ class PresetsScreen(WorkbenchScreen):
         """Load a preset that is not a file of the list (a run's frozen preset)."""
         self.current = None
         self.origin = origin
+        self.base_path = None
         self.query_one("#preset-heading", Static).update(
             Text.assemble(
                 ("copied from ", "dim"),
@@ -394,6 +440,151 @@ class PresetsScreen(WorkbenchScreen):
         if preset is not None:
             self.post_message(RunRequested(preset))
 
+    def action_queue(self) -> None:
+        """The form's preset waits in the queue instead of starting now."""
+        if self.current is not None and self.current.sweep and self.current is self._shown_entry():
+            self.notify(
+                "A sweep file is not queued: Ctrl+R trains it (--jobs sets how many points "
+                "at once).",
+                severity="warning",
+            )
+            return
+        preset = self._valid_preset()
+        if preset is not None:
+            self.post_message(QueueRequested(preset))
+
+    def action_run_seeds(self) -> None:
+        """Ask for N seeds (× M split seeds); 1 × 1 is today's single run (Ctrl+R)."""
+        source: Preset | Path | None
+        if self.current is not None and self.current.sweep and self.current is self._shown_entry():
+            source, name, first = self.current.path, self.current.path.stem, None
+        else:
+            source = self._valid_preset()
+            if source is None:
+                return
+            name, first = source.name, source.train.seed
+
+        def chosen(counts: tuple[int, int] | None) -> None:
+            if counts is None or source is None:
+                return
+            seeds, split_seeds = counts
+            self._last_seeds = seeds
+            if seeds == split_seeds == 1:
+                if isinstance(source, Path):
+                    self.post_message(SweepRequested(source))
+                else:
+                    self.post_message(RunRequested(source))
+            else:
+                self.post_message(SeedsRequested(source, seeds, split_seeds))
+
+        self.app.push_screen(SeedsModal(safe_text(name), first, seeds=self._last_seeds), chosen)
+
+    _last_seeds = 1  # what the seeds dialog proposes: one seed (a single run), then the last
+
+    # -- $EDITOR ------------------------------------------------------------------
+
+    def action_edit_toml(self) -> None:
+        """The whole preset in $EDITOR: a file that does not load is edited in place; the
+        form's preset goes through a draft file and comes back into the form."""
+        form = self.query_one("#preset-form", PresetForm)
+        if not form.display:
+            if self.current is not None and self.current is self._shown_entry():
+                self._edit_file_in_place(self.current.path)
+            return
+        if not form.built:
+            return
+        if self.draft is not None and self.draft[0] == self.origin and self.draft[1].exists():
+            path = self.draft[1]  # the text that did not validate last time: nothing is lost
+        else:
+            from grok_tui.store import slug
+
+            folder = Path(tempfile.mkdtemp(prefix="grok-tui-edit-"))
+            path = folder / f"{slug(str(form.raw().get('name') or 'preset'))}.toml"
+            path.write_text(form.toml_text(), encoding="utf-8")
+        self._edit_draft(path)
+
+    def _run_editor(self, path: Path) -> bool:
+        """Lend the terminal to the editor; False (and a message) when it could not run."""
+        from grok_tui import launcher
+
+        try:
+            with self.app.suspend():
+                code = launcher.edit_file(path)
+        except SuspendNotSupported:
+            self.notify(
+                "This terminal cannot hand over to $EDITOR (textual serve?): edit the form, "
+                "or the file " + safe_markup(path),
+                severity="warning",
+                timeout=8,
+            )
+            return False
+        except UserError as exc:
+            self.notify(safe_markup(str(exc), multiline=True), severity="error", timeout=8)
+            return False
+        if code != 0:
+            self.notify(
+                safe_markup(f"The editor exited with status {code}: nothing changed."),
+                severity="warning",
+            )
+            return False
+        return True
+
+    def _edit_draft(self, path: Path) -> None:
+        from grok_tui.config import load_preset
+
+        before = path.read_text(encoding="utf-8") if path.exists() else ""
+        if not self._run_editor(path):
+            return
+        try:
+            preset = load_preset(path)
+        except UserError as exc:
+            self.draft = (self.origin, path)
+            self._offer_reedit(path, str(exc))
+            return
+        self.draft = None
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        shutil.rmtree(path.parent, ignore_errors=True)
+        if text == before and preset.to_dict() == self.query_one("#preset-form", PresetForm).base:
+            self.notify("No change.", timeout=3)
+            return
+        form = self.query_one("#preset-form", PresetForm)
+        form.load(preset.to_dict(), edited=True)
+        self.query_one("#preset-tabs", TabbedContent).active = "tab-edit"
+        self.notify("The edited preset is valid and in the form; Ctrl+S saves it, Ctrl+R runs it.")
+
+    def _offer_reedit(self, path: Path, error: str) -> None:
+        lines = error.splitlines()
+        shown = "\n".join(lines[:8]) + (f"\n… and {len(lines) - 8} more" if len(lines) > 8 else "")
+
+        def chosen(choice: str | None) -> None:
+            if choice == "again":
+                self.call_after_refresh(self._edit_draft, path)
+            else:
+                self.notify(
+                    safe_markup(
+                        f"Your text is kept in {path}; Ctrl+E opens it again.", multiline=True
+                    ),
+                    timeout=8,
+                )
+
+        self.app.push_screen(
+            ChoiceModal(
+                f"The edited preset does not load:\n{shown}",
+                [
+                    ("again", "Edit again (your text as you left it)"),
+                    ("keep", "Back to the form, unchanged (the text is kept for Ctrl+E)"),
+                ],
+            ),
+            chosen,
+        )
+
+    def _edit_file_in_place(self, path: Path) -> None:
+        """A preset or sweep file that the form cannot show: the editor opens the file."""
+        if self._run_editor(path):
+            self.load_presets(select=path)
+
+    # -- saving -------------------------------------------------------------------
+
     def action_save_as(self) -> None:
         from grok_tui.store import slug
         from grok_tui.tui.catalog import default_save_dir
@@ -423,20 +614,22 @@ class PresetsScreen(WorkbenchScreen):
         self.app.push_screen(PathModal("Save the preset as (TOML file):", default), chosen)
 
     def _save(self, preset: Preset, path: Path) -> None:
-        from grok_tui.config import save_preset
-        from grok_tui.tui.catalog import load_entry, preset_sources
+        from grok_tui.tui.catalog import load_entry, preset_sources, save_preset_file
 
         try:
-            save_preset(preset, path)
-        except OSError as exc:
+            save_preset_file(preset, path, self.base_path)
+        except (OSError, UserError) as exc:
             self.notify(
                 safe_markup(f"Could not save {path}: {exc}", multiline=True), severity="error"
             )
             return
         entry = load_entry(path, "saved")
-        if not entry.valid:  # pragma: no cover - save_preset writes what loads again
+        if entry.preset != preset:  # pragma: no cover - preset_file_text checks it loads back
             self.notify(
-                safe_markup(f"Saved, but it does not load: {entry.error}", multiline=True),
+                safe_markup(
+                    f"Saved, but it does not load back the same: {entry.error or ''}",
+                    multiline=True,
+                ),
                 severity="warning",
             )
         self.notify(safe_markup(f"Saved {path}"))

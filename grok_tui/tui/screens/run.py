@@ -1,5 +1,8 @@
 """One run opened from History: its curves, its resolved preset and its log.
 
+The curves' panes plot the metrics the user chooses (1, 2, o), zoom, carry a cursor and
+export as PNG and SVG (x): the keys of every curve screen (workbench.CURVE_BINDINGS).
+
 All of it is read from the run directory, which may come from someone else: the
 heading is rich Text of terminal-safe parts, the log is escaped (grok_tui.text).
 """
@@ -30,10 +33,10 @@ from grok_tui.tui.messages import (
 )
 from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
-from grok_tui.tui.series import run_curves
+from grok_tui.tui.series import Panel, run_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
-from grok_tui.tui.workbench import CurvesScreen
+from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 
 class RunLoaded(Message):
@@ -155,7 +158,13 @@ class RunScreen(CurvesScreen):
             id="run.resume",
             tooltip="Resume this run\nContinue a stopped run from its checkpoint",
         ),
+        *CURVE_BINDINGS,
     ]
+    DEFAULT_CSS = """
+    RunScreen #run-cursor {
+        height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    """
 
     def __init__(self, info: store.RunInfo) -> None:
         super().__init__()
@@ -163,6 +172,7 @@ class RunScreen(CurvesScreen):
         self.records: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = dict(info.summary)
         self.preset_text = ""
+        self._panels: list[Panel] = []
 
     def compose(self) -> ComposeResult:
         yield Static(run_heading(self.info, self.summary), id="run-head")
@@ -174,6 +184,7 @@ class RunScreen(CurvesScreen):
                 yield Static("", id="run-preset-text")
             with VerticalScroll(id="run-log"):
                 yield Static("", id="run-log-text")
+        yield Static("", id="run-cursor", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -225,13 +236,23 @@ class RunScreen(CurvesScreen):
 
     def draw(self) -> None:
         self.query_one("#run-head", Static).update(run_heading(self.info, self.summary))
-        curves = run_curves(thin(self.records), self.summary, self.workbench.axis_options)
-        self.query_one("#run-acc", CurvePane).show(
-            curves.acc, marks=curves.marks, x_label=curves.x_label
-        )
-        self.query_one("#run-loss", CurvePane).show(
-            curves.loss, marks=curves.marks, x_label=curves.x_label
-        )
+        options = self.workbench.axis_options
+        records = thin(self.records)
+        self._panels = [run_panel(records, self.summary, m, options) for m in self.metrics]
+        window = self.window(self._panels)
+        panes = (self.query_one("#run-acc", CurvePane), self.query_one("#run-loss", CurvePane))
+        for pane, panel in zip(panes, self._panels, strict=True):
+            pane.show_panel(panel, log_x=options.log_x, window=window, cursor=self.view.cursor)
+        self.query_one("#run-cursor", Static).update(self.cursor_text(self._panels))
+
+    def panels(self) -> list[Panel]:
+        return self._panels
+
+    def metric_records(self) -> list[dict[str, Any]]:
+        return self.records
+
+    def export_name(self) -> str:
+        return str(self.summary.get("name") or self.info.run_id)
 
     def runs_changed(self, changed: list[str]) -> None:
         follower = self.workbench.followers.get(self.info.run_id)

@@ -30,6 +30,7 @@ from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.metrics import ReportRow, format_metric, report_rows
 from grok_tui.sweep.report import (
     TABLE_TITLES,
+    ci_table,
     default_over,
     describe_sweep,
     spread_table,
@@ -37,6 +38,7 @@ from grok_tui.sweep.report import (
     write_csv,
 )
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui.messages import RecordsExportRequested
 from grok_tui.tui.workbench import WorkbenchScreen
 
 # The figures the heatmap cycles through with "m".
@@ -132,6 +134,15 @@ class SweepScreen(WorkbenchScreen):
             tooltip="Export sweep to CSV\nA row per point, into the current directory",
         ),
         Binding(
+            "w",
+            "write_records",
+            "Records CSV",
+            show=False,
+            id="sweep.records",
+            tooltip="Export sweep records to CSV\nEvery record of every point in one CSV, with "
+            "run id and the fields that vary",
+        ),
+        Binding(
             "f5",
             "reload",
             "Reload",
@@ -198,9 +209,9 @@ class SweepScreen(WorkbenchScreen):
         over = default_over(self.sweep_dir)
         spread.display = bool(over)
         if over:
-            spread.update(
-                Text(safe_text(spread_table(self.sweep_dir, self.rows, over), multiline=True))
-            )
+            text = spread_table(self.sweep_dir, self.rows, over)
+            text += "\n\n" + ci_table(self.sweep_dir, self.rows, over)  # as sweep-report --ci
+            spread.update(Text(safe_text(text, multiline=True)))
         self.draw_heatmap()
 
     def _fill_table(self) -> None:
@@ -280,6 +291,14 @@ class SweepScreen(WorkbenchScreen):
             return
         path = Path.cwd() / f"{self.sweep_dir.sweep_id}-{datetime.now():%H%M%S}.csv"
         self.export(self.sweep_dir, list(self.rows), path)
+
+    def action_write_records(self) -> None:
+        runs = [store.RunDir(row.path) for row in self.rows if row.path is not None]
+        if self.sweep_dir is None or not runs:
+            self.notify("No point of this sweep has a run directory yet.", severity="warning")
+            return
+        name = f"{self.sweep_dir.sweep_id}-records-{datetime.now():%H%M%S}.csv"
+        self.post_message(RecordsExportRequested(runs, name))
 
     @work(thread=True, exit_on_error=False, group="sweep-export")
     def export(self, sweep_dir: SweepDir, rows: list[ReportRow], path: Path) -> None:

@@ -1,8 +1,9 @@
-"""A plotext pane that draws curves: accuracy on 0..1, or loss as log10 with plain labels.
+"""A plotext pane that draws curves: accuracy on 0..1, loss as log10 with plain labels, or
+any metric of a record (show_panel), with a zoom window, a log x axis and a cursor line.
 
 textual-plotext rebuilds the whole chart on every render, so the data is set once per
-change (show()), downsampled to about two points per column at render time, and a
-render only re-adds the series when the data or the size changed.
+change (show(), show_panel()), downsampled to about two points per column at render
+time, and a render only re-adds the series when the data or the size changed.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from textual_plotext import PlotextPlot
 from grok_tui.text import safe_markup
 from grok_tui.tui.series import (
     Mark,
+    Panel,
+    Plotted,
     Series,
     downsample,
     format_number,
     log_ticks,
     nice_ticks,
+    plotted,
     split_legend,
 )
 
 Kind = Literal["accuracy", "loss"]
+CURSOR_COLOUR = (160, 160, 160)
 
 
 def swatch(colour: tuple[int, int, int], text: str) -> str:
@@ -53,6 +58,12 @@ class CurvePane(PlotextPlot):
         self._version = 0
         self._built: tuple[int, int, int] | None = None
         self.border_title = kind
+        self.head = kind if kind == "accuracy" else "loss (log)"
+        self.panel: Panel | None = None  # set by show_panel; None: show()'s two kinds
+        # how show_panel's panel is framed: log x axis, x window (plot units), cursor (data x)
+        self.log_x = False
+        self.window: tuple[float, float] | None = None
+        self.cursor: float | None = None
 
     def show(
         self,
@@ -63,10 +74,38 @@ class CurvePane(PlotextPlot):
         legend: bool = True,
     ) -> None:
         """Replace what the pane draws; it redraws on its next refresh."""
+        self.panel = None
+        self.head = self.kind if self.kind == "accuracy" else "loss (log)"
         self.series = series
         self.marks = marks or []
         self.x_label = x_label
         self._legend = legend
+        self._changed()
+
+    def show_panel(
+        self,
+        panel: Panel,
+        *,
+        log_x: bool = False,
+        window: tuple[float, float] | None = None,
+        cursor: float | None = None,
+        legend: bool = True,
+        title: str | None = None,
+    ) -> None:
+        """Draw a panel (series.run_panel, runs_panel) in the screen's window and cursor.
+
+        title replaces the panel's own head (a small multiple names its run there).
+        """
+        self.panel = panel
+        self.head = title if title is not None else panel.title
+        self.series = panel.series
+        self.marks = panel.marks
+        self.x_label = ("log " if log_x else "") + panel.x_label
+        self._legend = legend
+        self.log_x, self.window, self.cursor = log_x, window, cursor
+        self._changed()
+
+    def _changed(self) -> None:
         self._version += 1
         if self.size.width:
             self._titles(self.size.width)
@@ -77,8 +116,9 @@ class CurvePane(PlotextPlot):
 
     def _titles(self, width: int) -> None:
         """The legend in the borders, fitted to the pane's width (series.split_legend)."""
-        head = self.kind if self.kind == "accuracy" else "loss (log)"
-        shown = [s for s in self.series if not s.faint] if self._legend else []
+        head = self.head
+        key = head.removesuffix(" (log)")  # a one-field metric's curve is named by the head
+        shown = [s for s in self.series if not s.faint and s.name != key] if self._legend else []
         names, top_marks, bottom_marks = split_legend(
             head, [s.name for s in shown], [m.label for m in self.marks], width
         )
@@ -101,6 +141,19 @@ class CurvePane(PlotextPlot):
         plt = self.plt
         plt.clear_figure()
         width, height = max(self.size.width, 10), max(self.size.height, 4)
+        if self.panel is not None:
+            self._draw(
+                plotted(
+                    self.panel,
+                    log_x=self.log_x,
+                    window=self.window,
+                    cursor=self.cursor,
+                    width=width,
+                    height=height,
+                ),
+                height,
+            )
+            return
         drawn = [(s, downsample(s.points, 2 * width)) for s in self.series if s.points]
         if not drawn:
             plt.title(self.empty_text)
@@ -128,5 +181,32 @@ class CurvePane(PlotextPlot):
             all_y = [p[1] for _, pts in drawn for p in pts]
             positions, labels = log_ticks(min(all_y), max(all_y))
             plt.yticks(positions, labels)
+        if height >= 12:
+            plt.xlabel(self.x_label)
+
+    def _draw(self, view: Plotted, height: int) -> None:
+        """Draw a panel made ready by series.plotted (clipped, downsampled, ticks chosen)."""
+        plt = self.plt
+        if not view.curves:
+            plt.title(self.empty_text)
+            plt.xticks([], [])
+            plt.yticks([], [])
+            return
+        for series, pts in view.curves:
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            if len(pts) == 1:
+                plt.scatter(xs, ys, marker="dot", color=series.colour)
+            else:
+                plt.plot(xs, ys, marker="braille", color=series.colour)
+        for mark in view.marks:
+            plt.vertical_line(mark.x, color=mark.colour)
+        if view.cursor is not None:
+            plt.vertical_line(view.cursor, color=CURSOR_COLOUR)
+        if view.x_lim is not None:
+            plt.xlim(*view.x_lim)
+        if view.y_lim is not None:
+            plt.ylim(*view.y_lim)
+        plt.xticks(*view.x_ticks)
+        plt.yticks(*view.y_ticks)
         if height >= 12:
             plt.xlabel(self.x_label)

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # it is a third of the app's import time.
 
 BOOL_CHOICES = ("true", "false")
+# Prose, taken as typed (never parsed as TOML: "42" stays a string). A multi-line
+# description is shown on one line; left as shown, the field keeps the original text.
+VERBATIM_KEYS = frozenset({"description"})
 # Left empty, these fields set nothing: the budget is steps or epochs, whichever is filled.
 OPTIONAL_KEYS = frozenset({"train.steps", "train.epochs"})
 FAMILIES = {
@@ -70,6 +73,7 @@ def form_fields() -> tuple[FormField, ...]:
 
     return (
         FormField("name", "name"),
+        FormField("description", "description"),
         FormField("data.operation", "operation", tuple(config.OPERATIONS)),
         FormField("data.p", "p"),
         FormField("data.k", "k"),
@@ -171,6 +175,15 @@ def drop_inapplicable(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "optim": optim}
 
 
+def _toml_ready(value: Any) -> Any:
+    """A raw dict tomli-w can write: no None (unset), tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): _toml_ready(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_toml_ready(v) for v in value]
+    return value
+
+
 def error_lines(exc: PresetError) -> list[PresetError]:
     from grok_tui.config import PresetErrors
 
@@ -233,6 +246,10 @@ class PresetForm(VerticalScroll):
         # the fields' values right after the last load: edits are what differs from them
         self._baseline: list[tuple[str, Any]] | None = None
         self._baseline_pending = False
+        # what the last load from a file (or a run) showed: an edit made in $EDITOR is
+        # loaded as a new base, and still counts as unsaved against this
+        self.pristine: dict[str, Any] = {}
+        self._shown_text: dict[str, str] = {}  # VERBATIM_KEYS: the text each load showed
 
     def compose(self) -> ComposeResult:
         yield Static("", id="form-help")
@@ -282,9 +299,15 @@ class PresetForm(VerticalScroll):
         widget = self.query_one("#f-model-type", Select)
         return FAMILIES.get(str(widget.value), "transformer")
 
-    def load(self, base: dict[str, Any]) -> None:
-        """Show a resolved preset (Preset.to_dict()) in the form."""
+    def load(self, base: dict[str, Any], *, edited: bool = False) -> None:
+        """Show a resolved preset (Preset.to_dict()) in the form.
+
+        ``edited``: the preset the user wrote in $EDITOR from this form; the form shows it
+        and stays modified (unsaved) when it differs from what was loaded before.
+        """
         self.base = base
+        if not edited:
+            self.pristine = base
         if not self.built:
             # Built on the first load, which comes after the first frame (the presets
             # are listed by a worker): the first frame does not wait for ~50 widgets.
@@ -301,7 +324,13 @@ class PresetForm(VerticalScroll):
                 value = source.get(field.key.split(".", 1)[1])
             else:
                 value = get_dotted(base, field.key)
-            self._set_widget(widget, to_text(value))
+            text = to_text(value)
+            if field.key in VERBATIM_KEYS:
+                text = " ".join(text.splitlines())
+                self._shown_text[field.key] = safe_text(text)
+            self._set_widget(widget, text)
+            if field.key in VERBATIM_KEYS and isinstance(widget, Input):
+                widget.cursor_position = 0  # prose: show its beginning, not its end
         self._show_family(family)
         self._baseline_pending = True  # taken once the loaded values are in the fields
         self.schedule_validation()
@@ -311,10 +340,32 @@ class PresetForm(VerticalScroll):
         """Whether the user changed a field since the last load (unsaved edits)."""
         if not self.built or self._baseline is None or self._baseline_pending:
             return False
+        if self.base != self.pristine:  # an edit made in $EDITOR
+            return True
         try:
             return self.values() != self._baseline
         except ValueError:  # a field that does not parse yet: certainly an edit
             return True
+
+    def raw(self) -> dict[str, Any]:
+        """The preset the form describes, as a raw dict, valid or not."""
+        from grok_tui.config import apply_overrides
+
+        return drop_inapplicable(apply_overrides(self.base, self.values()))
+
+    def toml_text(self) -> str:
+        """The whole preset the form describes as TOML, every field: what $EDITOR opens."""
+        preset = self.validate()
+        if preset is not None:
+            return preset.to_toml()
+        import tomli_w
+
+        from grok_tui.config import PresetError
+
+        try:  # not valid yet: the user's values as they stand, to fix in the editor
+            return tomli_w.dumps(_toml_ready(self.raw()))
+        except (PresetError, TypeError, ValueError):
+            return tomli_w.dumps(_toml_ready(self.base))
 
     def _set_widget(self, widget: Input | Select, text: str) -> None:
         if isinstance(widget, Select):
@@ -342,6 +393,9 @@ class PresetForm(VerticalScroll):
                 overrides.append((field.key, parse_text(field.key, str(widget.value))))
             elif field.key in OPTIONAL_KEYS and not widget.value.strip():
                 continue
+            elif field.key in VERBATIM_KEYS:
+                if widget.value != self._shown_text.get(field.key):
+                    overrides.append((field.key, widget.value.strip()))
             else:
                 overrides.append((field.key, parse_text(field.key, widget.value)))
         return overrides

@@ -22,6 +22,7 @@ STATUS_STYLES = {
     "running": "bold green",
     "starting": "green",
     "created": "dim",
+    "queued": "magenta",
     "completed": "cyan",
     "stopped": "yellow",
     "failed": "bold red",

@@ -1,0 +1,233 @@
+"""Live's overview, the panes' metrics, zoom, cursor and log x axis, and the plot export,
+driven as a user would with Textual's Pilot (fake trainers: no torch)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from grok_tui import launcher, store
+from grok_tui.tui.app import GrokApp
+from grok_tui.tui.screens.compare import CompareScreen
+from grok_tui.tui.screens.live import LiveScreen
+from grok_tui.tui.screens.modals import ChoiceModal
+from grok_tui.tui.widgets.curve_pane import CurvePane
+from tests.support.fake_trainer import curve_record
+from tests.support.pilot import until
+from tests.tui.test_tui_app import finished_run, points, stop_all, tiny_preset
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
+    )
+    monkeypatch.setenv("GROK_FAKE_DELAY", "0.05")
+    return {"runs": tmp_path / "runs", "tmp": tmp_path}
+
+
+def drive(app: GrokApp, script: Callable[[Any], Any], size: tuple[int, int]) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            try:
+                await script(pilot)
+            finally:
+                stop_all(app)
+
+    asyncio.run(main())
+
+
+def live_run(runs: Path, name: str) -> store.RunDir:
+    return launcher.start_run(tiny_preset(name, **{"train.steps": 1_000_000}), runs)
+
+
+def grid_panes(screen: LiveScreen) -> list[CurvePane]:
+    return [p for p in screen.query("#live-grid CurvePane").results(CurvePane) if p.display]
+
+
+def drawn_ids(screen: LiveScreen) -> set[str]:
+    return {s.group for panel in screen.panels() for s in panel.series}
+
+
+def text(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def measured_run(runs: Path, name: str) -> store.RunDir:
+    """A finished run whose records carry progress measures from step 100 on."""
+    run = finished_run(runs, name)
+    writer = store.MetricsWriter(run.path)
+    for step in range(210, 401, 10):
+        writer.append({**curve_record(step, 400, step / 100), "key_frequency_share": step / 400})
+    writer.close()
+    store.update_summary(run.path, step=400, steps=400)
+    return run
+
+
+def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path]) -> None:
+    first, second = live_run(env["runs"], "first"), live_run(env["runs"], "second")
+    app = GrokApp(env["runs"], [], poll_interval=0.25)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen) and len(app.followers) == 2)
+        live = app.screen
+        await pilot.press("v")
+        await until(pilot, lambda: len(grid_panes(live)) == 2 and points(grid_panes(live)[1]) > 2)
+        assert drawn_ids(live) == {first.run_id, second.run_id}
+        assert "2 live" in text(live, "#live-runs")
+
+        third = live_run(env["runs"], "third")  # started elsewhere: followed and drawn
+        await until(pilot, lambda: third.run_id in drawn_ids(live), timeout=60)
+        assert len(grid_panes(live)) == 3
+
+        side = live.query_one("#live-side", OptionList)
+        assert side.has_focus and side.highlighted == 0
+        await pilot.press("p")  # pin the first run, then stop it: it stays drawn
+        await pilot.press("s")
+        await until(pilot, lambda: app.followers[first.run_id].status == "stopped")
+        await pilot.press("down", "s")  # the second ends unpinned: it leaves the overview
+        await until(pilot, lambda: app.followers[second.run_id].status == "stopped")
+        await until(pilot, lambda: drawn_ids(live) == {first.run_id, third.run_id})
+        assert "1 pinned" in text(live, "#live-runs")
+
+        await pilot.press("down", "space")  # hide the third: listed, not drawn
+        await until(pilot, lambda: drawn_ids(live) == {first.run_id})
+        await pilot.press("space")
+        await until(pilot, lambda: drawn_ids(live) == {first.run_id, third.run_id})
+
+        await pilot.press("o")  # the weight norm in every small pane; again: back
+        assert all(p.head.endswith(" param_norm") for p in grid_panes(live))
+        await pilot.press("o")
+        assert all(p.head.endswith(" accuracy") for p in grid_panes(live))
+
+        await pilot.press("g")  # overlaid: two panes, every drawn run in each
+        await until(pilot, lambda: live.query_one("#live-ov1", CurvePane).series)
+        overlay = live.query_one("#live-ov1", CurvePane)
+        assert {s.group for s in overlay.series} == {first.run_id, third.run_id}
+        assert any(s.dashed for s in overlay.series)  # train beside test
+        assert "(test/train)" in text(live, "#live-cursor")
+
+        await pilot.press("enter")  # the highlighted run alone
+        await until(pilot, lambda: not live.overview)
+        assert app.current_run_id == third.run_id
+
+    drive(app, script, size=(80, 24))
+
+
+def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: dict[str, Path]) -> None:
+    run = measured_run(env["runs"], "measured")
+    app = GrokApp(env["runs"], [], poll_interval=0.25)
+
+    async def script(pilot: Any) -> None:
+        app.follow(store.RunDir(run.path))
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        live = app.screen
+        second = live.query_one("#live-loss", CurvePane)
+        await until(pilot, lambda: points(second) > 0)
+
+        await pilot.press("o")  # the weight norm, one key away; again: back to loss
+        assert second.panel is not None and second.panel.title == "param_norm"
+        assert [s.name for s in second.series] == ["param_norm"]
+        await pilot.press("o")
+        assert second.panel is not None and second.panel.title == "loss (log)"
+
+        await pilot.press("2")  # any field: the chooser lists the progress measures
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        choices = app.screen.query_one(OptionList)
+        ids = [choices.get_option_at_index(i).id for i in range(choices.option_count)]
+        assert ids[:3] == ["accuracy", "loss", "param_norm"] and "key_frequency_share" in ids
+        choices.highlighted = ids.index("key_frequency_share")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is live)
+        assert second.panel is not None and second.panel.title == "key_frequency_share"
+        assert second.series[0].points[0][0] == 210  # plotted where it was measured
+
+        assert text(live, "#live-cursor").startswith("latest step 400")
+        await pilot.press("left", "left")
+        assert text(live, "#live-cursor").startswith("cursor step 380")
+        assert "key_frequency_share 0.95" in text(live, "#live-cursor")
+        await pilot.press("shift+left")
+        assert live.view.cursor == 280
+        await pilot.press("plus", "plus")  # a quarter of the steps, around the cursor
+        window = live.window()
+        assert window is not None and window[1] - window[0] == pytest.approx(390 / 4)
+        assert window[0] <= 280 <= window[1]
+        assert live.query_one("#live-acc", CurvePane).window == window  # every pane alike
+        assert "zoom ×4" in text(live, "#live-cursor")
+        await pilot.press("0")
+        assert live.window() == (10, 400) and text(live, "#live-cursor").startswith("latest")
+
+        await pilot.press("l")  # the app's log x axis: every curve screen, one option
+        assert app.axis_options.log_x
+        assert live.query_one("#live-acc", CurvePane).x_label == "log step"
+
+    drive(app, script, size=(120, 40))
+
+
+def test_export_writes_png_and_svg_and_a_missing_matplotlib_is_a_message(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    told: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        LiveScreen,
+        "notify",
+        lambda self, text, severity="information", **_: told.append((text, severity)),
+    )
+    run = finished_run(env["runs"], "shown")
+    app = GrokApp(env["runs"], [], poll_interval=0.25)
+    exports = env["runs"] / "exports"
+
+    async def script(pilot: Any) -> None:
+        app.follow(store.RunDir(run.path))
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        await until(pilot, lambda: points(app.screen.query_one("#live-acc", CurvePane)) > 0)
+        await pilot.press("x")
+        await until(pilot, lambda: len(list(exports.glob("*"))) == 2, timeout=60)
+        assert sorted(p.suffix for p in exports.iterdir()) == [".png", ".svg"]
+        await until(pilot, lambda: told)
+        assert told[0][0].startswith("Plot written: ") and str(exports) in told[0][0]
+
+        monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+        await pilot.press("x")
+        await until(pilot, lambda: len(told) == 2)
+        assert (
+            "needs matplotlib" in told[1][0] and "analysis" in told[1][0] and told[1][1] == "error"
+        )
+        assert isinstance(app.screen, LiveScreen)  # a message, the app goes on
+
+    drive(app, script, size=(80, 24))
+
+
+def test_compare_shows_train_dimmer_and_each_run_s_fit_and_grok(env: dict[str, Path]) -> None:
+    finished_run(env["runs"], "alpha", grok=150)
+    finished_run(env["runs"], "beta", grok=None)
+    app = GrokApp(env["runs"], [], poll_interval=0.25)
+
+    async def script(pilot: Any) -> None:
+        app.push_screen(CompareScreen(store.list_runs(env["runs"])))
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        compare = app.screen
+        await until(pilot, lambda: compare.query("#compare-acc"))
+        acc = compare.query_one("#compare-acc", CurvePane)
+        await until(pilot, lambda: points(acc) > 0)
+        legend = text(compare, "#compare-legend")
+        assert "1:alpha fit 40 grok 150" in legend and "2:beta fit 40" in legend
+        solid = [s for s in acc.series if not s.dashed]
+        dashed = [s for s in acc.series if s.dashed]
+        assert len(solid) == len(dashed) == 2
+        assert {s.colour for s in solid}.isdisjoint({s.colour for s in dashed})
+        await pilot.press("right")  # the diff table does not take the cursor keys
+        assert compare.view.cursor is not None
+        assert "cursor step" in text(compare, "#compare-cursor")
+
+    drive(app, script, size=(80, 24))

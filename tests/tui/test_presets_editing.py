@@ -1,0 +1,369 @@
+"""The Presets screen as a user edits with it: every field in $EDITOR, save as a short file
+that extends its base, the description, long names, N seeds; and the footer at 80 columns."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
+
+from grok_tui import launcher
+from grok_tui.config import load_preset
+from grok_tui.tui.app import GrokApp
+from grok_tui.tui.screens.compare import CompareScreen
+from grok_tui.tui.screens.history import HistoryScreen
+from grok_tui.tui.screens.live import LiveScreen
+from grok_tui.tui.screens.modals import ChoiceModal, PathModal, SeedsModal
+from grok_tui.tui.screens.presets import PresetsScreen
+from grok_tui.tui.screens.run import RunScreen
+from grok_tui.tui.widgets.preset_form import PresetForm
+from tests.support.pilot import until
+from tests.tui.test_tui_app import TINY, drive, history_env, make_app, option_of, pick
+
+# An $EDITOR for tests: applies the next list of (old, new) replacements of a queue file
+# to the file it is given, and logs the text it was given.
+EDITOR = """\
+import json, sys
+from pathlib import Path
+queue = Path(sys.argv[1])
+target = Path(sys.argv[2])
+edits = json.loads(queue.read_text())
+text = target.read_text()
+with open(str(queue) + ".seen", "a") as seen:
+    seen.write(json.dumps(text) + "\\n")
+for old, new in edits.pop(0):
+    assert old in text, (old, text)
+    text = text.replace(old, new)
+target.write_text(text)
+queue.write_text(json.dumps(edits))
+"""
+
+LONG = "my-grokking-experiment-with-a-name-far-too-long-for-the-list"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny.toml").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
+    )
+    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+    # The headless test driver cannot hand the terminal over; the editor needs none here.
+    monkeypatch.setattr(GrokApp, "suspend", lambda self: contextlib.nullcontext())
+    script, queue = tmp_path / "editor.py", tmp_path / "edits.json"
+    script.write_text(EDITOR)
+    queue.write_text("[]")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script} {queue}")
+    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path, "queue": queue}
+
+
+def queue_edits(env: dict[str, Path], *edits: list[tuple[str, str]]) -> None:
+    env["queue"].write_text(json.dumps([list(e) for e in edits]))
+
+
+def texts_seen(env: dict[str, Path]) -> list[str]:
+    seen = Path(str(env["queue"]) + ".seen")
+    return [json.loads(line) for line in seen.read_text().splitlines()] if seen.exists() else []
+
+
+# -- $EDITOR -------------------------------------------------------------------------------------
+
+
+def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
+    env: dict[str, Path],
+) -> None:
+    queue_edits(env, [("eval_every = 10", "eval_every = 20"), ("dropout = 0.0", "dropout = 0.1")])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        assert isinstance(app.focused, Input)  # Ctrl+E is the editor's, not the Input's "end"
+        await pilot.press("ctrl+e")
+        await until(pilot, lambda: form.preset is not None and form.preset.train.eval_every == 20)
+        assert form.preset.model.dropout == 0.1  # a field the form does not show
+        (given,) = texts_seen(env)
+        assert "[optim]" in given and "batch_size = " in given  # the whole preset
+        tab = screen.query_one("#preset-tabs", TabbedContent).get_tab("tab-edit")
+        await until(pilot, lambda: form.modified and "modified" in str(tab.label))
+
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        target = env["presets"] / "tiny-mlp-2.toml"
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await until(pilot, lambda: target.exists())
+        saved = load_preset(target)
+        assert saved.train.eval_every == 20 and saved.model.dropout == 0.1
+        assert saved.train.batch_size == "full"
+
+    drive(app, script)
+
+
+def test_an_edit_that_does_not_load_is_kept_and_can_be_edited_again(env: dict[str, Path]) -> None:
+    queue_edits(
+        env,
+        [("p = 7", "p = 98")],  # not prime
+        [],  # "edit again" and leave it: still not valid
+        [("p = 98", "p = 11")],  # Ctrl+E later: the kept text, fixed
+    )
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        await pilot.press("ctrl+e")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        message = str(app.screen.query_one(".dialog-text", Static).render())
+        edited = texts_seen(env)[0].replace("p = 7", "p = 98").splitlines()
+        line = edited.index("p = 98") + 1  # file:line: field: message, as everywhere
+        assert f"tiny-mlp.toml:{line}: data.p: p must be prime, got 98" in message
+        await pilot.press("enter")  # the first choice: edit again
+        await until(pilot, lambda: len(texts_seen(env)) == 2)
+        assert "p = 98" in texts_seen(env)[1]  # the user's text, as they left it
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        await pilot.press("down", "enter")  # back to the form
+        await until(pilot, lambda: app.screen is screen)
+        assert form.preset is not None and form.preset.data.p == 7 and not form.modified
+        await pilot.press("ctrl+e")  # the kept text again, not a fresh copy of the form
+        await until(pilot, lambda: form.preset is not None and form.preset.data.p == 11)
+        assert "p = 98" in texts_seen(env)[2]
+        assert form.modified
+
+    drive(app, script)
+
+
+def test_ctrl_e_on_a_file_that_does_not_load_edits_the_file(env: dict[str, Path]) -> None:
+    bad = env["presets"] / "bad.toml"
+    bad.write_text('name = "bad"\n[data]\np = 98\n')
+    queue_edits(env, [("p = 98", "p = 97")])
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = app.screen
+        assert isinstance(screen, PresetsScreen)
+        await until(pilot, lambda: screen.entries)
+        options = screen.query_one("#preset-list", OptionList)
+        options.focus()
+        options.highlighted = option_of(screen, "bad")
+        await until(pilot, lambda: screen.current is not None and screen.current.name == "bad")
+        await pilot.press("ctrl+e")
+        await until(pilot, lambda: any(e.name == "bad" and e.preset for e in screen.entries))
+        assert "p = 97" in bad.read_text()
+
+    drive(app, script)
+
+
+# -- save as: extends plus what differs; the description -----------------------------------------
+
+
+def test_save_as_writes_extends_and_only_the_fields_that_differ(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        description = form.query_one("#f-description", Input)
+        assert description.display and description.value == ""
+        form.query_one("#f-name", Input).value = "tiny-lr"
+        description.value = "tiny, with a larger learning rate"
+        form.query_one("#f-optim-lr", Input).value = "0.01"
+        await until(pilot, lambda: form.preset is not None and form.preset.optim.lr == 0.01)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        await pilot.press("enter")
+        target = env["presets"] / "tiny-lr.toml"
+        await until(pilot, lambda: any(e.name == "tiny-lr" for e in screen.entries))
+        text = target.read_text()
+        assert text.startswith('extends = "tiny.toml"\nname = "tiny-lr"\n')
+        assert 'description = "tiny, with a larger learning rate"' in text
+        assert "lr = 0.01" in text
+        for default in ("eval_every", "batch_size", "weight_decay", "[data]", "[model]"):
+            assert default not in text
+        assert load_preset(target) == form.preset
+
+    drive(app, script)
+
+
+def test_a_multi_line_description_is_kept_unless_edited(env: dict[str, Path]) -> None:
+    (env["presets"] / "described.toml").write_text(
+        'extends = "tiny.toml"\nname = "described"\ndescription = """\nline one\nline two"""\n'
+    )
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "described")
+        form = screen.query_one(PresetForm)
+        assert form.query_one("#f-description", Input).value == "line one line two"
+        assert not form.modified
+        assert form.preset is not None and form.preset.description == "line one\nline two"
+
+    drive(app, script)
+
+
+# -- long names ----------------------------------------------------------------------------------
+
+
+def test_a_long_name_is_cut_with_an_ellipsis_and_shown_whole_above_the_form(
+    env: dict[str, Path],
+) -> None:
+    (env["presets"] / "long.toml").write_text(f'extends = "tiny.toml"\nname = "{LONG}"\n')
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, LONG)
+        options = screen.query_one("#preset-list", OptionList)
+        side = options.scrollable_content_region.width  # without the scrollbar
+        lines = [line.text[:side] for line in app.screen._compositor.render_strips()]
+        row = next(i for i, line in enumerate(lines) if "✓ my-grokking" in line)
+        assert lines[row].rstrip().endswith("…")
+        assert "far-too-long" not in lines[row + 1]  # no second line for the same name
+        heading = str(screen.query_one("#preset-heading", Static).render())
+        assert LONG in heading
+
+    drive(app, script, size=(80, 24))
+
+
+# -- N seeds -------------------------------------------------------------------------------------
+
+
+def test_ctrl_n_trains_n_seeds_as_one_sweep_through_the_launcher(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        launcher, "_spawn_detached", lambda command, log: started.append(command) or 4242
+    )
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        form.query_one("#f-train-seed", Input).value = "5"  # an unsaved edit is what trains
+        await until(pilot, lambda: form.preset is not None and form.preset.train.seed == 5)
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: isinstance(app.screen, SeedsModal))
+        assert "5, 6, ..." in str(app.screen.query_one(".dialog-text", Static).render())
+        assert app.screen.query_one("#seeds", Input).value == "1"  # one seed: a single run
+        for key in ("4", "tab", "2", "enter"):  # in one burst, as tmux send-keys types them
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await until(pilot, lambda: started)
+        command = started[0]
+        assert command[: len(launcher.SWEEP_COMMAND)] == launcher.SWEEP_COMMAND
+        preset_file = Path(command[len(launcher.SWEEP_COMMAND)])
+        assert command[len(launcher.SWEEP_COMMAND) + 1 :] == [
+            "--runs-dir",
+            str(env["runs"].resolve()),
+            "--seeds",
+            "4",
+            "--split-seeds",
+            "2",
+        ]
+        assert load_preset(preset_file) == form.preset
+
+    drive(app, script)
+
+
+def test_a_bad_count_of_seeds_is_refused_in_the_dialog(env: dict[str, Path]) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await pick(pilot, app, "tiny-mlp")
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: isinstance(app.screen, SeedsModal))
+        app.screen.query_one("#seeds", Input).value = "0"
+        await pilot.press("enter")
+        note = app.screen.query_one("#seeds-note", Static)
+        await until(pilot, lambda: "seeds: a whole number from 1" in str(note.render()))
+        assert isinstance(app.screen, SeedsModal)
+
+    drive(app, script)
+
+
+def test_the_editor_command_takes_visual_then_editor_with_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "emacs -nw")
+    assert launcher.editor_command(Path("/x/p.toml")) == ["emacs", "-nw", "/x/p.toml"]
+    monkeypatch.setenv("VISUAL", "code --wait")
+    assert launcher.editor_command(Path("p.toml")) == ["code", "--wait", "p.toml"]
+    monkeypatch.delenv("VISUAL")
+    monkeypatch.delenv("EDITOR")
+    assert launcher.editor_command(Path("p.toml")) == ["vi", "p.toml"]
+
+
+def test_a_missing_editor_is_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grok_tui.errors import UserError
+
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "no-such-editor-anywhere")
+    with pytest.raises(UserError, match="EDITOR: cannot start the editor 'no-such-editor"):
+        launcher.edit_file(Path("p.toml"))
+
+
+# -- the footer at 80 columns --------------------------------------------------------------------
+
+
+def last_row(app: GrokApp) -> str:
+    return app.screen._compositor.render_strips()[-1].text
+
+
+def palette_ends(row: str) -> bool:
+    """The palette key ends the row: nothing after it (a stray "u" or "i" was)."""
+    return row.rpartition("▏")[2] == "^p palette"
+
+
+def keys_are_whole(row: str, screen: Any) -> bool:
+    """The last key before the palette is shown whole ("f2 P" was cut mid-word)."""
+    keys = row.rpartition("▏")[0].rstrip()
+    shown = [b.binding.description for b in screen.active_bindings.values() if b.binding.show]
+    return any(keys.endswith(" " + description) for description in shown if description)
+
+
+def test_the_footer_ends_with_the_palette_key_at_80_columns_on_every_screen(
+    env: dict[str, Path],
+) -> None:
+    history_env(env)
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        rows: dict[str, str] = {}
+
+        async def check(name: str, whole: bool = False) -> None:
+            await pilot.pause(0.3)
+            rows[name] = row = last_row(app)
+            assert len(row) == 80 and palette_ends(row), (name, row)
+            assert not whole or keys_are_whole(row, app.screen), (name, row)
+
+        await until(pilot, lambda: isinstance(app.screen, PresetsScreen) and app.screen.entries, 60)
+        await check("presets", whole=True)
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen), 60)
+        await check("live")
+        await pilot.press("f4")
+        await until(
+            pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows, 60
+        )
+        await check("history", whole=True)
+        assert "f1 Help" in rows["history"]  # help (every key) stays however many keys there are
+        history = app.screen
+        history.query_one(DataTable).move_cursor(row=0)
+        await pilot.press("space", "space", "c")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), 60)
+        await check("compare")
+        await pilot.press("escape", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), 60)
+        await check("run")
+
+    drive(app, script, size=(80, 24))
