@@ -55,3 +55,19 @@ def test_a_run_that_does_not_fit_its_device_fails_with_a_clear_message(
     assert err.startswith("error: the run does not fit") and "Traceback" not in err
     assert "GROK_TUI_DEBUG" not in err  # a user's problem, not a bug: no debug hint
     assert len(run.metrics_path.read_text().splitlines()) == 7 and run.checkpoint_path.exists()
+
+
+def test_the_tui_names_the_gpu_a_run_trains_on(tmp_path):
+    from grok_tui.launcher import RunFollower
+    from grok_tui.tui.screens.live import status_text
+    from grok_tui.tui.screens.run import run_heading
+
+    run = store.create_run(Preset(name="on-gpu"), tmp_path)
+    store.update_summary(
+        run.path, status="completed", device="cuda:0", device_name="NVIDIA H100 80GB HBM3"
+    )
+    (info,) = store.list_runs(tmp_path)
+    assert "cuda:0 H100 80GB HBM3" in run_heading(info, run.summary()).plain
+    follower = RunFollower(run)
+    follower.poll()
+    assert "· cuda:0 H100 80GB HBM3" in status_text(follower).plain

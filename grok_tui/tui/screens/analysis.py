@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from grok_tui import store
 from grok_tui.analysis.paths import (
@@ -43,6 +43,7 @@ from grok_tui.tui.analysis_view import (
     tabs,
 )
 from grok_tui.tui.widgets.analysis_plot import AnalysisLegend, AnalysisPlot
+from grok_tui.tui.widgets.footer import KeysFooter
 
 LOG_LINES = 3  # of analyze.log, shown when an analysis fails
 
@@ -153,7 +154,7 @@ class AnalysisScreen(Screen):
         )
         yield AnalysisPlot(id="analysis-plot")
         yield AnalysisLegend(id="analysis-legend")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from grok_tui import store
 from grok_tui.text import safe_text
@@ -26,6 +26,7 @@ from grok_tui.tui.runtable import config_diff
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import Panel, run_colours, runs_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 
@@ -76,7 +77,7 @@ class CompareScreen(CurvesScreen):
             yield CurvePane("loss", id="compare-loss")
         yield Static("", id="compare-cursor", markup=False)
         yield DataTable(id="compare-diff", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def _legend(self) -> Text:
         """Each run's colour, label, fit and grok steps; how train and test are drawn."""

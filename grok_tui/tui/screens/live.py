@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
 from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
@@ -35,6 +35,7 @@ from grok_tui.tui.series import (
     x_axis,
 )
 from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
@@ -114,7 +115,8 @@ def status_text(follower: RunFollower) -> Text:
     elif s.get("elapsed_s") is not None:
         parts.append(f" · took {format_duration(s.get('elapsed_s'))}")
     if s.get("device"):
-        parts.append(f" · {safe_text(s['device'])}")
+        gpu = str(s.get("device_name") or "").removeprefix("NVIDIA ")
+        parts.append(f" · {safe_text(s['device'])}" + (f" {safe_text(gpu)}" if gpu else ""))
     if "train_acc" in last:
         parts.append(f" · acc train {last['train_acc']:.3f} test {last.get('test_acc', 0):.3f}")
     for key, name in (("fit_step", "fit"), ("grok_step", "grok")):
@@ -234,7 +236,7 @@ class LiveScreen(CurvesScreen):
                 yield Container(id="live-grid")
         yield Static("", id="live-cursor")
         yield Static("", id="live-log")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.redraw(force=True)

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from grok_tui import store
 from grok_tui.config import task_size_label
@@ -35,6 +35,7 @@ from grok_tui.tui.runtable import model_label
 from grok_tui.tui.screens.live import stack_panes, thin
 from grok_tui.tui.series import Panel, run_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
@@ -83,7 +84,8 @@ def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
     if summary.get("elapsed_s") is not None:
         facts.append(format_duration(summary["elapsed_s"]))
     if summary.get("device"):
-        facts.append(str(summary["device"]))
+        name = str(summary.get("device_name") or "").removeprefix("NVIDIA ")
+        facts.append(f"{summary['device']} {name}".strip())  # cuda:0 H100 80GB HBM3
     facts.append(info.run_id)
     parts.append("\n" + " · ".join(safe_text(fact) for fact in facts))
     if summary.get("error"):
@@ -185,7 +187,7 @@ class RunScreen(CurvesScreen):
             with VerticalScroll(id="run-log"):
                 yield Static("", id="run-log-text")
         yield Static("", id="run-cursor", markup=False)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for pane in self.query(CurvePane):

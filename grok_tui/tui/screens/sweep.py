@@ -20,7 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from grok_tui import store
 from grok_tui.config import read_toml
@@ -39,6 +39,7 @@ from grok_tui.sweep.report import (
 )
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import RecordsExportRequested
+from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.workbench import WorkbenchScreen
 
 # The figures the heatmap cycles through with "m".
@@ -166,7 +167,7 @@ class SweepScreen(WorkbenchScreen):
         yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sweep-spread")  # the spread over seeds, when a seed field varies
         yield Static("", id="sweep-heatmap")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sweep-table", DataTable).focus()
