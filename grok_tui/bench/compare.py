@@ -39,7 +39,8 @@ from grok_tui.engine import RunError, resolve_device
 
 
 def build_loops(plan: Plan, device: torch.device, compile_mode: str | None) -> list[Timed]:
-    """Engine and baseline (and engine+compile) for each model, checked equal in size."""
+    """Engine (eager) and baseline, and engine+graphs on CUDA and engine+compile when
+    asked, for each model, checked equal in size."""
     loops: list[Timed] = []
     for model_name, spec in (("transformer", TRANSFORMER), ("mlp", MLP)):
         preset = make_preset(spec, plan.eval_every)
@@ -48,6 +49,11 @@ def build_loops(plan: Plan, device: torch.device, compile_mode: str | None) -> l
         baseline = BaselineLoop(preset, device, engine.trainer.task.to("cpu"))
         loops.append(Timed(f"{model_name} engine", model_name, "engine", engine, steps))
         loops.append(Timed(f"{model_name} baseline", model_name, "baseline", baseline, steps))
+        if device.type == "cuda":  # the step replayed from a CUDA graph (graphs.py)
+            graphed = EngineLoop(make_preset(spec, plan.eval_every, cuda_graphs=True), device)
+            loops.append(
+                Timed(f"{model_name} engine+graphs", model_name, "engine+graphs", graphed, steps)
+            )
         if compile_mode:
             compiled = EngineLoop(make_preset(spec, plan.eval_every, compile_mode), device)
             loops.append(
@@ -132,6 +138,11 @@ def run_bench(
         },
         "speedup": {"transformer": ratio("transformer"), "mlp": ratio("mlp")},
     }
+    if "transformer engine+graphs" in by_name:
+        result["speedup_graphs"] = {
+            "transformer": ratio("transformer", "engine+graphs"),
+            "mlp": ratio("mlp", "engine+graphs"),
+        }
     if compile_mode:
         result["compile_mode"] = compile_mode
         result["speedup_compile"] = {

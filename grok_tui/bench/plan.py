@@ -56,7 +56,13 @@ QUICK = Plan(
 CUDA_MATMUL_SIZES = (4096, 8192)
 
 
-def make_preset(spec: dict[str, Any], eval_every: int, compile_mode: str | bool = False) -> Preset:
+def make_preset(
+    spec: dict[str, Any],
+    eval_every: int,
+    compile_mode: str | bool = False,
+    cuda_graphs: bool = False,
+) -> Preset:
+    """A bench preset; eager steps unless ``cuda_graphs`` (the graphed row on CUDA)."""
     return Preset.model_validate(
         {
             "name": f"bench-{spec['model']['type']}",
@@ -69,6 +75,7 @@ def make_preset(spec: dict[str, Any], eval_every: int, compile_mode: str | bool 
                 "checkpoint_every": 10_000_000,
                 "seed": 0,
                 "compile": compile_mode,
+                "cuda_graphs": cuda_graphs,
             },
         }
     )

@@ -54,6 +54,12 @@ def format_report(result: dict[str, Any]) -> str:
         f" {100 * f['achieved_fraction']:.0f}% of matmul throughput"
         f" (training steps alone: {100 * f['achieved_fraction_train_step_only']:.0f}%)"
     )
+    if "speedup_graphs" in result:
+        s = result["speedup_graphs"]
+        lines.append(
+            f"engine+graphs (CUDA graphs):     transformer={s['transformer']:.2f}x"
+            f" mlp={s['mlp']:.2f}x"
+        )
     if "speedup_compile" in result:
         s = result["speedup_compile"]
         lines.append(

@@ -41,7 +41,7 @@ def synchronize(device: torch.device) -> None:
 class Timed:
     name: str
     model: str  # "transformer" or "mlp"
-    kind: str  # "engine", "baseline" or "engine+compile"
+    kind: str  # "engine", "baseline", "engine+graphs" or "engine+compile"
     loop: EngineLoop | BaselineLoop
     steps_per_round: int
     rates: list[float] = field(default_factory=list)
