@@ -367,13 +367,14 @@ def test_a_file_size_limit_fails_the_run_cleanly(tiny_preset_path: Path, tmp_pat
 
 
 def test_a_runs_dir_that_is_a_file_is_one_clear_line(
-    tiny_preset_path: Path, tmp_path: Path
+    tiny_preset_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs = tmp_path / "runs"
     runs.write_text("not a folder")
-    result = grok("--run", str(tiny_preset_path), "--runs-dir", str(runs))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: cannot create a run directory in {runs}")
+    assert main(["--run", str(tiny_preset_path), "--runs-dir", str(runs)]) == 2  # no exception
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot create a run directory in {runs}")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_a_sweep_point_s_line_names_its_real_error(tmp_path: Path) -> None:

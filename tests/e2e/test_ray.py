@@ -18,22 +18,11 @@ import pytest
 from grok_tui import cli, store
 from grok_tui.sweep import create_sweep_dir, list_sweeps, load_sweep, read_sweep_dir
 from tests.conftest import REPO, TINY_PRESET
+from tests.support.sweeps import GRID, write_sweep
 
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.timeout(240)
-
-GRID = """\
-extends = "tiny.toml"
-name = "grid"
-
-[train]
-steps = 30
-
-[sweep]
-"optim.lr" = [1e-3, 3e-3]
-"optim.weight_decay" = [0.1, 1.0]
-"""
 
 # Two points that train alike (only their names differ): one is killed, the other is
 # the uninterrupted run its records must equal.
@@ -87,10 +76,7 @@ def cluster() -> Iterator[str]:
         ray.shutdown()
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    (folder / "tiny.toml").write_text(TINY_PRESET)
-    (folder / name).write_text(text)
-    return folder / name
+write = write_sweep
 
 
 def without_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

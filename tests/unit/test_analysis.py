@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from grok_tui import runner, store
+from grok_tui import cli, runner, store
 from grok_tui.analysis import embeddings, fourier, landscape, neurons
 from grok_tui.analysis.paths import SCHEMA, analysis_path, read_analysis
 from grok_tui.cli import cmd_analyze as analyze_main
@@ -255,15 +255,13 @@ def mlp_run(tmp_path_factory: pytest.TempPathFactory) -> store.RunDir:
 
 @pytest.fixture(scope="module")
 def analysed(mlp_run: store.RunDir) -> dict:
-    """`grok-tui analyze` as a user runs it; its analysis.json as written then."""
-    out = subprocess.run(
-        [sys.executable, "-m", "grok_tui", "analyze", str(mlp_run.path), *ANALYZE_FAST],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "Traceback" not in out.stderr
+    """`grok-tui analyze` with figures (in this process: an exception would raise here);
+    its analysis.json as written then."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(["analyze", str(mlp_run.path), *ANALYZE_FAST])
+    assert code == 0, err.getvalue()
+    assert "Traceback" not in err.getvalue()
     return strict_json(analysis_path(mlp_run.path))
 
 

@@ -5,25 +5,32 @@ A benchmark is not a timed test: nothing here asserts a speed ratio.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
 import torch
 
 from grok_tui import cli
-from grok_tui.bench.flops import engine_transformer_flops
 from grok_tui.bench.loops import CommonTransformer
-from grok_tui.bench.plan import TRANSFORMER, make_preset
 from grok_tui.config import TransformerConfig
 
 
-def test_quick_bench_writes_every_number(tmp_path, capsys):
-    out = tmp_path / "bench.json"
-    # one round: the test checks what is written, not how steady the figures are
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    """`grok-tui bench --quick` once for the module: its JSON and what it printed."""
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    # one round: the tests check what is written, not how steady the figures are
     argv = ["bench", "--quick", "--rounds", "1", "--device", "cpu", "--json", str(out)]
-    assert cli.main(argv) == 0
-    printed = capsys.readouterr().out
-    result = json.loads(out.read_text())
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert cli.main(argv) == 0
+    return json.loads(out.read_text()), printed.getvalue()
+
+
+def test_quick_bench_writes_every_number(quick_bench):
+    result, printed = quick_bench
 
     loops = result["loops"]
     assert set(loops) == {
@@ -66,11 +73,11 @@ def test_baseline_models_match_the_engine_models_in_size():
     assert common(tokens).shape == (4, 8, 97)  # (T, B, classes): every position unembedded
 
 
-def test_analytic_flops_match_the_flop_counter():
+def test_analytic_flops_match_the_flop_counter(quick_bench):
     """The engine's counted matmul FLOPs agree with the formula (within the few MFLOP of
-    single-query attention the counter does not see)."""
-    preset = make_preset(TRANSFORMER, eval_every=100)
-    counted = engine_transformer_flops(preset, torch.device("cpu"))
+    single-query attention the counter does not see): as the bench counted them, on the
+    report's transformer (engine_transformer_flops; the step does not depend on eval_every)."""
+    counted = quick_bench[0]["transformer_flops"]
     assert abs(counted["train_step"] - counted["analytic_train_step"]) <= (
         0.01 * counted["analytic_train_step"]
     )

@@ -10,7 +10,7 @@ import torch
 
 from grok_tui.config import MLPConfig, Preset, load_preset
 from grok_tui.engine import RunError, build_trainer, resume_trainer, train
-from grok_tui.group import GroupTrainer, group_key, pack, train_group, why_not
+from grok_tui.group import GroupTrainer, group_key, pack, train_group, ungroupable, why_not
 from grok_tui.group.grouping import differences
 from grok_tui.store import RECORD_FIELDS
 from tests.conftest import REPO
@@ -24,6 +24,9 @@ MEMBERS = [
     ["train.seed=2", "optim.lr=3e-3"],
     ["train.seed=3", "optim.weight_decay=0.1", "data.split_seed=2"],
 ]
+# Two members that differ in all of those fields at once: what the transformer trains
+# (four would check nothing more, at twice the cost of the solo runs).
+TWO_MEMBERS = [[], ["train.seed=3", "optim.lr=3e-3", "optim.weight_decay=0.1", "data.split_seed=2"]]
 # The quickstart MLP at p = 47 (two batches of 512 per epoch, the fused CPU step) and an
 # eighth of its widths, so that four solo runs and the group fit a test's budget.
 SMALL_MLP = ["data.p=47", "model.embed_dim=16", "model.widths=[32, 32]"]
@@ -79,7 +82,10 @@ def test_each_member_trains_exactly_as_its_solo_run(model):
     """fp32, 300 steps: rounding is not hidden by float64, so the batched step must do the
     solo run's arithmetic (Adam turns a last-bit difference into 1e-3 by step 300)."""
     base = ["train.steps=300", "train.eval_every=50"]
-    members = presets(base + (SMALL_TRANSFORMER if model == "transformer" else SMALL_MLP))
+    if model == "transformer":
+        members = presets(base + SMALL_TRANSFORMER, TWO_MEMBERS)
+    else:
+        members = presets(base + SMALL_MLP)
     solos = solo_runs(members)
     group = GroupTrainer(members)
     sinks = [Collect() for _ in members]
@@ -90,6 +96,8 @@ def test_each_member_trains_exactly_as_its_solo_run(model):
         assert_same_records(solo.records, sink.records)
         assert summary["status"] == solo.end["status"] == "completed"
         for key in ("step", "epoch", "fit_step", "grok_step", "best_test_acc", "final"):
+            assert summary.get(key) == solo.end.get(key), key
+        for key in ("best_test_acc_step", "n_train", "param_count"):
             assert summary.get(key) == solo.end.get(key), key
         assert sink.info["param_count"] == solo.info["param_count"]
         assert [c["step"] for c in sink.checkpoints] == [c["step"] for c in solo.checkpoints]
@@ -128,7 +136,34 @@ def test_each_member_trains_exactly_as_its_solo_run(model):
         ["optim.name=sgd", "optim.lr=0.1", "optim.momentum=0.9", "optim.nesterov=true"],
         ["optim.grokfast.kind=ma", "optim.grokfast.window=5", "train.constrain_norm=true"],
         ["optim.orthogonal_grad=true", "optim.betas=[0.8, 0.99]"],
-    ],
+        # in float64 rounding cannot hide a different algorithm: agreement to 1e-9
+        ["train.precision=fp64", *SMALL_TRANSFORMER],
+        [
+            "train.precision=fp64",
+            "optim.grokfast.kind=ema",
+            "optim.orthogonal_grad=true",
+            "train.loss=stablemax",
+        ],
+        [
+            "train.precision=fp64",
+            "optim.grokfast.kind=ma",
+            "optim.grokfast.window=5",
+            "train.constrain_norm=true",
+        ],
+        [
+            "train.precision=fp64",
+            "optim.name=adam",
+            "optim.schedule=cosine",
+            "train.loss=cross_entropy_fp64",
+        ],
+        [
+            "train.precision=fp64",
+            "optim.name=sgd",
+            "optim.lr=0.1",
+            "optim.momentum=0.9",
+            "optim.nesterov=true",
+        ],
+    ],  # fmt: skip
 )
 def test_every_switch_a_group_takes_matches_the_solo_runs(options):
     base = ["train.steps=40", "train.eval_every=20", *SMALL_MLP]
@@ -150,8 +185,9 @@ def test_every_switch_a_group_takes_matches_the_solo_runs(options):
     solos = solo_runs(members)
     sinks = [Collect() for _ in members]
     train_group(members, sinks)
+    rel = 1e-9 if "train.precision=fp64" in options else 1e-6
     for solo, sink in zip(solos, sinks, strict=True):
-        assert_same_records(solo.records, sink.records, rel=1e-6)
+        assert_same_records(solo.records, sink.records, rel=rel)
 
 
 def test_a_member_checkpoint_resumes_in_the_solo_engine():
@@ -197,6 +233,10 @@ def test_grouping_says_what_groups_and_why_not():
     groups = pack([*members[:3], wider, *members, adam], max_size=3)
     assert groups == [[0, 1, 2], [4, 5], [6, 7], [3], [8]]
     assert [len(g) for g in pack([members[0]] * 10, max_size=8)] == [5, 5]
+    # eight alike around two others: threes first, the last two together, the others alone
+    assert pack([*members, wider, *members, adam], max_size=3) == [
+        [0, 1, 2], [3, 5, 6], [7, 8], [4], [9],
+    ]  # fmt: skip
     # what the batched code does not reproduce is refused, with its reason
     refused = {
         "model.type=lstm": "recurrent",
@@ -215,6 +255,7 @@ def test_grouping_says_what_groups_and_why_not():
     lstm = presets(["model.type=lstm"], [[]])[0]
     assert pack([lstm, lstm], max_size=8) == [[0], [1]]
     assert why_not(members[0]) is None
+    assert ungroupable is why_not  # the older name, still exported
     with pytest.raises(RunError, match=r"differ in model\.widths"):
         GroupTrainer([members[0], wider])
 
