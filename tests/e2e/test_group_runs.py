@@ -76,6 +76,8 @@ def test_seeds_train_as_one_group_whose_members_are_their_solo_runs(reference):
             "train.seed": preset.train.seed,
             "data.split_seed": preset.data.split_seed,
         }
+        if index not in (0, 3):  # the two members that differ in both seeds, to save time
+            continue
         solo = Collect()
         train(preset, [solo])  # the solo engine, in this process
         expected = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in solo.records]
