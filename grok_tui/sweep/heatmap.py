@@ -182,6 +182,9 @@ def render_heatmap(
     with _PLOT_LOCK:
         plt.clf()
         plt.theme("clear")
+        # the size asked for, not cut to the terminal plotext saw when it was imported
+        # (80x24 without one): the TUI's pane and sweep-report --width decide
+        plt.limitsize(False, False)
         plt.plotsize(width, height)
         for j in range(ny):
             for i in range(nx):

@@ -20,11 +20,15 @@ everything on screen is fixed here:
 - nothing is started: the queue runner the app would start for queued runs is replaced
   by a no-op, and no test presses a key that launches a process;
 - each ``run_before`` waits (condition, not time) until the screen has drawn what it
-  reads, after the app's first polls, so that the poll worker cannot change it later.
+  reads, then for three more polls with no redraw due (Live's redraw throttle is set to
+  zero), so that neither the poll worker nor a timer changes the screen afterwards;
+- Textual's snapshot is independent of the terminal pytest runs in (truecolor, the given
+  size); NO_COLOR and TEXTUAL_* settings of the environment are removed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -33,13 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 
 from grok_tui import ownership, runqueue, store
 from grok_tui.analysis.paths import SCHEMA, analysis_path
 from grok_tui.config import Preset, apply_overrides, validate_preset
+from grok_tui.config import loading as config_loading
 from grok_tui.tui import catalog
 from grok_tui.tui.app import GrokApp
+from grok_tui.tui.screens import live as live_screen
 from grok_tui.tui.screens.analysis import AnalysisScreen
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
@@ -85,7 +91,7 @@ description = "the tiny MLP, wider"
 type = "mlp"
 widths = [128, 128]
 """
-BAD = 'name = "bad"\n[data]\np = 98\n'
+TYPO = 'name = "typo"\n[data]\np = 98\n'
 
 
 # -- the fixture: presets, runs, a sweep, a queue, an analysis ------------------------------
@@ -122,7 +128,9 @@ def write_run(
 ) -> store.RunDir:
     """Records every EVERY steps up to ``upto`` (elapsed 0.01 s a step) and a summary."""
     writer = store.MetricsWriter(run.path)
-    records = [curve_record(step, int(STEPS * scale), step * 0.01) for step in range(0, upto + 1, EVERY)]
+    records = [
+        curve_record(step, int(STEPS * scale), step * 0.01) for step in range(0, upto + 1, EVERY)
+    ]
     for record in records:
         writer.append(record)
     writer.close()
@@ -257,7 +265,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
     presets.mkdir()
     (presets / "tiny.toml").write_text(TINY)
     (presets / "wide.toml").write_text(WIDE)
-    (presets / "bad.toml").write_text(BAD)
+    (presets / "typo.toml").write_text(TYPO)
+    # preset errors name the file by its real path: keep it relative (no temporary path)
+    monkeypatch.setattr(config_loading, "resolve_path", Path)
     monkeypatch.setattr(
         catalog, "preset_sources", lambda *a, **k: [catalog.PresetSource(presets, "presets")]
     )
@@ -265,11 +275,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
     monkeypatch.setattr(
         store,
         "new_run_id",
-        lambda name, runs_dir, when=None: (
-            f"{clock.next():%Y%m%d-%H%M%S}-000-{store.slug(name)}"
-        ),
+        lambda name, runs_dir, when=None: f"{clock.next():%Y%m%d-%H%M%S}-000-{store.slug(name)}",
     )
     monkeypatch.setattr(store, "now_iso", clock.iso)
+    # Live redraws new records at most every DATA_REDRAW_S: at once here, so that no
+    # redraw is still due when the screenshot is taken
+    monkeypatch.setattr(live_screen, "DATA_REDRAW_S", 0.0)
     # queued runs make the app start a queue runner: a process, never wanted here
     monkeypatch.setattr(runqueue, "ensure_runner", lambda runs_dir, start: None)
     fixture = Fixture()
@@ -308,7 +319,9 @@ def full(env: Fixture) -> Fixture:
     sweep_file = Path("presets") / "sweeps" / "wd-lr.toml"
     sweep_file.parent.mkdir()
     sweep_file.write_text(
-        TINY.replace("steps = 200", f"steps = {STEPS}").replace("eval_every = 10", "eval_every = 100")
+        TINY.replace("steps = 200", f"steps = {STEPS}").replace(
+            "eval_every = 10", "eval_every = 100"
+        )
         + '\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"optim.weight_decay" = [0.1, 1.0]\n'
     )
     sweep = load_sweep(sweep_file)
@@ -339,7 +352,14 @@ async def settled(pilot: Any) -> None:
     app = pilot.app
     polls = app._polls
     await until(pilot, lambda: app._polls >= polls + 3)
+    await until(pilot, lambda: getattr(app.screen, "_pending_draw", None) is None)
     await pilot.pause()
+
+
+def drawn(screen: Any) -> bool:
+    """Every curve pane on screen (not those of the hidden view) has its curves."""
+    shown = [pane for pane in screen.query(CurvePane) if pane.region.area]
+    return bool(shown) and all(pane.series for pane in shown)
 
 
 async def live_loaded(pilot: Any, env: Fixture) -> LiveScreen:
@@ -351,7 +371,7 @@ async def live_loaded(pilot: Any, env: Fixture) -> LiveScreen:
         return (
             isinstance(app.screen, LiveScreen)
             and all(f is not None and f.records and f.status == "running" for f in followers)
-            and all(pane.series for pane in app.screen.query(CurvePane) if pane.display)
+            and drawn(app.screen)
         )
 
     await until(pilot, loaded)
@@ -403,12 +423,33 @@ def test_presets_invalid(
         screen = pilot.app.screen
         await until(pilot, lambda: len(screen.entries) == 3 and screen.current is not None)
         options = screen.query_one("#preset-list", OptionList)
-        index = next(i for i, e in enumerate(screen.entries) if e.name == "bad")
+        index = next(i for i, e in enumerate(screen.entries) if e.name == "typo")
         options.highlighted = options.get_option_index(str(index))
-        await until(pilot, lambda: screen.current is not None and screen.current.name == "bad")
+        await until(pilot, lambda: screen.current is not None and screen.current.name == "typo")
         await settled(pilot)
 
     snap(snap_compare, size, run_before)
+
+
+def test_a_late_check_of_the_form_never_hides_an_invalid_preset_s_error(env: Fixture) -> None:
+    """Found by the snapshot above: a valid preset, then an invalid one in the same frame
+    (keys in a burst); the form's check of the first came after and hid the error."""
+    app = make_app()
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            await until(pilot, lambda: len(screen.entries) == 3 and screen.current is not None)
+            await pilot.pause(0.5)  # the form is built
+            options = screen.query_one("#preset-list", OptionList)
+            for name in ("wide-mlp", "typo"):
+                index = next(i for i, e in enumerate(screen.entries) if e.name == name)
+                options.highlighted = options.get_option_index(str(index))
+            await settled(pilot)
+            errors = screen.query_one("#preset-errors", Static)
+            assert errors.display and "p must be prime, got 98" in str(errors.render())
+
+    asyncio.run(main())
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -444,7 +485,9 @@ def test_help(snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_queue_empty(snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]) -> None:
+def test_queue_empty(
+    snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]
+) -> None:
     async def run_before(pilot: Any) -> None:
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
@@ -475,7 +518,7 @@ def test_live_overview(
     async def run_before(pilot: Any) -> None:
         screen = await live_loaded(pilot, full)
         await pilot.press("v")
-        await until(pilot, lambda: screen.has_class("overview"))
+        await until(pilot, lambda: screen.has_class("overview") and drawn(screen))
         await settled(pilot)
 
     snap(snap_compare, size, run_before)

@@ -388,6 +388,10 @@ class PresetsScreen(WorkbenchScreen):
             self._shown_modified = modified
             tab = self.query_one("#preset-tabs", TabbedContent).get_tab("tab-edit")
             tab.label = "Edit ● modified" if modified else "Edit"
+        if not message.form.display:
+            # a late check of the preset shown before: an invalid file or a sweep is shown
+            # now, and its error (or note) and Resolved text stay
+            return
         if message.preset is not None:
             self._show_errors([])
             self.query_one("#preset-resolved", Static).update(

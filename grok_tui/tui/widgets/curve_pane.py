@@ -112,7 +112,9 @@ class CurvePane(PlotextPlot):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._titles(event.size.width)
+        # the content width, as _changed passes: event.size counts the border too, and a
+        # legend fitted to it overflowed the title by the two border cells ("━ fit …")
+        self._titles(self.size.width)
 
     def _titles(self, width: int) -> None:
         """The legend in the borders, fitted to the pane's width (series.split_legend)."""
