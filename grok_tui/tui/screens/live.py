@@ -222,6 +222,7 @@ class LiveScreen(CurvesScreen):
         self._drawn: tuple[Any, ...] | None = None
         self._last_data_draw = -math.inf
         self._pending_draw: Timer | None = None
+        self._statuses: tuple[tuple[str, str], ...] = ()
         self.overview = False
         self.grid = True  # the overview as small multiples (else overlaid)
         self.pinned: set[str] = set()
@@ -259,8 +260,13 @@ class LiveScreen(CurvesScreen):
     # -- told by the app: after each poll, and when the curves' options change ----------
 
     def runs_changed(self, changed: list[str]) -> None:
-        """New records: redrawn at most every DATA_REDRAW_S (the last change is never lost)."""
+        """New records: redrawn at most every DATA_REDRAW_S (the last change is never lost);
+        a run that starts, stops or ends is shown at once."""
+        statuses = tuple((f.run_id, f.status) for f in self.workbench.followers.values())
         wait = self._last_data_draw + DATA_REDRAW_S - time.monotonic()
+        if statuses != self._statuses:
+            self._statuses = statuses
+            wait = 0
         if wait <= 0:
             self._draw_data()
         elif self._pending_draw is None:
