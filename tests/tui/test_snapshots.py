@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -348,12 +349,20 @@ def make_app() -> GrokApp:
 
 
 async def settled(pilot: Any) -> None:
-    """Let the app poll a few times more, so that nothing is still on its way."""
+    """Wait until the screen stays the same over a few of the app's polls: no poll, timer
+    or layout still on its way can change it after the snapshot's own screenshot."""
     app = pilot.app
-    polls = app._polls
-    await until(pilot, lambda: app._polls >= polls + 3)
-    await until(pilot, lambda: getattr(app.screen, "_pending_draw", None) is None)
-    await pilot.pause()
+    previous = None
+    for _ in range(40):
+        polls = app._polls
+        await until(pilot, lambda polls=polls: app._polls >= polls + 3)
+        await until(pilot, lambda: getattr(app.screen, "_pending_draw", None) is None)
+        await pilot.pause()
+        shot = re.sub(r"terminal-\d+-", "terminal-", app.export_screenshot())
+        if shot == previous:
+            return
+        previous = shot
+    raise AssertionError("the screen kept changing")
 
 
 def drawn(screen: Any) -> bool:
