@@ -24,12 +24,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
-from grok_tui.config import cuda_graph_blocker
+from grok_tui.config import Preset, cuda_graph_blocker
 from grok_tui.errors import RunError
 from grok_tui.optim import lr_factor_tensor
 
@@ -89,22 +89,56 @@ class CudaCapture:
 def reason_not_to_capture(trainer: Trainer, capture: Capture) -> str | None:
     """Why this run's steps stay eager, or None. ``cuda_graphs = true`` where a graph
     cannot be is a RunError (the schema refuses what it can see: a CPU device, a feature)."""
-    mode = trainer.preset.train.cuda_graphs
+    return capture_blocker(trainer.preset, trainer.device, [trainer.optimizer], capture)
+
+
+def capture_blocker(
+    preset: Preset,
+    device: torch.device,
+    optimizers: Sequence[torch.optim.Optimizer],
+    capture: Capture,
+) -> str | None:
+    """Why steps with these optimizers (a run's, or each member's of a group) stay eager."""
+    mode = preset.train.cuda_graphs
     if mode is False:
         return "train.cuda_graphs = false"
-    device = trainer.device
     if device.type not in capture.device_types:
         if mode is True:
             raise RunError(
                 f"train.cuda_graphs = true needs a CUDA device; this run trains on {device}"
             )
         return f"not a CUDA device ({device})"
-    reason = cuda_graph_blocker(trainer.preset)
-    if reason is None and not all(g.get("fused") for g in trainer.optimizer.param_groups):
+    reason = cuda_graph_blocker(preset)
+    fused = all(g.get("fused") for opt in optimizers for g in opt.param_groups)
+    if reason is None and not fused:
         reason = "the optimizer has no fused kernel here (a tensor learning rate needs one)"
     if reason is not None and mode is True:
         raise RunError(f"train.cuda_graphs = true, but {reason}")
     return reason
+
+
+def lr_tensor(lr: float, device: torch.device) -> torch.Tensor:
+    """The learning rate as the static step holds it: CUDA's fused Adam reads a tensor
+    learning rate as float32 (as it rounds a float one); the CPU's reads it as a double:
+    either way the eager step's value."""
+    dtype = torch.float32 if device.type == "cuda" else torch.float64
+    return torch.tensor(lr, dtype=dtype, device=device)
+
+
+@contextlib.contextmanager
+def tensor_lr(optimizer: torch.optim.Optimizer, lr: torch.Tensor) -> Iterator[None]:
+    """The optimizer reads the device learning rate while inside; the checkpointed
+    param_groups keep their float and flags (so the checkpoint format does not change)."""
+    groups = optimizer.param_groups
+    saved = [(g["lr"], g["capturable"]) for g in groups]
+    capturing = lr.is_cuda and torch.cuda.is_current_stream_capturing()
+    for g in groups:
+        g["lr"], g["capturable"] = lr, capturing
+    try:
+        yield
+    finally:
+        for g, (old, capturable) in zip(groups, saved, strict=True):
+            g["lr"], g["capturable"] = old, capturable
 
 
 class StaticStep:
@@ -120,10 +154,7 @@ class StaticStep:
         self.step_t, self.first_bad = step_t, first_bad
         self.loss = torch.zeros((), dtype=torch.float64, device=device)
         self.grad_norm = torch.zeros((), dtype=torch.float64, device=device)
-        # CUDA's fused Adam reads a tensor learning rate as float32 (as it rounds a float
-        # one); the CPU's reads it as a double: either way the eager step's value.
-        lr_dtype = torch.float32 if device.type == "cuda" else torch.float64
-        self.lr = torch.tensor(trainer.lr, dtype=lr_dtype, device=device)
+        self.lr = lr_tensor(trainer.lr, device)
         self.base_lr = float(trainer.scheduler.base_lrs[0])
         batcher = trainer.batcher
         self.full_batch = batcher.full_batch
@@ -149,27 +180,12 @@ class StaticStep:
         self.position.add_(1).remainder_(self.batches_per_epoch)
         return task.train_x.index_select(0, idx), task.train_y.index_select(0, idx)
 
-    @contextlib.contextmanager
-    def tensor_lr(self) -> Iterator[None]:
-        """The optimizer reads the device learning rate while inside; the checkpointed
-        param_groups keep their float and flags (so the checkpoint format does not change)."""
-        groups = self.trainer.optimizer.param_groups
-        saved = [(g["lr"], g["capturable"]) for g in groups]
-        capturing = self.lr.is_cuda and torch.cuda.is_current_stream_capturing()
-        for g in groups:
-            g["lr"], g["capturable"] = self.lr, capturing
-        try:
-            yield
-        finally:
-            for g, (lr, capturable) in zip(groups, saved, strict=True):
-                g["lr"], g["capturable"] = lr, capturable
-
     def body(self) -> None:
         """Batch, forward, loss, backward, filter, ⊥Grad, clip, optimizer, norm constraint,
         the divergence check and the schedule: device work only, results in fixed tensors."""
         trainer = self.trainer
         loss = trainer.compute_gradients(*self.batch())
-        with self.tensor_lr():
+        with tensor_lr(trainer.optimizer, self.lr):
             norm = trainer.update_weights(want_grad_norm=True)
         self.loss.copy_(loss)
         if norm is not None:
@@ -199,38 +215,90 @@ class StaticStep:
 
 
 class Steps:
-    """The run's steps, one call each: eager (Trainer.train_step) or a replayed graph."""
+    """The run's steps, one call each: eager (Trainer.train_step) or a replayed graph.
+
+    The warm-up, capture, check and fall-back are the same for a vectorised group
+    (group/graphs.py): what differs sits in the few methods it overrides.
+    """
 
     def __init__(self, trainer: Trainer, capture: Capture | None = None) -> None:
         self.trainer = trainer
+        self._setup(trainer.device, trainer.step, (), capture)
+
+    def _setup(
+        self, device: torch.device, step: int, shape: tuple[int, ...], capture: Capture | None
+    ) -> None:
         self.capture: Capture = capture if capture is not None else CudaCapture()
-        device = trainer.device
         # the divergence check stays on the device: the first step whose loss was not finite
-        self.first_bad = torch.full((), -1, dtype=torch.int64, device=device)
-        self.step_t = torch.full((), trainer.step, dtype=torch.int64, device=device)
+        self.first_bad = torch.full(shape, -1, dtype=torch.int64, device=device)
+        self.step_t = torch.full((), step, dtype=torch.int64, device=device)
         self.loss: torch.Tensor | None = None
-        self.reason = reason_not_to_capture(trainer, self.capture)
-        self.static = None if self.reason else StaticStep(trainer, self.step_t, self.first_bad)
+        self.reason = self._reason()
+        self.static = None if self.reason else self._static()
         self.replay: Callable[[], None] | None = None
         self.warmups_left = WARMUP_STEPS
-        self.summary: dict[str, Any] = {}
+        self.summaries: list[dict[str, Any]] = []
 
-    def report_to(self, summary: dict[str, Any]) -> None:
-        """Say in this summary (now, and when the graph is decided) whether graphs are used."""
-        self.summary = summary
+    # what a vectorised group overrides
+    @property
+    def preset(self) -> Preset:
+        return self.trainer.preset
+
+    def _reason(self) -> str | None:
+        return reason_not_to_capture(self.trainer, self.capture)
+
+    def _static(self) -> Any:
+        return StaticStep(self.trainer, self.step_t, self.first_bad)
+
+    def _eager(self, want_grad_norm: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.trainer.train_step(want_grad_norm)
+
+    def _static_norm(self, want_grad_norm: Any) -> torch.Tensor | None:
+        wanted = want_grad_norm or self.preset.optim.grad_clip is not None
+        return self.static.grad_norm if wanted else None
+
+    def _release_grads(self) -> None:
+        """Before a capture: gradients become the graph's own memory."""
+        self.trainer.optimizer.zero_grad(set_to_none=True)
+
+    def _save(self) -> Any:
+        return copy.deepcopy(self.trainer.state_dict())
+
+    def _restore(self, saved: Any) -> None:
+        self.trainer.optimizer.zero_grad(set_to_none=True)
+        self.trainer.load_state_dict(saved)
+        self.step_t.fill_(self.trainer.step)
+
+    def _grads(self) -> list[torch.Tensor | None]:
+        return [p.grad for p in self.trainer.model.parameters()]
+
+    def _set_grads(self, grads: list[torch.Tensor | None]) -> None:
+        for p, g in zip(self.trainer.model.parameters(), grads, strict=True):
+            p.grad = g  # the graph's gradient memory again, not the eager step's
+
+    # the shared machinery
+    def report_to(self, summary: dict[str, Any] | Sequence[dict[str, Any]]) -> None:
+        """Say in the summary (or each member's) whether graphs are used, now and when decided."""
+        self.summaries = [summary] if isinstance(summary, dict) else list(summary)
         if self.static is None:
-            summary.update(cuda_graphs=False, cuda_graphs_reason=self.reason)
+            self._say(cuda_graphs=False, cuda_graphs_reason=self.reason)
         else:
             reason = f"the first {WARMUP_STEPS} steps of a session are eager (warm-up)"
-            summary.update(cuda_graphs=False, cuda_graphs_reason=reason)
+            self._say(cuda_graphs=False, cuda_graphs_reason=reason)
 
-    def step(self, want_grad_norm: bool) -> torch.Tensor | None:
+    def _say(self, **fields: Any) -> None:
+        for summary in self.summaries:
+            summary.update(fields)
+            if fields.get("cuda_graphs") is True:
+                summary.pop("cuda_graphs_reason", None)
+
+    def step(self, want_grad_norm: Any) -> torch.Tensor | None:
         """One optimizer step; the grad norm (device) when clipped or asked."""
         if self.static is not None and self.replay is None and self.warmups_left == 0:
             self._decide()
         static = self.static
         if static is None:
-            loss, norm = self.trainer.train_step(want_grad_norm)
+            loss, norm = self._eager(want_grad_norm)
             self.step_t += 1
             bad = (self.first_bad < 0) & ~torch.isfinite(loss)
             self.first_bad.copy_(torch.where(bad, self.step_t, self.first_bad))
@@ -243,10 +311,9 @@ class Steps:
             return self.step(want_grad_norm)  # the static step failed: eager from here
         static.finish()
         self.loss = static.loss
-        wanted = want_grad_norm or self.trainer.preset.optim.grad_clip is not None
-        return static.grad_norm if wanted else None
+        return self._static_norm(want_grad_norm)
 
-    def _warm_up(self, static: StaticStep) -> bool:
+    def _warm_up(self, static: Any) -> bool:
         """One warm-up step of the static step; False when it raised under ``auto``.
 
         Its first step is the first ever run of the tensor-lr, capturable optimizer path
@@ -254,16 +321,14 @@ class Steps:
         step (a copy taken first) and the run goes on eagerly, said as a capture failure
         is. Under ``true`` the error stands.
         """
-        saved = copy.deepcopy(self.trainer.state_dict()) if self._may_fall_back() else None
+        saved = self._save() if self._may_fall_back() else None
         try:
             static.advance_batch()
             self.capture.warm(static.body)
         except Exception as exc:
             if saved is None:
                 raise
-            self.trainer.optimizer.zero_grad(set_to_none=True)
-            self.trainer.load_state_dict(saved)
-            self.step_t.fill_(self.trainer.step)
+            self._restore(saved)
             lines = str(exc).strip().splitlines() or [""]
             self._fall_back(f"the static step failed ({type(exc).__name__}: {lines[0][:200]})")
             return False
@@ -271,18 +336,18 @@ class Steps:
         return True
 
     def _may_fall_back(self) -> bool:
-        return self.trainer.preset.train.cuda_graphs != True  # noqa: E712 - "auto" or True
+        return self.preset.train.cuda_graphs != True  # noqa: E712 - "auto" or True
 
     def _fall_back(self, reason: str) -> None:
         self.static = None
-        self.summary.update(cuda_graphs=False, cuda_graphs_reason=reason)
+        self._say(cuda_graphs=False, cuda_graphs_reason=reason)
         print(f"cuda graphs off, eager steps instead: {reason}", file=sys.stderr, flush=True)
 
     def _decide(self) -> None:
         """Capture, compare one replay with one eager step, then keep the graph or drop it."""
         static = self.static
         assert static is not None
-        self.trainer.optimizer.zero_grad(set_to_none=True)  # gradients: the graph's own memory
+        self._release_grads()
         try:
             replay = self.capture.capture(static.body)
             difference = self._compare(replay)
@@ -291,8 +356,7 @@ class Steps:
             difference = f"the capture failed ({type(exc).__name__}: {lines[0][:200]})"
         if difference is None:
             self.replay = replay
-            self.summary["cuda_graphs"] = True
-            self.summary.pop("cuda_graphs_reason", None)
+            self._say(cuda_graphs=True)
             return
         if not self._may_fall_back():
             raise RunError(f"train.cuda_graphs = true, but {difference}; set it to 'auto' or false")
@@ -305,7 +369,7 @@ class Steps:
         assert static is not None
         state = static.state()
         before = [t.detach().clone() for t in state]
-        grads = [p.grad for p in self.trainer.model.parameters()]
+        grads = self._grads()
         replay()
         graphed = [t.detach().clone() for t in state]
         with torch.no_grad():
@@ -314,8 +378,7 @@ class Steps:
         eager = [t.detach().clone() for t in state]
         with torch.no_grad():
             torch._foreach_copy_(state, before)
-        for p, g in zip(self.trainer.model.parameters(), grads, strict=True):
-            p.grad = g  # the graph's gradient memory again, not the eager step's
+        self._set_grads(grads)
         for i, (a, b) in enumerate(zip(graphed, eager, strict=True)):
             if a.is_floating_point():
                 same = torch.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True)

@@ -176,6 +176,7 @@ def read_figures(name: str, log: Path, runs_dir: Path, out_dir: Path) -> dict[st
             key = f"group_{row['workload']}_{row['precision']}_{row['n']}"
             figures[f"{key}_time_ratio"] = row.get("time_ratio")
             figures[f"{key}_member_steps_per_s"] = row.get("member_steps_per_s")
+            figures[f"{key}_cuda_graphs"] = row.get("cuda_graphs")
         return figures
     if name == "bench":
         result = json.loads((out_dir / "bench.json").read_text())

@@ -167,20 +167,33 @@ def group_scaling(sizes: Sequence[int], device: str, quick: bool = False) -> lis
     return rows
 
 
-def _time_group(presets: Sequence[Preset], steps: int) -> dict[str, float]:
+def _time_group(presets: Sequence[Preset], steps: int) -> dict[str, Any]:
+    """Seconds per group step as training takes it: one replayed CUDA graph where the
+    presets allow one (group/graphs.py), else eager steps."""
+    from grok_tui.graphs import WARMUP_STEPS
+    from grok_tui.group.graphs import GroupSteps
+
     group = GroupTrainer(presets)
-    for _ in range(3):
-        group.train_step(want_grad_norm=False)
+    group_steps = GroupSteps(group)
+    summary: dict[str, Any] = {}
+    group_steps.report_to(summary)
+    want = [False] * group.n
+    for _ in range(WARMUP_STEPS + 2):  # the warm-up, then the capture and its check
+        group_steps.step(want)
     synchronize(group.device)
     start = time.perf_counter()
     for _ in range(steps):
-        group.train_step(want_grad_norm=False)
+        group_steps.step(want)
     synchronize(group.device)
     seconds = (time.perf_counter() - start) / steps
-    del group
+    del group, group_steps
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    return {"seconds_per_step": seconds, "member_steps_per_s": len(presets) / seconds}
+    return {
+        "seconds_per_step": seconds,
+        "member_steps_per_s": len(presets) / seconds,
+        "cuda_graphs": summary["cuda_graphs"],
+    }
 
 
 def scaling_command(
@@ -201,7 +214,8 @@ def scaling_command(
     print(f"vectorised groups of {', '.join(map(str, sizes))} on {dev}", flush=True)
     rows = group_scaling(sizes, str(dev), quick)
     print(
-        f"{'workload':<12} {'precision':<9} {'N':>5} {'ms/step':>9} {'member-steps/s':>15} {'x one':>7}"
+        f"{'workload':<12} {'precision':<9} {'N':>5} {'ms/step':>9} {'member-steps/s':>15} "
+        f"{'x one':>7} graphs"
     )
     for row in rows:
         if "error" in row:
@@ -210,7 +224,8 @@ def scaling_command(
         ratio = f"{row['time_ratio']:.2f}x" if "time_ratio" in row else "-"
         print(
             f"{row['workload']:<12} {row['precision']:<9} {row['n']:>5} "
-            f"{1000 * row['seconds_per_step']:>9.2f} {row['member_steps_per_s']:>15,.0f} {ratio:>7}"
+            f"{1000 * row['seconds_per_step']:>9.2f} {row['member_steps_per_s']:>15,.0f} {ratio:>7} "
+            f"{'yes' if row['cuda_graphs'] else 'no'}"
         )
     if json_path is not None:
         json_path.write_text(json.dumps({"device": str(dev), "rows": rows}, indent=2))

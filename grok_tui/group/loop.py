@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-
 from grok_tui.config import Preset
 from grok_tui.engine import Session, Sink
+from grok_tui.graphs import Capture
+from grok_tui.group.graphs import GroupSteps
 from grok_tui.group.trainer import GroupTrainer
 
 
@@ -27,6 +27,7 @@ def train_group(
     should_stop: Callable[[], bool] = lambda: False,
     device: str | None = None,
     resumed: bool = False,
+    capture: Capture | None = None,
 ) -> list[dict[str, Any]]:
     """Train every member to its end (or a stop); return each member's final summary.
 
@@ -35,7 +36,8 @@ def train_group(
     checkpointed), ``diverged`` (that member alone) or ``failed`` (an exception,
     re-raised after every running member's sinks heard of it). ``resumed``: the members
     were loaded from their checkpoints (GroupTrainer's ``resume``), whose records through
-    that step are on disk already.
+    that step are on disk already. ``capture``: how the step becomes a CUDA graph (None:
+    CUDA's; tests pass a stand-in that runs on the CPU), as in engine.train.
     """
     group = presets if isinstance(presets, GroupTrainer) else GroupTrainer(presets, device)
     if len(sinks_per_member) != group.n:
@@ -48,15 +50,17 @@ def train_group(
     summaries: list[dict[str, Any]] = [{} for _ in sessions]
     stop_at = [math.inf] * group.n  # set once grok_step is known and stop_after_grok asks
     clips = [m.preset.optim.grad_clip is not None for m in group.members]
-    # The divergence check stays on the device: each member's first step with a non-finite loss.
-    first_bad = torch.full((group.n,), -1, dtype=torch.int64, device=group.device)
+    # eager, or one CUDA graph for the group once warmed up and checked; the divergence
+    # check stays on the device (each member's first step with a non-finite loss)
+    steps = GroupSteps(group, capture)
+    steps.report_to([session.summary for session in sessions])
 
     def running() -> list[int]:
         return [i for i, s in enumerate(status) if s == "running"]
 
     def finish(i: int, how: str) -> None:
         status[i] = how
-        group.freeze(i)
+        steps.freeze(i)
         if how != "diverged":
             sessions[i].checkpoint()
         summaries[i] = sessions[i].end(how)
@@ -73,10 +77,10 @@ def train_group(
             live = running()
             ahead = group.step + 1
             evaluating = [i in live and sessions[i].evaluates_after(ahead) for i in range(group.n)]
-            losses, norms = group.train_step(want_grad_norm=evaluating)
-            step = torch.full((), group.step, dtype=torch.int64, device=group.device)
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(losses), step, first_bad)
-            bad = first_bad.tolist() if any(evaluating) else []
+            norms = steps.step(want_grad_norm=evaluating)
+            losses = steps.loss
+            assert losses is not None
+            bad = steps.first_bad.tolist() if any(evaluating) else []
             for i in live:
                 session, tc = sessions[i], group.members[i].preset.train
                 if norms is not None and (evaluating[i] or clips[i]):

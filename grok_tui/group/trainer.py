@@ -155,15 +155,7 @@ class GroupTrainer:
         want = (
             [want_grad_norm] * self.n if isinstance(want_grad_norm, bool) else list(want_grad_norm)
         )
-        x, y = self.batch()
-        if self.fused_step is not None:
-            losses = self.fused_step(x, y)  # writes the flat gradient
-        else:
-            with self._autocast():
-                logits = self.forward(x)
-            losses = self.losses(logits, y)
-            losses.sum().backward()  # members share no parameter: each gets its own gradient
-            self.params.collect_grads()
+        losses = self.compute_gradients(*self.batch())
         norms = [
             member.apply_gradients(want[i]) if self.active[i] else None
             for i, member in enumerate(self.members)
@@ -174,6 +166,18 @@ class GroupTrainer:
         dtype = next(n for n in norms if n is not None).dtype
         nan = torch.full((), math.nan, dtype=dtype, device=self.device)
         return losses.detach(), torch.stack([nan if n is None else n.to(dtype) for n in norms])
+
+    def compute_gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Batched forward, losses and backward: every member's gradient in the flat
+        buffer; the losses (N,) on the device. No host read (group/graphs.py captures it)."""
+        if self.fused_step is not None:
+            return self.fused_step(x, y)  # writes the flat gradient
+        with self._autocast():
+            logits = self.forward(x)
+        losses = self.losses(logits, y)
+        losses.sum().backward()  # members share no parameter: each gets its own gradient
+        self.params.collect_grads()
+        return losses.detach()
 
     def freeze(self, i: int) -> None:
         """Member i stops updating (diverged, or done): its weights stay as they are now."""

@@ -343,8 +343,9 @@ def test_bench_scaling_times_groups_of_each_size_against_one(monkeypatch, capsys
     ]
     assert rows[0]["time_ratio"] == 1.0 and rows[1]["time_ratio"] > 0
     assert rows[1]["member_steps_per_s"] > 0
+    assert rows[0]["cuda_graphs"] is False  # the CPU steps eagerly
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "vectorised groups of 1, 3 on cpu"
-    assert table[-1].split()[:3] == ["mlp", "fp32", "3"]
+    assert table[-1].split()[:3] == ["mlp", "fp32", "3"] and table[-1].endswith(" no")
     with pytest.raises(SystemExit):
         main(["bench", "--scaling", "0,8"])

@@ -206,3 +206,45 @@ def test_a_vectorised_group_trains_each_member_as_its_solo_run_on_the_device(fam
         else:
             strip = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in solo]
             assert [{k: v for k, v in r.items() if k != "elapsed_s"} for r in sink.records] == strip
+
+
+@pytest.mark.parametrize("family", ["transformer", "mlp"])
+def test_a_vectorised_group_replays_one_graph_and_trains_as_its_eager_steps(family):
+    """Three members under ``cuda_graphs = true``: one captured step for the group, whose
+    records follow the same group's eager steps; on CUDA a replay never waits for the host."""
+    from grok_tui.group import train_group
+
+    def members(mode: str):
+        overrides = [*FAMILIES[family], "train.steps=200", "train.eval_every=50"]
+        overrides += ["optim.grad_clip=1.0", 'optim.grokfast={kind="ema"}']
+        return [
+            small(*overrides, f"train.seed={i}", f"optim.lr={lr}", f"train.cuda_graphs={mode}")
+            for i, lr in enumerate([1e-3, 3e-3, 2e-3])
+        ]
+
+    eager = [Collect() for _ in range(3)]
+    train_group(members("false"), eager)
+    graphed = [Collect() for _ in range(3)]
+    mode = "true" if ON_CUDA else "auto"  # true on CPU is a preset error: the stand-in there
+    summaries = train_group(members(mode), graphed, capture=None if ON_CUDA else StepAsGraph())
+    for summary, a, b in zip(summaries, graphed, eager, strict=True):
+        assert summary["status"] == "completed", summary.get("error")
+        assert summary["cuda_graphs"] is True, summary.get("cuda_graphs_reason")
+        close(a.records, b.records, rel=1e-4)
+    if ON_CUDA:
+        from grok_tui.graphs import WARMUP_STEPS
+        from grok_tui.group.graphs import GroupSteps
+        from grok_tui.group.trainer import GroupTrainer
+
+        group = GroupTrainer(members("true"))
+        steps = GroupSteps(group)
+        bpe = group.members[0].batcher.batches_per_epoch
+        for _ in range(bpe * (WARMUP_STEPS // bpe + 1) + 1):  # captured; an epoch begun
+            steps.step([False] * 3)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for _ in range(min(3, bpe - 1)):  # within the epoch: replays only, no host sync
+                steps.step([True] * 3)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")

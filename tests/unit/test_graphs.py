@@ -3,8 +3,6 @@ capture (or not), and the cuda_graphs key. Capture itself needs CUDA (tests/gpu)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 import torch
 
@@ -14,52 +12,10 @@ from grok_tui.config import PresetError, load_preset, preset_from_toml, with_ove
 from grok_tui.engine import RunError, build_trainer, train
 from grok_tui.optim import lr_factor, lr_factor_tensor
 from tests.conftest import TINY_PRESET
+from tests.support.captures import DriftingCapture, EagerCapture, FailingCapture, FailingWarmUp
 from tests.support.sinks import Collect
 
 TRANSFORMER = ["model.type=transformer", "model.layers=1", "model.d_model=16", "model.heads=2", "model.d_ff=32"]  # fmt: skip
-
-
-class EagerCapture:
-    """A "graph" that is the step itself, run eagerly on the CPU: replays agree with eager."""
-
-    device_types = frozenset({"cpu"})
-
-    def __init__(self) -> None:
-        self.captures = 0
-
-    def warm(self, body: Callable[[], None]) -> None:
-        body()
-
-    def capture(self, body: Callable[[], None]) -> Callable[[], None]:
-        self.captures += 1
-        return body
-
-
-class DriftingCapture(EagerCapture):
-    """A "graph" whose replay moves one weight a little further than the eager step does."""
-
-    def capture(self, body: Callable[[], None]) -> Callable[[], None]:
-        model = body.__self__.trainer.model  # type: ignore[attr-defined]  # StaticStep.body
-
-        def replay() -> None:
-            body()
-            with torch.no_grad():
-                next(model.parameters()).add_(1e-3)
-
-        return replay
-
-
-class FailingCapture(EagerCapture):
-    def capture(self, body: Callable[[], None]) -> Callable[[], None]:
-        raise RuntimeError("operation not permitted when stream is capturing")
-
-
-class FailingWarmUp(EagerCapture):
-    """The static step raises on its first run (as an unsupported kernel option would)."""
-
-    def warm(self, body: Callable[[], None]) -> None:
-        body()  # the step's device work happens (weights, optimizer state), then it fails
-        raise RuntimeError("fused adamw: lr tensor must be float64")
 
 
 def tiny(*overrides: str):
