@@ -1,5 +1,6 @@
-"""The Presets screen as a user edits with it: every field in $EDITOR, save as a short file
-that extends its base, the description, long names, N seeds; and the footer at 80 columns."""
+"""The Presets screen as a user edits with it: every field in $EDITOR or the TOML tab, save
+as a short file that extends its base, the description, long names, N seeds; and the
+footer at 80 columns."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.syntax import Syntax
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
@@ -17,14 +19,16 @@ from grok_tui import launcher
 from grok_tui.config import load_preset
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.compare import CompareScreen
+from grok_tui.tui.screens.help import HelpScreen
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen
-from grok_tui.tui.screens.modals import ChoiceModal, PathModal, SeedsModal
+from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal, SeedsModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
+from grok_tui.tui.widgets.toml_editor import TomlEditor
 from tests.support.pilot import until
-from tests.tui.test_tui_app import TINY, drive, history_env, make_app, option_of, pick
+from tests.tui.test_tui_app import TINY, burst, drive, history_env, make_app, option_of, pick
 
 # An $EDITOR for tests: applies the next list of (old, new) replacements of a queue file
 # to the file it is given, and logs the text it was given.
@@ -160,6 +164,225 @@ def test_ctrl_e_on_a_file_that_does_not_load_edits_the_file(env: dict[str, Path]
         await pilot.press("ctrl+e")
         await until(pilot, lambda: any(e.name == "bad" and e.preset for e in screen.entries))
         assert "p = 97" in bad.read_text()
+
+    drive(app, script)
+
+
+# -- the TOML tab --------------------------------------------------------------------------------
+
+
+async def open_toml_tab(pilot: Any, screen: PresetsScreen) -> TomlEditor:
+    """Click the TOML tab, then into its text."""
+    await pilot.click("#--content-tab-tab-toml")
+    editor = screen.query_one("#preset-toml", TomlEditor)
+    await until(pilot, lambda: editor.display and editor.size.height > 0)
+    editor.focus()
+    await until(pilot, lambda: screen.focused is editor)
+    return editor
+
+
+def toml_status(screen: PresetsScreen) -> str:
+    return str(screen.query_one("#toml-status", Static).render())
+
+
+def toml_label(screen: PresetsScreen) -> str:
+    return str(screen.query_one("#preset-tabs", TabbedContent).get_tab("tab-toml").label)
+
+
+async def go_to(pilot: Any, editor: TomlEditor, line: str) -> int:
+    """Put the cursor at the end of ``line``; its row (0-based)."""
+    row = editor.text.splitlines().index(line)
+    editor.cursor_location = (row, len(line))
+    await pilot.pause()
+    return row
+
+
+def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
+    env: dict[str, Path],
+) -> None:
+    app = make_app(env)
+    tiny = (env["presets"] / "tiny.toml").resolve()
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        editor = await open_toml_tab(pilot, screen)
+        assert editor.text == TINY  # the file's own text
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))
+        row = await go_to(pilot, editor, "p = 7")
+        await pilot.press("backspace", "9", "8")  # not prime
+        message = f"{tiny}:{row + 1}: data.p: p must be prime, got 98"  # as the list says it
+        await until(pilot, lambda: message in toml_status(screen))
+        assert "modified" in toml_label(screen)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert tiny.read_text() == TINY  # never written
+        assert not isinstance(app.screen, PathModal)  # Ctrl+S here is Save, not Save as
+        await pilot.click("#--content-tab-tab-edit")  # leaving with text that does not load
+        await pilot.pause(0.2)
+        tabs = screen.query_one("#preset-tabs", TabbedContent)
+        assert tabs.active == "tab-toml" and "p = 98" in editor.text  # kept, in view
+        assert form.preset is not None and form.preset.data.p == 7 and not form.modified
+
+        await pilot.press("backspace", "backspace", "1", "1")
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))
+        assert f"Ctrl+S writes {tiny}" in toml_status(screen)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "p = 11" in tiny.read_text())
+        assert tiny.read_text() == TINY.replace("p = 7", "p = 11")  # the text as typed
+        p_field = form.query_one("#f-data-p", Input)
+        await until(pilot, lambda: p_field.value == "11" and form.preset.data.p == 11)
+        assert not form.modified and toml_label(screen) == "TOML"
+        resolved = screen.query_one("#preset-resolved", Static).content
+        assert isinstance(resolved, Syntax) and "p = 11" in resolved.code
+        entry = next(e for e in screen.entries if e.name == "tiny-mlp")
+        assert entry.preset is not None and entry.preset.data.p == 11  # the list reloaded
+        # the text was checked beside the file (extends resolve there), and nothing stays
+        assert sorted(p.name for p in env["presets"].iterdir()) == ["tiny.toml"]
+
+    drive(app, script)
+
+
+def test_a_preset_that_extends_another_is_checked_against_its_base(env: dict[str, Path]) -> None:
+    short = env["presets"] / "short.toml"
+    short.write_text('extends = "tiny.toml"\nname = "short"\n\n[optim]\nlr = 0.01\n')
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "short")
+        editor = await open_toml_tab(pilot, screen)
+        assert editor.text.startswith('extends = "tiny.toml"')
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))
+        row = await go_to(pilot, editor, "lr = 0.01")
+        await pilot.press("enter", *"weight_decay = -1")
+        expected = f"{short.resolve()}:{row + 2}: optim.weight_decay:"
+        await until(pilot, lambda: expected in toml_status(screen))
+
+    drive(app, script)
+
+
+def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> None:
+    """Letters the app binds elsewhere (q, ? help, n, d, m, t, digits, space) are text here;
+    editing keys in a burst (tmux send-keys) apply in order with the characters around them."""
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        editor = await open_toml_tab(pilot, screen)
+        await go_to(pilot, editor, 'device = "cpu"')
+        burst(app, ["enter", *"# wrong", "ctrl+u", *"# q?nd mt 0 1 2"])
+        app.post_message(events.Key("space", " "))  # as a terminal sends the space bar
+        burst(app, ["q"])
+        await until(pilot, lambda: editor.text.endswith('device = "cpu"\n# q?nd mt 0 1 2 q\n'))
+        await pilot.pause(0.5)
+        assert app.is_running and app.screen is screen  # no quit, no help, no other screen
+        assert not isinstance(app.screen, HelpScreen)
+        assert screen.query_one("#preset-tabs", TabbedContent).active == "tab-toml"
+        assert app.current_mode == "presets"
+        assert screen.focused is editor
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))  # a comment: it loads
+        assert "modified" in toml_label(screen) and not form.modified
+        await pilot.press("f6")  # F6 stays the app's Queue (TextArea's "select line")
+        await until(pilot, lambda: app.current_mode == "queue")
+
+    drive(app, script)
+
+
+def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None:
+    """Entering the tab after a form edit shows the form's preset as the file would be
+    saved; leaving it with edited text that loads puts that text's preset into the form."""
+    app = make_app(env)
+    tiny = env["presets"] / "tiny.toml"
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        lr = form.query_one("#f-optim-lr", Input)
+        lr.value = "0.01"
+        await until(pilot, lambda: form.modified and form.preset.optim.lr == 0.01)
+        editor = await open_toml_tab(pilot, screen)
+        assert "lr = 0.01" in editor.text and 'name = "tiny-mlp"' in editor.text
+        assert "modified" in toml_label(screen)  # not what the file holds
+        await go_to(pilot, editor, "lr = 0.01")
+        await pilot.press("backspace", "2")
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))
+        await pilot.click("#--content-tab-tab-edit")
+        await until(pilot, lambda: lr.value == "0.02" and form.preset.optim.lr == 0.02)
+        assert form.modified and tiny.read_text() == TINY  # unsaved, the file untouched
+        await pilot.press("ctrl+s")  # on the form's tab: Save as, as before
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await open_toml_tab(pilot, screen)
+        assert "lr = 0.02" in editor.text  # the text typed here, kept as typed
+
+    drive(app, script)
+
+
+def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: dict[str, Path]) -> None:
+    (env["presets"] / "other.toml").write_text('extends = "tiny.toml"\nname = "other"\n')
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        editor = await open_toml_tab(pilot, screen)
+        await go_to(pilot, editor, "eval_every = 10")
+        await pilot.press("backspace", "backspace", *"20")
+        await until(pilot, lambda: "✓ loads" in toml_status(screen))
+        assert screen.unsaved() and not form.modified  # the edit is the TOML tab's alone
+
+        await pilot.press("f5")  # reload: asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # the default keeps the edits
+        await until(pilot, lambda: app.screen is screen)
+        assert "eval_every = 20" in editor.text
+
+        options = screen.query_one("#preset-list", OptionList)
+        options.focus()
+        options.highlighted = option_of(screen, "other")  # another preset: asks too
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # keep
+        await until(pilot, lambda: app.screen is screen)
+        assert screen.current is not None and screen.current.name == "tiny-mlp"
+        assert "eval_every = 20" in editor.text and "modified" in toml_label(screen)
+
+        options.highlighted = option_of(screen, "other")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.click("#yes")  # discard
+        await until(pilot, lambda: screen.current is not None and screen.current.name == "other")
+        await until(pilot, lambda: editor.text.startswith('extends = "tiny.toml"'))
+        assert toml_label(screen) == "TOML" and not screen.unsaved()
+        assert (env["presets"] / "tiny.toml").read_text() == TINY
+
+    drive(app, script)
+
+
+def test_a_run_s_copy_has_no_file_and_the_toml_tab_saves_it_as_a_new_one(
+    env: dict[str, Path],
+) -> None:
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        screen = await pick(pilot, app, "tiny-mlp")
+        form = screen.query_one(PresetForm)
+        base = load_preset(env["presets"] / "tiny.toml").to_dict()
+        screen.edit({**base, "name": "from-a-run"}, "run-1")  # as History's "e" does
+        await until(pilot, lambda: form.preset is not None and form.preset.name == "from-a-run")
+        editor = await open_toml_tab(pilot, screen)
+        assert 'name = "from-a-run"' in editor.text and "[optim]" in editor.text  # every field
+        await go_to(pilot, editor, "seed = 0")
+        await pilot.press("backspace", "5")
+        await until(pilot, lambda: "Ctrl+S saves it as a new file" in toml_status(screen))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PathModal))
+        assert form.preset is not None and form.preset.train.seed == 5  # in the form first
+        await pilot.press("enter")
+        target = env["presets"] / "from-a-run.toml"
+        await until(pilot, lambda: target.exists())
+        assert load_preset(target).train.seed == 5
+        assert (env["presets"] / "tiny.toml").read_text() == TINY
 
     drive(app, script)
 

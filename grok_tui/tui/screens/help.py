@@ -32,10 +32,19 @@ one sweep (trained as vectorised groups where that pays) · **Ctrl+E** edits eve
 in `$EDITOR` (checked on return; text that does not load is kept, and Ctrl+E reopens it)
 · **Ctrl+S** saves it as a new preset file that `extends` this one and writes only what
 differs. The description is a field of the form.
+The *TOML* tab edits the preset file's own text (any field, comments, `extends`),
+checked as you type with the errors of the list (`file:line: field: message`);
+**Ctrl+S** there writes the file, only when it loads (otherwise nothing is written and
+your text stays). The form and the TOML tab are one preset: entering the tab shows the
+file's text, or, after edits in the form, the form's preset as it would be saved
+(`extends` plus what differs; comments are not kept); leaving it puts edited text that
+loads into the form (text that does not load keeps you on the tab: fix it, or F5 to
+discard it). Letters, digits and Space typed there are text, never commands (Ctrl and F
+keys keep their meaning); Tab leaves it.
 The *Resolved* tab shows every field of the preset. New, changed and removed preset
 files show up by themselves; **F5** reads the folders again at once. Unsaved edits mark
-the *Edit* tab, and nothing discards them without asking. **Ctrl+T** queues the
-preset instead of running it now (see Queue).
+the *Edit* and *TOML* tabs, and nothing discards them without asking. **Ctrl+T** queues
+the preset instead of running it now (see Queue).
 
 ## Live (F3)
 Accuracy (0..1) and loss (log scale) of the followed runs; vertical marks at

@@ -4,12 +4,19 @@ The form covers the common fields; Ctrl+E opens the whole preset in $EDITOR (the
 suspended meanwhile) and validates it on return. Save as writes ``extends`` = the preset
 shown plus the fields that differ from it. Ctrl+N trains N seeds as one sweep.
 
+The TOML tab edits the preset file's own text, checked as it is typed by the loader of
+the list (file:line: field: message); Ctrl+S there writes the file. The form and the tab
+stay one preset: entering the tab shows the file's text, or, once the form was edited,
+the form's preset as the file would be saved; leaving it with edited text that loads puts
+that preset into the form (text that does not load keeps the tab open: fix it, or F5).
+
 Preset names, folders, paths and errors come from files (some written by others, or a
 run's frozen preset): they are shown through grok_tui.text, literally ("[b]x" as typed).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,7 +29,8 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.timer import Timer
+from textual.widgets import OptionList, Static, TabbedContent, TabPane, TextArea
 from textual.widgets.option_list import Option
 
 from grok_tui.errors import UserError
@@ -36,6 +44,7 @@ from grok_tui.tui.messages import (
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal, SeedsModal
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.preset_form import PresetForm, default_preset_dict
+from grok_tui.tui.widgets.toml_editor import TomlEditor
 from grok_tui.tui.workbench import WorkbenchScreen
 
 if TYPE_CHECKING:
@@ -75,6 +84,53 @@ def folders_signature(folders: list[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(seen)
 
 
+# The TOML tab checks its text once typing pauses this long.
+TOML_CHECK_S = 0.3
+
+
+def check_preset_text(text: str, path: Path) -> PresetEntry:
+    """The list's verdict (catalog.load_entry: a preset, a sweep or the error) on ``text``
+    as if it were saved at ``path``, without touching ``path``.
+
+    The text is written beside the file, under a name the folder scan never lists and with
+    the same stem, so that ``extends`` and the default name resolve as they will once it is
+    saved; the messages name ``path``. A relative ``path`` (no file: a run's copy), or a
+    folder that cannot be written, is checked in a temporary folder instead.
+    """
+    from grok_tui.tui.catalog import PresetEntry
+
+    if path.is_absolute():
+        entry = _check_at(text, path.with_suffix(f".grok-tui-check-{os.getpid()}"), path)
+        if entry is not None:
+            return entry
+    folder = Path(tempfile.mkdtemp(prefix="grok-tui-check-"))
+    try:
+        entry = _check_at(text, folder / path.name, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return entry or PresetEntry(path, "check", error=f"{path}: cannot write a copy to check")
+
+
+def _check_at(text: str, draft: Path, path: Path) -> PresetEntry | None:
+    """load_entry of ``text`` written at ``draft`` (then removed), told as ``path``; None
+    when ``draft`` cannot be written."""
+    from grok_tui.tui.catalog import load_entry
+
+    try:
+        draft.write_text(text, encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    try:
+        entry = load_entry(draft, "check")
+    finally:
+        draft.unlink(missing_ok=True)
+    entry.path = path
+    if entry.error:
+        for name in {str(draft.resolve()), str(draft)}:
+            entry.error = entry.error.replace(name, str(path))
+    return entry
+
+
 class PresetsScreen(WorkbenchScreen):
     """Left: every preset with its verdict. Right: the form (or the error) and the TOML."""
 
@@ -105,6 +161,14 @@ class PresetsScreen(WorkbenchScreen):
             id="preset.save",
             priority=True,
             tooltip="Save preset as…\nA new TOML file: extends this preset, plus what differs",
+        ),
+        Binding(  # the same key on the TOML tab (check_action: one of the two is on)
+            "ctrl+s",
+            "save_toml",
+            "Save",
+            id="preset.save_toml",
+            priority=True,
+            tooltip="Save the TOML\nWrite the TOML tab's text to its preset file, if it loads",
         ),
         Binding(
             "ctrl+n",
@@ -144,6 +208,17 @@ class PresetsScreen(WorkbenchScreen):
         self.base_path: Path | None = None
         # $EDITOR text that did not validate, kept for the next Ctrl+E: (origin, file)
         self.draft: tuple[str, Path] | None = None
+        self._tab = "tab-edit"  # the tab shown, as the last TabActivated told
+        # The TOML tab: the file it edits (None: the form holds a run's copy), the text
+        # that file holds (what "modified" compares with), and the text last known to
+        # describe the form's preset, with that preset (None: not valid).
+        self.toml_file: Path | None = None
+        self._toml_disk: str | None = None  # None: no file, or one that does not read
+        self._toml_synced = ""
+        self._toml_synced_preset: Preset | None = None
+        self._toml_stale = True  # the tab must be made from the form when entered
+        self._toml_checked: tuple[str, PresetEntry] | None = None  # last check: text, verdict
+        self._toml_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="presets-body"):
@@ -157,6 +232,9 @@ class PresetsScreen(WorkbenchScreen):
                         yield PresetForm(id="preset-form")
                         with VerticalScroll(id="preset-source-box"):
                             yield Static("", id="preset-source")
+                    with TabPane("TOML", id="tab-toml"):
+                        yield TomlEditor(id="preset-toml")
+                        yield Static("", id="toml-status")
                     with (
                         TabPane("Resolved", id="tab-resolved"),
                         VerticalScroll(id="resolved-scroll"),
@@ -248,12 +326,13 @@ class PresetsScreen(WorkbenchScreen):
         same = next((i for i, e in enumerate(entries) if current and e.path == current.path), None)
         if same is not None:
             options.highlighted = options.get_option_index(str(same))
-            form = self.query_one("#preset-form", PresetForm)
             changed = entries[same].preset != (current.preset if current else None)
-            if changed and not form.modified:
+            if changed and not self.unsaved():
                 self.show_entry(entries[same])
             else:
                 self.current = entries[same]
+                if not self.unsaved():  # the same preset, other text (a comment): the TOML tab
+                    self._load_toml_file(entries[same])
         self.call_after_refresh(setattr, self, "_quiet_highlight", False)
 
     _quiet_highlight = False
@@ -275,10 +354,14 @@ class PresetsScreen(WorkbenchScreen):
             options.highlighted = options.get_option_index(str(self.entries.index(self.current)))
             self.call_after_refresh(setattr, self, "_quiet_highlight", False)
 
+    def unsaved(self) -> bool:
+        """Whether the form or the TOML tab holds edits that are not in a file."""
+        return self.query_one("#preset-form", PresetForm).modified or self._toml_dirty()
+
     def _discard_then(self, go: Any, stay: Any = None) -> None:
-        """Run ``go`` at once, or, when the form holds unsaved edits, after the user says
-        they may be discarded (``stay`` otherwise)."""
-        if not self.query_one("#preset-form", PresetForm).modified:
+        """Run ``go`` at once, or, when the form or the TOML tab holds unsaved edits,
+        after the user says they may be discarded (``stay`` otherwise)."""
+        if not self.unsaved():
             go()
             return
 
@@ -289,7 +372,11 @@ class PresetsScreen(WorkbenchScreen):
                 stay()
 
         self.app.push_screen(
-            ConfirmModal("The form has unsaved edits. Discard them?", yes="Discard", no="Keep"),
+            ConfirmModal(
+                "The form or the TOML tab has unsaved edits. Discard them?",
+                yes="Discard",
+                no="Keep",
+            ),
             answered,
         )
 
@@ -299,6 +386,7 @@ class PresetsScreen(WorkbenchScreen):
 
     def show_entry(self, entry: PresetEntry) -> None:
         self.current = entry
+        self._load_toml_file(entry)
         heading = self.query_one("#preset-heading", Static)
         form = self.query_one("#preset-form", PresetForm)
         if entry.preset is None:
@@ -377,6 +465,9 @@ class PresetsScreen(WorkbenchScreen):
         form.display = True
         self.query_one("#preset-source-box").display = False
         form.load(base)
+        # no file: the TOML tab is made from the form when entered, and saves as a new file
+        self.toml_file, self._toml_disk, self._toml_stale = None, None, True
+        self._show_toml_label()
         self.query_one("#preset-tabs", TabbedContent).active = "tab-edit"
         form.focus_first()
 
@@ -405,9 +496,12 @@ class PresetsScreen(WorkbenchScreen):
                 title="Not valid yet:",
             )
 
+    _errors_shown = False  # the box has something to say (the TOML tab hides it)
+
     def _show_errors(self, lines: list[str], title: str = "", error: bool = True) -> None:
         box = self.query_one("#preset-errors", Static)
-        box.display = bool(lines)
+        self._errors_shown = bool(lines)
+        box.display = self._errors_shown and self._tab != "tab-toml"
         box.set_class(not error, "-note")
         if lines:
             box.update(
@@ -418,6 +512,8 @@ class PresetsScreen(WorkbenchScreen):
     # -- actions ------------------------------------------------------------------
 
     def _valid_preset(self) -> Preset | None:
+        if self._tab == "tab-toml" and not self._leave_toml():
+            return None  # the TOML tab's text goes into the form first, when it loads
         form = self.query_one("#preset-form", PresetForm)
         if not form.display:
             self.notify(
@@ -436,9 +532,20 @@ class PresetsScreen(WorkbenchScreen):
             )
         return preset
 
+    def _toml_unsaved_note(self) -> bool:
+        """A file is about to be used as it is on disk: say so when the TOML tab differs."""
+        if self._toml_dirty():
+            self.notify(
+                "The TOML tab has unsaved edits: Ctrl+S saves them first (F5 discards them).",
+                severity="warning",
+            )
+            return True
+        return False
+
     def action_run(self) -> None:
         if self.current is not None and self.current.sweep and self.current is self._shown_entry():
-            self.post_message(SweepRequested(self.current.path))
+            if not self._toml_unsaved_note():
+                self.post_message(SweepRequested(self.current.path))
             return
         preset = self._valid_preset()
         if preset is not None:
@@ -461,6 +568,8 @@ class PresetsScreen(WorkbenchScreen):
         """Ask for N seeds (× M split seeds); 1 × 1 is today's single run (Ctrl+R)."""
         source: Preset | Path | None
         if self.current is not None and self.current.sweep and self.current is self._shown_entry():
+            if self._toml_unsaved_note():
+                return
             source, name, first = self.current.path, self.current.path.stem, None
         else:
             source = self._valid_preset()
@@ -492,9 +601,12 @@ class PresetsScreen(WorkbenchScreen):
         form's preset goes through a draft file and comes back into the form."""
         form = self.query_one("#preset-form", PresetForm)
         if not form.display:
-            if self.current is not None and self.current is self._shown_entry():
+            shown = self.current is not None and self.current is self._shown_entry()
+            if shown and self.current is not None and not self._toml_unsaved_note():
                 self._edit_file_in_place(self.current.path)
             return
+        if self._tab == "tab-toml" and not self._leave_toml():
+            return  # the TOML tab's text goes into the form first, when it loads
         if not form.built:
             return
         if self.draft is not None and self.draft[0] == self.origin and self.draft[1].exists():
@@ -586,6 +698,205 @@ class PresetsScreen(WorkbenchScreen):
         """A preset or sweep file that the form cannot show: the editor opens the file."""
         if self._run_editor(path):
             self.load_presets(select=path)
+
+    # -- the TOML tab -------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+S: Save as on the form's tabs, Save (the file itself) on the TOML tab."""
+        if action == "save_as":
+            return self._tab != "tab-toml"
+        if action == "save_toml":
+            return self._tab == "tab-toml"
+        return True
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "preset-tabs" or event.pane.id is None:
+            return
+        old, self._tab = self._tab, event.pane.id
+        if old == self._tab:
+            return
+        if old == "tab-toml" and not self._leave_toml():
+            self._tab = "tab-toml"  # its text does not load: it stays in view, not lost
+            event.tabbed_content.active = "tab-toml"
+            self.query_one("#preset-toml", TomlEditor).focus()
+            return
+        if self._tab == "tab-toml":
+            self._enter_toml()
+        self.query_one("#preset-errors").display = self._errors_shown and self._tab != "tab-toml"
+        self.refresh_bindings()
+
+    def _toml_dirty(self) -> bool:
+        """Whether the TOML tab's text differs from its file (no file: from the form)."""
+        if self._toml_stale:
+            return False
+        text = self.query_one("#preset-toml", TomlEditor).text
+        if self.toml_file is None:
+            return text != self._toml_synced
+        return text != (self._toml_disk or "")
+
+    def _set_toml(self, text: str, preset: Preset | None) -> None:
+        """Show ``text`` in the TOML tab as the form's preset (``preset``: what it loads as)."""
+        editor = self.query_one("#preset-toml", TomlEditor)
+        if editor.text != text:  # a reload of the same text keeps the cursor where it is
+            editor.load_text(text)
+        self._toml_synced, self._toml_synced_preset = text, preset
+        self._toml_stale = False
+        self._show_toml_label()
+
+    def _load_toml_file(self, entry: PresetEntry) -> None:
+        """The TOML tab edits ``entry``'s file, from its text on disk: nothing unsaved."""
+        try:
+            text: str | None = entry.path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            text = None  # the tab shows nothing, and Ctrl+S never overwrites the file
+        self.toml_file, self._toml_disk = entry.path, text
+        self._toml_checked = (text or "", entry)  # the list's verdict on this very text
+        self._set_toml(text or "", entry.preset)
+        self._show_toml_status()
+
+    def _enter_toml(self) -> None:
+        """The tab shows the form's preset: the file's text while the form holds no edits,
+        else the form's preset as the file would be saved; text typed here and not yet in
+        the form (it did not load) is kept as typed."""
+        editor = self.query_one("#preset-toml", TomlEditor)
+        form = self.query_one("#preset-form", PresetForm)
+        if not form.display or not form.built:  # a file the form cannot show: its text
+            return
+        if not self._toml_stale and editor.text != self._toml_synced:
+            return
+        preset = form.validate()
+        if not self._toml_stale and preset is not None and preset == self._toml_synced_preset:
+            return  # the form was not changed since: the text stays as the user wrote it
+        if self.toml_file is not None and self._toml_disk is not None and not form.modified:
+            text = self._toml_disk
+        elif self.toml_file is not None and preset is not None:
+            from grok_tui.tui.catalog import preset_file_text
+
+            text = preset_file_text(preset, self.toml_file, self.toml_file)
+        else:
+            text = form.toml_text()
+        self._set_toml(text, preset)
+        self._check_toml_now()
+
+    def _leave_toml(self) -> bool:
+        """Put the TOML tab's edited text into the form; False (and why) when it does not
+        load as a preset: the tab keeps it."""
+        editor = self.query_one("#preset-toml", TomlEditor)
+        form = self.query_one("#preset-form", PresetForm)
+        if self._toml_stale or editor.text == self._toml_synced:
+            return True
+        if not form.display or not form.built:  # no form: the text waits for Ctrl+S
+            return True
+        entry = self._check_toml_now()
+        if entry.preset is None:
+            why = (
+                "it is a sweep file now (Ctrl+S saves it; the form edits presets)"
+                if entry.sweep
+                else (entry.error or "it does not load").splitlines()[0]
+            )
+            self.notify(
+                safe_markup(
+                    f"The TOML does not load: {why}\nFix it, or F5 to discard it.", multiline=True
+                ),
+                severity="error",
+                timeout=8,
+            )
+            return False
+        if entry.preset != form.validate():
+            form.load(entry.preset.to_dict(), edited=True)  # unsaved, as from $EDITOR
+        self._toml_synced, self._toml_synced_preset = editor.text, entry.preset
+        return True
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id != "preset-toml":
+            return
+        event.stop()
+        self._show_toml_label()
+        if self._toml_timer is not None:
+            self._toml_timer.stop()
+        if self._toml_checked is None or self._toml_checked[0] != event.text_area.text:
+            self._toml_timer = self.set_timer(TOML_CHECK_S, self._check_toml_now)
+        else:
+            self._show_toml_status()
+
+    def _check_toml_now(self) -> PresetEntry:
+        """The verdict on the TOML tab's text, shown under it (the same text: checked once)."""
+        from grok_tui.store import slug
+
+        text = self.query_one("#preset-toml", TomlEditor).text
+        if self._toml_checked is None or self._toml_checked[0] != text:
+            path = self.toml_file or Path(f"{slug(self.origin or 'preset')}.toml")
+            self._toml_checked = (text, check_preset_text(text, path))
+        self._show_toml_status()
+        return self._toml_checked[1]
+
+    def _show_toml_label(self) -> None:
+        tab = self.query_one("#preset-tabs", TabbedContent).get_tab("tab-toml")
+        label = "TOML ● modified" if self._toml_dirty() else "TOML"
+        if str(tab.label) != label:
+            tab.label = label
+
+    def _show_toml_status(self) -> None:
+        """✓ and what Ctrl+S does, or ✗ and the loader's file:line: field: message lines."""
+        status = self.query_one("#toml-status", Static)
+        checked = self._toml_checked
+        editor = self.query_one("#preset-toml", TomlEditor)
+        if checked is None or checked[0] != editor.text:
+            return  # a check is due: the last verdict stays until then
+        entry = checked[1]
+        status.set_class(not entry.valid, "-error")
+        if entry.valid:
+            what = "✓ loads" if entry.preset is not None else f"✓ {entry.sweep}"
+            if self.toml_file is None:
+                then = "Ctrl+S saves it as a new file"
+            elif self._toml_dirty():
+                then = f"Ctrl+S writes {self.toml_file}"
+            else:
+                then = "as saved"
+            status.update(Text.assemble((what, "green"), f" · {safe_text(then)}"))
+            return
+        lines = (entry.error or "does not load").splitlines()
+        shown = lines[:5] + ([f"… and {len(lines) - 5} more"] if len(lines) > 5 else [])
+        status.update(
+            "[b]✗ does not load (nothing is written):[/b]\n"
+            + "\n".join(safe_markup(line) for line in shown)
+        )
+
+    def action_save_toml(self) -> None:
+        """Write the TOML tab's text to its file when it loads; text that does not load is
+        never written, and stays in the tab."""
+        if self._tab != "tab-toml":
+            return
+        if self.toml_file is None:  # a run's copy: into the form, then Save as
+            if self._leave_toml():
+                self.action_save_as()
+            return
+        path = self.toml_file
+        if self._toml_disk is None:
+            self.notify(safe_markup(f"{path} does not read: not overwritten."), severity="error")
+            return
+        entry = self._check_toml_now()
+        if not entry.valid:
+            first = (entry.error or "does not load").splitlines()[0]
+            self.notify(
+                safe_markup(f"Not saved: {first}", multiline=True), severity="error", timeout=8
+            )
+            return
+        from grok_tui import files
+
+        text = self.query_one("#preset-toml", TomlEditor).text
+        try:
+            files.write_text_atomic(path, text)
+        except OSError as exc:
+            self.notify(
+                safe_markup(f"Could not save {path}: {exc}", multiline=True), severity="error"
+            )
+            return
+        self._toml_disk = text
+        self._set_toml(text, entry.preset)
+        self._show_toml_status()
+        self.notify(safe_markup(f"Saved {path}"))
+        self.load_presets(select=path)  # the list, the form and Resolved follow the file
 
     # -- saving -------------------------------------------------------------------
 
