@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import Input, Label, Select, Static
 
 from grok_tui.text import safe_text
@@ -256,6 +256,27 @@ class PresetForm(VerticalScroll):
 
     async def _build(self) -> None:
         grid = Widget(id="form-grid")
+        try:
+            await self._mount_fields(grid)
+        except MountError:
+            # the screen was left while the fields were being mounted (a key pressed
+            # right after start-up): built again at the next load
+            self._building = False
+            if grid.is_attached:
+                await grid.remove()
+            return
+        self.built = True
+        self._building = False
+        if self._focus_when_built:
+            self.focus_first()
+        if self._pending_base is not None:
+            self.load(self._pending_base)
+
+    def on_show(self) -> None:
+        if not self.built and not self._building and self._pending_base is not None:
+            self.load(self._pending_base)  # a build cut short by leaving the screen
+
+    async def _mount_fields(self, grid: Widget) -> None:
         await self.mount(grid, before="#form-help")
         widgets: list[Widget] = []
         for field in form_fields():
@@ -275,12 +296,6 @@ class PresetForm(VerticalScroll):
                 widget,
             ]
         await grid.mount_all(widgets)
-        self.built = True
-        self._building = False
-        if self._focus_when_built:
-            self.focus_first()
-        if self._pending_base is not None:
-            self.load(self._pending_base)
 
     def focus_first(self) -> None:
         """Put the cursor in the first field (once the fields exist)."""
