@@ -231,3 +231,103 @@ def test_compare_shows_train_dimmer_and_each_run_s_fit_and_grok(env: dict[str, P
         assert "cursor step" in text(compare, "#compare-cursor")
 
     drive(app, script, size=(80, 24))
+
+
+class Clocks:
+    """A wall clock and a CPU clock that a test moves."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = 0.0, 0.0
+
+    def step(self, wall: float, cpu: float) -> None:
+        self.wall += wall
+        self.cpu += cpu
+
+
+def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds(monkeypatch) -> None:
+    from grok_tui.tui.screens import live
+
+    monkeypatch.setattr(live, "MAX_REDRAW_S", 10.0)  # the TUI tests' fixture pins it to 2 s
+    clocks = Clocks()
+    pace = live.RedrawPace(clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
+    pace.drawing()
+    assert pace.interval == live.DATA_REDRAW_S == 2.0
+    clocks.step(wall=2.0, cpu=0.1)  # 5% of a core: twice the 2.5% budget
+    pace.drawing()
+    assert pace.interval == pytest.approx(4.0)
+    clocks.step(wall=4.0, cpu=0.1)  # the same draws, half as often: on budget, kept
+    pace.drawing()
+    assert pace.interval == pytest.approx(4.0)
+    clocks.step(wall=4.0, cpu=0.06)  # cheaper draws (1.5%): a shorter wait
+    pace.drawing()
+    assert pace.interval == pytest.approx(2.4)
+    clocks.step(wall=2.4, cpu=2.0)  # a burst (83%): capped
+    pace.drawing()
+    assert pace.interval == live.MAX_REDRAW_S
+    clocks.step(wall=10.0, cpu=0.01)  # quiet (0.1%): every 2 s, never more often
+    pace.drawing()
+    assert pace.interval == live.DATA_REDRAW_S
+
+
+def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
+    from rich.text import Text
+
+    from grok_tui.tui.widgets.lines import update_line
+
+    layouts: list[bool] = []
+
+    class Line(Static):
+        def update(self, content: Any = "", *, layout: bool = True) -> None:
+            layouts.append(layout)
+            super().update(content, layout=layout)
+
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield Line("", id="line")
+
+    async def main() -> None:
+        app = One()
+        async with app.run_test(size=(40, 10)) as pilot:
+            line = app.query_one(Line)
+            layouts.clear()
+            update_line(line, Text("step 1"))
+            await pilot.pause()
+            update_line(line, Text("step 2"))  # one row, as before: no relayout
+            update_line(line, Text("step 2"))  # unchanged: nothing at all
+            update_line(line, Text("x" * 70))  # two rows at 40 columns: relayout
+            await pilot.pause()
+            assert line.size.height == 2
+            assert app.query_one(Line).render().plain == "x" * 70  # type: ignore[union-attr]
+
+    asyncio.run(main())
+    assert layouts == [False, False, True]
+
+
+def test_a_chart_decoded_in_one_pass_is_the_content_rich_and_textual_give() -> None:
+    """tui/ansi.py against Text.from_ansi then Content.from_rich_text, on a real chart
+    (truecolor curves, 256-colour frame and background, marks, labels) and edge cases."""
+    import math
+
+    from plotext._figure import _figure_class
+    from rich.text import Text
+    from textual.content import Content
+
+    from grok_tui.tui.ansi import ansi_content
+
+    chart = _figure_class()
+    chart.plotsize(58, 20)
+    xs = list(range(0, 10_000, 50))
+    chart.plot(xs, [0.5 + 0.5 * math.sin(x / 1000) for x in xs], marker="braille", color=(200, 100, 50))  # fmt: skip
+    chart.plot(xs, [0.4 * math.cos(x / 700) for x in xs], marker="braille", color=(50, 100, 200))
+    chart.vertical_line(4000, color=(0, 200, 0))
+    chart.title("accuracy")
+    chart.xlabel("step")
+    cases = [chart.build(), "a\nb\n", "\n\nx", "\x1b[1;31mx\x1b[0;32my\x1b[mz\x1b[0m", ""]
+    for ansi in cases:
+        expected = Content.from_rich_text(Text.from_ansi(ansi))
+        got = ansi_content(ansi)
+        assert got.plain == expected.plain
+        assert got.spans == expected.spans
+    assert len(ansi_content(cases[0]).spans) > 50  # the chart is one of many colour runs

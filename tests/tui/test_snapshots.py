@@ -282,6 +282,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
     # Live redraws new records at most every DATA_REDRAW_S: at once here, so that no
     # redraw is still due when the screenshot is taken
     monkeypatch.setattr(live_screen, "DATA_REDRAW_S", 0.0)
+    monkeypatch.setattr(live_screen, "MAX_REDRAW_S", 0.0)
     # queued runs make the app start a queue runner: a process, never wanted here
     monkeypatch.setattr(runqueue, "ensure_runner", lambda runs_dir, start: None)
     fixture = Fixture()

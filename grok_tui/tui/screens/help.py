@@ -51,6 +51,9 @@ Accuracy (0..1) and loss (log scale) of the followed runs; vertical marks at
 fit_step (train accuracy reached) and grok_step (test accuracy reached).
 **s** stop (checkpoint, then status stopped) · **r** resume · **[ ]** previous / next
 run · **m** smoothing (raw stays visible) · **t** x axis: steps or wall time.
+The status line follows every poll (about once a second); the curves are redrawn every
+2 s, or less often (up to 10 s) where drawing them would keep the TUI above 2.5% of a
+core. A run that starts, stops or ends, and every key, redraws at once.
 
 **v** the overview: every live run (each point of a running sweep too) and every pinned
 run, as small multiples or (**g**) overlaid, test solid and train dim; new runs appear by

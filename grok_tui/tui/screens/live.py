@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -38,18 +39,47 @@ from grok_tui.tui.series import (
 )
 from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
 from grok_tui.tui.widgets.footer import KeysFooter
+from grok_tui.tui.widgets.lines import update_line
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 # Busy runs bring new records at every poll; redrawing the plotext panes for each is most
 # of the TUI's CPU time (measured: about 20% of a core following 4 runs that evaluate twice
-# a second), so new data is drawn at most this often. Keys and resizes redraw at once.
+# a second), so new data is drawn at most every DATA_REDRAW_S, and less often (up to
+# MAX_REDRAW_S) while this process would otherwise use more than CPU_BUDGET of one core: a
+# chart costs tens of ms on a slow core. Keys, resizes and status changes redraw at once.
 DATA_REDRAW_S = 2.0
+MAX_REDRAW_S = 10.0
+CPU_BUDGET = 0.025
 MAX_RECORDS_PLOTTED = 20_000  # before min/max downsampling: bounds the work per redraw
 SMALL_PANE = (26, 7)  # the least width and height (cells) a small multiple is readable at
 SIDE_NAME = 13  # characters of a run's name in the list beside the overview
 SHORT_STATUS = {"running": "run", "starting": "start", "completed": "done", "stopped": "stop"}
 LABEL_NAME = 12  # characters of a run's name in the cursor line
+
+
+class RedrawPace:
+    """How long new records wait before their curves are drawn: DATA_REDRAW_S, or longer
+    (up to MAX_REDRAW_S) in proportion to the process's CPU share between two draws over
+    CPU_BUDGET (drawing is most of it, so the share falls in proportion)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.clock, self.cpu_clock = clock, cpu_clock
+        self.interval = DATA_REDRAW_S
+        self._last: tuple[float, float] | None = None
+
+    def drawing(self) -> None:
+        """A data redraw starts: the share since the last one sets the next interval."""
+        now, cpu = self.clock(), self.cpu_clock()
+        if self._last is not None and now > self._last[0]:
+            share = (cpu - self._last[1]) / (now - self._last[0])
+            wanted = self.interval * share / CPU_BUDGET
+            self.interval = min(MAX_REDRAW_S, max(DATA_REDRAW_S, wanted))
+        self._last = (now, cpu)
 
 
 def thin(records: list[dict[str, Any]], limit: int = MAX_RECORDS_PLOTTED) -> list[dict[str, Any]]:
@@ -222,6 +252,7 @@ class LiveScreen(CurvesScreen):
         self._drawn: tuple[Any, ...] | None = None
         self._last_data_draw = -math.inf
         self._pending_draw: Timer | None = None
+        self.pace = RedrawPace()
         self._statuses: tuple[tuple[str, str], ...] = ()
         self.overview = False
         self.grid = True  # the overview as small multiples (else overlaid)
@@ -229,6 +260,7 @@ class LiveScreen(CurvesScreen):
         self.hidden: set[str] = set()
         self._side: list[str] = []  # run ids, in the order of the list beside the overview
         self._panels: list[Panel] = []
+        self._side_shown: list[tuple[str, Text]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="live-runs")
@@ -260,20 +292,26 @@ class LiveScreen(CurvesScreen):
     # -- told by the app: after each poll, and when the curves' options change ----------
 
     def runs_changed(self, changed: list[str]) -> None:
-        """New records: redrawn at most every DATA_REDRAW_S (the last change is never lost);
-        a run that starts, stops or ends is shown at once."""
+        """New records: redrawn at most every pace.interval (the last change is never
+        lost); a run that starts, stops or ends is shown at once."""
         statuses = tuple((f.run_id, f.status) for f in self.workbench.followers.values())
-        wait = self._last_data_draw + DATA_REDRAW_S - time.monotonic()
+        wait = self._last_data_draw + self.pace.interval - time.monotonic()
         if statuses != self._statuses:
             self._statuses = statuses
             wait = 0
         if wait <= 0:
             self._draw_data()
-        elif self._pending_draw is None:
+            return
+        if self._pending_draw is None:
             self._pending_draw = self.set_timer(wait, self._draw_data)
+        # the status line (step, rate, accuracies) is one line: it follows every poll
+        follower = self._highlighted() if self.overview else self.current()
+        if follower is not None:
+            update_line(self.query_one("#live-status", Static), status_text(follower))
 
     def _draw_data(self) -> None:
         self._pending_draw = None
+        self.pace.drawing()
         self._last_data_draw = time.monotonic()
         self.redraw()
 
@@ -327,7 +365,7 @@ class LiveScreen(CurvesScreen):
         else:
             self._draw_single(followers, follower)
         cursor = self.query_one("#live-cursor", Static)
-        cursor.update(Text(self.cursor_text(self._panels)))
+        update_line(cursor, Text(self.cursor_text(self._panels)))
 
     # -- one run ------------------------------------------------------------------
 
@@ -337,16 +375,19 @@ class LiveScreen(CurvesScreen):
         panes = [self.query_one("#live-acc", CurvePane), self.query_one("#live-loss", CurvePane)]
         log = self.query_one("#live-log", Static)
         if follower is None:
-            self.query_one("#live-status", Static).update(
-                "No live run. Start one from Presets (F2, then Ctrl+R) or History (F4, n), "
-                "or in a shell: grok-tui --run PRESET — it shows up here."
+            update_line(
+                self.query_one("#live-status", Static),
+                Text(
+                    "No live run. Start one from Presets (F2, then Ctrl+R) or History (F4, n), "
+                    "or in a shell: grok-tui --run PRESET — it shows up here."
+                ),
             )
             for pane in panes:
                 pane.show([])
             self._panels = []
             log.display = False
             return
-        self.query_one("#live-status", Static).update(status_text(follower))
+        update_line(self.query_one("#live-status", Static), status_text(follower))
         records, options = thin(follower.records), self.workbench.axis_options
         self._panels = [run_panel(records, follower.summary, m, options) for m in self.metrics]
         window = self.window(self._panels)
@@ -361,7 +402,7 @@ class LiveScreen(CurvesScreen):
 
     def _draw_run_list(self, followers: list[RunFollower], current: RunFollower | None) -> None:
         if not followers:
-            self.query_one("#live-runs", Static).update(Text("Live runs: none", style="dim"))
+            update_line(self.query_one("#live-runs", Static), Text("Live runs: none", style="dim"))
             return
         parts: list[Any] = [("runs ", "dim")]
         for index, follower in enumerate(followers, start=1):
@@ -372,7 +413,7 @@ class LiveScreen(CurvesScreen):
             else:
                 parts.append((label, style))
         parts.append(("  [ ] switch · v overview", "dim"))
-        self.query_one("#live-runs", Static).update(Text.assemble(*parts))
+        update_line(self.query_one("#live-runs", Static), Text.assemble(*parts))
 
     # -- the overview ---------------------------------------------------------------
 
@@ -425,10 +466,12 @@ class LiveScreen(CurvesScreen):
         line = Text.assemble(*head)
         if line.cell_len > self.size.width - 2:  # the keys are in the help: one line at 80
             line = Text.assemble(*head[:-1])
-        self.query_one("#live-runs", Static).update(line)
+        update_line(self.query_one("#live-runs", Static), line)
         highlighted = self._highlighted()
         status = self.query_one("#live-status", Static)
-        status.update(status_text(highlighted) if highlighted else "No run followed yet.")
+        update_line(
+            status, status_text(highlighted) if highlighted else Text("No run followed yet.")
+        )
 
     def _draw_grid(
         self,
@@ -488,7 +531,7 @@ class LiveScreen(CurvesScreen):
         side = self.query_one("#live-side", OptionList)
         highlighted = side.highlighted
         keep = side.get_option_at_index(highlighted).id if highlighted is not None else None
-        options = []
+        options: list[tuple[str, Text]] = []
         for n, follower in enumerate(followers, start=1):
             run_id = follower.run_id
             r, g, b = colours[run_id]
@@ -502,8 +545,11 @@ class LiveScreen(CurvesScreen):
                 (f"{name:<{SIDE_NAME + 3}} ", "" if drawn else "dim"),
                 (status, STATUS_STYLES.get(follower.status, "") or "dim"),
             )
-            options.append(Option(text, id=run_id))
-        side.set_options(options)
+            options.append((run_id, text))
+        if options == self._side_shown:
+            return  # rebuilding the list re-renders it, and its highlight stays where it is
+        self._side_shown = options
+        side.set_options([Option(text, id=run_id) for run_id, text in options])
         ids = [f.run_id for f in followers]
         if keep in ids:
             side.highlighted = ids.index(keep)
@@ -519,7 +565,7 @@ class LiveScreen(CurvesScreen):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         follower = self._highlighted()
         if self.overview and follower is not None:
-            self.query_one("#live-status", Static).update(status_text(follower))
+            update_line(self.query_one("#live-status", Static), status_text(follower))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a run of the list: that run alone."""

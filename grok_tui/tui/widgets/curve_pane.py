@@ -8,12 +8,14 @@ time, and a render only re-adds the series when the data or the size changed.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from textual import events
+from textual.content import Content
 from textual_plotext import PlotextPlot
 
 from grok_tui.text import safe_markup
+from grok_tui.tui.ansi import ansi_content
 from grok_tui.tui.series import (
     Mark,
     Panel,
@@ -56,7 +58,8 @@ class CurvePane(PlotextPlot):
         self.x_label = "step"
         self.empty_text = "waiting for the first evaluation"
         self._version = 0
-        self._built: tuple[int, int, int] | None = None
+        self._built: tuple[Any, ...] | None = None  # size, data version, themes
+        self._rendered: Any = None
         self.border_title = kind
         self.head = kind if kind == "accuracy" else "loss (log)"
         self.panel: Panel | None = None  # set by show_panel; None: show()'s two kinds
@@ -133,11 +136,23 @@ class CurvePane(PlotextPlot):
     _legend = True
 
     def render(self):  # type: ignore[override]
-        key = (self.size.width, self.size.height, self._version)
-        if key != self._built:
+        """The chart, built (plotext, then its ANSI decoded: tens of ms) only when the data,
+        the size or the theme changed; a repaint for any other reason reuses it."""
+        key = (self.size.width, self.size.height, self._version, self.app.theme, self.theme)
+        if key != self._built or self._rendered is None:
+            if key[:3] != (self._built or ())[:3]:
+                self._rebuild()
             self._built = key
-            self._rebuild()
-        return super().render()
+            self._rendered = self._chart()
+        return self._rendered
+
+    def _chart(self) -> Content:
+        """PlotextPlot.render's chart, decoded to Content in one pass (tui/ansi.py)."""
+        plot = self.plt
+        plot.plotsize(self.size.width, self.size.height)
+        plot._set_size(self.size.width, self.size.height)  # as PlotextPlot.render does
+        plot.theme(self._get_plotext_theme_name(self.app.theme))
+        return ansi_content(plot.build(), self.app.ansi_theme)
 
     def _rebuild(self) -> None:
         plt = self.plt

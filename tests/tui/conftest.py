@@ -1,0 +1,14 @@
+"""Every TUI test: Live's redraw pace is not stretched by the test process's own CPU use
+(a pytest process drawing screens is always above the TUI's budget); RedrawPace itself
+is tested with its clocks in tests/tui/test_live_overview.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from grok_tui.tui.screens import live
+
+
+@pytest.fixture(autouse=True)
+def _steady_redraw_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "MAX_REDRAW_S", live.DATA_REDRAW_S)
