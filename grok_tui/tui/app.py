@@ -8,10 +8,12 @@ from a thread worker that polls every half second.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
@@ -85,9 +87,9 @@ CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis", "toggle_log_x"})
 KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
 # Polls are every poll_interval while a live run has no record yet (its first record is
-# shown at once) and every SETTLED_EVERY-th tick otherwise: reading 4 busy runs twice a
-# second was about half of the TUI's CPU while following them.
-SETTLED_EVERY = 2
+# shown at once) and every SETTLED_POLL_S otherwise: reading 4 busy runs twice a second
+# was about half of the TUI's CPU while following them.
+SETTLED_POLL_S = 1.0
 
 
 def terminal_lost(fd: int) -> bool:
@@ -187,7 +189,7 @@ class GrokApp(App):
         runs_dir: Path,
         preset_dirs: Iterable[Path] = (),
         *,
-        poll_interval: float = 0.5,
+        poll_interval: float = 0.25,
         watch_terminal: bool = True,
     ) -> None:
         super().__init__()
@@ -201,7 +203,7 @@ class GrokApp(App):
         self.scanner: launcher.LiveRunScanner | None = None  # made by the poll worker
         self._polling = False
         self._polls = 0
-        self._ticks = 0
+        self._last_poll = -math.inf
 
     def on_mount(self) -> None:
         self.set_interval(self.poll_interval, self._tick, name="poll")
@@ -226,9 +228,10 @@ class GrokApp(App):
     def _tick(self) -> None:
         if self._polling:  # the last poll is still reading: never two at once
             return
-        self._ticks += 1
-        if self._ticks % SETTLED_EVERY and not self._awaiting_first_record():
+        now = time.monotonic()
+        if now - self._last_poll < SETTLED_POLL_S and not self._awaiting_first_record():
             return
+        self._last_poll = now
         self._polling = True
         self._polls += 1
         scan = self._polls % SCAN_EVERY == 1

@@ -331,3 +331,35 @@ def test_a_chart_decoded_in_one_pass_is_the_content_rich_and_textual_give() -> N
         assert got.plain == expected.plain
         assert got.spans == expected.spans
     assert len(ansi_content(cases[0]).spans) > 50  # the chart is one of many colour runs
+
+
+def test_runs_are_read_once_a_second_unless_one_awaits_its_first_record(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from grok_tui.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "SETTLED_POLL_S", 1.0)  # the fixture's 0 for other tests
+    now = [100.0]
+    monkeypatch.setattr(app_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    app = GrokApp(env["runs"], [], poll_interval=0.25)
+    polls: list[float] = []
+    monkeypatch.setattr(app, "poll_runs", lambda followers, scan: polls.append(now[0]))
+    app._polled_once = True
+    run = finished_run(env["runs"], "settled")
+    follower = app.follow(run)
+    follower.status, follower.records = "running", [{"step": 0}]
+
+    def ticks(n: int) -> None:
+        for _ in range(n):
+            app._polling = False  # each poll has come back
+            app._tick()
+            now[0] += 0.25
+
+    ticks(8)  # 2 s of 0.25 s ticks, a run with records: a poll a second
+    assert polls == [100.0, 101.0]
+    follower.records = []  # a run that waits for its first record: every tick
+    polls.clear()
+    ticks(4)
+    assert polls == [102.0, 102.25, 102.5, 102.75]

@@ -306,6 +306,7 @@ def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None
         assert "modified" in toml_label(screen)  # not what the file holds
         await go_to(pilot, editor, "lr = 0.01")
         await pilot.press("backspace", "2")
+        await until(pilot, lambda: "lr = 0.02" in editor.text)
         await until(pilot, lambda: "✓ loads" in toml_status(screen))
         await pilot.click("#--content-tab-tab-edit")
         await until(pilot, lambda: lr.value == "0.02" and form.preset.optim.lr == 0.02)

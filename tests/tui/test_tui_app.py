@@ -223,13 +223,13 @@ def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: dict[str, Path]) -
         epochs = form.query_one("#f-train-epochs", Input)
         assert epochs.value == ""  # a steps preset: epochs left empty sets nothing
         epochs.value = "4"
-        await pilot.pause(0.1)
         errors = screen.query_one("#preset-errors", Static)
+        await until(pilot, lambda: "not both" in str(errors.render()))
         assert "set train.steps or train.epochs, not both" in str(errors.render())
         assert epochs.has_class("-bad")
         steps.value = ""
-        await pilot.pause(0.1)
-        assert not errors.display and not epochs.has_class("-bad")
+        await until(pilot, lambda: not errors.display)
+        assert not epochs.has_class("-bad")
         assert form.preset is not None and form.preset.train.epochs == 4
         assert form.preset.train.steps == 4 * form.preset.train.steps_per_epoch(
             form.preset.data.n_train
@@ -246,12 +246,11 @@ def test_the_form_sets_the_equals_token_layout(env: dict[str, Path]) -> None:
         form = screen.query_one(PresetForm)
         form.query_one("#f-data-include_op_tokens", Select).value = "true"
         form.query_one("#f-data-equals_token", Select).value = "true"
-        await pilot.pause(0.2)
         errors = screen.query_one("#preset-errors", Static)
-        assert "equals_token = true needs include_op_tokens = false" in str(errors.render())
+        needs = "equals_token = true needs include_op_tokens = false"
+        await until(pilot, lambda: needs in str(errors.render()))
         form.query_one("#f-data-include_op_tokens", Select).value = "false"
-        await pilot.pause(0.2)
-        assert form.preset is not None and form.preset.data.equals_token
+        await until(pilot, lambda: form.preset is not None and form.preset.data.equals_token)
 
     drive(app, script)
 

@@ -253,7 +253,7 @@ class LiveScreen(CurvesScreen):
         self._last_data_draw = -math.inf
         self._pending_draw: Timer | None = None
         self.pace = RedrawPace()
-        self._statuses: tuple[tuple[str, str], ...] = ()
+        self._statuses: tuple[tuple[str, str, bool], ...] = ()
         self.overview = False
         self.grid = True  # the overview as small multiples (else overlaid)
         self.pinned: set[str] = set()
@@ -293,10 +293,11 @@ class LiveScreen(CurvesScreen):
 
     def runs_changed(self, changed: list[str]) -> None:
         """New records: redrawn at most every pace.interval (the last change is never
-        lost); a run that starts, stops or ends is shown at once."""
-        statuses = tuple((f.run_id, f.status) for f in self.workbench.followers.values())
+        lost); a run that starts, stops or ends, or brings its first record, at once."""
+        followers = self.workbench.followers.values()
+        statuses = tuple((f.run_id, f.status, bool(f.records)) for f in followers)
         wait = self._last_data_draw + self.pace.interval - time.monotonic()
-        if statuses != self._statuses:
+        if statuses != self._statuses:  # a run started, stopped, ended or has its first record
             self._statuses = statuses
             wait = 0
         if wait <= 0:
