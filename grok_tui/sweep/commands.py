@@ -363,8 +363,21 @@ def run_command(
         say_unfinished(sweep_dir, out)
         return code
 
+    return _train_with(ray, n_jobs, None, device_list, group_size, out, train)
+
+
+def _train_with(
+    ray: RayOptions | None,
+    n_jobs: int | None,
+    ray_device: str | None,
+    device_list: list[str],
+    group_size: Vectorize,
+    out: TextIO,
+    train: Callable[[Executor, Callable[[], str]], int],
+) -> int:
+    """Run ``train`` with Ray's executor or with local processes (groups as asked)."""
     if ray:
-        return _on_ray(ray, n_jobs, None, out, train)
+        return _on_ray(ray, n_jobs, ray_device, out, train)
     executor = ProcessExecutor(
         n_jobs or 1,
         device_list,
@@ -398,9 +411,9 @@ def resume_command(
     out = out or sys.stdout
     try:
         sweep_dir = read_sweep_dir(path)
-        recorded = sweep_dir.info.get("vectorize")
-        if vectorize is None and (recorded == "auto" or isinstance(recorded, int)):
-            vectorize = recorded if recorded == "auto" or recorded >= 1 else None
+        recorded = sweep_dir.info.get("vectorize")  # the sweep's own, unless another is given
+        if vectorize is None and (recorded == "auto" or (type(recorded) is int and recorded >= 1)):
+            vectorize = recorded
         group_size = check_vectorize(vectorize, ray)
         device_list = device_choice(device, devices) or ([device] if device else [])
         if ray:
@@ -432,13 +445,4 @@ def resume_command(
         say_unfinished(sweep_dir, out)
         return code
 
-    if ray:
-        return _on_ray(ray, n_jobs, device, out, train)
-    executor = ProcessExecutor(
-        n_jobs or 1,
-        device_list,
-        on_stop=_announce_stop(out),
-        vectorize=group_size,
-        on_note=_say(out),
-    )
-    return train(executor, install_stop(executor))
+    return _train_with(ray, n_jobs, device, device_list, group_size, out, train)
