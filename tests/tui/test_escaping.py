@@ -8,9 +8,6 @@ History table, the delete dialog, the run page and the Presets list.
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +16,16 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable, OptionList, Static
 
-from grok_tui import cli, launcher, store
+from grok_tui import cli, store
 from grok_tui.config import Preset
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.app import GrokApp
-from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import safe_ansi
 from tests.support.pilot import until
+from tests.support.tui import drive, open_history, use_fake_trainer
 
 CLEAR = "\x1b[2J"  # erase the screen
 TITLE = "\x1b]0;pwned\x07"  # OSC: retitle the terminal, ended by BEL
@@ -165,18 +162,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets = tmp_path / "presets"
     presets.mkdir()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
+    use_fake_trainer(monkeypatch)
     return {"presets": presets, "runs": tmp_path / "runs"}
-
-
-def drive(app: GrokApp, script: Callable[[Any], Any]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=(160, 40)) as pilot:
-            await script(pilot)
-
-    asyncio.run(main())
 
 
 def table_text(table: DataTable) -> str:
@@ -186,12 +173,6 @@ def table_text(table: DataTable) -> str:
 
 def shown(widget: Static) -> str:
     return str(widget.render())
-
-
-async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
-    await pilot.press("f4")
-    await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
-    return app.screen  # type: ignore[return-value]
 
 
 def test_history_shows_a_crafted_name_and_note_as_typed(env: dict[str, Path]) -> None:
@@ -219,7 +200,7 @@ def test_history_shows_a_crafted_name_and_note_as_typed(env: dict[str, Path]) ->
         await pilot.pause(0.1)
         check(table)
 
-    drive(app, script)
+    drive(app, script, size=(160, 40))
 
 
 def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: dict[str, Path]) -> None:
@@ -242,7 +223,7 @@ def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: dict[str, Path])
         await until(pilot, lambda: not crafted.path.exists())
         assert other.path.exists()
 
-    drive(app, script)
+    drive(app, script, size=(160, 40))
 
 
 def test_the_run_page_shows_name_error_and_log_as_typed(env: dict[str, Path]) -> None:
@@ -264,7 +245,7 @@ def test_the_run_page_shows_name_error_and_log_as_typed(env: dict[str, Path]) ->
         assert "boom [B]bold[/B] \\x1b[2J" in head and "20260101-000000-000-[b]evil" in head
         assert "loss went [B]up[/B] \\x1b[2J" in log
 
-    drive(app, script)
+    drive(app, script, size=(160, 40))
 
 
 def test_presets_show_names_and_errors_from_preset_files_as_typed(env: dict[str, Path]) -> None:
@@ -286,4 +267,4 @@ def test_presets_show_names_and_errors_from_preset_files_as_typed(env: dict[str,
         await until(pilot, lambda: "boom" in shown(errors))
         assert "(got '[B]boom[/B]')" in shown(errors)  # not bold
 
-    drive(app, script)
+    drive(app, script, size=(160, 40))

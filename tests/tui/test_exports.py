@@ -7,19 +7,19 @@ record, the run id and the preset fields that differ between the runs first.
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, RadioButton
 
-from grok_tui import launcher, store
+from grok_tui import store
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.modals import ExportModal, PathModal
 from grok_tui.tui.screens.sweep import SweepScreen
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
+from tests.support.tui import use_fake_trainer
 from tests.tui.test_tui_app import TINY, drive, finished_run, make_app
 
 
@@ -28,9 +28,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets = tmp_path / "presets"
     presets.mkdir()
     monkeypatch.chdir(tmp_path)  # exports default to the current directory
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
+    use_fake_trainer(monkeypatch)
     return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +19,15 @@ from grok_tui.tui.screens.modals import ChoiceModal
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.tui.test_tui_app import finished_run, points, stop_all, tiny_preset
+from tests.support.tui import drive, use_fake_trainer
+from tests.tui.test_tui_app import finished_run, points, tiny_preset
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
-    monkeypatch.setenv("GROK_FAKE_DELAY", "0.05")
+    use_fake_trainer(monkeypatch, delay="0.05")
     return {"runs": tmp_path / "runs", "tmp": tmp_path}
-
-
-def drive(app: GrokApp, script: Callable[[Any], Any], size: tuple[int, int]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            try:
-                await script(pilot)
-            finally:
-                stop_all(app)
-
-    asyncio.run(main())
 
 
 def live_run(runs: Path, name: str) -> store.RunDir:
@@ -346,7 +332,7 @@ def test_runs_are_read_once_a_second_unless_one_awaits_its_first_record(
     app = GrokApp(env["runs"], [], poll_interval=0.25)
     polls: list[float] = []
     monkeypatch.setattr(app, "poll_runs", lambda followers, scan: polls.append(now[0]))
-    app._polled_once = True
+    app._polled_once, app._mounted_at = True, 0.0  # 100 s after start-up
     run = finished_run(env["runs"], "settled")
     follower = app.follow(run)
     follower.status, follower.records = "running", [{"step": 0}]
@@ -363,3 +349,8 @@ def test_runs_are_read_once_a_second_unless_one_awaits_its_first_record(
     polls.clear()
     ticks(4)
     assert polls == [102.0, 102.25, 102.5, 102.75]
+    follower.records = [{"step": 0}]  # starting up (the first 5 s): every tick as well
+    app._mounted_at = now[0] - 1.0
+    polls.clear()
+    ticks(2)
+    assert polls == [103.0, 103.25]

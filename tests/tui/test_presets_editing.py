@@ -28,6 +28,7 @@ from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
 from grok_tui.tui.widgets.toml_editor import TomlEditor
 from tests.support.pilot import until
+from tests.support.tui import use_fake_trainer
 from tests.tui.test_tui_app import TINY, burst, drive, history_env, make_app, option_of, pick
 
 # An $EDITOR for tests: applies the next list of (old, new) replacements of a queue file
@@ -57,10 +58,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets.mkdir()
     (presets / "tiny.toml").write_text(TINY)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
-    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+    use_fake_trainer(monkeypatch, delay="0.02")
     # The headless test driver cannot hand the terminal over; the editor needs none here.
     monkeypatch.setattr(GrokApp, "suspend", lambda self: contextlib.nullcontext())
     script, queue = tmp_path / "editor.py", tmp_path / "edits.json"
@@ -172,10 +170,18 @@ def test_ctrl_e_on_a_file_that_does_not_load_edits_the_file(env: dict[str, Path]
 
 
 async def open_toml_tab(pilot: Any, screen: PresetsScreen) -> TomlEditor:
-    """Click the TOML tab, then into its text."""
-    await pilot.click("#--content-tab-tab-toml")
+    """Click the TOML tab, then into its text. (A tab's label can change width just
+    before the click, "TOML" becoming "TOML ● modified", moving the tabs after the
+    click's position was taken: a loaded machine may then click beside it, once.)"""
     editor = screen.query_one("#preset-toml", TomlEditor)
-    await until(pilot, lambda: editor.display and editor.size.height > 0)
+    for attempt in range(3):
+        await pilot.click("#--content-tab-tab-toml")
+        try:
+            await until(pilot, lambda: editor.display and editor.size.height > 0, timeout=10)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     editor.focus()
     await until(pilot, lambda: screen.focused is editor)
     return editor

@@ -7,7 +7,6 @@ is replaced): the entries stay queued, and "run now" starts the tests' fake trai
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen
 from grok_tui.tui.screens.queue import QueueScreen
 from tests.support.pilot import until
-from tests.tui.test_tui_app import TINY, pick, stop_all
+from tests.support.tui import stop_all, use_fake_trainer
+from tests.tui.test_tui_app import TINY, pick
 
 
 @pytest.fixture
@@ -31,10 +31,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     presets.mkdir()
     (presets / "tiny.toml").write_text(TINY)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
-    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+    use_fake_trainer(monkeypatch, delay="0.02")
     monkeypatch.setattr(runqueue, "_started", {})
     runners: list[Path] = []
 

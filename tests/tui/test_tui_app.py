@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
+from tests.support.tui import drive, open_history, use_fake_trainer
 
 TINY = """\
 name = "tiny-mlp"
@@ -70,31 +70,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     (presets / "tiny.toml").write_text(TINY)
     (presets / "bad.toml").write_text('name = "bad"\n[data]\np = 98\n')
     monkeypatch.chdir(tmp_path)  # "save as" and exports default to the current directory
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
-    monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
+    use_fake_trainer(monkeypatch, delay="0.02")
     return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
 
 
 def make_app(env: dict[str, Path]) -> GrokApp:
     return GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
-
-
-def drive(app: GrokApp, script: Callable[[Any], Any], size: tuple[int, int] = (120, 40)) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await script(pilot)
-            stop_all(app)
-
-    asyncio.run(main())
-
-
-def stop_all(app: GrokApp) -> None:
-    """Leave no fake trainer behind a test."""
-    for follower in list(app.followers.values()):
-        if launcher.stop_run(follower.run):
-            launcher.wait_until_gone(follower.summary.get("pid", 0) or 0, timeout=5)
 
 
 def tiny_preset(name: str = "tiny", **overrides: Any) -> Preset:
@@ -430,12 +411,6 @@ def history_env(env: dict[str, Path]) -> list[store.RunDir]:
         finished_run(env["runs"], "beta", grok=None, status="failed"),
         finished_run(env["runs"], "gamma", **{"optim.weight_decay": 0.1}),
     ]
-
-
-async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
-    await pilot.press("f4")
-    await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
-    return app.screen  # type: ignore[return-value]
 
 
 def test_a_note_written_in_history_is_kept_shown_and_found(env: dict[str, Path]) -> None:

@@ -48,7 +48,8 @@ from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.workbench import CurvesScreen, Workbench
 from tests.conftest import REPO
 from tests.support.pilot import until
-from tests.tui.test_tui_app import finished_run, history_env, points, stop_all
+from tests.support.tui import drive, open_history, use_fake_trainer
+from tests.tui.test_tui_app import finished_run, history_env, points
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -273,26 +274,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets = tmp_path / "presets"
     presets.mkdir()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        launcher, "RUN_COMMAND", [sys.executable, "-m", "tests.support.fake_trainer"]
-    )
+    use_fake_trainer(monkeypatch)
     return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
-
-
-def drive(app: GrokApp, script: Callable[[Any], Any], seen: list[Message] | None = None) -> None:
-    async def main() -> None:
-        hook = seen.append if seen is not None else None
-        async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
-            await script(pilot)
-            stop_all(app)
-
-    asyncio.run(main())
-
-
-async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
-    await pilot.press("f4")
-    await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
-    return app.screen  # type: ignore[return-value]
 
 
 async def compare_two(pilot: Any, history: HistoryScreen) -> CompareScreen:
@@ -393,4 +376,4 @@ def test_m_and_t_change_the_one_shared_option_and_every_curve_screen_redraws(
         await pilot.press("t")
         assert app.axis_options.x_key == "step" and run_acc.x_label == "step"
 
-    drive(app, script, seen)
+    drive(app, script, hook=seen.append)

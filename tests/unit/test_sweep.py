@@ -37,18 +37,7 @@ from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.metrics import report_rows
 from grok_tui.sweep.report import format_table, report_text, spread_table, write_csv
 from tests.conftest import REPO
-
-GRID = """\
-extends = "tiny.toml"
-name = "grid"
-
-[train]
-steps = 30
-
-[sweep]
-"optim.lr" = [1e-3, 3e-3]
-"optim.weight_decay" = [0.1, 1.0]
-"""
+from tests.support.sweeps import GRID
 
 
 @pytest.fixture
