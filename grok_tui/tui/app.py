@@ -90,6 +90,7 @@ SCAN_EVERY = 4  # polls between scans of the runs directory for runs started els
 # shown at once) and every SETTLED_POLL_S otherwise: reading 4 busy runs twice a second
 # was about half of the TUI's CPU while following them.
 SETTLED_POLL_S = 1.0
+STARTUP_S = 5.0  # runs found live this soon after start-up open Live (see _starting_up)
 
 
 def terminal_lost(fd: int) -> bool:
@@ -204,8 +205,10 @@ class GrokApp(App):
         self._polling = False
         self._polls = 0
         self._last_poll = -math.inf
+        self._mounted_at = time.monotonic()
 
     def on_mount(self) -> None:
+        self._mounted_at = time.monotonic()
         self.set_interval(self.poll_interval, self._tick, name="poll")
         self.call_after_refresh(self._tick)
         if self.watch_terminal and not self.is_headless:
@@ -234,15 +237,20 @@ class GrokApp(App):
         self._last_poll = now
         self._polling = True
         self._polls += 1
-        scan = self._polls % SCAN_EVERY == 1
+        scan = self._polls % SCAN_EVERY == 1 or self._starting_up()
         self.poll_runs(list(self.followers.values()), scan)
 
     def _awaiting_first_record(self) -> bool:
-        """A run is starting (or live with no record yet): poll at the full rate."""
+        """Starting up, or a run is starting (live with no record yet): poll at the full rate."""
         from grok_tui import launcher
 
-        return not self._polled_once or any(
-            f.status in launcher.LIVE_STATUSES and not f.records for f in self.followers.values()
+        return (
+            not self._polled_once
+            or self._starting_up()
+            or any(
+                f.status in launcher.LIVE_STATUSES and not f.records
+                for f in self.followers.values()
+            )
         )
 
     @work(thread=True, exit_on_error=False, group="poll")
@@ -268,16 +276,24 @@ class GrokApp(App):
             if run.run_id not in self.followers:
                 self.follow(run)
                 changed.append(run.run_id)
-        first_poll, self._polled_once = not self._polled_once, True
-        if first_poll and message.discovered and self.current_mode == "presets":
+        self._polled_once = True
+        if message.discovered and self._starting_up() and self.current_mode == "presets":
             # runs were training when the TUI opened: that is what its user came to see
-            # (Live draws its runs when it is mounted)
+            # (Live draws its runs when it is mounted); once, and only while starting up
+            self._opened_live = True
             self.call_later(self.switch_mode, "live")
             return
         if changed:
             self._tell_screen(changed)
 
     _polled_once = False
+    _opened_live = False
+
+    def _starting_up(self) -> bool:
+        """The first STARTUP_S after the first frame, until Live was opened for its runs:
+        every poll also scans (a run whose trainer is still exec-ing may not read as live
+        at the very first scan)."""
+        return not self._opened_live and time.monotonic() - self._mounted_at < STARTUP_S
 
     def follow(self, run: store.RunDir) -> launcher.RunFollower:
         from grok_tui import launcher
