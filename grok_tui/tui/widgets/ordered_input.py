@@ -9,22 +9,42 @@ the key handler too, so a burst edits exactly as slow typing does.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
+from textual.widget import Widget
 from textual.widgets import Input
 
-# Every key Input binds (several keys per binding are comma separated) -> its action.
-EDITING_KEYS = {key.strip(): b.action for b in Input.BINDINGS for key in b.key.split(",")}
+
+def editing_keys(widget: type[Widget], leave: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every key the widget binds (a binding's keys are comma separated) -> its action;
+    the keys in ``leave`` stay the app's."""
+    return {
+        key.strip(): b.action  # type: ignore[union-attr]
+        for b in widget.BINDINGS
+        for key in b.key.split(",")  # type: ignore[union-attr]
+        if key.strip() not in leave
+    }
 
 
-class OrderedInput(Input):
-    """Input whose editing keys take effect in order with the characters around them."""
+class OrderedKeys:
+    """Mixin for a text widget: its editing keys run in its key handler, in order with the
+    characters around them (EDITING_KEYS: key -> the widget's own binding action)."""
+
+    EDITING_KEYS: ClassVar[dict[str, str]] = {}
 
     async def _on_key(self, event: events.Key) -> None:
-        action = EDITING_KEYS.get(event.key)
+        action = self.EDITING_KEYS.get(event.key)
         if action is None:
-            await super()._on_key(event)
+            await super()._on_key(event)  # type: ignore[misc]
             return
         event.stop()
         event.prevent_default()
-        self._restart_blink()
-        await self.run_action(action)
+        self._restart_blink()  # type: ignore[attr-defined]
+        await self.run_action(action)  # type: ignore[attr-defined]
+
+
+class OrderedInput(OrderedKeys, Input):
+    """Input whose editing keys take effect in order with the characters around them."""
+
+    EDITING_KEYS = editing_keys(Input)

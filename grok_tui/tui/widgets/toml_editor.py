@@ -14,18 +14,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from textual import events
 from textual.widgets import TextArea
 from textual.widgets.text_area import LanguageDoesNotExist
 
-# Every key TextArea binds (several keys per binding are comma separated) -> its action;
-# F6 is left to the app (the Queue), so select_line is off (check_action).
-EDITING_KEYS = {
-    key.strip(): b.action
-    for b in TextArea.BINDINGS
-    for key in b.key.split(",")
-    if key.strip() != "f6"
-}
+from grok_tui.tui.widgets.ordered_input import OrderedKeys, editing_keys
 
 
 @cache
@@ -38,8 +30,11 @@ def toml_language() -> str | None:
     return "toml"
 
 
-class TomlEditor(TextArea):
+class TomlEditor(OrderedKeys, TextArea):
     """A preset's TOML, edited freely: line numbers for the ``file:line`` of its errors."""
+
+    # F6 is left to the app (the Queue), so select_line is off (check_action)
+    EDITING_KEYS = editing_keys(TextArea, leave=frozenset({"f6"}))
 
     DEFAULT_CSS = """
     TomlEditor { height: 1fr; border: none; padding: 0; }
@@ -55,16 +50,6 @@ class TomlEditor(TextArea):
             tab_behavior="focus",  # Tab moves on, as everywhere in the app
             id=id,
         )
-
-    async def _on_key(self, event: events.Key) -> None:
-        action = EDITING_KEYS.get(event.key)
-        if action is None:
-            await super()._on_key(event)
-            return
-        event.stop()
-        event.prevent_default()
-        self._restart_blink()
-        await self.run_action(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "select_line":  # F6: the app's Queue
