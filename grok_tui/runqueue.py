@@ -20,6 +20,7 @@ import platform
 import re
 import shutil
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -531,15 +532,19 @@ def wants_runner(runs_dir: str | Path) -> bool:
 _started: dict[Path, ownership.Identity] = {}
 
 
+_starting = threading.Lock()
+
+
 def ensure_runner(runs_dir: str | Path, start: Callable[[Path], int]) -> int | None:
     """Start a queue runner (``start(runs_dir)`` gives its pid) when entries wait and none
     serves them; the new runner's pid, else None. QueueError when queue.json is damaged."""
     key = Path(runs_dir).resolve()
-    mine = _started.get(key)
-    if mine is not None and ownership.is_alive(mine):
-        return None
-    if not wants_runner(runs_dir):
-        return None
-    pid = start(Path(runs_dir))
-    _started[key] = ownership.identity_of(pid)
-    return pid
+    with _starting:  # the TUI asks from its poll and from a queueing worker at once
+        mine = _started.get(key)
+        if mine is not None and ownership.is_alive(mine):
+            return None
+        if not wants_runner(runs_dir):
+            return None
+        pid = start(Path(runs_dir))
+        _started[key] = ownership.identity_of(pid)
+        return pid
