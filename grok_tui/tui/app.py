@@ -232,7 +232,7 @@ class GrokApp(App):
         if self._polling:  # the last poll is still reading: never two at once
             return
         now = time.monotonic()
-        if now - self._last_poll < SETTLED_POLL_S and not self._awaiting_first_record():
+        if now - self._last_poll < SETTLED_POLL_S and not self._poll_fast():
             return
         self._last_poll = now
         self._polling = True
@@ -240,8 +240,9 @@ class GrokApp(App):
         scan = self._polls % SCAN_EVERY == 1 or self._starting_up()
         self.poll_runs(list(self.followers.values()), scan)
 
-    def _awaiting_first_record(self) -> bool:
-        """Starting up, or a run is starting (live with no record yet): poll at the full rate."""
+    def _poll_fast(self) -> bool:
+        """Poll at every tick: before the first poll, while starting up, or while a live
+        run has no record yet (its first record is shown at once)."""
         from grok_tui import launcher
 
         return (
