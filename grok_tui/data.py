@@ -145,6 +145,23 @@ def split_indices(
     return perm[:n_train], perm[n_train:]
 
 
+def split_task(data: DataConfig, operands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, test) indices of a task's operand tuples, as ``data.split`` says.
+
+    'random' is split_indices. 'residue' tests on every tuple whose first operand is
+    split_residue mod split_modulus and trains on data.n_train tuples drawn (by split_seed)
+    from the others; the tuples left over belong to neither part, so that test accuracy is
+    the held-out class's alone.
+    """
+    if data.split == "random":
+        return split_indices(len(operands), data.train_fraction, data.split_seed)
+    held = operands[:, 0] % data.split_modulus == data.split_residue
+    others = (~held).nonzero().flatten()
+    generator = torch.Generator().manual_seed(data.split_seed)
+    chosen = others[torch.randperm(len(others), generator=generator)[: data.n_train]]
+    return chosen, held.nonzero().flatten()
+
+
 @dataclass(frozen=True)
 class Task:
     """A split task as tensors: x (N, seq_len) int64 tokens, y (N,) int64 labels in 0..p-1."""
@@ -175,7 +192,7 @@ def build_task(data: DataConfig, device: str | torch.device = "cpu") -> Task:
     tokens = tokenize(operands, data)
     vocab_size, seq_len = vocab_layout(data)
     assert tokens.shape[1] == seq_len and int(tokens.max()) < vocab_size
-    train, test = split_indices(len(tokens), data.train_fraction, data.split_seed)
+    train, test = split_task(data, operands)
     task = Task(
         train_x=tokens[train],
         train_y=labels[train],

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from grok_tui.data import compute_labels, enumerate_operands, split_indices, tokenize
+from grok_tui.data import compute_labels, enumerate_operands, split_task, tokenize
 
 if TYPE_CHECKING:  # loading imports the engine, and the engine's measures import this module
     from grok_tui.analysis.loading import LoadedRun
@@ -222,7 +222,7 @@ def nanda_section(
     operands = enumerate_operands(data)  # (p*p, 2), x slowest: the order grid_directions uses
     labels = compute_labels(data.operation, operands, p).to(loaded.device)
     tokens = tokenize(operands, data).to(loaded.device)
-    train_idx, _ = split_indices(len(operands), data.train_fraction, data.split_seed)
+    train_idx, _ = split_task(data, operands)
     train_mask = torch.zeros(len(operands), dtype=torch.bool, device=loaded.device)
     train_mask[train_idx.to(loaded.device)] = True
 

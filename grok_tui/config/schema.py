@@ -58,6 +58,20 @@ class DataConfig(_Section):
     split_seed: int = Field(
         0, ge=0, le=MAX_SEED, description="seed of the train/test split, apart from train.seed"
     )
+    # The report (section 5) guesses that a split chosen adversarially, not at random, would
+    # stop generalisation; "residue" is such a split, for testing that guess.
+    split: Literal["random", "residue"] = Field(
+        "random",
+        description="random: a random cut at train_fraction; residue: the test set is every tuple "
+        "whose first operand x is split_residue mod split_modulus, and training draws "
+        "train_fraction of all tuples at random from the others",
+    )
+    split_modulus: int = Field(
+        2, ge=2, le=MAX_P, description="split = 'residue': the modulus m of the held-out class"
+    )
+    split_residue: int = Field(
+        0, ge=0, le=MAX_P, description="split = 'residue': the held-out class, x = r mod m"
+    )
 
     @field_validator("p")
     @classmethod
@@ -94,7 +108,31 @@ class DataConfig(_Section):
                 "equals_token = true needs include_op_tokens = false"
                 " ([x, op, y, =] ends with '=' already)"
             )
+        if self.split == "residue":
+            self._check_residue_split()
         return self
+
+    @property
+    def n_held_out(self) -> int:
+        """split = 'residue': the tuples whose first operand is in the held-out class (each
+        value of x starts the same number of tuples)."""
+        values = len(range(self.split_residue, self.n_elements, self.split_modulus))
+        return values * (self.n_examples // self.n_elements)
+
+    def _check_residue_split(self) -> None:
+        m, r = self.split_modulus, self.split_residue
+        if r >= m:
+            raise ValueError(f"split_residue = {r} must be below split_modulus = {m}")
+        if m > self.n_elements:
+            raise ValueError(f"split_modulus = {m} exceeds the {self.n_elements} values x can take")
+        room = self.n_examples - self.n_held_out
+        if self.n_train > room:
+            raise ValueError(
+                f"split = 'residue' holds out {self.n_held_out} of {self.n_examples} tuples"
+                f" (x = {r} mod {m}); train_fraction = {self.train_fraction} asks for"
+                f" {self.n_train} training tuples but only {room} remain;"
+                f" use train_fraction <= {room / self.n_examples:.4f}"
+            )
 
 
 Activation = Literal["relu", "gelu", "tanh", "silu"]

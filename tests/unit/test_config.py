@@ -76,6 +76,22 @@ def test_name_defaults_to_file_stem(tmp_path):
         ("[train]\nprecision = 'fp8'\n", "train.precision", "'fp32'"),
         ("[data]\noperation = 'sum'\nk = 4\np = 97\n", "data", "at most"),
         ("[data]\nequals_token = true\n", "data", "needs include_op_tokens = false"),
+        ("[data]\nsplit = 'odd'\n", "data.split", "'residue'"),
+        (
+            "[data]\nsplit = 'residue'\nsplit_modulus = 3\nsplit_residue = 3\n",
+            "data",
+            "split_residue = 3 must be below split_modulus = 3",
+        ),
+        (
+            "[data]\np = 7\nsplit = 'residue'\nsplit_modulus = 11\n",
+            "data",
+            "exceeds the 7 values",
+        ),
+        (  # p = 97, x even: 49 x 97 held out, 4,656 left; 0.5 asks for 4,704
+            "[data]\nsplit = 'residue'\ntrain_fraction = 0.5\n",
+            "data",
+            "only 4656 remain; use train_fraction <= 0.4948",
+        ),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_field(tmp_path, text, field, needle):

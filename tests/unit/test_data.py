@@ -14,6 +14,7 @@ from grok_tui.data import (
     enumerate_operands,
     s5_permutations,
     split_indices,
+    split_task,
     tokenize,
 )
 
@@ -235,3 +236,39 @@ def test_split_does_not_consume_the_global_generator():
     torch.manual_seed(7)
     split_indices(100, 0.5, split_seed=0)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    ("operation", "k", "modulus", "residue", "fraction"),
+    [("add", 2, 2, 0, 0.4), ("div", 2, 7, 3, 0.5), ("sum", 3, 3, 1, 0.3)],
+)
+def test_a_residue_split_tests_exactly_the_held_out_class(operation, k, modulus, residue, fraction):
+    data = DataConfig(
+        operation=operation,
+        p=P,
+        k=k,
+        train_fraction=fraction,
+        split="residue",
+        split_modulus=modulus,
+        split_residue=residue,
+        split_seed=5,
+    )
+    operands = enumerate_operands(data)
+    train, test = split_task(data, operands)
+    held = operands[:, 0] % modulus == residue
+    assert sorted(test.tolist()) == held.nonzero().flatten().tolist()
+    assert len(test) == data.n_held_out
+    assert len(train) == data.n_train and len(set(train.tolist())) == len(train)
+    assert not held[train].any()
+    task = build_task(data)
+    assert torch.equal(task.test_x[:, 0] % modulus, torch.full_like(task.test_y, residue))
+    other = split_task(data.model_copy(update={"split_seed": 6}), operands)[0]
+    assert torch.equal(split_task(data, operands)[0], train)
+    assert not torch.equal(other, train)
+
+
+def test_a_random_split_is_the_split_indices_cut():
+    data = DataConfig(p=P, train_fraction=0.3, split_seed=2)
+    train, test = split_task(data, enumerate_operands(data))
+    expected = split_indices(P * P, 0.3, split_seed=2)
+    assert torch.equal(train, expected[0]) and torch.equal(test, expected[1])
