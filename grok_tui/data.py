@@ -162,6 +162,16 @@ def split_task(data: DataConfig, operands: torch.Tensor) -> tuple[torch.Tensor, 
     return chosen, held.nonzero().flatten()
 
 
+def split_masks(data: DataConfig, operands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, test) boolean masks over the operand tuples: a 'residue' split leaves some
+    tuples in neither, so the test set is not the complement of the training set."""
+    train, test = split_task(data, operands)
+    masks = torch.zeros(2, len(operands), dtype=torch.bool)
+    masks[0, train] = True
+    masks[1, test] = True
+    return masks[0], masks[1]
+
+
 @dataclass(frozen=True)
 class Task:
     """A split task as tensors: x (N, seq_len) int64 tokens, y (N,) int64 labels in 0..p-1."""

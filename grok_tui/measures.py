@@ -35,7 +35,7 @@ from torch import nn
 from grok_tui.analysis import fourier
 from grok_tui.analysis.embeddings import embedding_name
 from grok_tui.config import Preset
-from grok_tui.data import compute_labels, enumerate_operands, split_task, tokenize
+from grok_tui.data import compute_labels, enumerate_operands, split_masks, tokenize
 
 MEASURES = ("layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness")
 # What the Fourier measures need: one number per token over Z_p, and x + y or x - y.
@@ -155,9 +155,7 @@ class ProgressMeasures:
             operands = enumerate_operands(data)
             labels = compute_labels(data.operation, operands, data.p)
             tokens = tokenize(operands, data)
-            train_idx, _ = split_task(data, operands)
-            mask = torch.zeros(len(operands), dtype=torch.bool)
-            mask[train_idx] = True
+            mask, _ = split_masks(data, operands)
             self._grid = (tokens.to(self.device), labels.to(self.device), mask.to(self.device))
         return self._grid
 

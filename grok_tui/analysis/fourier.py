@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from grok_tui.data import compute_labels, enumerate_operands, split_task, tokenize
+from grok_tui.data import compute_labels, enumerate_operands, split_masks, tokenize
 
 if TYPE_CHECKING:  # loading imports the engine, and the engine's measures import this module
     from grok_tui.analysis.loading import LoadedRun
@@ -222,9 +222,7 @@ def nanda_section(
     operands = enumerate_operands(data)  # (p*p, 2), x slowest: the order grid_directions uses
     labels = compute_labels(data.operation, operands, p).to(loaded.device)
     tokens = tokenize(operands, data).to(loaded.device)
-    train_idx, _ = split_task(data, operands)
-    train_mask = torch.zeros(len(operands), dtype=torch.bool, device=loaded.device)
-    train_mask[train_idx.to(loaded.device)] = True
+    train_mask, test_mask = (m.to(loaded.device) for m in split_masks(data, operands))
 
     def grid_logits(s: int) -> torch.Tensor:
         model = loaded.load(s)
@@ -252,7 +250,7 @@ def nanda_section(
         measures = nanda_losses(at, labels, train_mask, basis, loss_fn)
         series["step"].append(s)
         series["train_loss"].append(float(loss_fn(at[train_mask], labels[train_mask])))
-        series["test_loss"].append(float(loss_fn(at[~train_mask], labels[~train_mask])))
+        series["test_loss"].append(float(loss_fn(at[test_mask], labels[test_mask])))
         for key, value in measures.items():
             series[key].append(value)
     return {

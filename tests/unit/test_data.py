@@ -14,6 +14,7 @@ from grok_tui.data import (
     enumerate_operands,
     s5_permutations,
     split_indices,
+    split_masks,
     split_task,
     tokenize,
 )
@@ -272,3 +273,12 @@ def test_a_random_split_is_the_split_indices_cut():
     train, test = split_task(data, enumerate_operands(data))
     expected = split_indices(P * P, 0.3, split_seed=2)
     assert torch.equal(train, expected[0]) and torch.equal(test, expected[1])
+
+
+def test_split_masks_leave_a_residue_split_s_unused_tuples_out_of_the_test_set():
+    data = DataConfig(p=P, train_fraction=0.3, split="residue", split_modulus=2)
+    operands = enumerate_operands(data)
+    train, test = split_masks(data, operands)
+    assert torch.equal(test, operands[:, 0] % 2 == 0)
+    assert int(train.sum()) == data.n_train and not (train & test).any()
+    assert not (train | test).all()  # the tuples neither part took
