@@ -715,7 +715,11 @@ def cmd_sweep_report(argv: list[str]) -> int:
         "--metric",
         default="final_test_acc",
         choices=list(METRICS),
-        help="the heatmap's figure (default: final_test_acc)",
+        help="the heatmap's figure, also a column of the table and, with --ci, of the "
+        "intervals (default: final_test_acc). Beyond the summary's figures: "
+        "test_acc_drop (best minus final test accuracy), test_acc_jitter (mean change "
+        "of test accuracy between evaluations over the run's second half), "
+        "min_test_loss_step / min_test_loss_epoch (where test loss was lowest)",
     )
     parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
     parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")
@@ -730,8 +734,8 @@ def cmd_sweep_report(argv: list[str]) -> int:
         "--ci",
         action="store_true",
         help="95%% bootstrap confidence intervals over the seeds of each setting: mean "
-        "fit_step, grok_step, grok_gap and the fraction that grokked (with --csv, also "
-        "written to PATH-ci.csv)",
+        "fit_step, grok_step, grok_gap, --metric and the fraction that grokked (with "
+        "--csv, also written to PATH-ci.csv)",
     )
     parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
     parser.add_argument("--width", type=int, help="heatmap width in columns")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
+from grok_tui import curves, store
 from grok_tui.sweep.sweepdir import SweepDir
 
 SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of one setting, not settings
@@ -21,12 +21,14 @@ SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of one setting, not s
 
 @dataclass(frozen=True)
 class Metric:
-    """A figure of a finished point, read from its summary."""
+    """A figure of a finished point, read from its summary (or, with ``from_records``,
+    computed from its metrics.jsonl: the shape of a curve, which no summary field holds)."""
 
     name: str
-    kind: str  # acc, step, loss, time
+    kind: str  # acc, delta (a change of accuracy), step, epoch, loss, time
     read: Callable[[dict[str, Any]], Any]
     higher_is_better: bool = True
+    from_records: Callable[[list[dict[str, Any]]], Any] | None = None
 
 
 def _final(key: str) -> Callable[[dict[str, Any]], Any]:
@@ -35,6 +37,17 @@ def _final(key: str) -> Callable[[dict[str, Any]], Any]:
 
 def _top(key: str) -> Callable[[dict[str, Any]], Any]:
     return lambda s: s.get(key)
+
+
+def _test_acc_drop(summary: dict[str, Any]) -> float | None:
+    best, final = summary.get("best_test_acc"), (summary.get("final") or {}).get("test_acc")
+    if not isinstance(best, int | float) or not isinstance(final, int | float):
+        return None
+    return max(0.0, float(best) - float(final))
+
+
+def _records_only(summary: dict[str, Any]) -> None:
+    return None
 
 
 METRICS: dict[str, Metric] = {
@@ -50,6 +63,28 @@ METRICS: dict[str, Metric] = {
         Metric("final_train_loss", "loss", _final("train_loss"), higher_is_better=False),
         Metric("step", "step", _top("step")),
         Metric("elapsed_s", "time", _top("elapsed_s"), higher_is_better=False),
+        Metric("best_test_acc_step", "step", _top("best_test_acc_step")),
+        # best minus final test accuracy: what the run lost after its peak (over-fitting)
+        Metric("test_acc_drop", "delta", _test_acc_drop, higher_is_better=False),
+        Metric(
+            "test_acc_jitter",
+            "delta",
+            _records_only,
+            higher_is_better=False,
+            from_records=curves.test_acc_jitter,
+        ),
+        Metric(
+            "min_test_loss_step",
+            "step",
+            _records_only,
+            from_records=curves.min_test_loss_step,
+        ),
+        Metric(
+            "min_test_loss_epoch",
+            "epoch",
+            _records_only,
+            from_records=curves.min_test_loss_epoch,
+        ),
     )
 }
 
@@ -65,9 +100,19 @@ class ReportRow:
     path: Path | None
     status: str
     summary: dict[str, Any] = field(default_factory=dict)
+    _records: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def value(self, metric: str) -> Any:
-        return METRICS[metric].read(self.summary)
+        figure = METRICS[metric]
+        if figure.from_records is None:
+            return figure.read(self.summary)
+        return figure.from_records(self.records())
+
+    def records(self) -> list[dict[str, Any]]:
+        """The point's metrics.jsonl, read once and only for a figure that needs it."""
+        if self._records is None:
+            self._records = store.read_records(self.path) if self.path is not None else []
+        return self._records
 
 
 def report_rows(sweep_dir: SweepDir) -> list[ReportRow]:
@@ -94,7 +139,7 @@ def format_metric(metric: str, value: Any, *, width: int | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     kind = METRICS[metric].kind if metric in METRICS else "loss"
-    if kind == "acc":
+    if kind in ("acc", "delta"):
         text = f"{value:.3f}"
         if width is not None and len(text) > width:
             text = f"{value:.2f}"
@@ -103,6 +148,8 @@ def format_metric(metric: str, value: Any, *, width: int | None = None) -> str:
         text = str(number)
         if width is not None and len(text) > width:
             text = f"{number / 1000:.0f}k" if number >= 10_000 else f"{number / 1000:.1f}k"
+    elif kind == "epoch":
+        text = f"{value:,.0f}"
     elif kind == "time":
         text = f"{value:.0f}s" if value >= 10 else f"{value:.1f}s"
     else:

@@ -26,9 +26,9 @@ from grok_tui.config import PresetError
 from grok_tui.errors import UserError
 from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
-from grok_tui.sweep.metrics import SEED_FIELDS, ReportRow, format_metric, report_rows
+from grok_tui.sweep.metrics import METRICS, SEED_FIELDS, ReportRow, format_metric, report_rows
 from grok_tui.sweep.spec import error_text
-from grok_tui.sweep.stats import CI_METRICS, format_estimate, setting_stats
+from grok_tui.sweep.stats import ci_metrics, format_estimate, setting_stats
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, list_sweeps
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -45,6 +45,11 @@ CSV_METRICS = (
     "final_train_loss",
     "final_test_loss",
     "elapsed_s",
+    "best_test_acc_step",
+    "test_acc_drop",
+    "test_acc_jitter",
+    "min_test_loss_step",
+    "min_test_loss_epoch",
 )
 
 
@@ -190,21 +195,27 @@ def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[
     return "\n".join([title, *out])
 
 
-def ci_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]) -> str:
+def ci_table(
+    sweep_dir: SweepDir,
+    rows: Sequence[ReportRow],
+    over: Sequence[str],
+    metric: str | None = None,
+) -> str:
     """One line per setting: the fraction of seeds that grokked and the mean fit_step,
-    grok_step and grok_gap, each with its 95% bootstrap interval."""
+    grok_step, grok_gap (and ``metric``), each with its 95% bootstrap interval."""
     _check_over(sweep_dir, over)
     rest = [f for f in sweep_dir.axes if f not in over]
     names = short_names(list(sweep_dir.axes))
-    header = [*(names[f] for f in rest), "n", "grokked", *CI_METRICS]
+    figures = ci_metrics(metric)
+    header = [*(names[f] for f in rest), "n", "grokked", *figures]
     lines = [header]
-    for setting in setting_stats(rows, list(sweep_dir.axes), over):
+    for setting in setting_stats(rows, list(sweep_dir.axes), over, metrics=figures):
         lines.append(
             [
                 *(format_value(setting.coords.get(f)) for f in rest),
                 str(setting.n),
                 format_estimate(setting.grokked_fraction, fraction=True),
-                *(format_estimate(setting.means[m]) for m in CI_METRICS),
+                *(format_estimate(setting.means[m], kind=METRICS[m].kind) for m in figures),
             ]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -223,22 +234,27 @@ def ci_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str]
 
 
 def write_ci_csv(
-    sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[str], path: str | Path
+    sweep_dir: SweepDir,
+    rows: Sequence[ReportRow],
+    over: Sequence[str],
+    path: str | Path,
+    metric: str | None = None,
 ) -> int:
     """The settings with their intervals as CSV (mean, ci_lo, ci_hi per figure)."""
     _check_over(sweep_dir, over)
     rest = [f for f in sweep_dir.axes if f not in over]
+    figures = ci_metrics(metric)
     columns = [*rest, "n", "grokked"]
-    for name in ("grokked_fraction", *CI_METRICS):
+    for name in ("grokked_fraction", *figures):
         columns += [f"{name}_mean", f"{name}_ci_lo", f"{name}_ci_hi", f"{name}_n"]
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(columns)
-    settings = setting_stats(rows, list(sweep_dir.axes), over)
+    settings = setting_stats(rows, list(sweep_dir.axes), over, metrics=figures)
     for setting in settings:
         line: list[Any] = [*(_csv_value(setting.coords.get(f)) for f in rest)]
         line += [setting.n, setting.grokked]
-        for estimate in (setting.grokked_fraction, *(setting.means[m] for m in CI_METRICS)):
+        for estimate in (setting.grokked_fraction, *(setting.means[m] for m in figures)):
             line += (
                 ["", "", "", 0]
                 if estimate is None
@@ -292,7 +308,7 @@ def report_text(
     parts = [describe_sweep(sweep_dir, rows), "", format_table(sweep_dir, rows, metric)]
     over = default_over(sweep_dir) if over is None else list(over)
     if ci:
-        parts += ["", ci_table(sweep_dir, rows, over)]
+        parts += ["", ci_table(sweep_dir, rows, over, metric)]
     elif over:
         parts += ["", spread_table(sweep_dir, rows, over)]
     grid = heatmap_grid(sweep_dir, rows, metric, x, y)
@@ -356,7 +372,7 @@ def report_command(
             over = default_over(sweep_dir) if over is None else list(over)
             ci_path = ci_csv_path(csv_path)
             try:
-                count = write_ci_csv(sweep_dir, report_rows(sweep_dir), over, ci_path)
+                count = write_ci_csv(sweep_dir, report_rows(sweep_dir), over, ci_path, metric)
             except OSError as exc:
                 print(f"error: cannot write {ci_path}: {exc}", file=sys.stderr)
                 return EXIT_BAD_INPUT

@@ -66,8 +66,18 @@ class SettingStats:
     means: dict[str, Estimate | None]
 
 
+def ci_metrics(metric: str | None = None) -> tuple[str, ...]:
+    """The figures with an interval: fit_step, grok_step, grok_gap and the chosen metric."""
+    return CI_METRICS if metric is None or metric in CI_METRICS else (*CI_METRICS, metric)
+
+
 def setting_stats(
-    rows: Sequence[ReportRow], axes: Sequence[str], over: Sequence[str], *, seed: int = 0
+    rows: Sequence[ReportRow],
+    axes: Sequence[str],
+    over: Sequence[str],
+    *,
+    metrics: Sequence[str] = CI_METRICS,
+    seed: int = 0,
 ) -> list[SettingStats]:
     """Group the points by their coordinates outside ``over`` and estimate each group."""
     rest = [a for a in axes if a not in over]
@@ -84,7 +94,7 @@ def setting_stats(
             m: bootstrap_ci(
                 [float(v) for r in finished if (v := r.value(m)) is not None], seed=seed
             )
-            for m in CI_METRICS
+            for m in metrics
         }
         out.append(
             SettingStats(
@@ -98,12 +108,16 @@ def setting_stats(
     return out
 
 
-def format_estimate(estimate: Estimate | None, *, fraction: bool = False) -> str:
-    """'3,133 [2,870, 3,400]' (or '0.80 [0.40, 1.00]' for a fraction); '-' when none."""
+def format_estimate(
+    estimate: Estimate | None, *, fraction: bool = False, kind: str = "step"
+) -> str:
+    """'3,133 [2,870, 3,400]' (or '0.80 [0.40, 1.00]' for a fraction, '0.912 [0.905,
+    0.920]' for an accuracy, ``kind`` as a Metric's); '-' when none."""
     if estimate is None or estimate.n == 0:
         return "-"
     if fraction:
         return f"{estimate.mean:.2f} [{estimate.lo:.2f}, {estimate.hi:.2f}]"
+    spec = {"acc": ".3f", "delta": ".3f", "loss": ".3g"}.get(kind, ",.0f")
     if estimate.n == 1:
-        return f"{estimate.mean:,.0f} (n=1)"
-    return f"{estimate.mean:,.0f} [{estimate.lo:,.0f}, {estimate.hi:,.0f}]"
+        return f"{estimate.mean:{spec}} (n=1)"
+    return f"{estimate.mean:{spec}} [{estimate.lo:{spec}}, {estimate.hi:{spec}}]"

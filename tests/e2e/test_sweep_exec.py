@@ -171,6 +171,9 @@ def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
         # and the intervals of sweep-report --ci: mean fit_step 20 [10, 30] over 3 seeds
         ci = text[text.index("mean [95% bootstrap CI]") :].splitlines()
         assert ci[2].split()[:3] == ["1e-3", "3", "0.67"] and "20 [10, 30]" in ci[2]
+        # the metric the screen shows has its interval too (as sweep-report --ci --metric)
+        assert ci[1].split()[-1] == "final_test_acc"
+        assert ci[2].rstrip().endswith("0.500 [0.500, 0.500]")
 
     on_sweep_screen(sweep_dir.path, check)
 

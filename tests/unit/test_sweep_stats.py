@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
+
+import pytest
 
 from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.sweep.report import ci_csv_path
 from grok_tui.sweep.spec import load_sweep
 from grok_tui.sweep.stats import bootstrap_ci
-from grok_tui.sweep.sweepdir import create_sweep_dir
+from grok_tui.sweep.sweepdir import create_sweep_dir, find_sweep
 
 # (weight_decay, seed) -> (fit_step, grok_step); wd 0.1 never groks with seed 2
 RESULTS = {
@@ -77,3 +80,30 @@ def test_ci_without_repeats_is_one_clear_line(tiny_preset_path, tmp_path, capsys
     assert main(["sweep-report", str(path), "--ci", "--over", "none"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "--ci needs repeated points" in err
+
+
+def test_metric_from_the_curves_gets_its_interval_in_the_table_and_csv(
+    tiny_preset_path, tmp_path, capsys
+):
+    path = finished_sweep(tiny_preset_path, tmp_path)
+    # wd 1.0 points: a flat plateau; wd 0.1 points: test accuracy swinging by 0.2
+    for point in find_sweep(path, path.parent).points():
+        flat = point.coords["optim.weight_decay"] == 1.0
+        tail = [0.9, 0.9, 0.9, 0.9] if flat else [0.9, 0.7, 0.9, 0.7]
+        lines = [
+            json.dumps({"step": 100 * i, "test_acc": acc, "test_loss": 1.0 - acc})
+            for i, acc in enumerate([0.0, 0.5, *tail])
+        ]
+        (point.run.path / store.METRICS_FILE).write_text("\n".join(lines) + "\n")
+    out = tmp_path / "report.csv"
+    argv = ["sweep-report", str(path), "--ci", "--metric", "test_acc_jitter", "--plain"]
+    assert main([*argv, "--csv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    ci_part = printed.split("mean [95% bootstrap CI]")[1]
+    lines = {line.split()[0]: line for line in ci_part.splitlines() if line[:3] in ("0.1", "1  ")}
+    assert lines["0.1"].rstrip().endswith("0.200 [0.200, 0.200]")
+    assert lines["1"].rstrip().endswith("0.000 [0.000, 0.000]")
+    rows = list(csv.DictReader(ci_csv_path(out).open()))
+    assert float(rows[0]["test_acc_jitter_mean"]) == pytest.approx(0.2)
+    points = list(csv.DictReader(out.open()))
+    assert {round(float(p["test_acc_jitter"]), 3) for p in points} == {0.0, 0.2}

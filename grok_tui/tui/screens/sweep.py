@@ -51,6 +51,7 @@ HEATMAP_METRICS = (
     "best_test_acc",
     "final_train_acc",
     "final_test_loss",
+    "test_acc_drop",
 )
 LIVE = (store.RUNNING, "starting")
 SGR = re.compile(r"(\x1b\[[0-9;]*m)")  # colour sequences: what plotext's heatmap is made of
@@ -206,14 +207,19 @@ class SweepScreen(WorkbenchScreen):
         self.sweep_dir, self.rows = message.sweep_dir, message.rows
         head.update(Text(safe_text(describe_sweep(self.sweep_dir, self.rows), multiline=True)))
         self._fill_table()
+        self._fill_spread()
+        self.draw_heatmap()
+
+    def _fill_spread(self) -> None:
+        assert self.sweep_dir is not None
         spread = self.query_one("#sweep-spread", Static)
         over = default_over(self.sweep_dir)
         spread.display = bool(over)
         if over:
             text = spread_table(self.sweep_dir, self.rows, over)
-            text += "\n\n" + ci_table(self.sweep_dir, self.rows, over)  # as sweep-report --ci
+            # as sweep-report --ci --metric M: the chosen metric gets its interval too
+            text += "\n\n" + ci_table(self.sweep_dir, self.rows, over, self.metric)
             spread.update(Text(safe_text(text, multiline=True)))
-        self.draw_heatmap()
 
     def _fill_table(self) -> None:
         assert self.sweep_dir is not None
@@ -278,6 +284,7 @@ class SweepScreen(WorkbenchScreen):
         self.metric = metrics[(at + 1) % len(metrics)]
         if self.sweep_dir is not None:
             self._fill_table()
+            self._fill_spread()
         self.draw_heatmap()
         self.notify(f"heatmap: {self.metric}", timeout=2)
 

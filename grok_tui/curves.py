@@ -1,0 +1,58 @@
+"""Figures of a run's curves that its summary does not hold: how steady test accuracy is,
+and when test loss was lowest.
+
+The report's BiRNN claims are about the shape of the curves rather than a step ("more
+than 4 layers introduces chaos into the plateau", "batch size does not play an important
+part in stability", "overfitting occurs after about 2,000 epochs"). These turn each
+shape into one number per run, so that a sweep can put a confidence interval on it.
+Pure functions of metrics.jsonl records (no torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def _series(records: Sequence[dict[str, Any]], key: str) -> list[tuple[int, float]]:
+    return [
+        (int(r["step"]), float(r[key]))
+        for r in records
+        if isinstance(r.get(key), int | float) and isinstance(r.get("step"), int)
+    ]
+
+
+def test_acc_jitter(records: Sequence[dict[str, Any]]) -> float | None:
+    """The mean absolute change of test accuracy between successive evaluations over
+    the second half of the run's steps: 0 for a flat plateau, larger for a restless one.
+
+    The second half leaves out the rise, whose steps are change the plateau does not
+    have; None with fewer than three evaluations there.
+    """
+    series = _series(records, "test_acc")
+    if not series:
+        return None
+    half = series[-1][0] / 2
+    tail = [acc for step, acc in series if step >= half]
+    if len(tail) < 3:
+        return None
+    return sum(abs(b - a) for a, b in zip(tail, tail[1:], strict=False)) / (len(tail) - 1)
+
+
+def min_test_loss_step(records: Sequence[dict[str, Any]]) -> int | None:
+    """The step of the lowest test loss (the first, on ties): where over-fitting in the
+    loss begins when the run goes on past it."""
+    series = _series(records, "test_loss")
+    if not series:
+        return None
+    best = min(loss for _, loss in series)
+    return next(step for step, loss in series if loss == best)
+
+
+def min_test_loss_epoch(records: Sequence[dict[str, Any]]) -> float | None:
+    """min_test_loss_step in epochs (passes over the training set), as the report counts."""
+    step = min_test_loss_step(records)
+    if step is None:
+        return None
+    epoch = next((r.get("epoch") for r in records if r.get("step") == step), None)
+    return float(epoch) if isinstance(epoch, int | float) else None

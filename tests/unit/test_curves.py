@@ -1,0 +1,40 @@
+"""Curve-shape figures: steadiness of test accuracy and where test loss was lowest."""
+
+from __future__ import annotations
+
+import pytest
+
+from grok_tui import curves
+
+
+def records(test_acc: list[float], test_loss: list[float] | None = None, every: int = 100):
+    losses = test_loss or [1.0] * len(test_acc)
+    return [
+        {"step": i * every, "epoch": i * every // 4, "test_acc": a, "test_loss": loss}
+        for i, (a, loss) in enumerate(zip(test_acc, losses, strict=True))
+    ]
+
+
+def test_jitter_is_zero_on_a_flat_plateau_and_ignores_the_rise():
+    rise_then_flat = [0.0, 0.3, 0.6, 0.9, 0.9, 0.9, 0.9, 0.9]
+    assert curves.test_acc_jitter(records(rise_then_flat)) == 0.0
+
+
+def test_jitter_is_the_mean_change_over_the_second_half():
+    restless = [0.0, 0.5, 0.9, 0.8, 0.9, 0.7, 0.9]  # steps 0..600: the half is 300 on
+    # second half: 0.8, 0.9, 0.7, 0.9 -> changes 0.1, 0.2, 0.2
+    assert curves.test_acc_jitter(records(restless)) == pytest.approx(0.5 / 3)
+    calmer = [0.0, 0.5, 0.9, 0.85, 0.9, 0.85, 0.9]
+    assert curves.test_acc_jitter(records(calmer)) < curves.test_acc_jitter(records(restless))
+
+
+def test_jitter_needs_three_evaluations_in_the_second_half():
+    assert curves.test_acc_jitter(records([0.1, 0.5, 0.9])) is None
+    assert curves.test_acc_jitter([]) is None
+
+
+def test_min_test_loss_step_and_epoch_find_the_first_lowest_point():
+    recs = records([0.1] * 6, [3.0, 2.0, 0.5, 0.5, 0.9, 1.4])
+    assert curves.min_test_loss_step(recs) == 200
+    assert curves.min_test_loss_epoch(recs) == 50.0
+    assert curves.min_test_loss_step([{"step": 0, "test_loss": None}]) is None
