@@ -19,7 +19,8 @@ be a value too (``model = [{type = "mlp"}, {type = "transformer"}]``).
 - ``grid``: every combination, the first field varying slowest (3 x 3 = 9 points).
 - ``zip``: the i-th values of every list together (the lists must be equally long).
 - ``drop = ["optim.lr"]`` removes axes a sweep file inherits through ``extends`` (the
-  field then keeps the base preset's value, or the child's own setting).
+  field then keeps the base preset's value, or the child's own setting), and takes them
+  out of the zip groups they were in.
 - a grid with zipped groups: ``zip = [["optim.lr", "optim.weight_decay"]]`` pairs the
   i-th values of those fields and crosses the pairs with the other axes (3 seeds x 2
   (lr, wd) pairs = 6 points); a group's lists must be equally long.
@@ -247,8 +248,19 @@ def parse_sweep_table(
         for other in alternatives_of(key):
             if other in axes:
                 raise error(f"{key} and {other} are both swept; sweep one of them", f"sweep.{key}")
+    zips = table.get("zip")
+    if drop and isinstance(zips, list):
+        # a dropped field leaves its zip group too, and a group left with one field goes
+        trimmed = []
+        for group in zips:
+            if isinstance(group, list) and any(f in drop for f in group):
+                group = [f for f in group if f not in drop]
+                if len(group) < 2:
+                    continue
+            trimmed.append(group)
+        zips = trimmed
     try:
-        zip_groups = parse_zip_groups(table["zip"], axes, mode) if "zip" in table else []
+        zip_groups = parse_zip_groups(zips, axes, mode) if "zip" in table else []
     except ValueError as exc:
         raise error(str(exc), "sweep.zip") from None
     return mode, axes, zip_groups

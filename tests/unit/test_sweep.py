@@ -158,6 +158,34 @@ def test_a_child_sweep_drops_an_inherited_axis(tiny_preset_path):
     assert str(err.value).startswith(f"{bad}:3: sweep.drop: optim.eps in drop is not swept")
 
 
+def test_dropping_a_zipped_axis_takes_it_out_of_its_group(tiny_preset_path):
+    write(
+        tiny_preset_path.parent,
+        "zipped.toml",
+        'extends = "tiny.toml"\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n'
+        '"optim.weight_decay" = [0.1, 1.0]\n"train.batch_size" = [8, 16]\n'
+        '"train.seed" = [0, 1]\nzip = [["optim.lr", "optim.weight_decay", "train.batch_size"]]\n',
+    )
+    one_left = write(
+        tiny_preset_path.parent,
+        "lr-only.toml",
+        'extends = "zipped.toml"\n[optim]\nweight_decay = 0.5\n'
+        '[sweep]\ndrop = ["optim.weight_decay", "train.batch_size"]\n',
+    )
+    sweep = load_sweep(one_left)  # the group shrank to one field: no group, a plain axis
+    assert sweep.zip_groups == [] and len(sweep.points()) == 4
+    assert {p.preset.optim.weight_decay for p in sweep.points()} == {0.5}
+    two_left = write(
+        tiny_preset_path.parent,
+        "no-batch.toml",
+        'extends = "zipped.toml"\n[sweep]\ndrop = ["train.batch_size"]\n',
+    )
+    sweep = load_sweep(two_left)  # lr and wd stay paired
+    assert sweep.zip_groups == [["optim.lr", "optim.weight_decay"]]
+    pairs = {(c["optim.lr"], c["optim.weight_decay"]) for c in sweep.coords()}
+    assert pairs == {(1e-3, 0.1), (3e-3, 1.0)} and len(sweep.points()) == 4
+
+
 def test_set_cannot_undo_a_swept_budget_by_naming_its_alternative(tiny_preset_path):
     path = write(
         tiny_preset_path.parent,
