@@ -151,15 +151,28 @@ def split_task(data: DataConfig, operands: torch.Tensor) -> tuple[torch.Tensor, 
     'random' is split_indices. 'residue' tests on every tuple whose first operand is
     split_residue mod split_modulus and trains on data.n_train tuples drawn (by split_seed)
     from the others; the tuples left over belong to neither part, so that test accuracy is
-    the held-out class's alone.
+    the held-out class's alone. ``data.test_size`` then samples the test part.
     """
     if data.split == "random":
-        return split_indices(len(operands), data.train_fraction, data.split_seed)
-    held = operands[:, 0] % data.split_modulus == data.split_residue
-    others = (~held).nonzero().flatten()
-    generator = torch.Generator().manual_seed(data.split_seed)
-    chosen = others[torch.randperm(len(others), generator=generator)[: data.n_train]]
-    return chosen, held.nonzero().flatten()
+        train, test = split_indices(len(operands), data.train_fraction, data.split_seed)
+    else:
+        held = operands[:, 0] % data.split_modulus == data.split_residue
+        others = (~held).nonzero().flatten()
+        generator = torch.Generator().manual_seed(data.split_seed)
+        train = others[torch.randperm(len(others), generator=generator)[: data.n_train]]
+        test = held.nonzero().flatten()
+    return train, sample_test(test, data)
+
+
+def sample_test(test: torch.Tensor, data: DataConfig) -> torch.Tensor:
+    """The test indices, cut to ``data.test_size`` by a sample drawn from split_seed (in
+    their original order); the tuples left out are in neither part, like a residue
+    split's left-overs. Its own generator, so the training part does not change."""
+    if data.test_size is None or len(test) <= data.test_size:
+        return test
+    generator = torch.Generator().manual_seed(data.split_seed + 1)
+    keep = torch.randperm(len(test), generator=generator)[: data.test_size]
+    return test[keep.sort().values]
 
 
 def split_masks(data: DataConfig, operands: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -72,6 +72,15 @@ class DataConfig(_Section):
     split_residue: int = Field(
         0, ge=0, le=MAX_P, description="split = 'residue': the held-out class, x = r mod m"
     )
+    # A 4-summand task mod 23 has 279,841 tuples; evaluating all of them at every evaluation
+    # costs ~40x a 2-summand task's training step, so a fixed sample stands in for them.
+    test_size: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_EXAMPLES,
+        description="evaluate on at most this many test tuples: a fixed random sample of the "
+        "test set, drawn by split_seed (unset: the whole test set)",
+    )
 
     @field_validator("p")
     @classmethod

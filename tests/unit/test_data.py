@@ -282,3 +282,28 @@ def test_split_masks_leave_a_residue_split_s_unused_tuples_out_of_the_test_set()
     assert torch.equal(test, operands[:, 0] % 2 == 0)
     assert int(train.sum()) == data.n_train and not (train & test).any()
     assert not (train | test).all()  # the tuples neither part took
+
+
+@pytest.mark.parametrize("split", ["random", "residue"])
+def test_test_size_samples_the_test_set_and_leaves_training_alone(split):
+    full = DataConfig(operation="sum", k=3, p=P, train_fraction=0.3, split=split, split_seed=3)
+    capped = full.model_copy(update={"test_size": 40})
+    operands = enumerate_operands(full)
+    train, test = split_task(full, operands)
+    capped_train, sample = split_task(capped, operands)
+    assert torch.equal(capped_train, train)
+    assert len(sample) == 40 and set(sample.tolist()) <= set(test.tolist())
+    assert sample.tolist() == sorted(sample.tolist(), key=test.tolist().index)  # its order
+    assert torch.equal(split_task(capped, operands)[1], sample)  # the same sample every time
+    reseeded = capped.model_copy(update={"split_seed": 4})
+    assert not torch.equal(split_task(reseeded, operands)[1], sample)
+    assert len(build_task(capped).test_y) == 40
+    _, test_mask = split_masks(capped, operands)
+    assert test_mask.nonzero().flatten().tolist() == sorted(sample.tolist())
+    roomy = full.model_copy(update={"test_size": 10_000})  # more than there are: all of them
+    assert torch.equal(split_task(roomy, operands)[1], test)
+
+
+def test_test_size_must_be_positive():
+    with pytest.raises(ValueError, match="test_size"):
+        DataConfig(test_size=0)
