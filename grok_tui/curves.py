@@ -39,6 +39,14 @@ def test_acc_jitter(records: Sequence[dict[str, Any]]) -> float | None:
     return sum(abs(b - a) for a, b in zip(tail, tail[1:], strict=False)) / (len(tail) - 1)
 
 
+def test_acc_at(records: Sequence[dict[str, Any]], step: int | None) -> float | None:
+    """Test accuracy at the evaluation of ``step`` (e.g. fit_step): near the final one
+    when test follows train, near chance when the run memorises first (a grokking gap)."""
+    if step is None:
+        return None
+    return next((acc for s, acc in _series(records, "test_acc") if s == step), None)
+
+
 def min_test_loss_step(records: Sequence[dict[str, Any]]) -> int | None:
     """The step of the lowest test loss (the first, on ties): where over-fitting in the
     loss begins when the run goes on past it."""

@@ -28,7 +28,7 @@ class Metric:
     kind: str  # acc, delta (a change of accuracy), step, epoch, loss, time
     read: Callable[[dict[str, Any]], Any]
     higher_is_better: bool = True
-    from_records: Callable[[list[dict[str, Any]]], Any] | None = None
+    from_records: Callable[[list[dict[str, Any]], dict[str, Any]], Any] | None = None
 
 
 def _final(key: str) -> Callable[[dict[str, Any]], Any]:
@@ -71,19 +71,25 @@ METRICS: dict[str, Metric] = {
             "delta",
             _records_only,
             higher_is_better=False,
-            from_records=curves.test_acc_jitter,
+            from_records=lambda records, _: curves.test_acc_jitter(records),
+        ),
+        Metric(
+            "test_acc_at_fit",
+            "acc",
+            _records_only,
+            from_records=lambda records, s: curves.test_acc_at(records, s.get("fit_step")),
         ),
         Metric(
             "min_test_loss_step",
             "step",
             _records_only,
-            from_records=curves.min_test_loss_step,
+            from_records=lambda records, _: curves.min_test_loss_step(records),
         ),
         Metric(
             "min_test_loss_epoch",
             "epoch",
             _records_only,
-            from_records=curves.min_test_loss_epoch,
+            from_records=lambda records, _: curves.min_test_loss_epoch(records),
         ),
     )
 }
@@ -106,7 +112,7 @@ class ReportRow:
         figure = METRICS[metric]
         if figure.from_records is None:
             return figure.read(self.summary)
-        return figure.from_records(self.records())
+        return figure.from_records(self.records(), self.summary)
 
     def records(self) -> list[dict[str, Any]]:
         """The point's metrics.jsonl, read once and only for a figure that needs it."""

@@ -48,6 +48,7 @@ CSV_METRICS = (
     "best_test_acc_step",
     "test_acc_drop",
     "test_acc_jitter",
+    "test_acc_at_fit",
     "min_test_loss_step",
     "min_test_loss_epoch",
 )

@@ -38,3 +38,9 @@ def test_min_test_loss_step_and_epoch_find_the_first_lowest_point():
     assert curves.min_test_loss_step(recs) == 200
     assert curves.min_test_loss_epoch(recs) == 50.0
     assert curves.min_test_loss_step([{"step": 0, "test_loss": None}]) is None
+
+
+def test_test_acc_at_reads_the_evaluation_of_that_step():
+    recs = records([0.0, 0.2, 0.7, 0.9])
+    assert curves.test_acc_at(recs, 200) == 0.7
+    assert curves.test_acc_at(recs, 250) is None and curves.test_acc_at(recs, None) is None
