@@ -201,9 +201,10 @@ class FormSelect(Select):
     """
 
     def _on_mount(self, event: Any) -> None:
-        if len(self.children) < 2:  # its current-value line and its overlay are gone
-            return
-        super()._on_mount(event)
+        # Textual calls the _on_mount of every class in the MRO in turn (Select's after this
+        # one), so returning early would not skip Select's: prevent_default stops the rest.
+        if len(self.children) < 2:  # its current-value line or its overlay is gone
+            event.prevent_default()
 
 
 class PresetForm(VerticalScroll):
