@@ -1,5 +1,5 @@
 """The figures of a finished point: which there are, how each is read from a run's
-summary and how it prints.
+summary (or, for a curve's shape, computed from its records) and how it prints.
 
 The report's table and the heatmap both read points through this module (one ReportRow
 per point), so it sits below both of them.

@@ -5,8 +5,9 @@
 final train and test accuracy), the spread over seeds when a seed field varies and,
 when two fields vary, the heatmap of grok_tui.sweep.heatmap.
 
-Everything is read from summary.json files (the run directory is the single source of
-truth); nothing here imports torch, so the TUI's sweep screen uses the same functions.
+Everything is read from summary.json files, and metrics.jsonl for the figures of a curve's
+shape (the run directory is the single source of truth); nothing here imports torch, so
+the TUI's sweep screen uses the same functions.
 """
 
 from __future__ import annotations
