@@ -720,7 +720,8 @@ def cmd_sweep_report(argv: list[str]) -> int:
         "test_acc_drop (best minus final test accuracy), test_acc_jitter (mean change "
         "of test accuracy between evaluations over the run's second half), "
         "test_acc_at_fit (test accuracy at fit_step: near chance when there is a "
-        "grokking gap), "
+        "grokking gap), test_acc_rise (steps from test accuracy 0.1 to 0.9: how "
+        "gradual the rise is), "
         "min_test_loss_step / min_test_loss_epoch (where test loss was lowest)",
     )
     parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")

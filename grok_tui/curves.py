@@ -1,9 +1,10 @@
 """Figures of a run's curves that its summary does not hold: how steady test accuracy is,
-and when test loss was lowest.
+how gradually it rose, and when test loss was lowest.
 
 The report's BiRNN claims are about the shape of the curves rather than a step ("more
 than 4 layers introduces chaos into the plateau", "batch size does not play an important
-part in stability", "overfitting occurs after about 2,000 epochs"). These turn each
+part in stability", "overfitting occurs after about 2,000 epochs"), and so is the
+claim that operator tokens make grokking "more gradual". These turn each
 shape into one number per run, so that a sweep can put a confidence interval on it.
 Pure functions of metrics.jsonl records (no torch).
 """
@@ -45,6 +46,23 @@ def test_acc_at(records: Sequence[dict[str, Any]], step: int | None) -> float | 
     if step is None:
         return None
     return next((acc for s, acc in _series(records, "test_acc") if s == step), None)
+
+
+def test_acc_rise(
+    records: Sequence[dict[str, Any]], low: float = 0.1, high: float = 0.9
+) -> int | None:
+    """Steps from the first evaluation with test accuracy >= ``low`` to the first with
+    >= ``high``: how gradual the rise is, where grok_gap only says when it ended.
+
+    None when test accuracy never reaches ``high``; 0 when a run starts above ``low``
+    and jumps past ``high`` at one evaluation.
+    """
+    series = _series(records, "test_acc")
+    start = next((step for step, acc in series if acc >= low), None)
+    end = next((step for step, acc in series if acc >= high), None)
+    if start is None or end is None:
+        return None
+    return end - start
 
 
 def min_test_loss_step(records: Sequence[dict[str, Any]]) -> int | None:

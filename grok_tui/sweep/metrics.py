@@ -80,6 +80,13 @@ METRICS: dict[str, Metric] = {
             from_records=lambda records, s: curves.test_acc_at(records, s.get("fit_step")),
         ),
         Metric(
+            "test_acc_rise",
+            "step",
+            _records_only,
+            higher_is_better=False,
+            from_records=lambda records, _: curves.test_acc_rise(records),
+        ),
+        Metric(
             "min_test_loss_step",
             "step",
             _records_only,

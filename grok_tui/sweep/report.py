@@ -50,6 +50,7 @@ CSV_METRICS = (
     "test_acc_drop",
     "test_acc_jitter",
     "test_acc_at_fit",
+    "test_acc_rise",
     "min_test_loss_step",
     "min_test_loss_epoch",
 )

@@ -44,3 +44,12 @@ def test_test_acc_at_reads_the_evaluation_of_that_step():
     recs = records([0.0, 0.2, 0.7, 0.9])
     assert curves.test_acc_at(recs, 200) == 0.7
     assert curves.test_acc_at(recs, 250) is None and curves.test_acc_at(recs, None) is None
+
+
+def test_rise_counts_the_steps_from_test_acc_0_1_to_0_9():
+    gradual = [0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0]  # 0.1 at step 200, 0.9 at 600
+    sharp = [0.0, 0.0, 0.0, 0.05, 0.5, 0.95, 1.0, 1.0]  # 0.1 at 400, 0.9 at 500
+    assert curves.test_acc_rise(records(gradual)) == 400
+    assert curves.test_acc_rise(records(sharp)) == 100
+    assert curves.test_acc_rise(records([0.0, 0.95])) == 0  # one jump past both
+    assert curves.test_acc_rise(records([0.0, 0.2, 0.5])) is None  # never reaches 0.9
