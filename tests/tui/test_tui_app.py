@@ -310,6 +310,23 @@ def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> N
         launcher.stop_run(run)
 
 
+def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(env) -> None:
+    # Under load the app can close (and take a new Live screen's children away) before
+    # the screen's Mount is handled; its redraw then looked for the grid and crashed.
+    app = make_app(env)
+
+    async def script(pilot: Any) -> None:
+        await app.switch_mode("live")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        live = app.screen
+        await live.query_one("#live-body").remove()
+        await live._on_message(events.Mount())  # the late Mount, as Textual sends it
+        await pilot.pause()
+        assert app.return_code is None and app._exception is None
+
+    drive(app, script)
+
+
 def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[str, Path]) -> None:
     run = launcher.start_run(tiny_preset("keep", **{"train.steps": 100000}), env["runs"])
     app = make_app(env)

@@ -343,7 +343,12 @@ class LiveScreen(CurvesScreen):
         if follower is None and followers:
             follower = followers[-1]
             self.workbench.current_run_id = follower.run_id
-        grid = self.query_one("#live-grid", Container)
+        grids = self.query("#live-grid")
+        if not grids:
+            # On a busy machine a Mount or a resize can be handled after the app began
+            # closing and took the screen's children away: there is nothing to draw.
+            return
+        grid = grids.first(Container)
         key = (
             tuple((f.run_id, f.status, f.version) for f in followers),
             follower.run_id if follower else None,
