@@ -225,6 +225,18 @@ def test_ema_filter_matches_hand_computation():
         torch.testing.assert_close(param.grad, torch.tensor(by_hand, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("make", [lambda: EMAFilter(0.98, 0.0), lambda: MAFilter(2, 0.0)])
+def test_a_filter_with_lamb_0_leaves_the_gradient_as_it_is(make):
+    # grokfast-matched-wd's baseline arm is the filter at lamb 0: the step must be Adam's own
+    grad_filter = make()
+    params = params_with_grads([0.3, -1.7, 1e-9], [2.5])
+    for grads in ([[0.3, -1.7, 1e-9], [2.5]], [[-4.0, 0.1, 7.0], [0.0]], [[1.0, 1.0, 1.0], [-3.0]]):
+        set_grads(params, *grads)
+        grad_filter.apply(params)
+        for p, g in zip(params, grads, strict=True):
+            assert torch.equal(p.grad, torch.tensor(g, dtype=torch.float64))
+
+
 def test_ma_filter_adds_the_window_mean_once_the_window_is_full():
     window, lamb = 3, 0.5
     ma = MAFilter(window=window, lamb=lamb)
