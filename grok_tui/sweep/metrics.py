@@ -50,6 +50,17 @@ def _records_only(summary: dict[str, Any]) -> None:
     return None
 
 
+def _curve(
+    name: str,
+    kind: str,
+    compute: Callable[[list[dict[str, Any]], dict[str, Any]], Any],
+    higher_is_better: bool = True,
+) -> Metric:
+    """A figure of a curve's shape: no summary field holds it, so it is computed from the
+    run's records (with its summary at hand, e.g. for fit_step)."""
+    return Metric(name, kind, _records_only, higher_is_better, from_records=compute)
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
@@ -66,38 +77,25 @@ METRICS: dict[str, Metric] = {
         Metric("best_test_acc_step", "step", _top("best_test_acc_step")),
         # best minus final test accuracy: what the run lost after its peak (over-fitting)
         Metric("test_acc_drop", "delta", _test_acc_drop, higher_is_better=False),
-        Metric(
+        _curve(
             "test_acc_jitter",
             "delta",
-            _records_only,
+            lambda records, _: curves.test_acc_jitter(records),
             higher_is_better=False,
-            from_records=lambda records, _: curves.test_acc_jitter(records),
         ),
-        Metric(
+        _curve(
             "test_acc_at_fit",
             "acc",
-            _records_only,
-            from_records=lambda records, s: curves.test_acc_at(records, s.get("fit_step")),
+            lambda records, s: curves.test_acc_at(records, s.get("fit_step")),
         ),
-        Metric(
+        _curve(
             "test_acc_rise",
             "step",
-            _records_only,
+            lambda records, _: curves.test_acc_rise(records),
             higher_is_better=False,
-            from_records=lambda records, _: curves.test_acc_rise(records),
         ),
-        Metric(
-            "min_test_loss_step",
-            "step",
-            _records_only,
-            from_records=lambda records, _: curves.min_test_loss_step(records),
-        ),
-        Metric(
-            "min_test_loss_epoch",
-            "epoch",
-            _records_only,
-            from_records=lambda records, _: curves.min_test_loss_epoch(records),
-        ),
+        _curve("min_test_loss_step", "step", lambda r, _: curves.min_test_loss_step(r)),
+        _curve("min_test_loss_epoch", "epoch", lambda r, _: curves.min_test_loss_epoch(r)),
     )
 }
 

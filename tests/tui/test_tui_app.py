@@ -310,7 +310,9 @@ def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> N
         launcher.stop_run(run)
 
 
-def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(env) -> None:
+def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(
+    env: dict[str, Path],
+) -> None:
     # Under load the app can close (and take a new Live screen's children away) before
     # the screen's Mount is handled; its redraw then looked for the grid and crashed.
     app = make_app(env)

@@ -338,17 +338,17 @@ class LiveScreen(CurvesScreen):
 
     def redraw(self, force: bool = False) -> None:
         """Redraw only when the followed runs, the options or what is shown moved."""
-        followers = list(self.workbench.followers.values())
-        follower = self.current()
-        if follower is None and followers:
-            follower = followers[-1]
-            self.workbench.current_run_id = follower.run_id
         grids = self.query("#live-grid")
         if not grids:
             # On a busy machine a Mount or a resize can be handled after the app began
             # closing and took the screen's children away: there is nothing to draw.
             return
         grid = grids.first(Container)
+        followers = list(self.workbench.followers.values())
+        follower = self.current()
+        if follower is None and followers:
+            follower = followers[-1]
+            self.workbench.current_run_id = follower.run_id
         key = (
             tuple((f.run_id, f.status, f.version) for f in followers),
             follower.run_id if follower else None,
