@@ -291,6 +291,43 @@ def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
     assert layouts == [False, False, True]
 
 
+def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the_refresh() -> None:
+    """A line measured against a height the widget no longer has keeps the wrong height
+    until something relayouts it: update_line measures again once the line is drawn."""
+    from rich.text import Text
+    from textual.app import App
+    from textual.geometry import Size
+
+    from grok_tui.tui.widgets.lines import update_line
+
+    class Line(Static):
+        behind: Size | None = None  # the size update_line reads, while the widget has another
+
+        @property
+        def content_size(self) -> Size:
+            return self.behind or super().content_size
+
+    class One(App):
+        def compose(self):
+            yield Line("", id="line")
+
+    async def main() -> None:
+        app = One()
+        async with app.run_test(size=(40, 10)) as pilot:
+            line = app.query_one(Line)
+            update_line(line, Text("x" * 70))
+            await pilot.pause()
+            assert line.size.height == 2
+            line.behind = Size(40, 1)
+            update_line(line, Text("step 3"))  # one row, read against a height of one
+            line.behind = None
+            await pilot.pause()
+            await pilot.pause()
+            assert line.size.height == 1
+
+    asyncio.run(main())
+
+
 def test_a_chart_decoded_in_one_pass_is_the_content_rich_and_textual_give() -> None:
     """tui/ansi.py against Text.from_ansi then Content.from_rich_text, on a real chart
     (truecolor curves, 256-colour frame and background, marks, labels) and edge cases."""

@@ -19,13 +19,29 @@ _MEASURE = Console(file=io.StringIO(), width=1000)
 
 def update_line(widget: Static, content: Text | str) -> None:
     """Show `content` in `widget`: nothing if it is shown already, a relayout only if its
-    wrapped height differs from the widget's height now."""
+    wrapped height differs from the widget's height now.
+
+    The height read now can be behind the one the widget is drawn at (seen once in the
+    full suite under load: a one-row bar kept two rows), so a line shown without a relayout
+    is measured again after the refresh and relayouted then if the two disagree."""
     if getattr(widget, "_line_shown", None) == content:
         return
     widget._line_shown = content  # type: ignore[attr-defined]
-    layout = True
-    width, height = widget.content_size.width, widget.content_size.height
-    if isinstance(content, Text) and width > 0 and widget.is_mounted:
-        rows = len(content.wrap(_MEASURE, width)) or 1
-        layout = rows != height
+    layout = not _fits(widget, content)
     widget.update(content, layout=layout)
+    if not layout:
+        widget.call_after_refresh(_fit_height, widget)
+
+
+def _fits(widget: Static, content: Text | str) -> bool:
+    """Whether `content`, wrapped at the widget's width, has the widget's height."""
+    width, height = widget.content_size.width, widget.content_size.height
+    if not isinstance(content, Text) or width <= 0 or not widget.is_mounted:
+        return False
+    return (len(content.wrap(_MEASURE, width)) or 1) == height
+
+
+def _fit_height(widget: Static) -> None:
+    content = getattr(widget, "_line_shown", None)
+    if content is not None and widget.is_mounted and not _fits(widget, content):
+        widget.refresh(layout=True)
