@@ -255,6 +255,17 @@ def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds(monkeypatch) -> 
     assert pace.interval == live.DATA_REDRAW_S
 
 
+def one_line_app(line: type[Static]) -> Any:
+    """An app of one status line, 40 x 10, to watch update_line on."""
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield line("", id="line")
+
+    return One()
+
+
 def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
     from rich.text import Text
 
@@ -267,14 +278,8 @@ def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
             layouts.append(layout)
             super().update(content, layout=layout)
 
-    from textual.app import App
-
-    class One(App):
-        def compose(self):
-            yield Line("", id="line")
-
     async def main() -> None:
-        app = One()
+        app = one_line_app(Line)
         async with app.run_test(size=(40, 10)) as pilot:
             line = app.query_one(Line)
             layouts.clear()
@@ -295,7 +300,6 @@ def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the
     """A line measured against a height the widget no longer has keeps the wrong height
     until something relayouts it: update_line measures again once the line is drawn."""
     from rich.text import Text
-    from textual.app import App
     from textual.geometry import Size
 
     from grok_tui.tui.widgets.lines import update_line
@@ -307,12 +311,8 @@ def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the
         def content_size(self) -> Size:
             return self.behind or super().content_size
 
-    class One(App):
-        def compose(self):
-            yield Line("", id="line")
-
     async def main() -> None:
-        app = One()
+        app = one_line_app(Line)
         async with app.run_test(size=(40, 10)) as pilot:
             line = app.query_one(Line)
             update_line(line, Text("x" * 70))
