@@ -4,6 +4,7 @@ footer at 80 columns."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sys
@@ -629,5 +630,36 @@ def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error():
             await select._on_message(events.Mount())  # the late Mount, as Textual sends it
             await pilot.pause()
             assert app.return_code is None and app._exception is None
+
+    asyncio.run(main())
+
+
+def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str, Path]) -> None:
+    # The fields are mounted after the first frame; an app closing under load pruned them
+    # between that mount and filling them in, and the fill crashed on a field that was
+    # gone (NoMatches '#f-name': a traceback on quit, seen once in CI).
+    from textual.app import App
+
+    form = PresetForm(id="preset-form")
+    mount_fields = form._mount_fields
+
+    async def mount_then_lose_the_fields(grid: Any) -> None:
+        await mount_fields(grid)
+        assert form.query_one("#f-name") is not None  # the fields were there
+        await grid.remove_children()  # what the app's prune does first, leaves first
+
+    form._mount_fields = mount_then_lose_the_fields  # type: ignore[method-assign]
+
+    class OneForm(App[None]):
+        def compose(self) -> Any:
+            yield form
+
+    async def main() -> None:
+        app = OneForm()
+        async with app.run_test() as pilot:
+            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())
+            await until(pilot, lambda: not form._building)
+            await pilot.pause()
+            assert app._exception is None and form.built and not form.whole
 
     asyncio.run(main())

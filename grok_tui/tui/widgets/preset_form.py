@@ -240,6 +240,7 @@ class PresetForm(VerticalScroll):
         self.preset: Preset | None = None
         self.errors: list[PresetError] = []
         self.built = False
+        self._grid: Widget | None = None
         self._building = False
         self._focus_when_built = False
         self._pending_base: dict[str, Any] | None = None
@@ -267,6 +268,7 @@ class PresetForm(VerticalScroll):
                 await grid.remove()
             return
         self.built = True
+        self._grid = grid
         self._building = False
         if self._focus_when_built:
             self.focus_first()
@@ -298,9 +300,19 @@ class PresetForm(VerticalScroll):
             ]
         await grid.mount_all(widgets)
 
+    @property
+    def whole(self) -> bool:
+        """Built, and no field gone yet.
+
+        An app that closes under load prunes the fields (the leaves first) while the
+        form's own handlers still run: a Select's first Changed, a validation after the
+        refresh, the fill after the build. They find the fields gone and do nothing.
+        """
+        return self._grid is not None and len(self._grid.children) == 2 * len(form_fields())
+
     def focus_first(self) -> None:
         """Put the cursor in the first field (once the fields exist)."""
-        if self.built:
+        if self.whole:
             self._focus_when_built = False
             self.screen.set_focus(self.query_one("#f-name"))
         else:
@@ -333,6 +345,8 @@ class PresetForm(VerticalScroll):
                 self.call_later(self._build)
             return
         self._pending_base = None
+        if not self.whole:
+            return
         family = FAMILIES.get(get_dotted(base, "model.type") or "transformer", "transformer")
         for field, widget in self.fields():
             if field.family and field.family != family:
@@ -354,7 +368,7 @@ class PresetForm(VerticalScroll):
     @property
     def modified(self) -> bool:
         """Whether the user changed a field since the last load (unsaved edits)."""
-        if not self.built or self._baseline is None or self._baseline_pending:
+        if not self.whole or self._baseline is None or self._baseline_pending:
             return False
         if self.base != self.pristine:  # an edit made in $EDITOR
             return True
@@ -418,7 +432,7 @@ class PresetForm(VerticalScroll):
 
     def validate(self) -> Preset | None:
         """Validate the form against its base; mark the fields in error."""
-        if not self.built:
+        if not self.whole:
             return None
         from grok_tui.config import PresetError, apply_overrides, validate_preset
 
@@ -446,6 +460,8 @@ class PresetForm(VerticalScroll):
 
     def _validate_now(self) -> None:
         self._validation_pending = False
+        if not self.whole:
+            return
         if self._baseline_pending:
             self._baseline_pending = False
             try:
@@ -460,6 +476,8 @@ class PresetForm(VerticalScroll):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
+        if not self.whole:
+            return
         if event.select.id == "f-model-type":
             family = FAMILIES.get(str(event.value), "transformer")
             base_family = FAMILIES.get(get_dotted(self.base, "model.type") or "", "")
