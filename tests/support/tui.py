@@ -1,4 +1,5 @@
-"""What the TUI tests share: fake trainers for launched runs, driving the app, History."""
+"""What the TUI tests share: fake trainers for launched runs, driving the app, History, an
+app of one widget."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.widget import Widget
 
 from grok_tui import launcher
 from grok_tui.tui.app import GrokApp
@@ -54,3 +57,13 @@ async def open_history(pilot: Any, app: GrokApp) -> HistoryScreen:
     await pilot.press("f4")
     await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.all_rows)
     return app.screen  # type: ignore[return-value]
+
+
+def one_widget_app(widget: Widget) -> App[None]:
+    """An app that shows only this widget: a widget's own handlers, without the screens."""
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield widget
+
+    return One()

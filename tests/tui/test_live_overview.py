@@ -19,7 +19,7 @@ from grok_tui.tui.screens.modals import ChoiceModal
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.support.tui import drive, use_fake_trainer
+from tests.support.tui import drive, one_widget_app, use_fake_trainer
 from tests.tui.test_tui_app import finished_run, points, tiny_preset
 
 
@@ -255,17 +255,6 @@ def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds(monkeypatch) -> 
     assert pace.interval == live.DATA_REDRAW_S
 
 
-def one_line_app(line: type[Static]) -> Any:
-    """An app of one status line, 40 x 10, to watch update_line on."""
-    from textual.app import App
-
-    class One(App):
-        def compose(self):
-            yield line("", id="line")
-
-    return One()
-
-
 def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
     from rich.text import Text
 
@@ -279,7 +268,7 @@ def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
             super().update(content, layout=layout)
 
     async def main() -> None:
-        app = one_line_app(Line)
+        app = one_widget_app(Line("", id="line"))
         async with app.run_test(size=(40, 10)) as pilot:
             line = app.query_one(Line)
             layouts.clear()
@@ -312,7 +301,7 @@ def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the
             return self.behind or super().content_size
 
     async def main() -> None:
-        app = one_line_app(Line)
+        app = one_widget_app(Line("", id="line"))
         async with app.run_test(size=(40, 10)) as pilot:
             line = app.query_one(Line)
             update_line(line, Text("x" * 70))

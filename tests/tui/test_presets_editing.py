@@ -29,7 +29,7 @@ from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
 from grok_tui.tui.widgets.toml_editor import TomlEditor
 from tests.support.pilot import until
-from tests.support.tui import use_fake_trainer
+from tests.support.tui import one_widget_app, use_fake_trainer
 from tests.tui.test_tui_app import TINY, burst, drive, history_env, make_app, option_of, pick
 
 # An $EDITOR for tests: applies the next list of (old, new) replacements of a queue file
@@ -611,19 +611,12 @@ def test_the_footer_ends_with_the_palette_key_at_80_columns_on_every_screen(
 def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error():
     # On a busy machine the form's Selects can be pruned before their Mount event is
     # handled; Select's own _on_mount then looked for its overlay and crashed the app.
-    import asyncio
-
-    from textual.app import App
     from textual.widgets._select import SelectOverlay
 
     from grok_tui.tui.widgets.preset_form import FormSelect
 
-    class OneSelect(App[None]):
-        def compose(self) -> Any:
-            yield FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op")
-
     async def main() -> None:
-        app = OneSelect()
+        app = one_widget_app(FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op"))
         async with app.run_test() as pilot:
             select = app.query_one("#op", FormSelect)
             await select.query_one(SelectOverlay).remove()
@@ -638,8 +631,6 @@ def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str,
     # The fields are mounted after the first frame; an app closing under load pruned them
     # between that mount and filling them in, and the fill crashed on a field that was
     # gone (NoMatches '#f-name': a traceback on quit, seen once in CI).
-    from textual.app import App
-
     form = PresetForm(id="preset-form")
     mount_fields = form._mount_fields
 
@@ -650,12 +641,8 @@ def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str,
 
     form._mount_fields = mount_then_lose_the_fields  # type: ignore[method-assign]
 
-    class OneForm(App[None]):
-        def compose(self) -> Any:
-            yield form
-
     async def main() -> None:
-        app = OneForm()
+        app = one_widget_app(form)
         async with app.run_test() as pilot:
             form.load(load_preset(env["presets"] / "tiny.toml").to_dict())
             await until(pilot, lambda: not form._building)

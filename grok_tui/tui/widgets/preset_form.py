@@ -239,8 +239,7 @@ class PresetForm(VerticalScroll):
         self.base: dict[str, Any] = {}
         self.preset: Preset | None = None
         self.errors: list[PresetError] = []
-        self.built = False
-        self._grid: Widget | None = None
+        self._grid: Widget | None = None  # the fields' grid, once mounted
         self._building = False
         self._focus_when_built = False
         self._pending_base: dict[str, Any] | None = None
@@ -267,7 +266,6 @@ class PresetForm(VerticalScroll):
             if grid.is_attached:
                 await grid.remove()
             return
-        self.built = True
         self._grid = grid
         self._building = False
         if self._focus_when_built:
@@ -301,6 +299,11 @@ class PresetForm(VerticalScroll):
         await grid.mount_all(widgets)
 
     @property
+    def built(self) -> bool:
+        """Whether the fields were mounted (the first load builds them)."""
+        return self._grid is not None
+
+    @property
     def whole(self) -> bool:
         """Built, and no field gone yet.
 
@@ -308,7 +311,8 @@ class PresetForm(VerticalScroll):
         form's own handlers still run: a Select's first Changed, a validation after the
         refresh, the fill after the build. They find the fields gone and do nothing.
         """
-        return self._grid is not None and len(self._grid.children) == 2 * len(form_fields())
+        grid = self._grid
+        return grid is not None and len(grid.children) == 2 * len(form_fields())
 
     def focus_first(self) -> None:
         """Put the cursor in the first field (once the fields exist)."""
