@@ -488,8 +488,9 @@ def with_seeds(
     """``--run FILE --seeds N --split-seeds M``: the preset (or sweep) file crossed with N
     consecutive train.seed values from its own, and M data.split_seed values from its own.
 
-    A preset file becomes a grid sweep of N x M points; a grid sweep file gains the seed
-    axes. A field that the file sweeps already cannot be given seeds too.
+    A preset file becomes a grid sweep of N x M points; a sweep file gains the seed axes
+    (a zip sweep's points stay paired and each is crossed with the seeds). A field that the
+    file sweeps already cannot be given seeds too.
     """
     counts = {"seeds": seeds, "split_seeds": split_seeds}
     for option, count in counts.items():
@@ -499,13 +500,20 @@ def with_seeds(
     raw, files = read_raw(path)
     pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     table = dict(raw.get(SWEEP_TABLE) or {})
-    if table.get("mode", "grid") != "grid":
-        raise PresetError(
-            f"--seeds and --split-seeds cross a grid sweep; this one's mode is "
-            f"{short_repr(table.get('mode'))} (add the seeds as a zipped or gridded axis instead)",
-            file=path,
-            field="sweep.mode",
-        )
+    if table and table.get("mode", "grid") == "zip":
+        # A zip sweep keeps its points: checked as written (its errors as without seeds),
+        # its axes become one zip group of the grid the seeds cross.
+        try:
+            as_written = sweep_from_raw(
+                {**raw, SWEEP_TABLE: dict(table)}, files=files, overrides=pairs
+            )
+        except PresetError as exc:
+            if exc.file is None:
+                exc.file = str(path)
+            raise
+        table["mode"] = "grid"
+        if len(as_written.axes) > 1:
+            table["zip"] = [list(as_written.axes)]
     swept = set(flatten({k: v for k, v in table.items() if k not in RESERVED_KEYS}))
     set_here = dict(pairs)
     for option, count in counts.items():

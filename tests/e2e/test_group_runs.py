@@ -277,10 +277,24 @@ def test_seeds_cross_a_preset_or_a_grid_sweep(tmp_path):
         with_seeds(seeded, seeds=2)
     zipped = tmp_path / "zip.toml"
     zipped.write_text(
-        'extends = "tiny.toml"\n[sweep]\nmode = "zip"\n"optim.lr" = [1e-3]\n"train.steps" = [9]\n'
+        'extends = "tiny.toml"\n[sweep]\nmode = "zip"\n'
+        '"optim.lr" = [1e-3, 3e-3]\n"train.steps" = [9, 12]\n'
     )
-    with pytest.raises(PresetError, match="cross a grid sweep; this one's mode is 'zip'"):
-        with_seeds(zipped, seeds=2)
+    paired = with_seeds(zipped, seeds=2)  # each zipped point at both seeds, still paired
+    assert [p.coords for p in paired.points()] == [
+        {"optim.lr": lr, "train.steps": steps, "train.seed": s}
+        for lr, steps in ((1e-3, 9), (3e-3, 12))
+        for s in (0, 1)
+    ]
+    assert [p.preset.train.steps for p in paired.points()] == [9, 9, 12, 12]
+    uneven = tmp_path / "uneven.toml"
+    uneven.write_text(
+        'extends = "tiny.toml"\n[sweep]\nmode = "zip"\n"optim.lr" = [1e-3]\n"train.steps" = [9, 12]\n'
+    )
+    with pytest.raises(PresetError) as uneven_error:
+        with_seeds(uneven, seeds=2)
+    assert "uneven.toml:" in str(uneven_error.value)
+    assert "sweep.mode: zip needs lists of one length" in str(uneven_error.value)
     with pytest.raises(PresetError, match="--split-seeds takes a count from 1"):
         with_seeds(preset, split_seeds=0)
 
