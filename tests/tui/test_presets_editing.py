@@ -627,6 +627,48 @@ def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error():
     asyncio.run(main())
 
 
+def test_a_form_select_whose_label_is_gone_mounts_without_an_error():
+    # Pruning goes leaves first: under CI's load the label inside the Select's current-value
+    # line was gone while that line and the overlay were still there, and Select's late
+    # _on_mount set its value into the missing label (NoMatches '#label', seen once in CI).
+    from textual.widgets import Static
+
+    from grok_tui.tui.widgets.preset_form import FormSelect
+
+    async def main() -> None:
+        app = one_widget_app(FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op"))
+        async with app.run_test() as pilot:
+            select = app.query_one("#op", FormSelect)
+            await select.query_one("#label", Static).remove()
+            select.set_reactive(FormSelect.value, FormSelect.BLANK)  # as before its first Mount
+            await select._on_message(events.Mount())  # the late Mount, as Textual sends it
+            await pilot.pause()
+            assert app.return_code is None and app._exception is None
+
+    asyncio.run(main())
+
+
+def test_a_form_being_pruned_is_not_whole(env: dict[str, Path]) -> None:
+    # When the app closes it flags every widget of the screen as pruning at once, then
+    # removes them leaves first: a field's inner parts can be gone while the grid still
+    # holds every field, so the form must not count on its grid alone.
+    form = PresetForm(id="preset-form")
+
+    async def main() -> None:
+        app = one_widget_app(form)
+        async with app.run_test() as pilot:
+            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())
+            await until(pilot, lambda: form.whole)
+            form._pruning = True  # what App._prune sets on each node before removing any
+            assert not form.whole
+            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())  # does nothing
+            await pilot.pause()
+            assert app._exception is None
+            form._pruning = False
+
+    asyncio.run(main())
+
+
 def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str, Path]) -> None:
     # The fields are mounted after the first frame; an app closing under load pruned them
     # between that mount and filling them in, and the fill crashed on a field that was

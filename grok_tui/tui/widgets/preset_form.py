@@ -196,14 +196,15 @@ class FormSelect(Select):
     The form's ~50 fields are mounted after the first frame; when the app exits (or a
     busy machine delays the mount) in between, Textual prunes the Select's children
     before its Mount handler runs, and Select._on_mount then raised NoMatches for its
-    overlay: a traceback on quit. A Select without its overlay is on its way out, so
+    overlay or, pruning going leaves first, for the label inside its current-value line:
+    a traceback on quit. A Select being pruned, or with a part gone, is on its way out, so
     there is nothing to set up.
     """
 
     def _on_mount(self, event: Any) -> None:
         # Textual calls the _on_mount of every class in the MRO in turn (Select's after this
         # one), so returning early would not skip Select's: prevent_default stops the rest.
-        if len(self.children) < 2:  # its current-value line or its overlay is gone
+        if self._pruning or len(self.children) < 2 or not self.query("SelectCurrent #label"):
             event.prevent_default()
 
 
@@ -309,10 +310,14 @@ class PresetForm(VerticalScroll):
 
         An app that closes under load prunes the fields (the leaves first) while the
         form's own handlers still run: a Select's first Changed, a validation after the
-        refresh, the fill after the build. They find the fields gone and do nothing.
+        refresh, the fill after the build. They find the fields gone and do nothing. The
+        prune flags every widget before it removes any, and a field's inner parts go
+        before the field, so the flag is checked besides the count.
         """
         grid = self._grid
-        return grid is not None and len(grid.children) == 2 * len(form_fields())
+        return (
+            grid is not None and not self._pruning and len(grid.children) == 2 * len(form_fields())
+        )
 
     def focus_first(self) -> None:
         """Put the cursor in the first field (once the fields exist)."""
