@@ -500,17 +500,21 @@ def with_seeds(
     raw, files = read_raw(path)
     pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     table = dict(raw.get(SWEEP_TABLE) or {})
-    if table and table.get("mode", "grid") == "zip":
-        # A zip sweep keeps its points: checked as written (its errors as without seeds),
-        # its axes become one zip group of the grid the seeds cross.
+
+    def build(sweep_table: dict[str, Any], point_overrides: list[tuple[str, Any]]) -> Sweep:
         try:
-            as_written = sweep_from_raw(
-                {**raw, SWEEP_TABLE: dict(table)}, files=files, overrides=pairs
+            return sweep_from_raw(
+                {**raw, SWEEP_TABLE: sweep_table}, files=files, overrides=point_overrides
             )
         except PresetError as exc:
             if exc.file is None:
                 exc.file = str(path)
             raise
+
+    if table.get("mode", "grid") == "zip":
+        # A zip sweep keeps its points: checked as written (its errors as without seeds),
+        # its axes become one zip group of the grid the seeds cross.
+        as_written = build(dict(table), pairs)
         table["mode"] = "grid"
         if len(as_written.axes) > 1:
             table["zip"] = [list(as_written.axes)]
@@ -534,10 +538,4 @@ def with_seeds(
         table[dotted] = list(range(start, start + count))
         pairs = [(k, v) for k, v in pairs if k != dotted]  # --set gave the first seed
     table.setdefault("mode", "grid")
-    raw = {**raw, SWEEP_TABLE: table}
-    try:
-        return sweep_from_raw(raw, files=files, overrides=pairs)
-    except PresetError as exc:
-        if exc.file is None:
-            exc.file = str(path)
-        raise
+    return build(table, pairs)
