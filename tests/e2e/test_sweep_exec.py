@@ -178,6 +178,33 @@ def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
     on_sweep_screen(sweep_dir.path, check)
 
 
+def test_the_intervals_of_a_sweep_of_many_settings_can_be_scrolled_to(tmp_path):
+    from grok_tui.sweep import create_sweep_dir, load_sweep
+
+    (tmp_path / "tiny.toml").write_text(TINY_PRESET)
+    (tmp_path / "many.toml").write_text(
+        'extends = "tiny.toml"\n[sweep]\n"optim.lr" = [1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3]\n'
+        '"train.seed" = [0, 1]\n'
+    )
+    sweep = load_sweep(tmp_path / "many.toml")
+    sweep_dir = create_sweep_dir(sweep, sweep.points(), tmp_path / "runs")
+    for point in sweep_dir.points():
+        store.update_summary(point.run.path, status="completed", step=60, fit_step=10)
+
+    async def check(pilot: Any, screen: Any) -> None:
+        box = screen.query_one("#sweep-spread-box")
+        assert box.display and box.max_scroll_y > 0  # two tables of 6 settings: taller than 12
+        box.focus()
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert box.scroll_y == box.max_scroll_y > 0
+        # the last line of the intervals' table is the last line shown
+        text = str(screen.query_one("#sweep-spread", Static).render()).rstrip().splitlines()
+        assert text[-1].split()[0] == "6e-3" and "[" in text[-1]
+
+    on_sweep_screen(sweep_dir.path, check)
+
+
 def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path):
     (tmp_path / "tiny.toml").write_text(TINY_PRESET)
     (tmp_path / "uneven.toml").write_text(UNEVEN)

@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -102,7 +103,8 @@ class SweepScreen(WorkbenchScreen):
     DEFAULT_CSS = """
     SweepScreen #sweep-head { height: auto; padding: 0 1; }
     SweepScreen #sweep-table { height: 1fr; min-height: 4; }
-    SweepScreen #sweep-spread { height: auto; max-height: 12; padding: 0 1; }
+    SweepScreen #sweep-spread-box { height: auto; max-height: 12; }
+    SweepScreen #sweep-spread { height: auto; padding: 0 1; }
     SweepScreen #sweep-heatmap {
         height: 2fr;
         min-height: 10;
@@ -166,7 +168,10 @@ class SweepScreen(WorkbenchScreen):
     def compose(self) -> ComposeResult:
         yield Static(f"sweep {safe_markup(self.sweep_path.name)} · loading", id="sweep-head")
         yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="sweep-spread")  # the spread over seeds, when a seed field varies
+        # The spread over seeds (when a seed field varies) and its intervals: taller than
+        # its share of the screen in a sweep of many settings, so it scrolls.
+        with VerticalScroll(id="sweep-spread-box"):
+            yield Static("", id="sweep-spread")
         yield Static("", id="sweep-heatmap")
         yield KeysFooter()
 
@@ -214,7 +219,7 @@ class SweepScreen(WorkbenchScreen):
         assert self.sweep_dir is not None
         spread = self.query_one("#sweep-spread", Static)
         over = default_over(self.sweep_dir)
-        spread.display = bool(over)
+        spread.display = self.query_one("#sweep-spread-box").display = bool(over)
         if over:
             text = spread_table(self.sweep_dir, self.rows, over)
             # as sweep-report --ci --metric M: the chosen metric gets its interval too
