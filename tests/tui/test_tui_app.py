@@ -41,7 +41,7 @@ from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
 from tests.support.fake_trainer import curve_record
-from tests.support.pilot import until
+from tests.support.pilot import click, until
 from tests.support.tui import drive, open_history, use_fake_trainer
 
 TINY = """\
@@ -596,7 +596,7 @@ def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
         assert len(list(env["runs"].iterdir())) == before  # nothing started
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await until(pilot, lambda: isinstance(app.screen, LiveScreen))
         new = app.followers[app.current_run_id]
         assert new.run_id != runs[2].run_id
@@ -767,7 +767,7 @@ def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
         assert name.value == "edited" and form.modified
         await pilot.press("f5")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.click("#yes")  # discard
+        await click(pilot, "#yes")  # discard
         await until(pilot, lambda: name.value == "tiny-mlp" and not form.modified)
         await until(pilot, lambda: str(tab.label) == "Edit")
 

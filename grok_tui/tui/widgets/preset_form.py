@@ -7,6 +7,7 @@ schedule, ...) are kept, and a value is parsed exactly as on the command line.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import MountError, Widget
 from textual.widgets import Input, Label, Select, Static
@@ -206,6 +208,14 @@ class FormSelect(Select):
         # one), so returning early would not skip Select's: prevent_default stops the rest.
         if self._pruning or len(self.children) < 2 or not self.query("SelectCurrent #label"):
             event.prevent_default()
+
+    def _watch_value(self, value: Any) -> None:
+        # The form fills its fields while the app may be pruning them (the label inside
+        # the current-value line goes first): Select's watcher then raised NoMatches from
+        # the form's load, a traceback on quit. The value is kept either way, and a Select
+        # not mounted yet shows it from its own Mount handler.
+        with contextlib.suppress(NoMatches):
+            super()._watch_value(value)
 
 
 class PresetForm(VerticalScroll):
