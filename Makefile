@@ -10,11 +10,13 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
 TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.2,torch==2.13.0)
 TORCH_INDEX_URL ?=
 TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
-# Test processes (pytest-xdist), each training with one thread (conftest.py). The suite
-# is CPU-bound, but two workers leave the cores idle a quarter of the time (waiting on a
-# child process or the TUI); four keep two cores busy (9 min 51 s -> 7 min 47 s measured
-# on an idle 2-core machine), and the tests hold at that load.
-TEST_WORKERS ?= 4
+# Test processes (pytest-xdist), each training with one thread (conftest.py). Two leave
+# the cores idle a quarter of the time, but four, measured on an idle 2-core machine
+# (9 min 51 s -> 7 min 47 s), slow the Ray tests 3-20x, to within reach of their time
+# limits. --dist loadgroup keeps each module whose fixture trains (xdist_group) on one
+# worker, so that the fixture trains once: 2 workers then take 7 min 50 s (9 min 51 s
+# without), on the same idle machine.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench gpu-check clean-venv
 
@@ -32,7 +34,7 @@ test: $(VENV)/.installed
 	$(PY) -m ruff check grok_tui tests
 	$(PY) -m ruff format --check grok_tui tests
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/grok-tui bench

@@ -27,6 +27,9 @@ from tests.conftest import TINY_PRESET
 from tests.support.processes import grok
 from tests.support.sinks import Collect
 
+# Its module-scoped fixture is built once: every test of the module on one test worker.
+pytestmark = pytest.mark.xdist_group("group-runs")
+
 # The tiny MLP, long enough to be stopped and killed half-way (a few seconds in all).
 STEPS = 2000
 LONG = TINY_PRESET.replace("steps = 60", f"steps = {STEPS}").replace(

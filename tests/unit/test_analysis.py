@@ -19,6 +19,9 @@ from grok_tui.cli import cmd_analyze as analyze_main
 from grok_tui.config import load_preset, validate_preset
 from tests.conftest import TINY_PRESET
 
+# Its module-scoped fixture is built once: every test of the module on one test worker.
+pytestmark = pytest.mark.xdist_group("analysis")
+
 EVERY_FIGURE = {
     "norms",
     "embedding_pca",

@@ -16,6 +16,9 @@ from grok_tui import cli
 from grok_tui.bench.loops import CommonTransformer
 from grok_tui.config import TransformerConfig
 
+# Its module-scoped fixture is built once: every test of the module on one test worker.
+pytestmark = pytest.mark.xdist_group("bench")
+
 
 @pytest.fixture(scope="module")
 def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:

@@ -38,6 +38,9 @@ from grok_tui.config import (
 from grok_tui.sweep import is_sweep_file, load_sweep
 from tests.conftest import REPO, TINY_PRESET
 
+# Its module-scoped fixture is built once: every test of the module on one test worker.
+pytestmark = pytest.mark.xdist_group("fuzz-presets")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
