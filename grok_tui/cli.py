@@ -207,12 +207,16 @@ def _error(message: str) -> int:
 
 
 def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None) -> int:
+    try:
+        preset = load_preset(path, [*overrides, *([("train.device", device)] if device else [])])
+    except UserError as exc:
+        return _error(str(exc))
+    # torch (seconds to import) only for a preset that loads: a typo's error comes at once
     from grok_tui import files, runner
     from grok_tui.engine import RunError
     from grok_tui.progress import ProgressSink, describe_end
 
     try:
-        preset = load_preset(path, [*overrides, *([("train.device", device)] if device else [])])
         runner.check_device(preset)
     except (UserError, RunError) as exc:
         return _error(str(exc))
@@ -242,14 +246,15 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
 
 def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False) -> int:
     from grok_tui import runner
-    from grok_tui.engine import RunError
-    from grok_tui.progress import ProgressSink, describe_end
 
     try:
         run = store.find_run(ref, runs_dir)
         lock = runner.claim(run)  # before reading its state: one writer per run
     except UserError as exc:
         return _error(str(exc))
+    from grok_tui.engine import RunError  # torch: once there is a run to train
+    from grok_tui.progress import ProgressSink, describe_end
+
     with lock:
         try:
             preset, checkpoint = runner.load_resume(run, force=force)
@@ -849,6 +854,10 @@ def cmd_analyze(argv: list[str]) -> int:
             parser.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.perturb_layers is not None and len(args.perturb_layers.split(",")) != 2:
         parser.error("--perturb-layers takes two parameter names separated by a comma")
+    try:  # a mistyped run's error at once, before torch's seconds of import
+        store.find_run(args.run, resolve_runs_dir(args.runs_dir))
+    except UserError as exc:
+        return _error(str(exc))
     from grok_tui.analysis.report import Options, analyze_command  # torch: after the parsing
 
     options = Options(

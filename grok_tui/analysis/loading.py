@@ -121,7 +121,7 @@ def check_weights(
 def open_run(ref: str | Path, device: str = "cpu", runs_dir: str | Path | None = None) -> LoadedRun:
     """A run directory (a path, or a run id under runs_dir) ready for analysis."""
     try:
-        run = store.find_run(ref, runs_dir or store.DEFAULT_RUNS_DIR)
+        run = store.find_run(ref, store.resolve_runs_dir(runs_dir))
         preset = store.load_run_preset(run)
     except UserError as exc:
         raise AnalysisError(str(exc)) from None
