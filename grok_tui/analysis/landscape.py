@@ -18,6 +18,8 @@ a full Gaussian matrix, and analysis.json records the method.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -218,7 +220,23 @@ def gaussian_perturbation(
             out["sv"][i].append(top_singular_value(moved[name]))
         for name, batch in batches.items():
             out["loss"][name].append(mean_loss_and_accuracy(model, batch, loss_fn, moved)[0])
+    out["summary"] = {
+        name: perturbation_summary(scales, losses) for name, losses in out["loss"].items()
+    }
     return out
+
+
+def perturbation_summary(scales: Sequence[float], losses: Sequence[float]) -> dict[str, Any]:
+    """The seed report's two readings of its Fig. 13e-f as numbers: how steeply the loss
+    rises (the median loss of the largest tenth of the scales over the unperturbed loss, the
+    sample at scale 0) and whether "better choices" were missed (the share of perturbed
+    samples whose loss is below the unperturbed one)."""
+    center, moved = losses[0], list(zip(scales[1:], losses[1:], strict=True))
+    finite = [(s, loss) for s, loss in moved if math.isfinite(loss)]
+    top = [loss for s, loss in finite if s >= 0.9 * scales[-1]]
+    rise = statistics.median(top) / center if top and center > 0 else None
+    below = sum(loss < center for _, loss in finite) / len(moved) if moved else None
+    return {"center": center, "rise_at_max_scale": rise, "below_center": below}
 
 
 # --- the section of analysis.json -------------------------------------------------------

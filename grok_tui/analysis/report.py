@@ -194,6 +194,12 @@ def analyze(
         seed=options.seed,
     )
     timing["landscape"] = time.perf_counter() - started
+    for split, summary in out["landscape"]["perturbation"]["summary"].items():
+        if summary["rise_at_max_scale"] is not None and summary["below_center"] is not None:
+            log(
+                f"perturbation, {split}: loss x{summary['rise_at_max_scale']:.3g} at the largest "
+                f"scales; {summary['below_center']:.1%} of the samples below the unperturbed loss"
+            )
     out["timing_s"] = {k: round(v, 3) for k, v in timing.items()}
     return out
 

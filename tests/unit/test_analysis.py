@@ -232,6 +232,16 @@ def test_gaussian_perturbation_draws_a_matrix_not_one_scalar() -> None:
     assert len({round(v, 9) for v in out["sv"][1][1:]}) == 4
 
 
+def test_perturbation_summary_reads_the_rise_and_the_samples_below_the_centre() -> None:
+    scales = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    losses = [2.0, 1.0, 3.0, 1.5, 4.0, 5.0, float("nan"), 6.0, 7.0, 20.0, 40.0]
+    summary = landscape.perturbation_summary(scales, losses)
+    # the largest tenth of the scales (>= 0.9): 20 and 40, median 30 over 2.0
+    assert summary == {"center": 2.0, "rise_at_max_scale": 15.0, "below_center": 0.2}
+    # a centre of zero loss has no ratio
+    assert landscape.perturbation_summary([0.0, 1.0], [0.0, 1.0])["rise_at_max_scale"] is None
+
+
 # --- grok-tui analyze on real runs -----------------------------------------------------
 
 ANALYZE_FAST = ["--landscape-points", "5", "--perturb-samples", "12"]
@@ -298,6 +308,12 @@ def test_analyze_writes_every_figure_and_a_valid_analysis_json(mlp_run, analysed
     assert len(grid["loss"]["train"]) == 5 and len(grid["loss"]["test"][0]) == 5
     assert data["landscape"]["perturbation"]["method"] == "gaussian_matrix"
     assert len(data["landscape"]["perturbation"]["sv"][0]) == 12
+    perturbation = data["landscape"]["perturbation"]
+    for split in ("train", "test"):
+        losses = perturbation["loss"][split]
+        summary = perturbation["summary"][split]
+        assert summary["center"] == losses[0]
+        assert summary["below_center"] == sum(v < losses[0] for v in losses[1:]) / 11
 
 
 def test_landscape_at_distance_zero_is_the_recorded_loss(mlp_run, analysed) -> None:
