@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import DataTable, Input, RadioButton
 
 from grok_tui import store
+from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.modals import ExportModal, PathModal
 from grok_tui.tui.screens.sweep import SweepScreen
@@ -29,6 +30,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     presets.mkdir()
     monkeypatch.chdir(tmp_path)  # exports default to the current directory
     use_fake_trainer(monkeypatch)
+    # the tests read the export's toast: a starved test process can look later than a
+    # toast's 5 s, so here it stays up
+    monkeypatch.setattr(GrokApp, "NOTIFICATION_TIMEOUT", 600)
     return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
 
 

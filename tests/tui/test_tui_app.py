@@ -399,8 +399,13 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
 def test_real_cli_run_launched_from_the_tui_trains_to_completion(
     env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The real trainer (`python -m grok_tui --resume`) on a tiny CPU preset: p=7, 200 steps."""
+    """The real trainer (`python -m grok_tui --resume`) on a tiny CPU preset: p=7, 2,000
+    steps, a second or two of training: 200 could end between two of the TUI's polls on a
+    starved machine, which then saw only the first and the last records."""
     monkeypatch.setattr(launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui", "--resume"])
+    longer = TINY.replace("steps = 200\neval_every = 10", "steps = 2000\neval_every = 100")
+    assert longer != TINY
+    (env["presets"] / "tiny.toml").write_text(longer)
     app = make_app(env)
 
     async def script(pilot: Any) -> None:
@@ -413,9 +418,9 @@ def test_real_cli_run_launched_from_the_tui_trains_to_completion(
         await until(
             pilot, lambda: (seen.add(points(acc)), follower.status == "completed")[1], timeout=90
         )
-        await until(pilot, lambda: points(acc) == 2 * 21)  # train and test, steps 0..200 every 10
+        await until(pilot, lambda: points(acc) == 2 * 21)  # train and test, 0..2,000 every 100
         assert len(seen) > 2  # drawn while it grew, not only at the end
-        assert follower.summary.get("device") == "cpu" and follower.summary["step"] == 200
+        assert follower.summary.get("device") == "cpu" and follower.summary["step"] == 2000
         assert "completed" in str(app.screen.query_one("#live-status", Static).render())
 
     drive(app, script)
