@@ -6,15 +6,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+PAUSE = 0.05  # seconds the app runs between two looks at the condition
+
 
 async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 60.0) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds in which
+    the app had its turns.
+
+    A starved test process (a loaded machine) gets fewer turns per second: its wait counts
+    the turns the app had (each a pause of PAUSE), up to three times ``timeout`` of wall
+    time, so that a machine that is only slow does not fail a test that a hang would.
+    """
+    start = time.monotonic()
+    turns = 0
     while not condition():
-        if time.monotonic() > deadline:
+        waited = time.monotonic() - start
+        if waited > timeout and (turns * PAUSE >= timeout or waited > 3 * timeout):
             names = getattr(getattr(condition, "__code__", None), "co_names", ())
-            raise AssertionError(f"timed out waiting for {names}")
-        await pilot.pause(0.05)
+            raise AssertionError(f"timed out waiting for {names} ({waited:.0f} s, {turns} turns)")
+        await pilot.pause(PAUSE)
+        turns += 1
 
 
 async def click(pilot: Any, selector: str, timeout: float = 60.0) -> None:
