@@ -10,15 +10,24 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
 TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.2,torch==2.13.0)
 TORCH_INDEX_URL ?=
 TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
-# Test processes (pytest-xdist), each training with one thread (conftest.py). Two leave
-# the cores idle a quarter of the time, but four, measured on an idle 2-core machine
-# (9 min 51 s -> 7 min 47 s), slow the Ray tests 3-20x, to within reach of their time
-# limits. --dist loadgroup keeps each module whose fixture trains (xdist_group) on one
-# worker, so that the fixture trains once: 2 workers then take 7 min 50 s (9 min 51 s
-# without), on the same idle machine.
+# Test processes (pytest-xdist), each training with one thread (conftest.py). Four,
+# measured on an idle 2-core machine over the whole suite (then one tier), slow the Ray
+# tests 3-20x, to within reach of their time limits. --dist loadgroup keeps each module
+# whose fixture trains (xdist_group) on one worker, so that the fixture trains once.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint bench gpu-check clean-venv
+# Two tiers. `make test` is the quick one: no test that starts a real training process,
+# sweep, Ray cluster or terminal, and none that takes 5 s or more on an idle 2-core
+# machine. `make test-slow` runs those (marked `slow`). CI (.ci/run) runs both.
+# Where Python is told not to write bytecode (PYTHONDONTWRITEBYTECODE, as on the CI
+# machines), every worker would compile every module, and rewrite every test module's
+# asserts, on every run (~7 CPU-s each): the test targets let Python write them (to
+# __pycache__, which git ignores), so that from the second run on collection takes half.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+FAST := -m "not gpu and not slow"
+SLOW := -m "slow and not gpu"
+
+.PHONY: run test test-slow lint bench gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +39,16 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(VENV)/bin/grok-tui
 
-test: $(VENV)/.installed
+lint: $(VENV)/.installed
 	$(PY) -m ruff check grok_tui tests
 	$(PY) -m ruff format --check grok_tui tests
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+test: lint
+	$(PYTEST) $(FAST)
+
+test-slow: $(VENV)/.installed
+	$(PYTEST) $(SLOW)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/grok-tui bench

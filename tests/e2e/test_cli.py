@@ -66,6 +66,7 @@ def test_run_on_a_broken_preset_exits_2_with_the_message_and_no_run_dir(broken_d
     assert not runs.exists()
 
 
+@pytest.mark.slow
 def test_the_process_on_a_broken_preset_exits_2_without_a_traceback(broken_dir):
     """The same through a real process: what the shell sees."""
     runs = broken_dir / "runs"
@@ -76,6 +77,7 @@ def test_the_process_on_a_broken_preset_exits_2_without_a_traceback(broken_dir):
     assert not runs.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "mistake",
     [
@@ -116,6 +118,7 @@ def test_run_with_a_bad_override_or_device_exits_2(tiny_preset_path, tmp_path, c
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_headless_run_writes_a_complete_run_directory(tiny_preset_path, tmp_path):
     runs = tmp_path / "runs"
     result = grok(
@@ -139,6 +142,7 @@ def test_headless_run_writes_a_complete_run_directory(tiny_preset_path, tmp_path
     assert run_path.name.endswith("-tiny")
 
 
+@pytest.mark.slow
 def test_sigint_stops_a_headless_run_which_then_resumes(tiny_preset_path, tmp_path):
     runs = tmp_path / "runs"
     proc = subprocess.Popen(

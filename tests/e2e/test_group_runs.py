@@ -28,7 +28,7 @@ from tests.support.processes import grok
 from tests.support.sinks import Collect
 
 # Its module-scoped fixture is built once: every test of the module on one test worker.
-pytestmark = pytest.mark.xdist_group("group-runs")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("group-runs")]
 
 # The tiny MLP, long enough to be stopped and killed half-way (a few seconds in all).
 STEPS = 2000

@@ -29,6 +29,8 @@ from tests.support.processes import grok
 
 STEPS = 60  # tiny: checkpoints at 20 and 40, records every 10
 
+pytestmark = pytest.mark.slow  # real trainers, kills and resource limits
+
 
 @pytest.fixture(autouse=True)
 def _no_signal_handlers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,6 +58,7 @@ def test_cpu_siblings_are_found():
     assert all(p.name.endswith("-cpu.toml") for p in CPU_FILES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "point"), _cases())
 def test_cpu_sibling_trains_a_short_run(path: Path, point: int | None):
     from grok_tui.engine import train  # torch: imported only when a run is made

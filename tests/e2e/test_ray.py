@@ -23,7 +23,7 @@ from tests.support.sweeps import GRID, write_sweep
 ray = pytest.importorskip("ray")
 
 # The module-scoped Ray instance is started once: every test of the module on one worker.
-pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("ray")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.xdist_group("ray")]
 
 # Two points that train alike (only their names differ): one is killed, the other is
 # the uninterrupted run its records must equal.

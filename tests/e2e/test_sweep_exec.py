@@ -24,7 +24,7 @@ from tests.support.processes import grok
 from tests.support.sweeps import GRID, write_sweep
 
 # Its module-scoped fixture is built once: every test of the module on one test worker.
-pytestmark = pytest.mark.xdist_group("sweep-exec")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sweep-exec")]
 
 # Two short points and two long enough to be stopped half-way (zip: the i-th together);
 # --jobs 4 starts them at once, so the short ones finish while the long ones train.

@@ -175,6 +175,7 @@ def head_text(app: App) -> str:
     return str(app.screen.query_one("#analysis-head", Static).render())
 
 
+@pytest.mark.slow
 def test_every_view_and_option_draws(run: store.RunDir) -> None:
     write(run, fake_analysis())
 

@@ -57,6 +57,7 @@ def measured_run(runs: Path, name: str) -> store.RunDir:
     return run
 
 
+@pytest.mark.slow
 def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path]) -> None:
     first, second = live_run(env["runs"], "first"), live_run(env["runs"], "second")
     app = GrokApp(env["runs"], [], poll_interval=0.25)
@@ -107,6 +108,7 @@ def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path
     drive(app, script, size=(80, 24))
 
 
+@pytest.mark.slow
 def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: dict[str, Path]) -> None:
     run = measured_run(env["runs"], "measured")
     app = GrokApp(env["runs"], [], poll_interval=0.25)
@@ -158,6 +160,7 @@ def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: dict[str, Path]) -
     drive(app, script, size=(120, 40))
 
 
+@pytest.mark.slow
 def test_export_writes_png_and_svg_and_a_missing_matplotlib_is_a_message(
     env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -82,6 +82,7 @@ def texts_seen(env: dict[str, Path]) -> list[str]:
 # -- $EDITOR -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
     env: dict[str, Path],
 ) -> None:
@@ -113,6 +114,7 @@ def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_an_edit_that_does_not_load_is_kept_and_can_be_edited_again(env: dict[str, Path]) -> None:
     queue_edits(
         env,
@@ -204,6 +206,7 @@ async def go_to(pilot: Any, editor: TomlEditor, line: str) -> int:
     return row
 
 
+@pytest.mark.slow
 def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
     env: dict[str, Path],
 ) -> None:
@@ -258,6 +261,7 @@ def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_a_preset_that_extends_another_is_checked_against_its_base(env: dict[str, Path]) -> None:
     short = env["presets"] / "short.toml"
     short.write_text('extends = "tiny.toml"\nname = "short"\n\n[optim]\nlr = 0.01\n')
@@ -276,6 +280,7 @@ def test_a_preset_that_extends_another_is_checked_against_its_base(env: dict[str
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> None:
     """Letters the app binds elsewhere (q, ? help, n, d, m, t, digits, space) are text here;
     editing keys in a burst (tmux send-keys) apply in order with the characters around them."""
@@ -304,6 +309,7 @@ def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> 
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None:
     """Entering the tab after a form edit shows the form's preset as the file would be
     saved; leaving it with edited text that loads puts that text's preset into the form."""
@@ -336,6 +342,7 @@ def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: dict[str, Path]) -> None:
     (env["presets"] / "other.toml").write_text('extends = "tiny.toml"\nname = "other"\n')
     app = make_app(env)
@@ -375,6 +382,7 @@ def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: dict[str, Pat
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_a_run_s_copy_has_no_file_and_the_toml_tab_saves_it_as_a_new_one(
     env: dict[str, Path],
 ) -> None:

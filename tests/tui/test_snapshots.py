@@ -61,6 +61,8 @@ from grok_tui.tui.widgets.curve_pane import CurvePane
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
 
+pytestmark = pytest.mark.slow  # an app per screen and size: ~3 CPU-s each
+
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 STEPS = 2000
 EVERY = 100

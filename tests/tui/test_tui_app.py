@@ -162,6 +162,7 @@ async def pick(pilot: Any, app: GrokApp, name: str) -> PresetsScreen:
     return screen
 
 
+@pytest.mark.slow
 def test_a_bad_value_typed_in_the_form_shows_its_error(env: dict[str, Path]) -> None:
     app = make_app(env)
 
@@ -236,6 +237,7 @@ def test_the_form_sets_the_equals_token_layout(env: dict[str, Path]) -> None:
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) -> None:
     app = make_app(env)
 
@@ -261,6 +263,7 @@ def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) 
 # -- Live ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: dict[str, Path]) -> None:
     app = make_app(env)
 
@@ -293,6 +296,7 @@ def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: dict[st
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> None:
     run = launcher.start_run(tiny_preset("elsewhere", **{"train.steps": 100000}), env["runs"])
     app = make_app(env)
@@ -329,6 +333,7 @@ def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[str, Path]) -> None:
     run = launcher.start_run(tiny_preset("keep", **{"train.steps": 100000}), env["runs"])
     app = make_app(env)
@@ -354,6 +359,7 @@ def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[st
     assert launcher.run_status(run.summary()) == "stopped"
 
 
+@pytest.mark.slow
 def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
     env: dict[str, Path],
 ) -> None:
@@ -396,6 +402,7 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
     assert sweep_mod.sweep_runner_pid(made.path) is None
 
 
+@pytest.mark.slow
 def test_real_cli_run_launched_from_the_tui_trains_to_completion(
     env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -459,6 +466,7 @@ def test_a_note_written_in_history_is_kept_shown_and_found(env: dict[str, Path])
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
     runs = history_env(env)
     app = make_app(env)
@@ -525,6 +533,7 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[str, Path]) -> None:
     runs = history_env(env)
     app = make_app(env)
@@ -575,6 +584,7 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
     runs = history_env(env)
     app = make_app(env)
@@ -637,6 +647,7 @@ def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: dict[str, Path]
 # -- Everywhere --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_screen_renders_at_80x24_with_help_and_palette(env: dict[str, Path]) -> None:
     history_env(env)
     app = make_app(env)
@@ -748,6 +759,7 @@ def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[
     drive(app, script)
 
 
+@pytest.mark.slow
 def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
     env: dict[str, Path],
 ) -> None:
@@ -851,6 +863,7 @@ def test_history_at_80_columns_shows_each_run_s_outcome_and_end_goes_to_the_last
     drive(app, script, size=(80, 24))
 
 
+@pytest.mark.slow
 def test_the_app_opens_on_live_when_runs_are_training(env: dict[str, Path]) -> None:
     run = launcher.start_run(tiny_preset("early", **{"train.steps": 100000}), env["runs"])
     app = make_app(env)

@@ -287,6 +287,7 @@ async def compare_two(pilot: Any, history: HistoryScreen) -> CompareScreen:
     return compare  # type: ignore[return-value]
 
 
+@pytest.mark.slow
 def test_each_screen_s_palette_has_a_command_for_each_key_it_shows(env: dict[str, Path]) -> None:
     history_env(env)
     app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
@@ -330,6 +331,7 @@ def test_a_palette_command_runs_its_binding_s_action(env: dict[str, Path]) -> No
 # -- smoothing and x axis: one option, kept by the app -----------------------------------------
 
 
+@pytest.mark.slow
 def test_m_and_t_change_the_one_shared_option_and_every_curve_screen_redraws(
     env: dict[str, Path],
 ) -> None:

@@ -285,6 +285,7 @@ def strict_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constants)
 
 
+@pytest.mark.slow  # the whole analysis, figures included
 def test_analyze_writes_every_figure_and_a_valid_analysis_json(mlp_run, analysed) -> None:
     data = analysed
     assert data["schema"] == SCHEMA and read_analysis(mlp_run.path) is not None
@@ -316,6 +317,7 @@ def test_analyze_writes_every_figure_and_a_valid_analysis_json(mlp_run, analysed
         assert summary["below_center"] == sum(v < losses[0] for v in losses[1:]) / 11
 
 
+@pytest.mark.slow  # the whole analysis, figures included
 def test_landscape_at_distance_zero_is_the_recorded_loss(mlp_run, analysed) -> None:
     data = analysed
     last = mlp_run.records()[-1]
@@ -329,6 +331,7 @@ def test_landscape_at_distance_zero_is_the_recorded_loss(mlp_run, analysed) -> N
         assert grid["loss"][split][middle][middle] == pytest.approx(last[f"{split}_loss"], abs=1e-5)
 
 
+@pytest.mark.slow  # the whole analysis, figures included
 def test_analyze_an_earlier_kept_step(mlp_run, analysed, capsys) -> None:
     code = analyze_main([str(mlp_run.path), "--step", "20", "--no-figures", *ANALYZE_FAST])
     assert code == 0, capsys.readouterr().err

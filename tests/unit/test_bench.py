@@ -17,7 +17,7 @@ from grok_tui.bench.loops import CommonTransformer
 from grok_tui.config import TransformerConfig
 
 # Its module-scoped fixture is built once: every test of the module on one test worker.
-pytestmark = pytest.mark.xdist_group("bench")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 
 
 @pytest.fixture(scope="module")
