@@ -3,7 +3,7 @@
 The engine's achieved FLOP/s on the transformer is reported as a fraction of the
 machine's float32 matmul throughput, counted two ways: model FLOPs (the nominal full
 model at every position, 5.0 GFLOP per training step, what the common loop computes and
-what "MFU" counts; issue 2's "about 5 GFLOP per step") and executed FLOPs (what the
+what "MFU" counts, the usual "about 5 GFLOP per step") and executed FLOPs (what the
 engine really runs, counted by torch.utils.flop_counter on one real step and one real
 evaluation; its shortcuts skip about 40% of the nominal work).
 """
@@ -48,7 +48,7 @@ def transformer_flops(
     """Analytic matmul FLOPs (2 per multiply-add) of one forward pass over `batch` examples.
 
     `full`: the nominal model, every position through every block and the unembedding
-    (what the common loop computes; issue 2's "about 5 GFLOP per step" counts this).
+    (what the common loop computes; the usual "about 5 GFLOP per step" counts this).
     `engine`: what grok_tui's transformer computes: the first block's q, k, v from a
     (T * V, 3C) table when the batch has more rows than the vocabulary (V) has tokens,
     the last block's query, attention output and feed-forward at the last position only

@@ -1,8 +1,8 @@
 """What the training bench trains and for how long: the report's two configurations.
 
 One place for the workload, so that both loops, the FLOP count and the report all
-measure the same thing: the investigation report's transformer and MLP (issue 2,
-section 6) at batch 512, and how many rounds and steps a full or quick bench runs.
+measure the same thing: the investigation report's transformer and MLP at batch 512,
+and how many rounds and steps a full or quick bench runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from grok_tui.config import Preset
 BATCH_SIZE = 512
 P = 97
 
-# The report's configurations (issue 2, section 6).
+# The investigation report's configurations.
 TRANSFORMER = {
     "data": {"operation": "add", "p": P, "train_fraction": 0.5, "include_op_tokens": True},
     "model": {"type": "transformer", "layers": 2, "d_model": 128, "heads": 4, "d_ff": 512},
