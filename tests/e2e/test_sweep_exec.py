@@ -20,6 +20,7 @@ from grok_tui.checkpoint import load_checkpoint
 from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.metrics import format_metric
 from tests.conftest import TINY_PRESET
+from tests.support.pilot import until
 from tests.support.processes import grok
 from tests.support.sweeps import GRID, write_sweep
 
@@ -199,8 +200,7 @@ def test_the_intervals_of_a_sweep_of_many_settings_can_be_scrolled_to(tmp_path):
         assert box.display and box.max_scroll_y > 0  # two tables of 6 settings: taller than 12
         box.focus()
         await pilot.press("end")
-        await pilot.pause(0.1)
-        assert box.scroll_y == box.max_scroll_y > 0
+        await until(pilot, lambda: box.scroll_y == box.max_scroll_y)  # End scrolls animated
         # the last line of the intervals' table is the last line shown
         text = str(screen.query_one("#sweep-spread", Static).render()).rstrip().splitlines()
         assert text[-1].split()[0] == "6e-3" and "[" in text[-1]
