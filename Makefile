@@ -10,9 +10,9 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo yes)
 TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.2,torch==2.13.0)
 TORCH_INDEX_URL ?=
 TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
-# Test processes (pytest-xdist), each training with one thread (conftest.py). Four,
-# measured on an idle 2-core machine over the whole suite (then one tier), slow the Ray
-# tests 3-20x, to within reach of their time limits. --dist loadgroup keeps each module
+# Test processes (pytest-xdist), each training with one thread (conftest.py). Four
+# (measured on an idle 2-core machine, when the suite was one tier) slow the Ray tests
+# 3-20x, to within reach of their time limits. --dist loadgroup keeps each module
 # whose fixture trains (xdist_group) on one worker, so that the fixture trains once.
 TEST_WORKERS ?= 2
 

@@ -83,17 +83,13 @@ def cluster() -> Iterator[str]:
     ~3% of a core beside any other busy process (the other test worker, a loaded
     machine), and a point of 50 steps then takes minutes.
     """
-    niceness = os.environ.get(NICENESS)
-    os.environ[NICENESS] = "0"
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-        if niceness is None:
-            os.environ.pop(NICENESS, None)
-        else:
-            os.environ[NICENESS] = niceness
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(NICENESS, "0")
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            yield ray.get_runtime_context().gcs_address
+        finally:
+            ray.shutdown()
 
 
 write = write_sweep
