@@ -72,9 +72,7 @@ def load_checkpoint(run_path: str | Path, map_location: Any = "cpu") -> dict[str
 def save_snapshot(run_path: str | Path, step: int, weights: dict[str, Any]) -> None:
     """Keep the model's weights at one step (``[train] keep_checkpoints``), atomically."""
     path = snapshot_path(run_path, step)
-    path.parent.mkdir(exist_ok=True)
-    if not files.is_real_dir(path.parent):
-        raise files.UnsafeFileError(20, "is not a directory of the run", str(path.parent))
+    files.mkdir(path.parent)  # a link planted as checkpoints/ is refused, never followed
     _save_atomic(path, {"step": step, "model": weights})
 
 

@@ -168,7 +168,8 @@ def start_sweep(
     (``--seeds 5`` makes one preset file a sweep over seeds).
     """
     logs = Path(runs_dir) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(runs_dir)
+    files.mkdir(logs)  # a link planted as logs/ is refused
     log_path = (
         logs / f"sweep-{datetime.now():%Y%m%d-%H%M%S}-{store.slug(Path(sweep_file).stem)}.log"
     )
@@ -193,7 +194,8 @@ def start_queue_runner(runs_dir: Path) -> int:
     """Start the queue runner of a runs directory, detached, so that the queue goes on
     after the TUI closes; its pid. Its lines go to RUNS/logs/queue.log."""
     logs = Path(runs_dir) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(runs_dir)
+    files.mkdir(logs)
     return _spawn_detached([*QUEUE_COMMAND, str(Path(runs_dir).resolve())], logs / "queue.log")
 
 
@@ -258,7 +260,7 @@ def stop_run(run: store.RunDir) -> bool:
     summary = run.summary()
     if not is_live(summary, run.path):
         return False
-    holder = ownership.live_holder(run.path)
+    holder = ownership.live_holder(run.path, recorded=store.owner_of(summary))
     if holder is not None:
         return _terminate(holder.pid)
     child = _own_child(store.owner_of(summary))

@@ -6,12 +6,14 @@ file name; ``write_figures`` draws every one whose section exists.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
+
+from grok_tui import files
 
 matplotlib.use("Agg")  # no display: the analysis runs in its own process, often over SSH
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,9 +24,12 @@ TRAIN_COLOUR, TEST_COLOUR = "#0082c8", "#e6194b"
 DPI = 110
 
 
-def _save(fig: Figure, folder: Path, name: str) -> str:
-    fig.savefig(folder / name, dpi=DPI)
+def _save(fig: Figure, folder: files.Folder, name: str) -> str:
+    """Rendered to bytes, written through the door: a link planted at the name is replaced."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
     plt.close(fig)
+    folder.write_atomic(name, buffer.getbuffer())
     return name
 
 
@@ -44,7 +49,7 @@ def _pairs(xs: Sequence[Any], ys: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     return [x for x, _ in kept], [y for _, y in kept]
 
 
-def plot_norms(analysis: dict[str, Any], folder: Path) -> str:
+def plot_norms(analysis: dict[str, Any], folder: files.Folder) -> str:
     section = analysis["norms"]
     records, kept = section["records"], section["checkpoints"]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
@@ -70,7 +75,7 @@ def plot_norms(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "norms.png")
 
 
-def plot_projection(analysis: dict[str, Any], folder: Path, kind: str) -> str:
+def plot_projection(analysis: dict[str, Any], folder: files.Folder, kind: str) -> str:
     section = analysis["embedding"]
     coords = section[kind]["coords"]
     p, step = section["p"], section["link_step"]
@@ -91,7 +96,7 @@ def plot_projection(analysis: dict[str, Any], folder: Path, kind: str) -> str:
     return _save(fig, folder, f"embedding_{kind}.png")
 
 
-def plot_heatmaps(analysis: dict[str, Any], folder: Path) -> str:
+def plot_heatmaps(analysis: dict[str, Any], folder: files.Folder) -> str:
     heatmap = analysis["embedding"]["heatmap"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), layout="constrained")
     for ax, key, step in (
@@ -109,7 +114,7 @@ def plot_heatmaps(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "embedding_heatmap.png")
 
 
-def plot_spectrum(analysis: dict[str, Any], folder: Path) -> str:
+def plot_spectrum(analysis: dict[str, Any], folder: files.Folder) -> str:
     section = analysis["fourier"]
     freqs, energy, keys = (
         section["frequencies"],
@@ -130,7 +135,7 @@ def plot_spectrum(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "fourier_spectrum.png")
 
 
-def plot_spectrum_over_time(analysis: dict[str, Any], folder: Path) -> str:
+def plot_spectrum_over_time(analysis: dict[str, Any], folder: files.Folder) -> str:
     history = analysis["fourier"]["over_time"]
     steps = history["step"]
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), layout="constrained")
@@ -157,7 +162,7 @@ def plot_spectrum_over_time(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "fourier_over_time.png")
 
 
-def plot_nanda(analysis: dict[str, Any], folder: Path) -> str:
+def plot_nanda(analysis: dict[str, Any], folder: files.Folder) -> str:
     section = analysis["nanda"]
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     for key, colour in (
@@ -179,7 +184,7 @@ def plot_nanda(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "nanda_losses.png")
 
 
-def plot_neurons(analysis: dict[str, Any], folder: Path) -> str:
+def plot_neurons(analysis: dict[str, Any], folder: files.Folder) -> str:
     """Cluster sizes by frequency per layer, the clustered fraction over time, one unit's grid."""
     section = analysis["neurons"]
     layers = section["layers"]
@@ -220,7 +225,7 @@ def plot_neurons(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "neurons.png")
 
 
-def plot_landscape_grid(analysis: dict[str, Any], folder: Path) -> str:
+def plot_landscape_grid(analysis: dict[str, Any], folder: files.Folder) -> str:
     grid = analysis["landscape"]["grid"]
     coords = grid["coords"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
@@ -238,7 +243,7 @@ def plot_landscape_grid(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "landscape_grid.png")
 
 
-def plot_perturbation(analysis: dict[str, Any], folder: Path) -> str:
+def plot_perturbation(analysis: dict[str, Any], folder: files.Folder) -> str:
     section = analysis["landscape"]["perturbation"]
     sv1, sv2 = section["sv"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
@@ -257,9 +262,8 @@ def plot_perturbation(analysis: dict[str, Any], folder: Path) -> str:
     return _save(fig, folder, "landscape_perturbation.png")
 
 
-def write_figures(analysis: dict[str, Any], folder: Path) -> dict[str, str]:
+def write_figures(analysis: dict[str, Any], folder: files.Folder) -> dict[str, str]:
     """Every figure whose section exists: {figure name: file name in folder}."""
-    folder.mkdir(parents=True, exist_ok=True)
     figures = {"norms": plot_norms(analysis, folder)}
     if analysis.get("embedding"):
         figures["embedding_pca"] = plot_projection(analysis, folder, "pca")

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from grok_tui import files
 from grok_tui.bench.flops import achieved_flops, engine_transformer_flops, matmul_gflops
 from grok_tui.bench.loops import BaselineLoop, EngineLoop
 from grok_tui.bench.plan import (
@@ -181,6 +182,6 @@ def bench_command(
     result = run_bench(plan, resolved, compile_mode, log=lambda s: print(s, flush=True))
     print(format_report(result), flush=True)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
+        files.make_dirs(json_path.parent)
+        files.write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
     return 0

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui import launcher, store
+from grok_tui import files, launcher, store
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_CUDA = 0, 1, 2
 DEFAULT_TRANSFORMER_STEPS = 20_000
@@ -122,7 +122,7 @@ def run_parts(out_dir: Path, device: str, run: Runner, steps: int) -> list[Part]
     """Run every part in order (a failed part does not stop the next ones)."""
     runs_dir = out_dir / "runs"
     preset_path = out_dir / "default-transformer.toml"
-    preset_path.write_text(DEFAULT_TRANSFORMER.format(steps=steps, device=device))
+    files.write_text_atomic(preset_path, DEFAULT_TRANSFORMER.format(steps=steps, device=device))
     parts = [
         Part("gpu tests", [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider"]),
         Part("bench", _grok_tui("bench", "--device", device, "--json", str(out_dir / "bench.json"))),
@@ -166,11 +166,11 @@ def _summary(runs_dir: Path) -> dict[str, Any]:
 def read_figures(name: str, log: Path, runs_dir: Path, out_dir: Path) -> dict[str, Any]:
     """What a part measured, from its log, its JSON or its run's summary.json."""
     if name == "gpu tests":
-        text = log.read_text(errors="replace")
+        text = files.read_bytes(log, files.MAX_METRICS_BYTES).decode("utf-8", "replace")
         counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|error|skipped)", text)}
         return {"gpu_tests_" + k: v for k, v in counts.items()}
     if name == "group scaling":
-        rows = json.loads((out_dir / "scaling.json").read_text())["rows"]
+        rows = json.loads(files.read_text(out_dir / "scaling.json", files.MAX_JSON_BYTES))["rows"]
         figures: dict[str, Any] = {}
         for row in rows:
             key = f"group_{row['workload']}_{row['precision']}_{row['n']}"
@@ -179,7 +179,7 @@ def read_figures(name: str, log: Path, runs_dir: Path, out_dir: Path) -> dict[st
             figures[f"{key}_cuda_graphs"] = row.get("cuda_graphs")
         return figures
     if name == "bench":
-        result = json.loads((out_dir / "bench.json").read_text())
+        result = json.loads(files.read_text(out_dir / "bench.json", files.MAX_JSON_BYTES))
         return {
             f"bench_{loop.replace(' ', '_').replace('+', '_')}_steps_per_s": info["steps_per_s"]
             for loop, info in result["loops"].items()
@@ -219,7 +219,7 @@ def write_report(out_dir: Path, facts: dict[str, Any], parts: Sequence[Part]) ->
         "ok": all(p.ok for p in parts),
         "not_measured": [],
     }
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    files.write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     lines = [
         f"# gpu-check: {facts.get('device_name', '?')}",
         "",
@@ -241,7 +241,7 @@ def write_report(out_dir: Path, facts: dict[str, Any], parts: Sequence[Part]) ->
     if report["not_measured"]:
         lines += ["", "Not measured:", *(f"- {item}" for item in report["not_measured"])]
     lines.append("")
-    (out_dir / "report.md").write_text("\n".join(lines))
+    files.write_text_atomic(out_dir / "report.md", "\n".join(lines))
     return report
 
 
@@ -267,9 +267,9 @@ def gpu_check_command(
             return EXIT_NO_CUDA
         run = launcher.run_command
         facts = device_facts(device)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(out_dir)
     parts = run_parts(out_dir, device, run, steps)
     report = write_report(out_dir, facts or {}, parts)
-    print((out_dir / "report.md").read_text())
+    print(files.read_text(out_dir / "report.md", files.MAX_JSON_BYTES))
     print(f"wrote {out_dir / 'report.md'} and {out_dir / 'report.json'}")
     return EXIT_OK if report["ok"] else EXIT_FAILED

@@ -10,11 +10,11 @@ are grokking-shaped (curve_record), the same ones the tests' fake trainer writes
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pty
 import select
-import shutil
 import signal
 import statistics
 import struct
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import launcher, store
+from grok_tui import files, launcher, store
 from grok_tui.config import Preset, apply_overrides, validate_preset
 
 APP = """
@@ -178,5 +178,6 @@ def startup_command(runs: int = 200, repeat: int = 3) -> int:
             f"app {statistics.median(floors):.2f} s (load average {os.getloadavg()[0]:.1f})"
         )
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            files.rmtree(tmp)
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from grok_tui import files
 from grok_tui.config.errors import PresetError, PresetErrors, cut_text, short_repr
 from grok_tui.config.locate import FieldLines, field_lines, field_of, locate_field, schema_error
 from grok_tui.config.memory import memory_problem
@@ -300,10 +301,8 @@ def _huge_integers(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
 def save_preset(preset: Preset, path: str | Path) -> Path:
     """Write a preset as TOML (every field resolved); loading it gives an equal preset."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(preset.to_toml(), encoding="utf-8")
-    tmp.replace(path)
+    files.make_dirs(path.parent)
+    files.write_text_atomic(path, preset.to_toml())
     return path
 
 

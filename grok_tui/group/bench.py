@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch.func import functional_call, grad, vmap
 
+from grok_tui import files
 from grok_tui.bench.plan import MLP, TRANSFORMER, make_preset
 from grok_tui.bench.timing import synchronize
 from grok_tui.config import Preset
@@ -228,7 +229,7 @@ def scaling_command(
             f"{'yes' if row['cuda_graphs'] else 'no'}"
         )
     if json_path is not None:
-        json_path.write_text(json.dumps({"device": str(dev), "rows": rows}, indent=2))
+        files.write_text_atomic(json_path, json.dumps({"device": str(dev), "rows": rows}, indent=2))
     return 0
 
 
@@ -268,7 +269,9 @@ def vectorize_command(
             flush=True,
         )
     if json_path is not None:
-        json_path.write_text(json.dumps({"n": n, "device": str(dev), "results": results}, indent=2))
+        files.write_text_atomic(
+            json_path, json.dumps({"n": n, "device": str(dev), "results": results}, indent=2)
+        )
     print(
         f"vectorize={n} speedup: transformer={results['transformer']['group/solo']:.2f}x "
         f"mlp={results['mlp']['group/solo']:.2f}x",

@@ -218,6 +218,6 @@ def preset_file_text(preset: Preset, target: Path, base: Path | None = None) -> 
 def save_preset_file(preset: Preset, target: Path, base: Path | None = None) -> Path:
     """Write ``preset`` at ``target`` as :func:`preset_file_text` says (atomically)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(target.parent)
     files.write_text_atomic(target, preset_file_text(preset, target, base))
     return target

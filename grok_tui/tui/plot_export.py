@@ -8,12 +8,14 @@ install. Torch-free (DESIGN.md rule 3).
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from grok_tui import files
 from grok_tui.errors import UserError
 from grok_tui.tui.series import Panel, from_plot_x
 
@@ -45,11 +47,13 @@ def export_plot(
     """Write the panels side by side as <stem>.png and <stem>.svg; the paths written."""
     stem = export_stem(runs_dir, name, now)
     figure = draw(panels, log_x=log_x, window=window, title=name)
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(stem.parent)
     paths = []
     for fmt in FORMATS:
         path = stem.with_suffix(f".{fmt}")
-        figure.savefig(path, format=fmt, dpi=150, bbox_inches="tight")
+        buffer = io.BytesIO()  # rendered to bytes, written through the door
+        figure.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight")
+        files.write_atomic(path, buffer.getbuffer())
         paths.append(path)
     return paths
 

@@ -24,14 +24,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from grok_tui import store
+from grok_tui import files, store
 from grok_tui.analysis.paths import (
     ANALYSIS_LOG,
     analysis_command,
     analysis_dir,
     read_analysis,
 )
-from grok_tui.files import is_real_dir
 from grok_tui.launcher import spawn, tail  # the one module that starts processes
 from grok_tui.text import safe_text
 from grok_tui.tui.analysis_view import (
@@ -67,9 +66,7 @@ class AnalysisFinished(Message):
 def start_analysis(run_path: Path, *options: str) -> subprocess.Popen[bytes]:
     """Start ``grok-tui analyze RUN_DIR`` in its own process, its output in analysis/analyze.log."""
     folder = analysis_dir(run_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not is_real_dir(folder):  # a planted link: never write through it
-        raise OSError(f"{folder} is a link, not a directory of the run")
+    files.mkdir(folder)  # a planted link is refused, never written through
     return spawn(analysis_command(run_path, *options), folder / ANALYSIS_LOG, fresh_log=True)
 
 

@@ -16,8 +16,8 @@ run's frozen preset): they are shown through grok_tui.text, literally ("[b]x" as
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from textual.timer import Timer
 from textual.widgets import OptionList, Static, TabbedContent, TabPane, TextArea
 from textual.widgets.option_list import Option
 
+from grok_tui import files
 from grok_tui.errors import UserError
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import (
@@ -107,8 +108,17 @@ def check_preset_text(text: str, path: Path) -> PresetEntry:
     try:
         entry = _check_at(text, folder / path.name, path)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            files.rmtree(folder)
     return entry or PresetEntry(path, "check", error=f"{path}: cannot write a copy to check")
+
+
+def _text_or_empty(path: Path) -> str:
+    """A draft's text ('' when it is gone or cannot be read as a preset file)."""
+    try:
+        return files.read_text(path, files.MAX_TOML_BYTES)
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _check_at(text: str, draft: Path, path: Path) -> PresetEntry | None:
@@ -117,13 +127,14 @@ def _check_at(text: str, draft: Path, path: Path) -> PresetEntry | None:
     from grok_tui.tui.catalog import load_entry
 
     try:
-        draft.write_text(text, encoding="utf-8")
+        files.write_text_atomic(draft, text)
     except (OSError, ValueError):
         return None
     try:
         entry = load_entry(draft, "check")
     finally:
-        draft.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            files.unlink(draft)
     entry.path = path
     if entry.error:
         for name in {str(draft.resolve()), str(draft)}:
@@ -414,9 +425,9 @@ class PresetsScreen(WorkbenchScreen):
                     title="This preset does not load:",
                 )
             try:
-                text = entry.path.read_text(encoding="utf-8")
-            except OSError as exc:
-                text = str(exc)
+                text = files.read_text(entry.path, files.MAX_TOML_BYTES)
+            except (OSError, UnicodeDecodeError) as exc:
+                text = f"# cannot read {entry.path}: {exc}"
             source = Syntax(
                 safe_text(text, multiline=True), "toml", line_numbers=True, theme="ansi_dark"
             )
@@ -616,7 +627,7 @@ class PresetsScreen(WorkbenchScreen):
 
             folder = Path(tempfile.mkdtemp(prefix="grok-tui-edit-"))
             path = folder / f"{slug(str(form.raw().get('name') or 'preset'))}.toml"
-            path.write_text(form.toml_text(), encoding="utf-8")
+            files.write_text_atomic(path, form.toml_text())
         self._edit_draft(path)
 
     def _run_editor(self, path: Path) -> bool:
@@ -648,7 +659,7 @@ class PresetsScreen(WorkbenchScreen):
     def _edit_draft(self, path: Path) -> None:
         from grok_tui.config import load_preset
 
-        before = path.read_text(encoding="utf-8") if path.exists() else ""
+        before = _text_or_empty(path)
         if not self._run_editor(path):
             return
         try:
@@ -658,8 +669,9 @@ class PresetsScreen(WorkbenchScreen):
             self._offer_reedit(path, str(exc))
             return
         self.draft = None
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        shutil.rmtree(path.parent, ignore_errors=True)
+        text = _text_or_empty(path)
+        with contextlib.suppress(OSError):
+            files.rmtree(path.parent)
         if text == before and preset.to_dict() == self.query_one("#preset-form", PresetForm).base:
             self.notify("No change.", timeout=3)
             return
@@ -746,7 +758,7 @@ class PresetsScreen(WorkbenchScreen):
     def _load_toml_file(self, entry: PresetEntry) -> None:
         """The TOML tab edits ``entry``'s file, from its text on disk: nothing unsaved."""
         try:
-            text: str | None = entry.path.read_text(encoding="utf-8")
+            text: str | None = files.read_text(entry.path, files.MAX_TOML_BYTES)
         except (OSError, ValueError):
             text = None  # the tab shows nothing, and Ctrl+S never overwrites the file
         self.toml_file, self._toml_disk = entry.path, text
@@ -882,8 +894,6 @@ class PresetsScreen(WorkbenchScreen):
                 safe_markup(f"Not saved: {first}", multiline=True), severity="error", timeout=8
             )
             return
-        from grok_tui import files
-
         text = self.query_one("#preset-toml", TomlEditor).text
         try:
             files.write_text_atomic(path, text)

@@ -20,7 +20,7 @@ from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Static
 
-from grok_tui import store
+from grok_tui import files, store
 from grok_tui.config import task_size_label
 from grok_tui.launcher import run_status, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
@@ -201,8 +201,8 @@ class RunScreen(CurvesScreen):
     def load(self) -> None:
         run = self.info.run
         try:
-            preset_text = run.preset_path.read_text(encoding="utf-8")
-        except OSError as exc:
+            preset_text = files.read_text(run.preset_path, files.MAX_TOML_BYTES)
+        except (OSError, UnicodeDecodeError) as exc:
             preset_text = f"# cannot read {run.preset_path}: {exc}"
         self.post_message(
             RunLoaded(run.records(), run.summary(), preset_text, tail(run.log_path, 200))
