@@ -34,9 +34,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -90,11 +90,40 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
             raise PresetError(
                 f"--address {address}: cannot reach a Ray cluster ({_first_line(exc)})"
             ) from None
+    watchdog = _start_watchdog() if owned and address == LOCAL else None
     try:
         yield dict(ray.cluster_resources())
     finally:
         if owned:
             ray.shutdown()
+        if watchdog is not None:  # Ray is down: it has nothing left to do
+            watchdog.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watchdog.wait(timeout=5)
+
+
+def _start_watchdog() -> subprocess.Popen[bytes] | None:
+    """A process that kills the local Ray instance this driver just started if the driver
+    dies without ray.shutdown (kill -9): the raylet's agents would outlive it for good
+    (ray_watchdog). None where the instance's processes are unknown, or it cannot start."""
+    from grok_tui import launcher
+
+    node = getattr(ray._private.worker, "_global_node", None)
+    processes = getattr(node, "all_processes", None) or {}
+    roots = [str(info.process.pid) for infos in processes.values() for info in infos
+             if getattr(info, "process", None) is not None]  # fmt: skip
+    if node is None or not roots:
+        return None
+    me = ownership.my_identity()
+    try:
+        return launcher.spawn(
+            [sys.executable, "-m", "grok_tui.sweep.ray_watchdog", str(me.pid), me.started or "",
+             *roots],
+            Path(node.get_logs_dir_path()) / "grok-tui-watchdog.log",
+        )  # fmt: skip
+    except OSError as exc:
+        print(f"ray: no watchdog for the local instance ({exc})", file=sys.stderr)
+        return None
 
 
 def _check_reachable(address: str) -> None:
@@ -350,7 +379,7 @@ def train_point(
     scratch = Path(tempfile.mkdtemp(prefix="grok-tui-point-"))
     try:
         run = store.RunDir(scratch / run_id)
-        run.path.mkdir()
+        files.make_new_dir(run.path)
         files.write_text_atomic(run.preset_path, preset_text)
         store.write_summary(run.path, summary or {})
         if checkpoint is not None:
@@ -363,7 +392,8 @@ def train_point(
         forward.flush()
         return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            files.rmtree(scratch)
 
 
 class MirrorRun:
@@ -397,7 +427,7 @@ class MirrorRun:
             files.write_atomic(self.run.checkpoint_path, payload["data"])
         elif kind == "snapshot":
             path = store.snapshot_path(self.run.path, payload["step"])
-            path.parent.mkdir(exist_ok=True)
+            files.mkdir(path.parent)  # through the locked run directory; a link is refused
             files.write_atomic(path, payload["data"])
         elif kind == "end":
             self._close()
