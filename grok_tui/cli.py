@@ -6,13 +6,23 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped (Ctrl-C / SIG
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grok_tui import __version__, store
-from grok_tui.config import PresetError, load_preset, task_size_label, with_overrides
-from grok_tui.errors import UserError
+from grok_tui.config import (
+    MAX_EXAMPLES,
+    MAX_P,
+    MAX_STEPS,
+    PresetError,
+    load_preset,
+    task_size_label,
+    with_overrides,
+)
+from grok_tui.errors import UserError, cut_text
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
@@ -61,6 +71,62 @@ A terminal workbench for grokking research.
                  | slots [DEVICE N] | rebuild]
                                         runs that start when a slot of their device is free
 """
+
+
+# Bounds of the analysis options: each one sizes a loop, a tensor or a thread pool, so an
+# unbounded value hangs (--landscape-points 100000: 10^10 loss evaluations), crashes
+# (--seed 2**64: t-SNE's seed is below 2^32) or starts 100,000 threads (--threads).
+MAX_LANDSCAPE_POINTS = 101
+MAX_PERTURB_SAMPLES = 100_000
+MAX_SCALE = 100.0  # --landscape-span, --perturb-scale: in units of the weights' norm
+MAX_CHECKPOINTS = 100_000
+MAX_ANALYSIS_SEED = 2**32 - 1  # scikit-learn's t-SNE takes a seed below 2^32
+MAX_HEATMAP_WIDTH = 1000  # sweep-report --width; below 30 the heatmap has no room
+
+
+def _given(text: str) -> str:
+    """What the user typed, for an option's error: cut short and terminal-safe."""
+    return safe_text(cut_text(text, 40))
+
+
+def int_in(low: int, high: int, note: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer in low..high, else argparse's one-line error
+    naming the option (``argument --threads: takes an integer from 1 to 16 ...``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"takes an integer from {low:,} to {high:,}{note}, got {_given(text)}"
+            )
+        return value
+
+    return parse
+
+
+def number_in(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number from `low` (above it when `above`) to `high`;
+    nan and inf are refused (every comparison with nan is false: it passed `x <= 0`)."""
+    allowed = (
+        f"a number above {low:g} and at most {high:g}"
+        if above
+        else f"a number from {low:g} to {high:g}"
+    )
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        in_range = (low < value if above else low <= value) and value <= high
+        if not (math.isfinite(value) and in_range):
+            raise argparse.ArgumentTypeError(f"takes {allowed}, got {_given(text)}")
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ray: local (start Ray here for the sweep; default), auto (this machine's "
         "cluster), ray://HOST:PORT or HOST:PORT",
     )
+    # Their range (nan and inf out) is RayOptions.check's: one line, exit 2, before the
+    # sweep directory is made or Ray imported.
     cluster.add_argument(
         "--gpus-per-run", type=float, metavar="F", help="ray: GPUs per point (default 0)"
     )
@@ -231,15 +299,16 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
         )
     except UserError as exc:
         return _error(str(exc))
-    print(f"run {run.run_id} · preset {path} · {run.path}", flush=True)
+    print(safe_text(f"run {run.run_id} · preset {path} · {run.path}"), flush=True)
     with lock:
         code, summary = runner.execute(
             preset, run, sinks=[ProgressSink(preset.train.steps)], stop=stop
         )
-    print(describe_end(str(run.path), summary), flush=True)
+    print(safe_text(describe_end(str(run.path), summary), multiline=True), flush=True)
     if code == runner.EXIT_STOPPED:
         print(
-            f"stopped by {stop.signal_name or 'request'}; continue with: grok-tui --resume {run.path}"
+            f"stopped by {stop.signal_name or 'request'}; continue with: "
+            f"grok-tui --resume {safe_text(run.path)}"
         )
     return code
 
@@ -266,7 +335,7 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
         stop = runner.StopFlag()
         stop.install()
         where = f"step {checkpoint['step']}" if checkpoint else "step 0 (no checkpoint yet)"
-        print(f"run {run.run_id} · resuming from {where} · {run.path}", flush=True)
+        print(safe_text(f"run {run.run_id} · resuming from {where} · {run.path}"), flush=True)
         code, summary = runner.execute(
             preset,
             run,
@@ -276,7 +345,7 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
             device=device,
             stop=stop,
         )
-    print(describe_end(str(run.path), summary), flush=True)
+    print(safe_text(describe_end(str(run.path), summary), multiline=True), flush=True)
     return code
 
 
@@ -299,27 +368,37 @@ def cmd_validate(argv: list[str]) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
     args = parser.parse_args(argv)
     bad = 0
+    # Every line goes through safe_text: a preset's name, a file name and an error that
+    # quotes a file's content may hold escapes (an OSC that retitles the terminal).
     for name in args.files:
         if is_sweep_file(name):
             ok, lines = validation_verdict(name, args.overrides)
             bad += not ok
-            print("\n".join(lines))
+            for line in lines:
+                print(safe_text(line))
             continue
         try:
             preset = load_preset(name, args.overrides)
         except UserError as exc:
             bad += 1
-            print(f"INVALID {name}")
+            print(f"INVALID {safe_text(name)}")
             for line in str(exc).splitlines():
-                print(f"  {line}")
+                print(f"  {safe_text(line)}")
         else:
             model = preset.model.type
             task_size = task_size_label(preset.data.operation, preset.data.p)
             print(
-                f"ok      {name}: {preset.name} · {preset.data.operation} {task_size} · "
-                f"{model} · {preset.optim.name} lr={preset.optim.lr:g} · {preset.train.steps} steps"
+                safe_text(
+                    f"ok      {name}: {preset.name} · {preset.data.operation} {task_size} · "
+                    f"{model} · {preset.optim.name} lr={preset.optim.lr:g} · "
+                    f"{preset.train.steps} steps"
+                )
             )
     return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+# A run that ended so shows its summary's error where it has no note of the user's.
+_ENDED_BADLY = (store.FAILED, store.CRASHED, store.DIVERGED)
 
 
 def cmd_runs(argv: list[str]) -> int:
@@ -346,8 +425,11 @@ def cmd_runs(argv: list[str]) -> int:
         note = info.note.splitlines()[0] if info.note else ""
         if info.unreadable:  # shown, never fatal: one damaged run must not hide the others
             note = f"unreadable: {info.unreadable}"
-        elif info.preset_error:
-            note = f"preset unreadable: {info.preset_error}"
+        elif info.preset_error:  # its own preset.toml, named so: the reason fits the column
+            own = info.preset_error.replace(str(info.run.preset_path), store.PRESET_FILE)
+            note = f"preset unreadable: {own}"
+        elif not note and info.status in _ENDED_BADLY and isinstance(s.get("error"), str):
+            note = f"error: {s['error']}"  # why it failed (the queue could not start it...)
         line = (
             f"{safe_text(info.run_id):44} {safe_text(info.status):10} "
             f"{_opt(s.get('step', 0)):>9} "
@@ -379,17 +461,51 @@ def cmd_note(argv: list[str]) -> int:
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
     except UserError as exc:
-        print(f"error: {safe_text(exc.message, multiline=True)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _error(exc.message)
     if args.clear and args.text:
-        print("error: give TEXT or --clear, not both", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _error("give TEXT or --clear, not both")
+    text = " ".join(args.text)
+    problem = _note_problem(text) if args.text else None
+    if problem is not None:
+        return _error(f"TEXT: {problem}; the note of {safe_text(run.run_id)} is unchanged")
     if args.clear or args.text:
-        run.set_note(" ".join(args.text))
+        from grok_tui.files import describe_os_error
+
+        where = safe_text(run.note_path)  # one line, whatever the run directory is called
+        try:
+            run.set_note(text)
+        except UserError as exc:  # the store's own check of the note
+            return _error(f"{where}: {safe_text(exc.message)}; the note is unchanged")
+        except OSError as exc:  # a full or read-only disk, note.txt a directory
+            what = "remove" if args.clear else "write"
+            return _error(f"cannot {what} {where}: {describe_os_error(exc)}; the note is unchanged")
     note = safe_text(run.note(), multiline=True)  # the run may come from someone else
     run_id = safe_text(run.run_id)
     print(f"{run_id}: {note}" if note else f"{run_id}: (no note)")
     return EXIT_OK
+
+
+def _note_problem(text: str) -> str | None:
+    """Why TEXT cannot be a note, or None: a note is UTF-8 text of less than 64 KiB.
+
+    An argument that is not UTF-8 reaches Python as lone surrogates (os.fsdecode's
+    stand-ins for its bytes), which cannot be written as UTF-8; a TEXT of spaces would
+    remove the note, which is what --clear is for.
+    """
+    from grok_tui.files import MAX_NOTE_BYTES
+
+    try:
+        size = len(text.strip().encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        return (
+            f"not UTF-8 text ({safe_text(text[exc.start : exc.end])} at character "
+            f"{exc.start + 1}); a note is UTF-8"
+        )
+    if size == 0:
+        return "only spaces; --clear removes a note"
+    if size >= MAX_NOTE_BYTES:
+        return f"a note holds less than {MAX_NOTE_BYTES // 1024} KiB, this one is {size:,} bytes"
+    return None
 
 
 def cmd_export(argv: list[str]) -> int:
@@ -415,13 +531,17 @@ def cmd_export(argv: list[str]) -> int:
         runs = _runs_named(args.refs, resolve_runs_dir(args.runs_dir))
     except UserError as exc:
         return _error(str(exc))
+
+    def warn(line: str) -> None:  # a value clamped, records past the size cap: never silent
+        print(f"warning: {safe_text(line)}", file=sys.stderr)
+
     try:
         if args.csv is not None:
-            rows = write_runs_csv(runs, args.csv)
+            rows = write_runs_csv(runs, args.csv, warn=warn)
             print(f"wrote {rows} records of {len(runs)} run(s) to {safe_text(args.csv)}")
         if args.tensorboard is not None:
             for run in runs:
-                write_tensorboard(run, args.tensorboard)
+                write_tensorboard(run, args.tensorboard, warn=warn)
             print(
                 f"wrote {len(runs)} run(s) to {safe_text(args.tensorboard)}: "
                 f"tensorboard --logdir {safe_text(args.tensorboard)}"
@@ -746,7 +866,12 @@ def cmd_sweep_report(argv: list[str]) -> int:
         "--csv, also written to PATH-ci.csv)",
     )
     parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
-    parser.add_argument("--width", type=int, help="heatmap width in columns")
+    parser.add_argument(
+        "--width",
+        type=int_in(30, MAX_HEATMAP_WIDTH),
+        metavar="N",
+        help=f"heatmap width in columns (30 to {MAX_HEATMAP_WIDTH}; default: the terminal's)",
+    )
     parser.add_argument(
         "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
     )
@@ -776,33 +901,37 @@ def cmd_analyze(argv: list[str]) -> int:
     )
     parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
     parser.add_argument(
-        "--step", metavar="S", type=int, help="the kept step to analyse (default: the latest)"
+        "--step",
+        metavar="S",
+        type=int_in(0, MAX_STEPS),
+        help="the kept step to analyse (default: the latest)",
     )
     parser.add_argument(
         "--landscape-points",
-        type=int,
+        type=int_in(1, MAX_LANDSCAPE_POINTS),
         default=11,
         metavar="N",
-        help="grid points per axis of the 2-D landscape (odd; default 11)",
+        help=f"grid points per axis of the 2-D landscape (odd; default 11, at most "
+        f"{MAX_LANDSCAPE_POINTS})",
     )
     parser.add_argument(
         "--landscape-span",
         metavar="S",
-        type=float,
+        type=number_in(0, MAX_SCALE, above=True),
         default=1.0,
         help="grid half-width in filter-normalised units (default 1)",
     )
     parser.add_argument(
         "--perturb-samples",
         metavar="N",
-        type=int,
+        type=int_in(1, MAX_PERTURB_SAMPLES),
         default=200,
         help="Gaussian perturbations of two layers (default 200; the report used 2000)",
     )
     parser.add_argument(
         "--perturb-scale",
         metavar="S",
-        type=float,
+        type=number_in(0, MAX_SCALE, above=True),
         default=0.5,
         help="largest noise std, in units of each layer's RMS weight (default 0.5)",
     )
@@ -817,7 +946,7 @@ def cmd_analyze(argv: list[str]) -> int:
     parser.add_argument(
         "--max-examples",
         metavar="N",
-        type=int,
+        type=int_in(1, MAX_EXAMPLES),
         default=1024,
         help="examples per split for landscape losses (default 1024)",
     )
@@ -825,33 +954,35 @@ def cmd_analyze(argv: list[str]) -> int:
     parser.add_argument(
         "--link-step",
         metavar="N",
-        type=int,
+        type=int_in(1, MAX_P),
         help="link n and n+STEP in projections (default: from Fourier)",
     )
     parser.add_argument(
         "--max-checkpoints",
         metavar="N",
-        type=int,
+        type=int_in(1, MAX_CHECKPOINTS),
         default=100,
         help="at most this many kept steps in the over-time analyses (default 100)",
     )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of directions, noise, t-SNE")
+    parser.add_argument(
+        "--seed",
+        type=int_in(0, MAX_ANALYSIS_SEED),
+        default=0,
+        help="seed of directions, noise, t-SNE (0 to 2^32 - 1)",
+    )
+    cpus = os.cpu_count() or 1
     parser.add_argument(
         "--threads",
         metavar="N",
-        type=int,
+        type=int_in(1, cpus, " (this machine's CPUs)"),
         default=1,
         help="CPU threads for torch (default 1: as fast for these small models, and it "
-        "leaves the other cores to training runs)",
+        f"leaves the other cores to training runs; at most {cpus}, the CPUs here)",
     )
     parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
     parser.add_argument("--runs-dir", help="where to look up a run id")
     args = parser.parse_args(argv)
-    positive = ("threads", "landscape_points", "perturb_samples", "max_examples", "max_checkpoints")
-    for key in positive:
-        if getattr(args, key) < 1:
-            parser.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.perturb_layers is not None and len(args.perturb_layers.split(",")) != 2:
         parser.error("--perturb-layers takes two parameter names separated by a comma")
     try:  # a mistyped run's error at once, before torch's seconds of import

@@ -17,6 +17,7 @@ from typing import Any
 from grok_tui import files, ownership, store
 from grok_tui.config import Preset, PresetError
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
+from grok_tui.text import safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
@@ -190,14 +191,14 @@ def _fail(
     run: store.RunDir, error: str, code: int = EXIT_FAILED, *, debug_hint: bool = False
 ) -> tuple[int, dict[str, Any]]:
     """Mark the run failed where its directory can still be written; say why in one line."""
-    print(f"error: {error}", file=sys.stderr)
+    print(f"error: {safe_text(error, multiline=True)}", file=sys.stderr)
     if debug_hint and not os.environ.get(DEBUG_ENV):
         print(f"(set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
     try:
         store.update_summary(run.path, status=store.FAILED, error=error, ended_at=store.now_iso())
     except OSError as exc:
         print(
-            f"error: could not mark {run.run_id} failed: {files.describe_os_error(exc)}",
+            safe_text(f"error: could not mark {run.run_id} failed: {files.describe_os_error(exc)}"),
             file=sys.stderr,
         )
     return code, store.read_summary(run.path)
@@ -237,9 +238,11 @@ def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict
                 f"run {run.run_id} is marked {summary.get('status')} on host {owner.host} "
                 f"(pid {owner.pid}); if it no longer trains there, resume with --force"
             )
-        print(
-            f"warning: run {run.run_id} was marked {summary.get('status')} on host "
-            f"{owner.host}; resuming here (--force)",
+        print(  # the status and the host are read from summary.json
+            safe_text(
+                f"warning: run {run.run_id} was marked {summary.get('status')} on host "
+                f"{owner.host}; resuming here (--force)"
+            ),
             file=sys.stderr,
         )
     if not os.path.lexists(run.checkpoint_path):

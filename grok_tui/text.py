@@ -13,6 +13,7 @@ way a duration is written, for the same two readers.
 from __future__ import annotations
 
 import re
+from typing import TextIO
 
 # C0 controls (ESC, BEL, BS, CR, LF, TAB …), DEL and C1 controls (CSI \x9b, OSC \x9d …);
 # the Unicode bidi controls (ALM, LRM, RLM, the embeddings and overrides U+202A–U+202E,
@@ -51,6 +52,28 @@ def safe_text(value: object, *, multiline: bool = False) -> str:
     if multiline:
         return _UNSAFE_BLOCK.sub(_shown, text.replace("\r\n", "\n"))
     return _UNSAFE_LINE.sub(_shown, text)
+
+
+class SafeStream:
+    """A text stream that passes every write through :func:`safe_text` (``multiline``).
+
+    For output made of many pieces read from disk (a sweep's point lines, its header,
+    the errors of its runs), written by code that does not escape each piece: newlines
+    and tabs stay, every other control character is shown as its escape. Not for a
+    stream that must carry escapes of its own (a progress line's ``\\r``, colours).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(safe_text(text, multiline=True))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def safe_markup(value: object, *, multiline: bool = False) -> str:

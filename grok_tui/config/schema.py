@@ -32,8 +32,14 @@ USER_INPUT = "user_input"  # validation context: the raw dict is what a user wro
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes at most 2^64 - 1; the engine also seeds seed + 1
 
 
+# Every float of a preset is finite: TOML reads `inf` and `nan`, and a bound such as
+# ``eps > 0`` or ``weight_decay >= 0`` lets inf through (eps = inf "completes" a run whose
+# weights never move). Set once for every section, so a float field added later is too.
+_PRESET_CONFIG = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = _PRESET_CONFIG
 
 
 class DataConfig(_Section):
@@ -477,7 +483,7 @@ class TrainConfig(_Section):
 class Preset(BaseModel):
     """One experiment: a task, a model, an optimizer and a training budget."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = _PRESET_CONFIG
 
     name: str = Field("unnamed", min_length=1, max_length=80, description="short name of the run")
     description: str = Field("", description="what this experiment shows, and its source")

@@ -11,6 +11,7 @@ other sweep.
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 import sys
@@ -27,10 +28,15 @@ from grok_tui.sweep.groups import Vectorize, parse_vectorize
 from grok_tui.sweep.labels import describe
 from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep, with_seeds
 from grok_tui.sweep.sweepdir import create_sweep_dir, is_sweep_dir, read_sweep_dir, recreate_missing
+from grok_tui.text import SafeStream, safe_text
 
 EXIT_BAD_INPUT, EXIT_STOPPED = 2, 130
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 RAY_INSTALL = "pip install 'grok-tui[cluster]'"
+# A point's Ray resources: Ray counts them in steps of 0.0001 (a smaller fraction is an
+# error when the task is submitted, after the sweep directory exists).
+RAY_RESOURCE_UNIT = 1e-4
+MAX_CPUS_PER_RUN, MAX_GPUS_PER_RUN = 1024.0, 64.0
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,20 @@ class RayOptions:
     shared_fs: bool = True
 
     def check(self) -> None:
-        if self.cpus_per_run <= 0:
-            raise PresetError(f"--cpus-per-run must be above 0, got {self.cpus_per_run:g}")
-        if self.gpus_per_run < 0:
-            raise PresetError(f"--gpus-per-run must be 0 or more, got {self.gpus_per_run:g}")
+        """Before anything is created or Ray is imported (run_command, resume_command).
+        Written as `not (in range)`: nan fails every comparison, so `cpus <= 0` let it
+        through, and Ray refused the task after the sweep directory was made."""
+        cpus, gpus = self.cpus_per_run, self.gpus_per_run
+        if not (math.isfinite(cpus) and RAY_RESOURCE_UNIT <= cpus <= MAX_CPUS_PER_RUN):
+            raise PresetError(
+                f"--cpus-per-run must be above 0: a number from {RAY_RESOURCE_UNIT:g} to "
+                f"{MAX_CPUS_PER_RUN:g}, got {cpus:g}"
+            )
+        if not (math.isfinite(gpus) and gpus <= MAX_GPUS_PER_RUN) or 0 < gpus < RAY_RESOURCE_UNIT:
+            raise PresetError(
+                f"--gpus-per-run must be 0 or more: 0 or a number from {RAY_RESOURCE_UNIT:g} "
+                f"to {MAX_GPUS_PER_RUN:g}, got {gpus:g}"
+            )
         if not self.address.strip():
             raise PresetError("--address is empty (local, auto, ray://HOST:PORT or HOST:PORT)")
 
@@ -140,7 +156,9 @@ def _announce_stop(out: TextIO) -> Callable[[int], None]:
 
 
 def _error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    # Messages quote sweep files, sweep directories and run ids, which may come from
+    # someone else: never an escape sequence to the terminal.
+    print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -325,7 +343,7 @@ def run_command(
 
     With ``seeds`` / ``split_seeds`` the file (a preset or a sweep) is crossed with that
     many seeds first (spec.with_seeds)."""
-    out = out or sys.stdout
+    out = SafeStream(out or sys.stdout)  # point lines carry names, labels and errors from disk
     try:
         device_list = device_choice(device, devices)
         if ray:
@@ -408,7 +426,7 @@ def resume_command(
 ) -> int:
     """``grok-tui --resume SWEEP_DIR``: train the points that are not finished, regrouped
     (the sweep's own --vectorize unless another is given)."""
-    out = out or sys.stdout
+    out = SafeStream(out or sys.stdout)  # point lines carry names, labels and errors from disk
     try:
         sweep_dir = read_sweep_dir(path)
         recorded = sweep_dir.info.get("vectorize")  # the sweep's own, unless another is given
