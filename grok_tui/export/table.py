@@ -8,20 +8,19 @@ record's fields (store.RECORD_FIELDS first, then any others, such as progress me
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, store
+from grok_tui import store
 from grok_tui.config.loading import flatten
+from grok_tui.export.csvfile import csv_cell as csv_cell  # its home before csvfile
+from grok_tui.export.csvfile import write_csv
+from grok_tui.export.records import Warn, read_run_records
 
 # These differ between runs by construction and say nothing about the experiment.
 NOT_SETTINGS = ("name", "description")
-# A cell that a spreadsheet would run as a formula (CSV injection): kept as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -42,8 +41,9 @@ def varying_fields(presets: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [k for k in keys if len({repr(values.get(k, missing)) for values in flat}) > 1]
 
 
-def runs_table(runs: Sequence[store.RunDir]) -> RunsTable:
-    """Every record of every run, with the run's id and its varying preset fields first."""
+def runs_table(runs: Sequence[store.RunDir], warn: Warn | None = None) -> RunsTable:
+    """Every record of every run, with the run's id and its varying preset fields first;
+    ``warn`` hears of a run whose records are not all read (records.read_run_records)."""
     presets: dict[str, dict[str, Any]] = {}
     records: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
@@ -51,7 +51,7 @@ def runs_table(runs: Sequence[store.RunDir]) -> RunsTable:
             presets[run.run_id] = store.read_run_preset_raw(run)
         except (store.PresetError, OSError):
             presets[run.run_id] = {}
-        records[run.run_id] = run.records()
+        records[run.run_id] = read_run_records(run, warn)
     settings = varying_fields(presets)
     fields = list(store.RECORD_FIELDS)
     for rows in records.values():
@@ -72,23 +72,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def csv_cell(value: Any) -> Any:
-    """'' for missing; a string that a spreadsheet would evaluate is quoted with a '."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def write_runs_csv(runs: Sequence[store.RunDir], path: str | Path) -> int:
-    """Write the table of ``runs`` to ``path`` (atomically, never through a link); rows written."""
-    table = runs_table(runs)
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(table.columns)
-    writer.writerows([csv_cell(v) for v in row] for row in table.rows)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_text_atomic(path, text.getvalue())
-    return len(table.rows)
+def write_runs_csv(
+    runs: Sequence[store.RunDir], path: str | Path, *, warn: Warn | None = None
+) -> int:
+    """Write the table of ``runs`` to ``path`` (atomically, never through a link, every cell
+    spreadsheet-safe); rows written. ``warn`` hears of records that were not read."""
+    table = runs_table(runs, warn)
+    return write_csv(path, table.columns, table.rows)

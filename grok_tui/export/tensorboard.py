@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import files, store
+from grok_tui.export.records import Warn, read_run_records
 
 # record field -> TensorBoard tag (others: their own name under "other/")
 TAGS = {
@@ -116,28 +117,79 @@ def frame(data: bytes) -> bytes:
     )
 
 
-def scalars_of(record: Mapping[str, Any]) -> dict[str, float]:
-    """The record's finite numbers, by TensorBoard tag."""
+# The largest float32: TensorBoard's scalars are float32, a run's records are float64 (an
+# fp64 run's loss may reach 1e300). A finite value beyond it is written as +-FLOAT32_MAX.
+FLOAT32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+
+
+def as_float32(value: float | int) -> tuple[float, bool]:
+    """``value`` as TensorBoard can store it, and whether it had to be clamped (finite but
+    beyond float32's range: it becomes +-FLOAT32_MAX)."""
+    try:
+        number = float(value)
+        struct.pack("<f", number)
+        return number, False
+    except OverflowError:  # also an int too large for a float
+        return (FLOAT32_MAX if value > 0 else -FLOAT32_MAX), True
+
+
+def scalars_of(
+    record: Mapping[str, Any], clamped: list[tuple[str, float | int]] | None = None
+) -> dict[str, float]:
+    """The record's finite numbers, by TensorBoard tag; those beyond float32's range are
+    clamped to it (each added to ``clamped`` as (tag, value) when given)."""
     out = {}
     for key, value in record.items():
         if key in NOT_SCALARS or isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        if math.isfinite(value):
-            out[TAGS.get(key, f"other/{key}")] = float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        tag = TAGS.get(key, f"other/{key}")
+        out[tag], beyond = as_float32(value)
+        if beyond and clamped is not None:
+            clamped.append((tag, value))
     return out
 
 
-def event_file_bytes(records: Iterable[Mapping[str, Any]], started: float) -> bytes:
-    """A whole event file: the version header, then one event per record."""
+def event_file_bytes(
+    records: Iterable[Mapping[str, Any]],
+    started: float,
+    *,
+    clamped: list[tuple[int, str, float | int]] | None = None,
+) -> bytes:
+    """A whole event file: the version header, then one event per record. ``clamped``
+    collects (step, tag, value) of each value written as +-FLOAT32_MAX."""
     chunks = [frame(encode_event(started, file_version="brain.Event:2"))]
     for record in records:
         step = record.get("step")
-        if not isinstance(step, int) or isinstance(step, bool):
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**63:
             continue
-        elapsed = record.get("elapsed_s")
-        wall = started + (elapsed if isinstance(elapsed, int | float) else 0.0)
-        chunks.append(frame(encode_event(wall, step, scalars=scalars_of(record))))
+        wall = _wall_time(started, record.get("elapsed_s"))
+        beyond: list[tuple[str, float | int]] = []
+        chunks.append(frame(encode_event(wall, step, scalars=scalars_of(record, beyond))))
+        if clamped is not None:
+            clamped.extend((step, tag, value) for tag, value in beyond)
     return b"".join(chunks)
+
+
+def _wall_time(started: float, elapsed: Any) -> float:
+    """When a record was made: the start plus its elapsed seconds (a crafted value that
+    is not a finite number of seconds counts as none)."""
+    if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
+        return started
+    try:
+        wall = started + float(elapsed)
+    except OverflowError:
+        return started
+    return wall if math.isfinite(wall) else started
+
+
+def _short(value: float | int) -> str:
+    """A number for a message, however large (an int beyond a float: its digits' count)."""
+    try:
+        return f"{float(value):g}"
+    except OverflowError:
+        return f"an integer of about {int(int(value).bit_length() * 0.30103)} digits"
 
 
 def _started(summary: Mapping[str, Any]) -> float:
@@ -148,17 +200,28 @@ def _started(summary: Mapping[str, Any]) -> float:
         return time.time()
 
 
-def write_tensorboard(run: store.RunDir, log_dir: str | Path) -> Path:
+def write_tensorboard(run: store.RunDir, log_dir: str | Path, *, warn: Warn | None = None) -> Path:
     """Write ``run``'s records as ``LOG_DIR/RUN_ID/events.out.tfevents...``; the file.
 
     A run's sub-directory is replaced on each export (one file, never a stale second one).
+    ``warn`` hears, one line each, of values written as +-FLOAT32_MAX and of records not
+    read (past the size cap of metrics.jsonl).
     """
-    folder = Path(log_dir) / run.run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("events.out.tfevents.*"):
-        old.unlink()
     started = _started(run.summary())
     name = f"events.out.tfevents.{int(started)}.{socket.gethostname()}.grok-tui"
-    path = folder / name
-    files.write_atomic(path, event_file_bytes(run.records(), started))
-    return path
+    clamped: list[tuple[int, str, float | int]] = []
+    data = event_file_bytes(read_run_records(run, warn), started, clamped=clamped)
+    if clamped and warn is not None:
+        step, tag, value = clamped[0]
+        warn(
+            f"run {run.run_id}: {len(clamped)} value(s) beyond float32's range, which "
+            f"TensorBoard stores, written as +-{FLOAT32_MAX:.4g} (the first: {tag} = "
+            f"{_short(value)} at step {step})"
+        )
+    # LOG_DIR is the user's; RUN_ID below it is ours: a link planted there is refused
+    with files.Folder.root(log_dir, create=True) as root, root.sub(run.run_id, create=True) as out:
+        for old in out.names():
+            if old.startswith("events.out.tfevents."):
+                out.unlink(old)
+        out.write_atomic(name, data)
+    return Path(log_dir) / run.run_id / name

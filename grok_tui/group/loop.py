@@ -4,17 +4,20 @@ Each member reports through an engine.Session of its own, to its own sinks, as
 engine.train reports a solo run: the same records at the same steps, the same events,
 summaries, checkpoints (in the solo format) and kept weights, in the same order. A
 member that diverges, or stops after grokking, ends there with the solo run's status
-and stops updating; the others go on.
+and stops updating; the others go on. So does a member whose files cannot be written
+(its run directory removed while it trains, a full disk): it ends ``failed`` alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from grok_tui.config import Preset
 from grok_tui.engine import Session, Sink
+from grok_tui.files import describe_os_error
 from grok_tui.graphs import Capture
 from grok_tui.group.graphs import GroupSteps
 from grok_tui.group.trainer import GroupTrainer
@@ -65,14 +68,63 @@ def train_group(
             sessions[i].checkpoint()
         summaries[i] = sessions[i].end(how)
 
-    try:
-        for session in sessions if not resumed else ():
+    def drop(i: int, exc: OSError) -> None:
+        """Member i's files cannot be written (its run directory was removed, its disk is
+        full): it ends failed, alone, as far as its sinks can still hear; the others go on."""
+        status[i] = "failed"
+        steps.freeze(i)
+        session = sessions[i]
+        where = f" {exc.filename}" if exc.filename else ""
+        session.summary.update(
+            status="failed",
+            step=session.trainer.step,
+            error=f"cannot write{where}: {describe_os_error(exc)}; the others go on",
+        )
+        for sink in session.sinks:
+            with contextlib.suppress(OSError):  # its own directory: gone, most likely
+                sink.on_end(session.summary)
+        summaries[i] = session.summary
+
+    def after_step(i: int, evaluating: bool, norms: Any, losses: Any, bad: list[int]) -> None:
+        """Member i after the group's step: its record, events, weights and end."""
+        session, tc = sessions[i], group.members[i].preset.train
+        if norms is not None and (evaluating or clips[i]):
+            session.grad_norm = norms[i]
+        if evaluating:
+            if bad[i] >= 0:
+                session.summary["diverged_step"] = bad[i]
+                session.summary["error"] = (
+                    f"non-finite training loss ({float(losses[i])}) at step {bad[i]}"
+                )
+                finish(i, "diverged")
+                return
             session.emit(session.record())
-            session.keep_weights()
+            events = group.members[i].events
+            if events.grok_step is not None and tc.stop_after_grok is not None:
+                stop_at[i] = events.grok_step + tc.stop_after_grok
+        session.keep_weights()
+        if group.step % tc.checkpoint_every == 0 and group.step < tc.steps:
+            session.checkpoint()
+        if group.step >= stop_at[i]:
+            session.summary["stopped_early"] = f"stop_after_grok = {tc.stop_after_grok}"
+            finish(i, "completed")
+        elif group.step >= tc.steps:
+            finish(i, "completed")
+
+    try:
+        for i, session in enumerate(sessions if not resumed else ()):
+            try:
+                session.emit(session.record())
+                session.keep_weights()
+            except OSError as exc:
+                drop(i, exc)
         while running():
             if should_stop():
                 for i in running():
-                    finish(i, "stopped")
+                    try:
+                        finish(i, "stopped")
+                    except OSError as exc:
+                        drop(i, exc)
                 break
             live = running()
             ahead = group.step + 1
@@ -82,29 +134,10 @@ def train_group(
             assert losses is not None
             bad = steps.first_bad.tolist() if any(evaluating) else []
             for i in live:
-                session, tc = sessions[i], group.members[i].preset.train
-                if norms is not None and (evaluating[i] or clips[i]):
-                    session.grad_norm = norms[i]
-                if evaluating[i]:
-                    if bad[i] >= 0:
-                        session.summary["diverged_step"] = bad[i]
-                        session.summary["error"] = (
-                            f"non-finite training loss ({float(losses[i])}) at step {bad[i]}"
-                        )
-                        finish(i, "diverged")
-                        continue
-                    session.emit(session.record())
-                    events = group.members[i].events
-                    if events.grok_step is not None and tc.stop_after_grok is not None:
-                        stop_at[i] = events.grok_step + tc.stop_after_grok
-                session.keep_weights()
-                if group.step % tc.checkpoint_every == 0 and group.step < tc.steps:
-                    session.checkpoint()
-                if group.step >= stop_at[i]:
-                    session.summary["stopped_early"] = f"stop_after_grok = {tc.stop_after_grok}"
-                    finish(i, "completed")
-                elif group.step >= tc.steps:
-                    finish(i, "completed")
+                try:
+                    after_step(i, evaluating[i], norms, losses, bad)
+                except OSError as exc:
+                    drop(i, exc)
     except BaseException as exc:
         for i in running():
             sessions[i].fail(exc)

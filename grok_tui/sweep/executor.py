@@ -176,9 +176,17 @@ class ProcessExecutor:
                     slot = free.pop(0)
                     unit = pending.popleft()
                     device = self.device_of(slot)
-                    running[slot] = _Child(
-                        self._start(unit, device), unit, device, time.monotonic()
-                    )
+                    try:
+                        process = self._start(unit, device)
+                    except OSError as exc:  # its log refused (a planted link), not started
+                        free.insert(0, slot)
+                        result = _not_started(unit[0], exc)
+                        results.append(result)
+                        on_done(result)
+                        if len(unit) > 1:  # the others of its group go on without it
+                            pending.appendleft(unit[1:])
+                        continue
+                    running[slot] = _Child(process, unit, device, time.monotonic())
                 while forwarded < self.stops:  # one SIGTERM per stop(): a second one kills
                     forwarded += 1
                     if self.on_stop:
@@ -226,8 +234,8 @@ class ProcessExecutor:
             )
             for job in unit[1:]:  # each member's log says where its output went
                 with (
-                    contextlib.suppress(OSError),
-                    open(job.run.log_path, "a", encoding="utf-8") as log,
+                    contextlib.suppress(OSError),  # a refused log (a planted link) stays so
+                    os.fdopen(files.open_append(job.run.log_path), "a", encoding="utf-8") as log,
                 ):
                     log.write(
                         f"--- sweep point {job.index} trains in a vectorised group led by "
@@ -239,6 +247,16 @@ class ProcessExecutor:
 
     def _result(self, child: _Child, job: PointJob, code: int) -> PointResult:
         run = job.run
+        if not run.exists():  # removed while it trained (its group trained on without it)
+            error = "its run directory was removed while it trained"
+            return PointResult(
+                job,
+                "missing",
+                code,
+                {"error": error},
+                child.device,
+                time.monotonic() - child.started,
+            )
         summary = run.summary()
         status = store.effective_status(summary)
         if status in (store.CREATED, "starting"):
@@ -254,6 +272,22 @@ class ProcessExecutor:
         return PointResult(
             job, status, code, summary, child.device, time.monotonic() - child.started
         )
+
+
+def _not_started(job: PointJob, exc: OSError) -> PointResult:
+    """A point whose process could not be started (the first of its group, whose log.txt
+    takes the output): failed, with why in its summary, so that the sweep says it in one
+    line and goes on; ``--resume`` tries it again once the cause is gone."""
+    where = exc.filename if isinstance(exc.filename, str) else job.run.log_path
+    how = "refused" if isinstance(exc, files.UnsafeFileError) else "cannot be opened"
+    error = f"not started: {where} {how}: {files.describe_os_error(exc)}"
+    try:
+        summary = store.update_summary(
+            job.run.path, status=store.FAILED, error=error, ended_at=store.now_iso()
+        )
+    except OSError:  # its directory cannot be written either: the line still says why
+        summary = {**job.run.summary(), "status": store.FAILED, "error": error}
+    return PointResult(job, store.FAILED, None, summary)
 
 
 def point_error(log_path: Path, code: int) -> str:

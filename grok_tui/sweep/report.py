@@ -12,8 +12,7 @@ the TUI's sweep screen uses the same functions.
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
 import json
 import os
 import statistics
@@ -22,15 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
-from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
+from grok_tui.export.csvfile import write_csv as write_table
+from grok_tui.sweep.heatmap import HeatmapGrid, heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
 from grok_tui.sweep.metrics import METRICS, SEED_FIELDS, ReportRow, format_metric, report_rows
 from grok_tui.sweep.spec import error_text
 from grok_tui.sweep.stats import ci_metrics, format_estimate, setting_stats
-from grok_tui.sweep.sweepdir import SweepDir, find_sweep, list_sweeps
+from grok_tui.sweep.sweepdir import SweepDir, find_sweep, scan_sweeps
+from grok_tui.text import safe_text
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 TABLE_METRICS = ("fit_step", "grok_step", "final_train_acc", "final_test_acc")
@@ -83,6 +83,7 @@ def format_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], metric: str | N
                 row.run_id or "-",
             ]
         )
+    lines = _safe_cells(lines)  # escaped before their widths are measured
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text_columns = {1 + len(names), len(header) - 1}  # status and run: left aligned
     text_columns |= set(range(1, 1 + len(names)))
@@ -94,6 +95,12 @@ def format_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], metric: str | N
         ]
         out.append("  ".join(cells).rstrip())
     return "\n".join(out)
+
+
+def _safe_cells(lines: list[list[str]]) -> list[list[str]]:
+    """Table cells terminal-safe: values, statuses and run ids come from sweep.json and
+    the points' summaries, which may come from someone else."""
+    return [[safe_text(cell) for cell in line] for line in lines]
 
 
 def describe_sweep(sweep_dir: SweepDir, rows: Sequence[ReportRow]) -> str:
@@ -109,33 +116,24 @@ def describe_sweep(sweep_dir: SweepDir, rows: Sequence[ReportRow]) -> str:
 
 
 def write_csv(sweep_dir: SweepDir, rows: Sequence[ReportRow], path: str | Path) -> int:
-    """The table as CSV (full field names, every metric); the number of rows written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The table as CSV (full field names, every metric); the number of rows written.
+    Every cell, header included, is spreadsheet-safe (export.csvfile)."""
     fields = list(sweep_dir.axes)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["index", *fields, "status", *CSV_METRICS, "run_id", "path"])
-        for row in rows:
-            writer.writerow(
-                [
-                    row.index,
-                    *(_csv_value(row.coords.get(name)) for name in fields),
-                    row.status,
-                    *("" if row.value(m) is None else row.value(m) for m in CSV_METRICS),
-                    row.run_id or "",
-                    str(row.path or ""),
-                ]
-            )
-    return len(rows)
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    return value
+    return write_table(
+        path,
+        ["index", *fields, "status", *CSV_METRICS, "run_id", "path"],
+        (
+            [
+                row.index,
+                *(row.coords.get(name) for name in fields),
+                row.status,
+                *(row.value(m) for m in CSV_METRICS),
+                row.run_id,
+                row.path,
+            ]
+            for row in rows
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -186,6 +184,7 @@ def spread_table(sweep_dir: SweepDir, rows: Sequence[ReportRow], over: Sequence[
                 f"{statistics.fmean(accs):.3f}" if accs else "-",
             ]
         )
+    lines = _safe_cells(lines)  # escaped before their widths are measured
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = [
         "  ".join(
@@ -221,6 +220,7 @@ def ci_table(
                 *(format_estimate(setting.means[m], kind=METRICS[m].kind) for m in figures),
             ]
         )
+    lines = _safe_cells(lines)  # escaped before their widths are measured
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = [
         "  ".join(
@@ -250,12 +250,10 @@ def write_ci_csv(
     columns = [*rest, "n", "grokked"]
     for name in ("grokked_fraction", *figures):
         columns += [f"{name}_mean", f"{name}_ci_lo", f"{name}_ci_hi", f"{name}_n"]
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(columns)
     settings = setting_stats(rows, list(sweep_dir.axes), over, metrics=figures)
+    lines: list[list[Any]] = []
     for setting in settings:
-        line: list[Any] = [*(_csv_value(setting.coords.get(f)) for f in rest)]
+        line: list[Any] = [*(setting.coords.get(f) for f in rest)]
         line += [setting.n, setting.grokked]
         for estimate in (setting.grokked_fraction, *(setting.means[m] for m in figures)):
             line += (
@@ -263,10 +261,8 @@ def write_ci_csv(
                 if estimate is None
                 else [estimate.mean, estimate.lo, estimate.hi, estimate.n]
             )
-        writer.writerow(line)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.write_text_atomic(path, text.getvalue())
+        lines.append(line)
+    write_table(path, columns, lines)
     return len(settings)
 
 
@@ -314,12 +310,32 @@ def report_text(
         parts += ["", ci_table(sweep_dir, rows, over, metric)]
     elif over:
         parts += ["", spread_table(sweep_dir, rows, over)]
+    # sweep.json and the summaries may come from someone else: their names, values,
+    # statuses and run ids reach the terminal escaped (safe_text); the heatmap keeps
+    # its own colours, so its labels are escaped before it is drawn.
+    parts = [safe_text(part, multiline=True) for part in parts]
     grid = heatmap_grid(sweep_dir, rows, metric, x, y)
     if grid is not None:
-        parts += ["", render_heatmap(grid, width=width, color=color)]
+        parts += ["", render_heatmap(_safe_grid(grid), width=width, color=color)]
     elif len(sweep_dir.varying()) < 2:
         parts += ["", "(a heatmap needs two fields that vary)"]
     return "\n".join(parts)
+
+
+def _safe_grid(grid: HeatmapGrid) -> HeatmapGrid:
+    """The grid with its field names and text values terminal-safe (numbers unchanged)."""
+
+    def safe(value: Any) -> Any:
+        return safe_text(value) if isinstance(value, str) else value
+
+    return dataclasses.replace(
+        grid,
+        x_field=safe_text(grid.x_field),
+        y_field=safe_text(grid.y_field),
+        x_values=[safe(v) for v in grid.x_values],
+        y_values=[safe(v) for v in grid.y_values],
+        over=[safe_text(f) for f in grid.over],
+    )
 
 
 def report_command(
@@ -357,7 +373,7 @@ def report_command(
             ci=ci,
         )
     except UserError as exc:
-        print(f"error: {error_text(exc)}", file=sys.stderr)
+        print(f"error: {safe_text(error_text(exc), multiline=True)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         print(text, flush=True)
@@ -368,26 +384,32 @@ def report_command(
         try:
             count = write_csv(sweep_dir, report_rows(sweep_dir), csv_path)
         except OSError as exc:
-            print(f"error: cannot write {csv_path}: {exc}", file=sys.stderr)
+            print(safe_text(f"error: cannot write {csv_path}: {exc}"), file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"wrote {count} rows to {csv_path}")
+        print(f"wrote {count} rows to {safe_text(csv_path)}")
         if ci:
             over = default_over(sweep_dir) if over is None else list(over)
             ci_path = ci_csv_path(csv_path)
             try:
                 count = write_ci_csv(sweep_dir, report_rows(sweep_dir), over, ci_path, metric)
             except OSError as exc:
-                print(f"error: cannot write {ci_path}: {exc}", file=sys.stderr)
+                print(safe_text(f"error: cannot write {ci_path}: {exc}"), file=sys.stderr)
                 return EXIT_BAD_INPUT
-            print(f"wrote {count} settings with their intervals to {ci_path}")
+            print(f"wrote {count} settings with their intervals to {safe_text(ci_path)}")
     return EXIT_OK
 
 
 def _list(runs_dir: Path) -> int:
-    sweeps = list_sweeps(runs_dir)
+    """One line per sweep directory; one whose sweep.json cannot be used says why
+    (``unreadable: ...``), and never hides the others."""
+    sweeps = scan_sweeps(runs_dir)
     if not sweeps:
-        print(f"no sweeps in {runs_dir}")
+        print(f"no sweeps in {safe_text(runs_dir)}")
         return EXIT_OK
-    for sweep_dir in sweeps:
-        print(describe_sweep(sweep_dir, report_rows(sweep_dir)))
+    for listing in sweeps:
+        if listing.sweep is None:
+            line = f"sweep {listing.path.name} · unreadable: {listing.unreadable}"
+        else:
+            line = describe_sweep(listing.sweep, report_rows(listing.sweep))
+        print(safe_text(line))
     return EXIT_OK

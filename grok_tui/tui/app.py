@@ -557,25 +557,36 @@ class GrokApp(App):
     def _write_runs_records(self, runs: list[store.RunDir], path: Path) -> None:
         from grok_tui.export import write_runs_csv
 
+        warnings: list[str] = []  # records past the size cap are never dropped silently
         try:
-            count = write_runs_csv(runs, path)
+            count = write_runs_csv(runs, path, warn=warnings.append)
         except OSError as exc:
             self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
             return
         self.call_from_thread(
             self.notify, safe_markup(f"Wrote {count} records of {len(runs)} runs to {path}")
         )
+        for line in warnings:
+            self.call_from_thread(
+                self.notify, safe_markup(line, multiline=True), severity="warning"
+            )
 
     @work(thread=True, exit_on_error=False, group="export")
     def _write_records(self, run: store.RunDir, path: Path) -> None:
+        from grok_tui.export.records import read_run_records
         from grok_tui.tui.runtable import write_records_csv
 
+        warnings: list[str] = []  # records past the size cap are never dropped silently
         try:
-            count = write_records_csv(run.records(), path)
+            count = write_records_csv(read_run_records(run, warnings.append), path)
         except OSError as exc:
             self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
             return
         self.call_from_thread(self.notify, safe_markup(f"Wrote {count} records to {path}"))
+        for line in warnings:
+            self.call_from_thread(
+                self.notify, safe_markup(line, multiline=True), severity="warning"
+            )
 
     # -- the curves' options: one place for every screen that draws curves ----------------
 

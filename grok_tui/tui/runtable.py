@@ -6,7 +6,6 @@ screens only display what is computed here.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 from grok_tui import store
 from grok_tui.config import S5_OPERATIONS, flatten
-from grok_tui.export.table import csv_cell
+from grok_tui.export.csvfile import csv_cell, write_csv
 from grok_tui.text import format_duration
 
 
@@ -348,39 +347,25 @@ def csv_value(value: Any) -> Any:
 
 
 def write_table_csv(rows: Iterable[RunRow], path: Path) -> int:
-    """The history table (raw values, not the rounded cells) as CSV; the number of rows."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["run_id", *COLUMN_KEYS, "sweep", "path"])
-        for row in rows:
-            writer.writerow(
-                [
-                    row.run_id,
-                    *(csv_value(row.values.get(k)) for k in COLUMN_KEYS),
-                    row.sweep_id or "",
-                    str(row.path),
-                ]
-            )
-            count += 1
-    return count
+    """The history table (raw values, not the rounded cells) as CSV; the number of rows.
+    Every cell, run ids and header included, is spreadsheet-safe (export.csvfile)."""
+    return write_csv(
+        path,
+        ["run_id", *COLUMN_KEYS, "sweep", "path"],
+        (
+            [row.run_id, *(row.values.get(k) for k in COLUMN_KEYS), row.sweep_id, row.path]
+            for row in rows
+        ),
+    )
 
 
 def write_records_csv(records: Sequence[Mapping[str, Any]], path: Path) -> int:
-    """A run's records as CSV: the standard fields first, then any others it has."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A run's records as CSV: the standard fields first, then any others it has (a record
+    key, from the run directory, is a header cell: spreadsheet-safe too)."""
     keys = list(store.RECORD_FIELDS)
     for record in records:
         keys.extend(k for k in record if k not in keys)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=keys, restval="")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: csv_value(v) for k, v in record.items()})
-    return len(records)
+    return write_csv(path, keys, ([record.get(k) for k in keys] for record in records))
 
 
 MISSING = "—"
