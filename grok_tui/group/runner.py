@@ -34,6 +34,7 @@ from grok_tui.runner import (
     claim,
     load_resume,
 )
+from grok_tui.text import safe_text
 
 # How a finished member's status reads as the group process's exit code: the worst wins.
 _EXIT_OF = {store.COMPLETED: EXIT_OK, store.STOPPED: EXIT_STOPPED}
@@ -144,7 +145,7 @@ def execute_group(
                         f"{', '.join(differ)}: they are not one group"
                     )
         except UserError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {safe_text(str(exc), multiline=True)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         if own_stop:
             stop.install()
@@ -193,7 +194,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
         run_sink = RunDirSink(member.run, resumed_step=member.step if resumed else -1)
         run_sink.summary["group"] = {"id": group_id, "index": index, "size": len(members)}
         run_sinks.append(run_sink)
-        label = f"#{index} {member.run.run_id}"
+        label = safe_text(f"#{index} {member.run.run_id}")
         extra: list[Any] = [EventLines(label, out)]
         if index == 0:  # one progress line and one thread share for the group's process
             extra += [
@@ -202,7 +203,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
             ]
         sinks.append([run_sink, *extra])
     where = f"step {members[0].step}" if resumed else "step 0"
-    out.write(f"group {group_id} · {len(members)} members · from {where}\n")
+    out.write(safe_text(f"group {group_id} · {len(members)} members · from {where}") + "\n")
     out.flush()
     try:
         group = GroupTrainer(
@@ -215,7 +216,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
         for run_sink in run_sinks:
             run_sink.metrics.close()
         code, message = _failure(exc)
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
         for member in members:
             with contextlib.suppress(OSError):
                 summary = member.run.summary()

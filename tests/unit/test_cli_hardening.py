@@ -587,3 +587,29 @@ def test_a_run_trained_resumed_and_analysed_in_a_hostile_folder_prints_no_escape
     captured = capsys.readouterr()
     assert_no_controls(captured.out, captured.err)
     assert f"runs\\x1b]0;pwned\\x07/{run_path.name}" in captured.out
+
+
+def test_group_resume_lines_are_printed_escaped(
+    evil_run: store.RunDir, runs_dir: Path, tiny_preset_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    other = store.create_run(load_preset(tiny_preset_path, ["data.p=13"]), runs_dir)
+    other = store.RunDir(other.path.rename(runs_dir / f"20260101-000000-001-{EVIL}"))
+    assert main(["--resume", str(evil_run.path), str(other.path)]) == 2  # not one group
+    captured = capsys.readouterr()
+    assert_no_controls(captured.out, captured.err)
+    assert "evil\\x1b[2J" in one_error_line(captured.err)
+
+
+@pytest.mark.slow  # trains a group of two in-process
+def test_a_group_s_member_lines_are_printed_escaped(
+    evil_run: store.RunDir, runs_dir: Path, tiny_preset_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(runner.StopFlag, "install", lambda self: None)
+    other = store.create_run(load_preset(tiny_preset_path, ["train.seed=1"]), runs_dir)
+    other = store.RunDir(other.path.rename(runs_dir / f"20260101-000000-001-{EVIL}"))
+    assert main(["--resume", str(evil_run.path), str(other.path)]) == 0
+    captured = capsys.readouterr()
+    assert_no_controls(captured.out, captured.err)
+    assert "#1 20260101-000000-001-evil\\x1b[2J" in captured.out
