@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files
+from grok_tui import files, ondisk
 
 LOCK_NAME = ".lock"
 _PROC = Path("/proc")
@@ -95,7 +95,7 @@ class Identity:
     @classmethod
     def from_dict(cls, data: Any) -> Identity | None:
         """An identity read from disk, or None when it is not one (crafted or damaged)."""
-        if not isinstance(data, dict):
+        if ondisk.identity_problem(data) is not None:
             return None
         host, pid = data.get("host"), data.get("pid")
         started, cmdline = data.get("started"), data.get("cmdline") or []
@@ -313,7 +313,7 @@ def read_holder(lock_path: Path) -> Identity | None:
     """The identity written beside a lock (unverified: see live_holder)."""
     try:
         data = json.loads(files.read_text(lock_path, 64 * 1024) or "null")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return Identity.from_dict(data)
 

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import sys
 import threading
 import time
@@ -29,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator
 
-from grok_tui import files, launcher, ownership, store
+from grok_tui import files, launcher, ondisk, ownership, store
 from grok_tui.config import Preset, with_overrides
 from grok_tui.errors import UserError
 
@@ -40,6 +39,7 @@ LOCK_NAME = ".queue.lock"  # held for one read-modify-write of queue.json
 RUNNER_LOCK = ".queue-runner.lock"  # held by the one queue runner of a runs directory
 DEFAULT_SLOTS = 1
 MAX_SLOTS = 1024
+MAX_DEVICE_KEY = 32  # characters of a slot pool's name: cuda:N
 POLL_S = 1.0
 LOCK_TIMEOUT_S = 10.0
 # What a preset may name (config/schema.py) and what a slot pool is called.
@@ -56,14 +56,19 @@ class QueueBusyError(QueueError):
     """Another process kept the queue's lock for too long."""
 
 
-class QueueEntry(BaseModel):
+# queue.json is read from disk (ondisk.py): every field is bounded, other fields pass
+# through bounded as free JSON.
+DeviceKey = Annotated[str, StringConstraints(max_length=MAX_DEVICE_KEY)]
+
+
+class QueueEntry(ondisk.Untrusted):
     """One waiting run, by the id of its run directory (directly under the runs directory)."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
-
-    run: str = Field(description="the queued run's directory name, under the runs directory")
-    device: str = Field(description="the slot pool it waits for: cpu, mps or cuda:N")
-    added_at: str | None = Field(None, description="when it was queued (ISO 8601)")
+    run: ondisk.DirName = Field(
+        description="the queued run's directory name, under the runs directory"
+    )
+    device: DeviceKey = Field(description="the slot pool it waits for: cpu, mps or cuda:N")
+    added_at: ondisk.Word | None = Field(None, description="when it was queued (ISO 8601)")
 
     @field_validator("run")
     @classmethod
@@ -81,16 +86,17 @@ class QueueEntry(BaseModel):
         return device
 
 
-class QueueState(BaseModel):
+class QueueState(ondisk.Untrusted):
     """queue.json: the entries in the order they start, and the slots of each device."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
-
-    slots: dict[str, Annotated[int, Field(ge=0, le=MAX_SLOTS)]] = Field(
+    slots: dict[DeviceKey, Annotated[int, Field(ge=0, le=MAX_SLOTS)]] = Field(
         default_factory=dict,
+        max_length=ondisk.MAX_ITEMS,
         description=f"runs live at once per device (a device not named: {DEFAULT_SLOTS})",
     )
-    entries: list[QueueEntry] = Field(default_factory=list, description="first starts first")
+    entries: list[QueueEntry] = Field(
+        default_factory=list, max_length=ondisk.MAX_ITEMS, description="first starts first"
+    )
 
     @field_validator("entries")
     @classmethod
@@ -207,11 +213,11 @@ def locked(runs_dir: str | Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[No
     """Hold the queue's lock for one read-modify-write (never nested in one process: a
     second flock of the same file waits for the first)."""
     runs_dir = Path(runs_dir)
-    lock = ownership.DirLock(runs_dir, LOCK_NAME)
+    lock = ownership.FileLock(runs_dir, LOCK_NAME)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
+            files.make_dirs(runs_dir)
             lock.acquire()
             break
         except ownership.LockedError as exc:
@@ -259,7 +265,8 @@ def enqueue(runs_dir: str | Path, preset: Preset, *, device: str | None = None) 
         try:
             write_queue(runs_dir, state)
         except OSError:
-            shutil.rmtree(run.path, ignore_errors=True)  # not queued: no stray run directory
+            with contextlib.suppress(OSError):  # not queued: no stray run directory
+                files.rmtree(run.path)
             raise
     return Queued(run, len(state.entries), key)
 
@@ -341,7 +348,7 @@ def rebuild(runs_dir: str | Path) -> tuple[int, Path | None]:
         except QueueError:
             path = queue_path(runs_dir)
             kept = path.with_name(f"{QUEUE_FILE}.damaged-{datetime.now():%Y%m%d-%H%M%S}")
-            os.replace(path, kept)
+            files.rename(path, kept.name)
             state = QueueState()
         known = {entry.run for entry in state.entries}
         for run in store.iter_run_dirs(runs_dir):
@@ -441,6 +448,20 @@ def tick(
         return len(state.entries)
 
 
+def check_startable(run: store.RunDir) -> None:
+    """QueueError saying why a queued run cannot start: its frozen preset no longer reads
+    or validates (edited, damaged, replaced by a link), as 'preset.toml:6: data.p: ...'.
+    Its trainer would end at once, before it reports, and the run would read ``crashed``
+    with no reason; the runner marks it failed with this one instead."""
+    try:
+        store.load_run_preset(run)
+    except UserError as exc:  # a schema error per line: the first one, and how many more
+        text = str(exc).replace(str(run.preset_path), store.PRESET_FILE)  # its own: short
+        lines = text.splitlines() or [type(exc).__name__]
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise QueueError(f"{lines[0]}{more}") from None
+
+
 def _start(
     runs_dir: Path,
     entry: QueueEntry,
@@ -450,6 +471,7 @@ def _start(
 ) -> None:
     run = store.RunDir(runs_dir / entry.run)
     try:
+        check_startable(run)
         start(run)
     except (OSError, RuntimeError, UserError) as exc:
         log(f"could not start {entry.run}: {exc}")
@@ -478,9 +500,9 @@ def serve(
     queue is empty (0), on a damaged queue (2, the error logged) or when asked (130).
     A second runner of the same runs directory ends at once (0)."""
     runs_dir = Path(runs_dir)
-    runner_lock = ownership.DirLock(runs_dir, RUNNER_LOCK)
+    runner_lock = ownership.DirLock(runs_dir, RUNNER_LOCK, user_folder=True)
     try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
+        files.make_dirs(runs_dir)
         runner_lock.acquire()
     except ownership.LockedError as exc:
         who = exc.holder.describe() if exc.holder else "another process"

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from grok_tui import files, ownership
+from grok_tui import files, ondisk, ownership
 from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
 
@@ -55,66 +54,19 @@ LIVE_STATUSES = (STARTING, RUNNING)
 UNREADABLE = "unreadable"  # a run directory whose files are not what grok-tui writes
 
 
-class _Untrusted(BaseModel):
-    """What is read from a run directory is checked for its types before anything uses it."""
-
-    model_config = ConfigDict(strict=True, extra="allow")
-
-
-class MetricsRecord(_Untrusted):
-    """One line of metrics.jsonl: the run's state at one evaluation."""
-
-    step: int = Field(ge=0)
-    epoch: float | None = None
-    train_loss: float | None = None
-    train_acc: float | None = None
-    test_loss: float | None = None
-    test_acc: float | None = None
-    lr: float | None = None
-    param_norm: float | None = None
-    grad_norm: float | None = None
-    elapsed_s: float | None = None
-
+# What is read from a run directory is checked to its bounds before anything uses it: the
+# models live in ondisk.py, beside those of every other file the product reads.
+_Untrusted = ondisk.Untrusted
+MetricsRecord = ondisk.MetricsRecord
+RunSummary = ondisk.RunSummary
 
 # The keys of a record, in order: the one list the engine writes and the CSV export follows.
 RECORD_FIELDS = tuple(MetricsRecord.model_fields)
 
 
-class RunSummary(_Untrusted):
-    """summary.json: the fields that readers rely on, with their types (others pass through)."""
-
-    status: str = "unknown"
-    name: str | None = None
-    run_id: str | None = None
-    step: int = Field(0, ge=0)
-    steps: int | None = None
-    epoch: int | None = None
-    pid: int | None = None
-    host: str | None = None
-    owner: dict[str, Any] | None = None
-    fit_step: int | None = None
-    grok_step: int | None = None
-    grok_gap: int | None = None
-    best_test_acc: float | None = None
-    best_test_acc_step: int | None = None
-    final: dict[str, float | None] | None = None
-    elapsed_s: float | None = None
-    steps_per_s: float | None = None
-    checkpoint_step: int | None = None
-    error: str | None = None
-    device: str | None = None
-    created_at: str | None = None
-    started_at: str | None = None
-    ended_at: str | None = None
-    resumes: list[dict[str, Any]] | None = None
-    sweep: dict[str, Any] | None = None
-
-
 def validation_reason(exc: ValidationError) -> str:
-    """The first problem of a validation error in one line: 'step: Input should be ...'."""
-    err = exc.errors()[0]
-    where = ".".join(str(part) for part in err.get("loc", ())) or "file"
-    return f"{where}: {err.get('msg', 'invalid')}"
+    """The first problem of a validation error in one short line: 'step: Input should be ...'."""
+    return ondisk.validation_reason(exc)
 
 
 def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
@@ -188,7 +140,7 @@ class RunDir:
         an empty note removes the file."""
         text = text.strip()
         if not text:
-            self.note_path.unlink(missing_ok=True)
+            files.unlink(self.note_path)
             return
         if len(text.encode("utf-8")) >= files.MAX_NOTE_BYTES:
             raise PresetError(
@@ -222,28 +174,41 @@ def create_run(
     Its status is ``created`` until the process that trains it starts and records its pid.
     """
     runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(runs_dir)
     for _ in range(100):
         run = RunDir(runs_dir / new_run_id(preset.name, runs_dir))
         try:
-            run.path.mkdir()
+            files.make_new_dir(run.path)
             break
         except FileExistsError:  # two processes picked the same millisecond
             continue
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a run directory in {runs_dir}")
-    files.write_text_atomic(run.preset_path, preset.to_toml())
-    summary = {
-        "run_id": run.run_id,
-        "name": preset.name,
-        "status": CREATED,
-        "steps": preset.train.steps,
-        "step": 0,
-        "created_at": now_iso(),
-        **(extra or {}),
-    }
-    write_summary(run.path, summary)
+    try:
+        files.write_text_atomic(run.preset_path, preset.to_toml())
+        summary = {
+            "run_id": run.run_id,
+            "name": preset.name,
+            "status": CREATED,
+            "steps": preset.train.steps,
+            "step": 0,
+            "created_at": now_iso(),
+            **(extra or {}),
+        }
+        write_summary(run.path, summary)
+    except BaseException:
+        discard_new_dir(run.path)
+        raise
     return run
+
+
+def discard_new_dir(path: Path) -> None:
+    """Remove a run or sweep directory that the failing call made moments ago (a full disk,
+    Ctrl-C): never an empty run, a run without a summary or a sweep without sweep.json
+    left behind. Only a directory that call made itself (an exclusive mkdir of a fresh
+    id): whatever it holds, that call wrote. The caller's error is what the user sees."""
+    with contextlib.suppress(OSError):
+        files.rmtree(path)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -389,9 +354,7 @@ def effective_status(summary: dict[str, Any], run_path: str | Path | None = None
         if not ownership.pid_alive(owner.pid):
             return CRASHED
         # a live pid proves nothing (reused, or planted): the trainer holds the run's lock
-        held = (
-            ownership.holds_lock(None, Path(run_path) / ownership.LOCK_NAME) if run_path else None
-        )
+        held = ownership.holds_lock(None, run_path) if run_path else None
         return CRASHED if held is False else status
     return status if ownership.is_alive(owner) else CRASHED
 
@@ -495,10 +458,12 @@ def delete_run(run: RunDir) -> None:
     if not run.exists():
         raise RunNotFoundError(f"{run.path} is not a run directory")
     try:
-        with run.lock:
-            shutil.rmtree(run.path)
+        with run.lock as lock:
+            assert lock.folder is not None
+            lock.folder.clear()  # emptied while no trainer can start in it
     except ownership.LockedError as exc:
         raise RunBusyError(f"run {run.run_id} is being trained ({exc}): stop it first") from None
+    files.rmtree(run.path)
 
 
 def load_run_preset(run: RunDir) -> Preset:
@@ -521,9 +486,14 @@ def snapshot_path(run_path: str | Path, step: int) -> Path:
 
 def snapshot_steps(run_path: str | Path) -> list[int]:
     """Steps whose weights were kept, in order."""
-    folder = Path(run_path) / SNAPSHOT_DIR
+    try:
+        with files.opened(run_path) as folder:
+            names = folder.names(SNAPSHOT_DIR) if folder.is_dir(SNAPSHOT_DIR) else []
+    except OSError:
+        return []
     steps = []
-    for path in folder.glob("step-*.pt") if files.is_real_dir(folder) else ():
-        with contextlib.suppress(ValueError):
-            steps.append(int(path.stem.removeprefix("step-")))
+    for name in names:
+        if name.startswith("step-") and name.endswith(".pt"):
+            with contextlib.suppress(ValueError):
+                steps.append(int(name[len("step-") : -len(".pt")]))
     return sorted(steps)

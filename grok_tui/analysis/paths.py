@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grok_tui import files, ondisk
+
 ANALYSIS_DIR = "analysis"
 ANALYSIS_FILE = "analysis.json"
 ANALYSIS_LOG = "analyze.log"
-SCHEMA = "grok-tui.analysis/1"
+SCHEMA = ondisk.ANALYSIS_SCHEMA  # "grok-tui.analysis/1"
+# A p = 1409 transformer's analysis (heatmaps, the example unit's p x p grid) takes ~30 MiB.
+MAX_ANALYSIS_BYTES = 64 * files.MiB
 
 
 def analysis_dir(run_path: str | Path) -> Path:
@@ -23,11 +27,27 @@ def analysis_path(run_path: str | Path) -> Path:
 
 def read_analysis(run_path: str | Path) -> dict[str, Any] | None:
     """The run's analysis.json, or None when there is none (or it cannot be read)."""
+    return read_analysis_checked(run_path)[0]
+
+
+def read_analysis_checked(run_path: str | Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(analysis, None), or (None, why it cannot be used): none there, a link, a FIFO, a
+    file over MAX_ANALYSIS_BYTES, not JSON, or JSON whose sections are not the shapes the
+    analysis views draw (ondisk.AnalysisFile). A run directory may come from someone else."""
+    path = analysis_path(run_path)
     try:
-        data = json.loads(analysis_path(run_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
+        data = json.loads(files.read_text(path, MAX_ANALYSIS_BYTES))
+    except FileNotFoundError:
+        return None, f"no {ANALYSIS_FILE}"
+    except OSError as exc:
+        return None, f"{ANALYSIS_FILE} {files.describe_os_error(exc)}"
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, f"{ANALYSIS_FILE} is not valid JSON"
+    if not isinstance(data, dict):
+        return None, f"{ANALYSIS_FILE} holds a {type(data).__name__}, not an object"
+    if reason := ondisk.problem(ondisk.AnalysisFile, data):
+        return None, f"{ANALYSIS_FILE}: {reason}"
+    return data, None
 
 
 def analysis_command(run_path: str | Path, *options: str) -> list[str]:

@@ -10,6 +10,7 @@ say why in ``notes``. The command line (its parser) is cli.py's ``cmd_analyze``.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -26,6 +27,7 @@ from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
 from grok_tui.config import DIVIDING, S5_OPERATIONS
+from grok_tui.text import safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 NANDA_OPERATIONS = ("add", "sub")
@@ -61,7 +63,12 @@ def spread(steps: Sequence[int], limit: int, keep: Sequence[int] = ()) -> list[i
 
 
 def _log(message: str) -> None:
-    print(message, flush=True)
+    # The run's path, id and notes come from its directory, perhaps someone else's.
+    print(safe_text(message, multiline=True), flush=True)
+
+
+def _say_error(message: str) -> None:
+    print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
 
 
 def analyze(
@@ -219,10 +226,13 @@ def json_ready(value: Any) -> Any:
 
 
 def write_report(analysis: dict[str, Any], folder: Path, figures: bool = True) -> Path:
-    """Write the figures (when matplotlib is there) and analysis.json into `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if not files.is_real_dir(folder):  # a planted link: never write through it
-        raise files.UnsafeFileError(20, "is a link, not a directory of the run", str(folder))
+    """Write the figures (when matplotlib is there) and analysis.json into `folder` (the
+    run's analysis/: made, opened and written without following a link)."""
+    with files.subfolder(folder, create=True) as out:
+        return _write_report(analysis, out, figures)
+
+
+def _write_report(analysis: dict[str, Any], folder: files.Folder, figures: bool) -> Path:
     ready = json_ready(analysis)
     ready["figures"] = {}
     if figures:
@@ -235,9 +245,8 @@ def write_report(analysis: dict[str, Any], folder: Path, figures: bool = True) -
         else:
             ready["figures"] = write_figures(ready, folder)
     analysis["figures"], analysis["notes"] = ready["figures"], ready["notes"]
-    path = folder / ANALYSIS_FILE
-    store.write_json_atomic(path, ready)
-    return path
+    folder.write_text(ANALYSIS_FILE, json.dumps(ready, indent=2))
+    return folder.path / ANALYSIS_FILE
 
 
 # --- the command ----------------------------------------------------------------------
@@ -268,16 +277,13 @@ def run_analysis(ref: str, options: Options, runs_dir: str | None = None) -> int
         _log(f"analysing {loaded.run.path} · steps with weights: {len(loaded.trained_steps)}")
         analysis = analyze(loaded, options)
     except AnalysisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say_error(str(exc))
         return EXIT_BAD_INPUT
     analysis["timing_s"]["total"] = round(time.perf_counter() - started, 3)
     try:
         path = write_report(analysis, analysis_dir(loaded.run.path), options.figures)
     except OSError as exc:
-        print(
-            f"error: cannot write {analysis_dir(loaded.run.path)}: {files.describe_os_error(exc)}",
-            file=sys.stderr,
-        )
+        _say_error(f"cannot write {analysis_dir(loaded.run.path)}: {files.describe_os_error(exc)}")
         return EXIT_FAILED
     for note in analysis["notes"]:
         _log(f"note: {note}")

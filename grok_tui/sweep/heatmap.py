@@ -96,13 +96,33 @@ def heatmap_grid(
     for row in rows:
         if x not in row.coords or y not in row.coords:
             continue
-        value = row.value(metric)
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        i, j = xi.get(value_key(row.coords[x])), yi.get(value_key(row.coords[y]))
+        value = _finite(row.value(metric))
+        if i is None or j is None or value is None:  # a point off the axes, a value not drawn
             continue
-        sums[yi[value_key(row.coords[y])]][xi[value_key(row.coords[x])]].append(float(value))
-    cells = [[(sum(c) / len(c) if c else None) for c in line] for line in sums]
+        sums[j][i].append(value)
+    cells = [[_mean(c) for c in line] for line in sums]
     over = [f for f in varying if axis(f) not in (axis(x), axis(y))]
     return HeatmapGrid(metric, x, y, x_values, y_values, cells, over)
+
+
+def _finite(value: Any) -> float | None:
+    """A metric's value as a float to draw, or None (absent, not a number, not finite)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the float range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    """The mean of finite values without overflow (two of 1e308 sum to inf); None if none."""
+    if not values:
+        return None
+    mean = sum(v / len(values) for v in values)
+    return mean if math.isfinite(mean) else None
 
 
 def _distinct(values: Sequence[Any]) -> list[Any]:
@@ -118,13 +138,26 @@ _PLOT_LOCK = threading.Lock()  # plotext keeps one global figure
 
 
 def value_range(grid: HeatmapGrid) -> tuple[float, float]:
-    """The colour scale: 0..1 for accuracies (comparable across sweeps), else the data's."""
-    values = grid.values()
+    """The colour scale: 0..1 for accuracies (comparable across sweeps), else the data's
+    (its finite values: a grid built by hand may hold any)."""
+    values = [v for v in (_finite(v) for v in grid.values()) if v is not None]
     if METRICS[grid.metric].kind == "acc":
         return 0.0, 1.0
     if not values:
         return 0.0, 1.0
     return min(values), max(values)
+
+
+def scale_position(value: Any, low: float, high: float) -> float | None:
+    """Where a value sits on the scale low..high, in [0, 1]; None when it is not a finite
+    number. Halves are subtracted, so that a scale of -1e308..1e308 does not overflow."""
+    number = _finite(value)
+    if number is None:
+        return None
+    span = high / 2 - low / 2
+    if not span > 0:
+        return 0.0
+    return min(max((number / 2 - low / 2) / span, 0.0), 1.0)
 
 
 def heatmap_title(grid: HeatmapGrid, width: int = 200) -> str:
@@ -170,7 +203,6 @@ def render_heatmap(
     height = max(height or min(max(4 * ny + 6, 12), 40), 8)
     width = max(width, 30)
     low, high = value_range(grid)
-    span = (high - low) or 1.0
     x_labels = [format_value(v) for v in grid.x_values]
     y_labels = [format_value(v) for v in grid.y_values]
     # The canvas inside the frame: the y tick labels and two borders take columns; the
@@ -188,10 +220,9 @@ def render_heatmap(
         plt.plotsize(width, height)
         for j in range(ny):
             for i in range(nx):
-                value = grid.cells[j][i]
-                if value is None or not x_spans[i] or not y_spans[j]:
+                t = scale_position(grid.cells[j][i], low, high)
+                if t is None or not x_spans[i] or not y_spans[j]:
                     continue
-                t = (value - low) / span
                 xs = [x for x in x_spans[i] for _ in y_spans[j]]
                 ys = [y for _ in x_spans[i] for y in y_spans[j]]
                 if color:
@@ -203,8 +234,9 @@ def render_heatmap(
             for i in range(nx):
                 value = grid.cells[j][i]
                 text = f" {format_metric(grid.metric, value, width=label_width)} "
-                if color and value is not None:
-                    r, g, b = viridis((value - low) / span)
+                t = scale_position(value, low, high)
+                if color and t is not None:
+                    r, g, b = viridis(t)
                     dark = 0.299 * r + 0.587 * g + 0.114 * b < 128
                     plt.text(
                         text,

@@ -130,7 +130,15 @@ def report_rows(sweep_dir: SweepDir) -> list[ReportRow]:
     """One row per point, in the sweep's order; 'missing' where a run directory is gone."""
     rows = []
     for point in sweep_dir.points():
-        summary = point.run.summary() if point.run else {}
+        summary, unreadable = (
+            store.read_summary_checked(point.run.path) if point.run else ({}, None)
+        )
+        if point.run is None:
+            status = "missing"
+        elif unreadable and unreadable != f"no {store.SUMMARY_FILE}":
+            status = store.UNREADABLE  # a damaged or crafted summary: no figure is read from it
+        else:
+            status = store.effective_status(summary)
         rows.append(
             ReportRow(
                 index=point.index,
@@ -138,7 +146,7 @@ def report_rows(sweep_dir: SweepDir) -> list[ReportRow]:
                 label=point.label,
                 run_id=point.run_id,
                 path=point.run.path if point.run else None,
-                status=store.effective_status(summary) if point.run else "missing",
+                status=status,
                 summary=summary,
             )
         )
@@ -146,9 +154,12 @@ def report_rows(sweep_dir: SweepDir) -> list[ReportRow]:
 
 
 def format_metric(metric: str, value: Any, *, width: int | None = None) -> str:
-    """A metric's value as text: accuracies to 3 decimals, steps whole, '-' when absent."""
+    """A metric's value as text: accuracies to 3 decimals, steps whole, '-' when absent;
+    an infinity as 'inf' (a drawn value may be one: it never raises)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)
     kind = METRICS[metric].kind if metric in METRICS else "loss"
     if kind in ("acc", "delta"):
         text = f"{value:.3f}"

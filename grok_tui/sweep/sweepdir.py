@@ -18,9 +18,9 @@ from typing import Any
 
 import tomli_w
 
-from grok_tui import files, ownership, store
+from grok_tui import files, ondisk, ownership, store
 from grok_tui.config import PresetError
-from grok_tui.errors import SweepError, UserError
+from grok_tui.errors import SweepError, UserError, cut_text
 from grok_tui.sweep.labels import short_names
 from grok_tui.sweep.spec import SWEEP_TABLE, Point, Sweep, read_raw, sweep_from_raw, value_key
 
@@ -116,45 +116,49 @@ def create_sweep_dir(
 
     ``vectorize`` is recorded so that ``--resume`` regroups the points as they started."""
     runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    files.make_dirs(runs_dir)
     for _ in range(100):
         path = runs_dir / store.new_run_id(f"sweep-{sweep.name}", runs_dir)
         try:
-            path.mkdir()
+            files.make_new_dir(path)
             break
         except FileExistsError:  # pragma: no cover - two sweeps in one millisecond
             continue
     else:  # pragma: no cover
         raise RuntimeError(f"could not create a sweep directory in {runs_dir}")
-    sweep_id = path.name
-    table: dict[str, Any] = {"mode": sweep.mode, **sweep.axes}
-    if sweep.zip_groups:
-        table["zip"] = sweep.zip_groups
-    resolved = {**sweep.base, SWEEP_TABLE: table}
-    (path / SWEEP_TOML).write_text(tomli_w.dumps(resolved), encoding="utf-8")
-    info: dict[str, Any] = {
-        "id": sweep_id,
-        "name": sweep.name,
-        "file": str(sweep.file.resolve()) if sweep.file else None,
-        "mode": sweep.mode,
-        "axes": sweep.axes,
-        "zip": sweep.zip_groups,
-        "overrides": {k: v for k, v in sweep.overrides},
-        "points": [],
-        "created": store.now_iso(),
-        "vectorize": vectorize,
-    }
-    for point in points:
-        run = create_point_run(path, sweep_id, point)
-        info["points"].append(
-            {
-                "index": point.index,
-                "coords": point.coords,
-                "label": point.label,
-                "run_id": run.run_id,
-            }
-        )
-    store.write_json_atomic(path / SWEEP_JSON, info)
+    try:  # a full disk (or Ctrl-C) midway leaves no sweep folder without its sweep.json
+        sweep_id = path.name
+        table: dict[str, Any] = {"mode": sweep.mode, **sweep.axes}
+        if sweep.zip_groups:
+            table["zip"] = sweep.zip_groups
+        resolved = {**sweep.base, SWEEP_TABLE: table}
+        files.write_text_atomic(path / SWEEP_TOML, tomli_w.dumps(resolved))
+        info: dict[str, Any] = {
+            "id": sweep_id,
+            "name": sweep.name,
+            "file": str(sweep.file.resolve()) if sweep.file else None,
+            "mode": sweep.mode,
+            "axes": sweep.axes,
+            "zip": sweep.zip_groups,
+            "overrides": {k: v for k, v in sweep.overrides},
+            "points": [],
+            "created": store.now_iso(),
+            "vectorize": vectorize,
+        }
+        for point in points:
+            run = create_point_run(path, sweep_id, point)
+            info["points"].append(
+                {
+                    "index": point.index,
+                    "coords": point.coords,
+                    "label": point.label,
+                    "run_id": run.run_id,
+                }
+            )
+        store.write_json_atomic(path / SWEEP_JSON, info)
+    except BaseException:
+        store.discard_new_dir(path)  # made above by this call, with all it holds
+        raise
     return SweepDir(path, info)
 
 
@@ -173,12 +177,19 @@ def recreate_missing(sweep_dir: SweepDir) -> list[int]:
         return []
     raw, files = read_raw(sweep_dir.toml_path)
     points = {p.index: p for p in sweep_from_raw(raw, files=files).points()}
-    for entry in sweep_dir.info["points"]:
-        if entry["index"] in missing and entry["index"] in points:
-            entry["run_id"] = create_point_run(
-                sweep_dir.path, sweep_dir.sweep_id, points[entry["index"]]
-            ).run_id
-    store.write_json_atomic(sweep_dir.json_path, sweep_dir.info)
+    made: list[tuple[dict[str, Any], Any, store.RunDir]] = []  # (entry, its old id, run)
+    try:
+        for entry in sweep_dir.info["points"]:
+            if entry["index"] in missing and entry["index"] in points:
+                run = create_point_run(sweep_dir.path, sweep_dir.sweep_id, points[entry["index"]])
+                made.append((entry, entry.get("run_id"), run))
+                entry["run_id"] = run.run_id
+        store.write_json_atomic(sweep_dir.json_path, sweep_dir.info)
+    except BaseException:  # a full disk: no run directory that sweep.json does not name
+        for entry, old_id, run in made:
+            store.discard_new_dir(run.path)
+            entry["run_id"] = old_id
+        raise
     return missing
 
 
@@ -232,25 +243,46 @@ def _check_sweep_info(info: dict[str, Any], json_path: Path) -> None:
             not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or run_id in (".", "..")
         ):
             raise PresetError(
-                f"run_id {run_id!r} is not the name of a run directory inside the sweep",
+                f"run_id {cut_text(repr(run_id))} is not the name of a run directory "
+                "inside the sweep",
                 file=json_path,
                 field=where,
             )
+    if reason := ondisk.problem(ondisk.SweepInfo, info):  # every field to its bounds
+        raise PresetError(reason, file=json_path)
+
+
+@dataclass
+class SweepListing:
+    """A sweep directory as the list of sweeps shows it: read, or why it cannot be."""
+
+    path: Path
+    sweep: SweepDir | None
+    unreadable: str | None = None  # shown, never fatal: it must not hide the other sweeps
+
+
+def scan_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepListing]:
+    """Every sweep directory of a runs directory, oldest first, each read (checked) or
+    with the reason it cannot be."""
+    runs_dir = Path(runs_dir)
+    try:
+        entries = sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if is_sweep_dir(entry):
+            try:
+                found.append(SweepListing(entry, read_sweep_dir(entry)))
+            except UserError as exc:  # 'sweep.json: points[1]: coords is not a table'
+                where = f"{exc.field}: " if exc.field else ""
+                found.append(SweepListing(entry, None, f"{SWEEP_JSON}: {where}{exc.message}"))
+    return found
 
 
 def list_sweeps(runs_dir: str | Path = store.DEFAULT_RUNS_DIR) -> list[SweepDir]:
     """The sweep directories of a runs directory, oldest first (unreadable ones skipped)."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    sweeps = []
-    for entry in sorted(runs_dir.iterdir()):
-        if is_sweep_dir(entry):
-            try:
-                sweeps.append(read_sweep_dir(entry))
-            except UserError:
-                continue
-    return sweeps
+    return [listing.sweep for listing in scan_sweeps(runs_dir) if listing.sweep is not None]
 
 
 def sweep_runner_pid(path: str | Path) -> int | None:
