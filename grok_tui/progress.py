@@ -25,6 +25,7 @@ class ProgressSink:
         self.steps = steps
         self._last_draw = 0.0
         self._events: list[str] = []
+        self._threads: Any = None  # the thread count last said (a line when it changes)
 
     def on_start(self, info: dict[str, Any]) -> None:
         resumed = info.get("resumed_from")
@@ -39,6 +40,11 @@ class ProgressSink:
             if summary.get(name) == record["step"] and name not in self._events:
                 self._events.append(name)
                 self._print(f"event {name} = {record['step']}")
+        threads = summary.get("threads")
+        n = threads.get("n") if isinstance(threads, dict) else None
+        if n is not None and n != self._threads:
+            self._threads = n
+            self._print(f"threads: {n} ({threads.get('why')})")
         rate = summary.get("steps_per_s") or 0.0
         eta = (self.steps - record["step"]) / rate if rate > 0 else None
         if self.tty:
@@ -51,7 +57,9 @@ class ProgressSink:
                 f"{100 * record['step'] / self.steps:5.1f}% │ "
                 f"train {record['train_acc']:.3f} test {record['test_acc']:.3f} │ "
                 f"loss {record['train_loss']:.3g}/{record['test_loss']:.3g} │ "
-                f"{rate:,.0f} steps/s │ ETA {format_duration(eta) or '--'}"
+                f"{rate:,.0f} steps/s"
+                + (f" · {n} thread{'s' if n != 1 else ''}" if n is not None else "")
+                + f" │ ETA {format_duration(eta) or '--'}"
             )
             self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()
@@ -60,7 +68,9 @@ class ProgressSink:
                 f"step={record['step']} epoch={record['epoch']} "
                 f"train_loss={record['train_loss']:.6g} train_acc={record['train_acc']:.4f} "
                 f"test_loss={record['test_loss']:.6g} test_acc={record['test_acc']:.4f} "
-                f"lr={record['lr']:.3g} steps_per_s={rate:.1f} elapsed_s={record['elapsed_s']}\n"
+                f"lr={record['lr']:.3g} steps_per_s={rate:.1f} elapsed_s={record['elapsed_s']}"
+                + (f" threads={n}" if n is not None else "")
+                + "\n"
             )
             self.stream.flush()
 

@@ -153,6 +153,9 @@ def status_text(follower: RunFollower) -> Text:
     if s.get("device"):
         gpu = str(s.get("device_name") or "").removeprefix("NVIDIA ")
         parts.append(f" · {safe_text(s['device'])}" + (f" {safe_text(gpu)}" if gpu else ""))
+    threads = s.get("threads")  # a CPU run's thread choice (grok_tui/threads.py)
+    if isinstance(threads, dict) and type(threads.get("n")) is int:
+        parts.append(f" {threads['n']} thread{'s' if threads['n'] != 1 else ''}")
     if "train_acc" in last:
         parts.append(f" · acc train {last['train_acc']:.3f} test {last.get('test_acc', 0):.3f}")
     for key, name in (("fit_step", "fit"), ("grok_step", "grok")):
