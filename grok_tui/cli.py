@@ -1,16 +1,28 @@
-"""The ``grok-tui`` command: argument parsing and dispatch only.
+"""The ``grok-tui`` command: one argparse parser with a sub-parser per command, and dispatch.
 
-Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped (Ctrl-C / SIGTERM).
+``grok-tui COMMAND ...`` (COMMANDS below; bare ``grok-tui`` opens the TUI). ``--runs-dir``
+and ``--device`` come from a shared parent parser and go before or after the command.
+``--run PRESET`` and ``--resume RUN...`` are the older spellings of ``run`` and ``resume``,
+kept as aliases: the launcher, the sweep executor and the queue start runs with them.
+A preset argument is a file or the name of a shipped preset (``quickstart``,
+``classic/nanda-p113``: ``grok-tui presets`` lists them).
+
+Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped by Ctrl-C (SIGINT),
+143 stopped by SIGTERM (128 + the signal's number, as shells count them).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
 import math
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from grok_tui import __version__, store
 from grok_tui.config import (
@@ -29,48 +41,41 @@ from grok_tui.sweep import is_sweep_file, validation_verdict
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, is_sweep_dir
 from grok_tui.text import safe_text
 
-SUBCOMMANDS = (
-    "validate",
-    "runs",
-    "note",
-    "export",
-    "bench",
-    "gpu-check",
-    "analyze",
-    "sweep-report",
-    "queue",
-)
+# Every command, with its one line of `grok-tui --help`, in the order --help lists them.
+COMMANDS = {
+    "run": "train a preset (a file or a shipped preset's name) or a sweep, headless",
+    "resume": "continue stopped runs (several: one vectorised group) or a sweep",
+    "tui": "open the TUI: presets, live runs, history, compare (bare grok-tui too)",
+    "presets": "list the shipped presets, name and description",
+    "validate": "check presets, one verdict per file",
+    "runs": "list the runs of the runs directory (--json, --csv)",
+    "note": "show, set or clear a run's note",
+    "export": "write runs' records as one CSV, or for TensorBoard",
+    "sweep-report": "a sweep's table and heatmap (without SWEEP_DIR: list the sweeps)",
+    "analyze": "embeddings, Fourier, landscape, norms of a run -> RUN_DIR/analysis/",
+    "queue": "runs that start when a slot of their device is free",
+    "bench": "measure the engine against a plain training loop",
+    "gpu-check": "on a GPU box: GPU tests, bench, quickstart and speed, in one report",
+    "completion": "print the bash or zsh completion script (needs shtab)",
+}
+SUBCOMMANDS = tuple(COMMANDS)
+# The commands that take --device (queue: its `add` only); elsewhere it is refused.
+DEVICE_COMMANDS = ("run", "resume", "analyze", "bench", "gpu-check", "queue")
 
 DESCRIPTION = """\
 A terminal workbench for grokking research.
 
-  grok-tui                              open the TUI (presets, live runs, history, compare)
-  grok-tui --run PRESET [--set K=V]...  train one preset headless
-  grok-tui --resume RUN_DIR             continue a stopped run from its checkpoint
-  grok-tui --run PRESET --seeds N [--split-seeds M]
-                                        N seeds (x M split seeds) of a preset as one sweep,
-                                        trained as vectorised groups where that pays
-  grok-tui --resume RUN_DIR RUN_DIR...  continue runs of one shape as one vectorised group
-  grok-tui validate FILE...             check presets, one verdict per file
-  grok-tui runs                         list the runs of the runs directory
-  grok-tui note RUN [TEXT] [--clear]    show, set or clear a run's note
-  grok-tui export RUN|SWEEP... [--csv FILE] [--tensorboard DIR]
-                                        records of runs (or sweeps) as one CSV, or for TensorBoard
-  grok-tui bench [--quick]              measure the engine against a plain training loop
-  grok-tui bench --vectorize N          a vectorised group of N against N solo runs
-  grok-tui gpu-check [--out DIR]        prove the CUDA path: GPU tests, bench, quickstart, speed
-  grok-tui analyze RUN_DIR [--step S]   embeddings, Fourier, landscape, norms -> RUN_DIR/analysis/
-  grok-tui --run SWEEP [--jobs N] [--devices cuda:0,cuda:1] [--vectorize N|auto]
-                                        train every point of a sweep file (a [sweep] table)
-  grok-tui --run SWEEP --executor ray [--address local|auto|ray://HOST:PORT]
-                [--jobs N] [--gpus-per-run F] [--cpus-per-run C] [--no-shared-fs]
-                                        train a sweep's points as Ray tasks (pip install 'grok-tui[cluster]')
-  grok-tui --resume SWEEP_DIR           continue a sweep without redoing finished points
-  grok-tui sweep-report SWEEP_DIR [--metric M] [--csv PATH]   a sweep's table and heatmap
-  grok-tui queue [list | add PRESET [--device D] | remove N | move N up|down|top|bottom
-                 | slots [DEVICE N] | rebuild]
-                                        runs that start when a slot of their device is free
-"""
+  grok-tui                          open the TUI (= grok-tui tui)
+  grok-tui run PRESET [--set K=V]   train a preset headless: a file, or a shipped
+                                    preset by name (grok-tui presets lists them)
+  grok-tui resume RUN               continue a stopped run from its checkpoint
+  grok-tui COMMAND --help           the options of a command"""
+
+EPILOG = """\
+--runs-dir DIR and --device D go before or after the command. The older spellings
+grok-tui --run PRESET ... and grok-tui --resume RUN... take the options of run and resume.
+Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped by Ctrl-C, 143 stopped
+by SIGTERM. Shell completion: eval "$(grok-tui completion bash)" (pip install shtab)."""
 
 
 # Bounds of the analysis options: each one sizes a loop, a tensor or a thread pool, so an
@@ -82,6 +87,33 @@ MAX_SCALE = 100.0  # --landscape-span, --perturb-scale: in units of the weights'
 MAX_CHECKPOINTS = 100_000
 MAX_ANALYSIS_SEED = 2**32 - 1  # scikit-learn's t-SNE takes a seed below 2^32
 MAX_HEATMAP_WIDTH = 1000  # sweep-report --width; below 30 the heatmap has no room
+
+# Shell completion (shtab reads an action's `complete`; shtab.FILE and shtab.DIRECTORY,
+# written out so that the parser is built without shtab). A preset completes as a file
+# or as a shipped preset's name.
+_FILES = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
+_DIRECTORIES = {"bash": "_shtab_compgen_dirs", "zsh": "_files -/", "tcsh": "d"}
+_PRESETS = {
+    "bash": "_grok_tui_preset_files",
+    "zsh": "_grok_tui_presets",
+    "preamble": {
+        "bash": "_grok_tui_preset_files() {\n"
+        '  compgen -f -- "$1"\n'
+        '  compgen -W "$(grok-tui presets --names 2>/dev/null)" -- "$1"\n'
+        "}\n",
+        "zsh": "_grok_tui_presets() {\n"
+        "  _files\n"
+        "  local -a names\n"
+        '  names=(${(f)"$(grok-tui presets --names 2>/dev/null)"})\n'
+        "  compadd -a names\n"
+        "}\n",
+    },
+}
+
+
+def _complete(action: argparse.Action, how: dict[str, Any]) -> argparse.Action:
+    action.complete = how  # type: ignore[attr-defined]
+    return action
 
 
 def _given(text: str) -> str:
@@ -129,110 +161,751 @@ def number_in(low: float, high: float, *, above: bool = False) -> Callable[[str]
     return parse
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        command, rest = argv[0], argv[1:]
-        return {
-            "validate": cmd_validate,
-            "runs": cmd_runs,
-            "note": cmd_note,
-            "export": cmd_export,
-            "bench": cmd_bench,
-            "gpu-check": cmd_gpu_check,
-            "analyze": cmd_analyze,
-            "sweep-report": cmd_sweep_report,
-            "queue": cmd_queue,
-        }[command](rest)
-    parser = argparse.ArgumentParser(
-        prog="grok-tui",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+# ---------------------------------------------------------------------------- the parser
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse's parser with "did you mean" for a mistyped choice and, with
+    ``intermixed=True``, positionals and options in any order (``note RUN --runs-dir DIR
+    TEXT...``), also when the parser is a command's sub-parser."""
+
+    def __init__(self, *args: Any, intermixed: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.intermixed = intermixed
+        self._intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if not self.intermixed or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls parse_known_args
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, _invalid_choice(action, str(value)))
+
+
+def _or(words: Iterable[str]) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _invalid_choice(action: argparse.Action, value: str) -> str:
+    """argparse's "invalid choice", with the close matches, or for a command that is a
+    preset or a run, the command line that was meant."""
+    text = f"invalid choice: '{_given(value)}'"
+    if action.dest == "command":
+        meant = _meant_command(value)
+        if meant is not None:
+            return f"{text}; did you mean: {meant}?"
+    choices = [str(choice) for choice in action.choices or ()]
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
+    if close:
+        return f"{text}; did you mean {_or(repr(c) for c in close)}?"
+    return f"{text} (choose from {', '.join(choices)})"
+
+
+def _meant_command(value: str) -> str | None:
+    """``grok-tui quickstart.toml``: grok-tui run quickstart.toml; a run or sweep
+    directory: grok-tui resume DIR."""
+    shown = safe_text(cut_text(value, 200))
+    if value.endswith(".toml") or os.path.isfile(value) or find_shipped(value) is not None:
+        return f"grok-tui run {shown}"
+    if is_sweep_dir(value) or store.RunDir(Path(value)).exists():
+        return f"grok-tui resume {shown}"
+    return None
+
+
+def _global_options(parser: argparse.ArgumentParser, default: Any, device: bool) -> None:
+    """--runs-dir (every command) and --device (the commands that train or compute)."""
+    _complete(
+        parser.add_argument(
+            "--runs-dir",
+            metavar="DIR",
+            default=default,
+            help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)",
+        ),
+        _DIRECTORIES,
     )
-    parser.add_argument("--version", action="version", version=f"grok-tui {__version__}")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--run", metavar="PRESET", help="train a preset (TOML file) headless")
-    mode.add_argument(
-        "--resume",
-        metavar="RUN_DIR",
-        nargs="+",
-        help="continue a stopped run (or a sweep directory) from its checkpoint; several "
-        "runs of one shape continue as one vectorised group",
-    )
-    parser.add_argument(
+    if device:
+        parser.add_argument(
+            "--device",
+            metavar="D",
+            default=default,
+            help="where to train or compute: cpu, cuda, cuda:N, mps (run, resume: instead of "
+            "the preset's train.device; bench: default auto, analyze: cpu, gpu-check: cuda)",
+        )
+
+
+def _parent(device: bool) -> CommandParser:
+    """The shared parent parser of the commands. Its defaults are SUPPRESS: a value given
+    before the command (the top-level parser's) is not overwritten by the command's."""
+    parent = CommandParser(add_help=False)
+    _global_options(parent, argparse.SUPPRESS, device)
+    return parent
+
+
+# The options of run and resume (and of --run / --resume): (dest, option, commands).
+TRAINING_OPTIONS = (
+    ("overrides", "--set", ("run",)),
+    ("force", "--force", ("resume",)),
+    ("seeds", "--seeds", ("run",)),
+    ("split_seeds", "--split-seeds", ("run",)),
+    ("vectorize", "--vectorize", ("run", "resume")),
+    ("jobs", "--jobs", ("run", "resume")),
+    ("devices", "--devices", ("run", "resume")),
+    ("executor", "--executor", ("run", "resume")),
+    ("address", "--address", ("run", "resume")),
+    ("gpus_per_run", "--gpus-per-run", ("run", "resume")),
+    ("cpus_per_run", "--cpus-per-run", ("run", "resume")),
+    ("no_shared_fs", "--no-shared-fs", ("run", "resume")),
+    ("presets", "--presets", ("tui",)),
+)
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "overrides": [],
+    "force": False,
+    "no_shared_fs": False,
+    "presets": [],
+}
+# The top-level parser keeps the older spelling's options under these dests: an option
+# given before a command is told to go after it.
+LEGACY = "legacy_"
+
+
+def _training_options(
+    parser: argparse.ArgumentParser, command: str, *, prefix: str = "", hidden: bool = False
+) -> None:
+    """The options of `command` (run, resume or tui); all three for the top-level parser
+    (`command` "*": the older spelling), where they are hidden from --help."""
+
+    def takes(dest: str) -> bool:
+        return command == "*" or any(
+            d == dest and command in commands for d, _, commands in TRAINING_OPTIONS
+        )
+
+    def shown(text: str) -> str:
+        return argparse.SUPPRESS if hidden else text
+
+    def add(dest: str, *flags: str, group: Any = parser, **kwargs: Any) -> argparse.Action | None:
+        if not takes(dest):
+            return None
+        kwargs["help"] = shown(kwargs.get("help", ""))
+        return group.add_argument(*flags, dest=prefix + dest, **kwargs)
+
+    add(
+        "overrides",
         "--set",
-        dest="overrides",
         action="append",
         default=[],
         metavar="K=V",
         help="override a preset field, e.g. --set optim.lr=3e-4 (value parsed as TOML)",
     )
-    parser.add_argument(
-        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
-    )
-    parser.add_argument("--device", help="override train.device (cpu, cuda, cuda:1, mps)")
-    parser.add_argument(
+    add(
+        "force",
         "--force",
         action="store_true",
-        help="--resume: continue a run marked running on another host (it must have stopped there)",
+        help="continue a run marked running on another host (it must have stopped there)",
     )
-    parser.add_argument(
-        "--presets", action="append", default=[], metavar="DIR", help="TUI: another preset folder"
+    presets = add(
+        "presets",
+        "--presets",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another preset folder",
     )
-    parser.add_argument(
+    if presets is not None:
+        _complete(presets, _DIRECTORIES)
+    add(
+        "seeds",
         "--seeds",
         type=int,
         metavar="N",
         help="train seeds train.seed .. train.seed+N-1 of the preset as one sweep",
     )
-    parser.add_argument(
+    add(
+        "split_seeds",
         "--split-seeds",
         type=int,
         metavar="M",
         help="cross M split seeds (data.split_seed onwards) into that sweep",
     )
-    parser.add_argument(
+    add(
+        "vectorize",
         "--vectorize",
         metavar="N|auto",
         help="sweeps: train points that differ only in seeds, lr, weight decay... as "
         "vectorised groups of at most N (default auto; 1: a process per point)",
     )
-    parser.add_argument("--jobs", type=int, metavar="N", help="sweeps: processes at once")
-    parser.add_argument(
-        "--devices", metavar="LIST", help="sweeps: one job per device, e.g. cuda:0,cuda:1"
+    add("jobs", "--jobs", type=int, metavar="N", help="sweeps: processes at once")
+    add(
+        "devices",
+        "--devices",
+        metavar="LIST",
+        help="sweeps: one job per device, e.g. cuda:0,cuda:1",
     )
-    cluster = parser.add_argument_group("sweeps on a Ray cluster (--executor ray)")
-    cluster.add_argument(
+    if not takes("executor"):
+        return
+    cluster = parser if hidden else parser.add_argument_group("sweeps on a Ray cluster")
+    add(
+        "executor",
         "--executor",
+        group=cluster,
         choices=["local", "ray"],
         help="sweeps: local (default: a process per point on this machine) or ray",
     )
-    cluster.add_argument(
+    add(
+        "address",
         "--address",
+        group=cluster,
         metavar="ADDR",
         help="ray: local (start Ray here for the sweep; default), auto (this machine's "
         "cluster), ray://HOST:PORT or HOST:PORT",
     )
     # Their range (nan and inf out) is RayOptions.check's: one line, exit 2, before the
     # sweep directory is made or Ray imported.
-    cluster.add_argument(
-        "--gpus-per-run", type=float, metavar="F", help="ray: GPUs per point (default 0)"
+    add(
+        "gpus_per_run",
+        "--gpus-per-run",
+        group=cluster,
+        type=float,
+        metavar="F",
+        help="ray: GPUs per point (default 0)",
     )
-    cluster.add_argument(
-        "--cpus-per-run", type=float, metavar="C", help="ray: CPUs per point (default 1)"
+    add(
+        "cpus_per_run",
+        "--cpus-per-run",
+        group=cluster,
+        type=float,
+        metavar="C",
+        help="ray: CPUs per point (default 1)",
     )
-    cluster.add_argument(
+    add(
+        "no_shared_fs",
         "--no-shared-fs",
+        group=cluster,
         action="store_true",
         help="ray: nodes do not share the runs directory; workers send everything here",
     )
-    args = parser.parse_args(argv)
+
+
+def build_parser() -> CommandParser:
+    """The one parser of grok-tui: global options, the older --run / --resume spelling,
+    and a sub-parser per command (shell completion is generated from it too)."""
+    parser = CommandParser(
+        prog="grok-tui",
+        usage="grok-tui [--runs-dir DIR] [--device D] [COMMAND] [ARGS...]",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"grok-tui {__version__}")
+    _global_options(parser, None, device=True)
+    older = parser.add_argument_group("older spellings (kept as aliases)")
+    mode = older.add_mutually_exclusive_group()
+    _complete(
+        mode.add_argument(
+            "--run", dest=LEGACY + "run", metavar="PRESET", help="grok-tui run PRESET"
+        ),
+        _PRESETS,
+    )
+    mode.add_argument(
+        "--resume", dest=LEGACY + "resume", metavar="RUN", nargs="+", help="grok-tui resume RUN..."
+    )
+    _training_options(parser, "*", prefix=LEGACY, hidden=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=CommandParser
+    )
+    runs_only, with_device = _parent(device=False), _parent(device=True)
+
+    def command(
+        name: str, *, device: bool = False, intermixed: bool = True, **kwargs: Any
+    ) -> CommandParser:
+        return commands.add_parser(  # type: ignore[no-any-return]
+            name,
+            prog=f"grok-tui {name}",
+            help=COMMANDS[name],
+            parents=[with_device if device else runs_only],
+            intermixed=intermixed,
+            **kwargs,
+        )
+
+    run = command("run", device=True, description=COMMANDS["run"])
+    _complete(
+        run.add_argument(
+            "preset",
+            metavar="PRESET",
+            help="a preset or sweep file (TOML), or a shipped preset's name (grok-tui presets)",
+        ),
+        _PRESETS,
+    )
+    _training_options(run, "run")
+    resume = command(
+        "resume",
+        device=True,
+        description="continue a stopped (or crashed) run from its checkpoint; several runs "
+        "of one shape continue as one vectorised group; a sweep directory continues "
+        "without redoing finished points",
+    )
+    _complete(
+        resume.add_argument("refs", nargs="+", metavar="RUN", help="run or sweep: path or id"),
+        _DIRECTORIES,
+    )
+    _training_options(resume, "resume")
+    tui = command("tui", description=COMMANDS["tui"])
+    _training_options(tui, "tui")
+    presets = command("presets", description="the shipped presets: name and description")
+    shape = presets.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="a JSON list (with paths)")
+    shape.add_argument("--names", action="store_true", help="names only, one per line")
+    validate = command("validate", description="check presets, one verdict per file")
+    _complete(
+        validate.add_argument(
+            "files", nargs="+", metavar="PRESET", help="a file or a shipped preset's name"
+        ),
+        _PRESETS,
+    )
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
+    _add_runs(command("runs", description="list the runs of the runs directory"))
+    _add_note(command("note", description=NOTE_HELP))
+    _add_export(command("export", description=EXPORT_HELP))
+    _add_sweep_report(command("sweep-report", description=SWEEP_REPORT_HELP))
+    _add_analyze(command("analyze", device=True, description=ANALYZE_HELP))
+    _add_queue(command("queue", device=True, intermixed=False, description=QUEUE_HELP))
+    _add_bench(command("bench", device=True, description=BENCH_HELP))
+    gpu_check = command("gpu-check", device=True, description=GPU_CHECK_HELP)
+    gpu_check.add_argument("--out", type=Path, default=Path("gpu-check"), metavar="DIR")
+    gpu_check.add_argument(
+        "--steps", type=int, default=20_000, help="steps of the default transformer (20,000)"
+    )
+    completion = command("completion", description=COMPLETION_HELP)
+    completion.add_argument("shell", choices=["bash", "zsh"], help="the shell")
+    return parser
+
+
+NOTE_HELP = (
+    "show a run's note, or set it (TEXT) or clear it (--clear); "
+    "the note lives in RUN_DIR/note.txt and shows in the TUI's history"
+)
+EXPORT_HELP = (
+    "write runs' records for other tools: one CSV of every record of every "
+    "run named (a sweep stands for its points), with the run id and the preset fields "
+    "that differ between the runs as the first columns; or TensorBoard event files, "
+    "one sub-directory per run (tensorboard --logdir DIR)"
+)
+SWEEP_REPORT_HELP = (
+    "a sweep's table (and heatmap for two varying fields); "
+    "without SWEEP, list the sweeps of the runs directory"
+)
+ANALYZE_HELP = (
+    "Analyse a run's kept weights: norms, embeddings (PCA, t-SNE, heatmaps), "
+    "their Fourier spectrum, Nanda et al.'s restricted/excluded losses, the loss "
+    "landscape. Writes RUN_DIR/analysis/analysis.json and PNG figures."
+)
+QUEUE_HELP = (
+    "Runs that wait for a free slot on their device (RUNS/queue.json). A "
+    "detached queue runner, started by `add` and by the TUI, starts the next one when "
+    "fewer runs than the device's slots are live (runs started by hand count too) and "
+    "ends when the queue is empty. Queued runs show in History with status queued."
+)
+BENCH_HELP = (
+    "Steps/s of the engine against a training loop written the common way, "
+    "on the report's transformer and MLP configurations."
+)
+GPU_CHECK_HELP = (
+    "on a GPU box: the GPU tests, the bench on CUDA, the quickstart to grok "
+    "and the default transformer's speed, written to DIR/report.md and DIR/report.json; "
+    "exit 1 when a part failed, 2 at once without CUDA"
+)
+COMPLETION_HELP = (
+    "print a completion script generated from this parser (needs shtab: pip install "
+    'shtab). bash: eval "$(grok-tui completion bash)" in ~/.bashrc; zsh: grok-tui '
+    'completion zsh > "${fpath[1]}/_grok-tui"'
+)
+
+
+def _add_runs(parser: argparse.ArgumentParser) -> None:
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="every run as a JSON list")
+    _complete(
+        shape.add_argument(
+            "--csv",
+            nargs="?",
+            const="-",
+            metavar="FILE",
+            help="every run as CSV, to FILE (or printed, without FILE)",
+        ),
+        _FILES,
+    )
+
+
+def _add_note(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run directory, id, or a unique part of an id")
+    parser.add_argument("text", nargs="*", metavar="TEXT", help="the new note")
+    parser.add_argument("--clear", action="store_true", help="remove the note")
+
+
+def _add_export(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "refs", nargs="+", metavar="RUN", help="run or sweep: directory, id or a unique part"
+    )
+    _complete(
+        parser.add_argument("--csv", type=Path, metavar="FILE", help="write one CSV here"),
+        _FILES,
+    )
+    _complete(
+        parser.add_argument(
+            "--tensorboard", type=Path, metavar="DIR", help="write event files here"
+        ),
+        _DIRECTORIES,
+    )
+
+
+def _add_sweep_report(parser: argparse.ArgumentParser) -> None:
+    from grok_tui.sweep.metrics import METRICS
+
+    parser.add_argument("sweep", nargs="?", metavar="SWEEP_DIR", help="path or id of a sweep")
+    parser.add_argument(
+        "--metric",
+        default="final_test_acc",
+        choices=list(METRICS),
+        help="the heatmap's figure, also a column of the table and, with --ci, of the "
+        "intervals (default: final_test_acc). Beyond the summary's figures: "
+        "test_acc_drop (best minus final test accuracy), test_acc_jitter (mean change "
+        "of test accuracy between evaluations over the run's second half), "
+        "test_acc_at_fit (test accuracy at fit_step: near chance when there is a "
+        "grokking gap), test_acc_rise (steps from test accuracy 0.1 to 0.9: how "
+        "gradual the rise is), "
+        "min_test_loss_step / min_test_loss_epoch (where test loss was lowest)",
+    )
+    parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
+    parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")
+    parser.add_argument(
+        "--over",
+        metavar="FIELD[,FIELD]",
+        help="summarise across these axes: the spread of fit_step and grok_step per setting"
+        " of the others (default: train.seed / data.split_seed when they vary; 'none': off)",
+    )
+    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="95%% bootstrap confidence intervals over the seeds of each setting: mean "
+        "fit_step, grok_step, grok_gap, --metric and the fraction that grokked (with "
+        "--csv, also written to PATH-ci.csv)",
+    )
+    parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
+    parser.add_argument(
+        "--width",
+        type=int_in(30, MAX_HEATMAP_WIDTH),
+        metavar="N",
+        help=f"heatmap width in columns (30 to {MAX_HEATMAP_WIDTH}; default: the terminal's)",
+    )
+
+
+def _add_analyze(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
+    parser.add_argument(
+        "--step",
+        metavar="S",
+        type=int_in(0, MAX_STEPS),
+        help="the kept step to analyse (default: the latest)",
+    )
+    parser.add_argument(
+        "--landscape-points",
+        type=int_in(1, MAX_LANDSCAPE_POINTS),
+        default=11,
+        metavar="N",
+        help=f"grid points per axis of the 2-D landscape (odd; default 11, at most "
+        f"{MAX_LANDSCAPE_POINTS})",
+    )
+    parser.add_argument(
+        "--landscape-span",
+        metavar="S",
+        type=number_in(0, MAX_SCALE, above=True),
+        default=1.0,
+        help="grid half-width in filter-normalised units (default 1)",
+    )
+    parser.add_argument(
+        "--perturb-samples",
+        metavar="N",
+        type=int_in(1, MAX_PERTURB_SAMPLES),
+        default=200,
+        help="Gaussian perturbations of two layers (default 200; the report used 2000)",
+    )
+    parser.add_argument(
+        "--perturb-scale",
+        metavar="S",
+        type=number_in(0, MAX_SCALE, above=True),
+        default=0.5,
+        help="largest noise std, in units of each layer's RMS weight (default 0.5)",
+    )
+    parser.add_argument(
+        "--perturb-absolute",
+        action="store_true",
+        help="take --perturb-scale as an absolute std (the report: --perturb-scale 0.01)",
+    )
+    parser.add_argument(
+        "--perturb-layers", metavar="A,B", help="two parameter names (default: chosen per model)"
+    )
+    parser.add_argument(
+        "--max-examples",
+        metavar="N",
+        type=int_in(1, MAX_EXAMPLES),
+        default=1024,
+        help="examples per split for landscape losses (default 1024)",
+    )
+    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE")
+    parser.add_argument(
+        "--link-step",
+        metavar="N",
+        type=int_in(1, MAX_P),
+        help="link n and n+STEP in projections (default: from Fourier)",
+    )
+    parser.add_argument(
+        "--max-checkpoints",
+        metavar="N",
+        type=int_in(1, MAX_CHECKPOINTS),
+        default=100,
+        help="at most this many kept steps in the over-time analyses (default 100)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int_in(0, MAX_ANALYSIS_SEED),
+        default=0,
+        help="seed of directions, noise, t-SNE (0 to 2^32 - 1)",
+    )
+    cpus = os.cpu_count() or 1
+    parser.add_argument(
+        "--threads",
+        metavar="N",
+        type=int_in(1, cpus, " (this machine's CPUs)"),
+        default=1,
+        help="CPU threads for torch (default 1: as fast for these small models, and it "
+        f"leaves the other cores to training runs; at most {cpus}, the CPUs here)",
+    )
+    parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
+
+
+def _add_queue(parser: CommandParser) -> None:
+    runs_only, with_device = _parent(device=False), _parent(device=True)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=CommandParser)
+
+    def action(name: str, help: str, device: bool = False) -> CommandParser:
+        return actions.add_parser(  # type: ignore[no-any-return]
+            name,
+            prog=f"grok-tui queue {name}",
+            help=help,
+            parents=[with_device if device else runs_only],
+            intermixed=True,
+        )
+
+    action("list", "the queue in order (the default)")
+    add = action("add", "queue a preset (last)", device=True)
+    _complete(
+        add.add_argument(
+            "preset", metavar="PRESET", help="a preset file (TOML) or a shipped preset's name"
+        ),
+        _PRESETS,
+    )
+    add.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
+    remove = action("remove", "take entry N out (its run directory, never trained, goes)")
+    remove.add_argument("position", type=int, metavar="N")
+    move = action("move", "move entry N: up, down, top, bottom")
+    move.add_argument("position", type=int, metavar="N")
+    move.add_argument("where", choices=["up", "down", "top", "bottom"])
+    slots = action("slots", "show, or set, the runs live at once on DEVICE (0 pauses)")
+    slots.add_argument("slot_device", nargs="?", metavar="DEVICE")
+    slots.add_argument("count", nargs="?", type=int, metavar="N")
+    action(
+        "rebuild",
+        "a new queue.json from the runs with status queued (a damaged one is kept aside)",
+    )
+    serve = action("run", "serve the queue here until it is empty (what add starts)")
+    serve.add_argument("--poll", type=float, default=1.0, metavar="S", help=argparse.SUPPRESS)
+
+
+def _add_bench(parser: argparse.ArgumentParser) -> None:
+    # --device (default auto: cpu, cuda, cuda:N or mps) comes from the shared parent.
+    parser.add_argument("--quick", action="store_true", help="a few seconds instead of minutes")
+    parser.add_argument("--json", type=Path, help="write every number to this JSON file")
+    parser.add_argument(
+        "--compile",
+        default="auto",
+        choices=["auto", "none", "default", "reduce-overhead", "max-autotune"],
+        help="an extra engine variant with [train] compile = MODE "
+        "(auto: reduce-overhead on CUDA, none elsewhere)",
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds (default 5, quick 2)")
+    parser.add_argument(
+        "--vectorize",
+        type=int,
+        metavar="N",
+        help="time a vectorised group of N against N solo runs instead (member-steps/s)",
+    )
+    parser.add_argument(
+        "--scaling",
+        metavar="N,N,...",
+        help="wall time per step of vectorised groups of these sizes against one member, "
+        "e.g. 1,8,64,256 (on a GPU)",
+    )
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="the quickstart beside 0, 2 and 4 busy processes: automatic CPU threads "
+        "against OMP_NUM_THREADS=1 and 2, in steps/s (about 15 minutes; --quick, --rounds)",
+    )
+    startup = parser.add_argument_group(
+        "start-up", "--startup times the TUI instead: no training, no torch"
+    )
+    startup.add_argument(
+        "--startup",
+        action="store_true",
+        help="seconds to the TUI's first frame and to History listing every run, "
+        "with a temporary runs directory of finished runs",
+    )
+    startup.add_argument("--runs", type=int, metavar="N", help="runs on disk (default 200)")
+    startup.add_argument("--repeat", type=int, metavar="N", help="starts timed (default 3)")
+
+
+# ------------------------------------------------------------------------------ dispatch
+
+
+def _parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by its words ("run", "queue add"); the top-level one is ""."""
+    found: dict[str, argparse.ArgumentParser] = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for words, inner in _parsers(sub).items():
+                    found[f"{name} {words}".strip()] = inner
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    parsers = _parsers(parser)
+    words = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
+    here = parsers.get(words, parser)
+    if extras:
+        here.error(_unrecognized(extras, words, parsers))
+    if args.command is None:
+        return _train(_older_spelling(args), parser)
+    _refuse_misplaced(args, parser)
+    try:
+        return HANDLERS[args.command](args, here)
+    except BrokenPipeError:  # `grok-tui presets | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 128 + 13  # as a process ended by SIGPIPE
+
+
+def _unrecognized(extras: list[str], words: str, parsers: dict[str, Any]) -> str:
+    """argparse's "unrecognized arguments", with where an option belongs or what was
+    meant, and what the command takes."""
+    text = f"unrecognized arguments: {' '.join(_given(e) for e in extras)}"
+    here = parsers.get(words, parsers[""])
+    hints: list[str] = []
+    stray = False  # a word that is no option's value: what the command takes is the hint
+    after_option = False
+    for extra in extras:
+        if not extra.startswith("-") or re.fullmatch(r"-[\d.].*", extra):
+            stray = stray or not after_option
+            after_option = False
+            continue
+        after_option = "=" not in extra
+        option = extra.split("=", 1)[0]
+        owners = [w for w, p in parsers.items() if w and option in p._option_string_actions]
+        if owners:
+            hints.append(f"{option} is an option of {_or(f'grok-tui {w}' for w in owners)}")
+            continue
+        known = sorted(s for s in here._option_string_actions if s.startswith("--"))
+        close = difflib.get_close_matches(option, known, n=2, cutoff=0.7)
+        if close:
+            hints.append(f"did you mean {_or(close)}?")
+    if stray:
+        hints.append(f"{f'grok-tui {words}' if words else 'grok-tui'} takes {_takes(here)}")
+    return "; ".join([text, *hints])
+
+
+def _takes(parser: argparse.ArgumentParser) -> str:
+    """What a command's positional arguments are: 'PRESET', 'RUN [TEXT ...]'."""
+    parts = []
+    for action in parser._get_positional_actions():
+        if isinstance(action, argparse._SubParsersAction):
+            parts.append(f"one of {', '.join(action.choices)}")
+            continue
+        name = action.metavar or action.dest
+        parts.append(
+            {None: f"one {name}", "?": f"[{name}]", "+": f"{name}...", "*": f"[{name}...]"}.get(
+                action.nargs,  # type: ignore[arg-type]
+                f"{action.nargs} {name}",
+            )
+        )
+    return " ".join(parts) if parts else "no arguments besides its options"
+
+
+def _older_spelling(args: argparse.Namespace) -> argparse.Namespace:
+    """`grok-tui [--run PRESET | --resume RUN...] [options]`: the namespace of run, resume
+    or the TUI, from the top-level parser's own options."""
+    for dest in ("run", "resume", *(dest for dest, _, _ in TRAINING_OPTIONS)):
+        setattr(args, dest, getattr(args, LEGACY + dest))
+    return args
+
+
+def _refuse_misplaced(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """A command with --run / --resume, or with an option of run (resume, tui) before it;
+    --device for a command that takes none."""
+    command = args.command
+    if getattr(args, LEGACY + "run") is not None or getattr(args, LEGACY + "resume") is not None:
+        flag = "--run" if getattr(args, LEGACY + "run") is not None else "--resume"
+        parser.error(
+            f"{flag} is the older spelling of grok-tui {flag[2:]}: give it or the command "
+            f"{command}, not both"
+        )
+    for dest, option, commands in TRAINING_OPTIONS:
+        if getattr(args, LEGACY + dest) == TRAINING_DEFAULTS.get(dest):
+            continue
+        if command in commands:
+            parser.error(f"{option} goes after the command: grok-tui {command} ... {option} ...")
+        parser.error(f"{option} is an option of {_or(f'grok-tui {c}' for c in commands)}")
+    action = getattr(args, "action", None)
+    if args.device is not None and (
+        command not in DEVICE_COMMANDS or (command == "queue" and action != "add")
+    ):
+        takes = _or([*DEVICE_COMMANDS[:-1], "queue add"])
+        parser.error(f"--device applies to {takes}, not to {command} {action or ''}".strip())
+
+
+def _training_namespace(args: argparse.Namespace) -> argparse.Namespace:
+    """run / resume / tui: every option of the older spelling, defaults where not given."""
+    for dest, _, _ in TRAINING_OPTIONS:
+        if not hasattr(args, dest):
+            setattr(args, dest, TRAINING_DEFAULTS.get(dest))
+    args.run = args.preset if args.command == "run" else None
+    args.resume = args.refs if args.command == "resume" else None
+    return args
+
+
+def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """run, resume and the TUI, from either spelling: what `grok-tui --run/--resume` did."""
     from grok_tui.sweep.commands import ray_only_options  # torch-free, ray-free
 
     ray_only = ray_only_options(args)
     if ray_only and args.executor != "ray":
         parser.error(f"{', '.join(ray_only)} apply to --executor ray")
     runs_dir = resolve_runs_dir(args.runs_dir)
+    if args.run:
+        try:  # a shipped preset's name: its file
+            args.run = resolve_preset(args.run)
+        except UserError as exc:
+            return _error(str(exc))
     from grok_tui.sweep.commands import dispatch  # torch-free: a sweep file or sweep directory?
 
     code = dispatch(args, runs_dir)
@@ -262,10 +935,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--set and --device need --run (or --resume for --device)")
     if args.force:
         parser.error("--force applies to --resume only")
+    return open_tui(runs_dir, [Path(d) for d in args.presets])
+
+
+def open_tui(runs_dir: Path, preset_dirs: list[Path]) -> int:
+    """The TUI until it is closed; its exit code (run_app's, where it returns one)."""
     from grok_tui.tui.app import run_app  # Textual only when the TUI is wanted
 
-    run_app(runs_dir, [Path(d) for d in args.presets])
-    return EXIT_OK
+    code = run_app(runs_dir, preset_dirs)
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def _training_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    return _train(_training_namespace(args), parser)
 
 
 def _error(message: str) -> int:
@@ -305,7 +987,7 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
             preset, run, sinks=[ProgressSink(preset.train.steps)], stop=stop
         )
     print(safe_text(describe_end(str(run.path), summary), multiline=True), flush=True)
-    if code == runner.EXIT_STOPPED:
+    if code in runner.STOPPED_CODES:
         print(
             f"stopped by {stop.signal_name or 'request'}; continue with: "
             f"grok-tui --resume {safe_text(run.path)}"
@@ -357,31 +1039,139 @@ def cmd_resume_group(refs: list[str], runs_dir: Path, device: str | None, force:
         return _error(str(exc))
     if len({run.path.resolve() for run in runs}) < len(runs):
         return _error("a run is named twice")
+    from grok_tui import runner
     from grok_tui.group.runner import execute_group
 
-    return execute_group(runs, device=device, force=force)
+    # Our own stop flag, to tell Ctrl-C (exit 130) from SIGTERM (143): the group says 130.
+    stop = runner.StopFlag()
+    stop.install()
+    code = execute_group(runs, device=device, force=force, stop=stop)
+    return runner.stop_exit_code(stop.signal_name) if code in runner.STOPPED_CODES else code
 
 
-def cmd_validate(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="grok-tui validate", description="check preset files")
-    parser.add_argument("files", nargs="+", metavar="FILE")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
-    args = parser.parse_args(argv)
+# ------------------------------------------------------------------------ shipped presets
+
+
+def shipped_presets() -> dict[str, Path]:
+    """Every shipped preset by name: its path under the shipped folder without ``.toml``
+    (``quickstart``, ``classic/nanda-p113``, ``report/sweeps/mlp-width``), top-level files
+    first. The folder is the one the TUI lists as shipped (tui/catalog.preset_sources:
+    the repository's presets/, or the copy installed as grok_tui.presets)."""
+    from grok_tui.tui.catalog import preset_sources  # torch-free and Textual-free
+
+    found: dict[str, Path] = {}
+    for source in preset_sources():
+        if source.label != "shipped":
+            continue
+        paths = [p for p in source.path.rglob("*.toml") if p.is_file()]
+        for path in sorted(paths, key=lambda p: (p.parent != source.path, str(p.parent), p.name)):
+            found.setdefault(path.relative_to(source.path).with_suffix("").as_posix(), path)
+    return found
+
+
+def find_shipped(name: str, shipped: dict[str, Path] | None = None) -> Path | None:
+    """The shipped preset a name means (``quickstart``, ``classic/nanda-p113.toml``, or a
+    file name that only one shipped preset has: ``nanda-p113``), else None."""
+    if not name or Path(name).is_absolute():
+        return None
+    shipped = shipped_presets() if shipped is None else shipped
+    key = name.removesuffix(".toml")
+    if key in shipped:
+        return shipped[key]
+    same_stem = [path for n, path in shipped.items() if n.rsplit("/", 1)[-1] == key]
+    return same_stem[0] if len(same_stem) == 1 else None
+
+
+def resolve_preset(ref: str) -> str:
+    """A preset argument as a path: the file when there is one, else the shipped preset of
+    that name. A name that is neither is a PresetError naming the closest shipped ones
+    (an absolute path keeps load_preset's own "file not found")."""
+    if os.path.lexists(ref) or Path(ref).is_absolute():
+        return ref
+    shipped = shipped_presets()
+    path = find_shipped(ref, shipped)
+    if path is not None:
+        return str(path)
+    key = ref.removesuffix(".toml")
+    stems = {n.rsplit("/", 1)[-1]: n for n in reversed(shipped)}  # the first wins
+    close = difflib.get_close_matches(key, list(shipped), n=3, cutoff=0.6)
+    close += [stems[s] for s in difflib.get_close_matches(key, list(stems), n=3, cutoff=0.6)]
+    close = list(dict.fromkeys(close))[:3]
+    meant = f"; did you mean {_or(close)}?" if close else ""
+    raise PresetError(
+        f"file not found, nor a shipped preset{meant} (grok-tui presets lists them)", file=ref
+    )
+
+
+def _description(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A preset's raw table (its bases merged in) without validating it; or why not."""
+    from grok_tui.config.loading import resolve_extends
+
+    try:
+        raw, _ = resolve_extends(path, ())
+    except UserError as exc:
+        return {}, str(exc)
+    return raw, None
+
+
+def _presets(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grok-tui presets``: name and the first line of the description, one per line."""
+    shipped = shipped_presets()
+    if args.names:
+        for name in shipped:
+            print(safe_text(name))
+        return EXIT_OK
+    rows = []
+    for name, path in shipped.items():
+        raw, error = _description(path)
+        description = raw.get("description")
+        rows.append(
+            {
+                "name": name,
+                "preset": raw.get("name") if isinstance(raw.get("name"), str) else path.stem,
+                "sweep": isinstance(raw.get("sweep"), dict),
+                "description": description.strip() if isinstance(description, str) else "",
+                "path": str(path),
+                "error": error,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("no shipped presets found (an installation without grok_tui/presets?)")
+        return EXIT_OK
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        about = " ".join(row["description"].split())
+        if row["error"]:
+            about = f"unreadable: {row['error']}"
+        elif row["sweep"]:
+            about = f"[sweep] {about}"
+        print(safe_text(f"{row['name']:<{width}}  {cut_text(about, 100)}".rstrip()))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     bad = 0
     # Every line goes through safe_text: a preset's name, a file name and an error that
     # quotes a file's content may hold escapes (an OSC that retitles the terminal).
-    for name in args.files:
-        if is_sweep_file(name):
-            ok, lines = validation_verdict(name, args.overrides)
-            bad += not ok
-            for line in lines:
-                print(safe_text(line))
-            continue
+    for given in args.files:
         try:
+            name = resolve_preset(given)  # a shipped preset's name: its file
+            if is_sweep_file(name):
+                ok, lines = validation_verdict(name, args.overrides)
+                bad += not ok
+                for line in lines:
+                    print(safe_text(line))
+                continue
             preset = load_preset(name, args.overrides)
         except UserError as exc:
             bad += 1
-            print(f"INVALID {safe_text(name)}")
+            print(f"INVALID {safe_text(given)}")
             for line in str(exc).splitlines():
                 print(f"  {safe_text(line)}")
         else:
@@ -389,7 +1179,7 @@ def cmd_validate(argv: list[str]) -> int:
             task_size = task_size_label(preset.data.operation, preset.data.p)
             print(
                 safe_text(
-                    f"ok      {name}: {preset.name} · {preset.data.operation} {task_size} · "
+                    f"ok      {given}: {preset.name} · {preset.data.operation} {task_size} · "
                     f"{model} · {preset.optim.name} lr={preset.optim.lr:g} · "
                     f"{preset.train.steps} steps"
                 )
@@ -399,18 +1189,79 @@ def cmd_validate(argv: list[str]) -> int:
 
 # A run that ended so shows its summary's error where it has no note of the user's.
 _ENDED_BADLY = (store.FAILED, store.CRASHED, store.DIVERGED)
+# The fields of `grok-tui runs --json / --csv`: the table's, each in full.
+RUN_FIELDS = (
+    "id",
+    "status",
+    "name",
+    "step",
+    "steps",
+    "fit_step",
+    "grok_step",
+    "final_train_acc",
+    "final_test_acc",
+    "device",
+    "note",
+    "error",
+    "path",
+)
 
 
-def cmd_runs(argv: list[str]) -> int:
+def _problem(info: store.RunInfo) -> str | None:
+    """Why a run shows no note of its own: unreadable, its preset unreadable, its error."""
+    s = info.summary
+    if info.unreadable:  # shown, never fatal: one damaged run must not hide the others
+        return f"unreadable: {info.unreadable}"
+    if info.preset_error:  # its own preset.toml, named so: the reason fits the column
+        own = info.preset_error.replace(str(info.run.preset_path), store.PRESET_FILE)
+        return f"preset unreadable: {own}"
+    if info.status in _ENDED_BADLY and isinstance(s.get("error"), str):
+        return f"error: {s['error']}"  # why it failed (the queue could not start it...)
+    return None
+
+
+def _scalar(value: Any) -> Any:
+    """A summary value for JSON and CSV: numbers, text, true/false; anything else (a
+    table where a number belongs, nan from a crafted file) is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if isinstance(value, str | int | float | bool) else None
+
+
+def run_record(info: store.RunInfo) -> dict[str, Any]:
+    """One run as `runs --json` writes it (RUN_FIELDS)."""
+    s = info.summary
+    final = s.get("final") if isinstance(s.get("final"), dict) else {}
+    name = s.get("name") or info.preset.get("name") or info.run_id
+    return {
+        "id": info.run_id,
+        "status": info.status,
+        "name": _scalar(name),
+        "step": _scalar(s.get("step")),
+        "steps": _scalar(s.get("steps")),
+        "fit_step": _scalar(s.get("fit_step")),
+        "grok_step": _scalar(s.get("grok_step")),
+        "final_train_acc": _scalar(final.get("train_acc")),
+        "final_test_acc": _scalar(final.get("test_acc")),
+        "device": device_label(s) or None,
+        "note": info.note or None,
+        "error": _problem(info),
+        "path": str(info.run.path),
+    }
+
+
+def _runs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """List the runs; every field read from a run directory goes through safe_text.
 
     A run directory may come from someone else: its id, status, numbers and note must
     not carry escape sequences (or bidi overrides) to the terminal, nor break the table.
     """
-    parser = argparse.ArgumentParser(prog="grok-tui runs", description="list runs")
-    parser.add_argument("--runs-dir")
-    args = parser.parse_args(argv)
     runs = store.list_runs(resolve_runs_dir(args.runs_dir))
+    if args.json:  # json.dumps escapes every control character: safe on a terminal
+        print(json.dumps([run_record(info) for info in runs], indent=2))
+        return EXIT_OK
+    if args.csv is not None:
+        return _runs_csv([run_record(info) for info in runs], args.csv)
     if not runs:
         print("no runs")
         return EXIT_OK
@@ -423,13 +1274,8 @@ def cmd_runs(argv: list[str]) -> int:
         final = s.get("final") if isinstance(s.get("final"), dict) else {}
         test_acc = final.get("test_acc")
         note = info.note.splitlines()[0] if info.note else ""
-        if info.unreadable:  # shown, never fatal: one damaged run must not hide the others
-            note = f"unreadable: {info.unreadable}"
-        elif info.preset_error:  # its own preset.toml, named so: the reason fits the column
-            own = info.preset_error.replace(str(info.run.preset_path), store.PRESET_FILE)
-            note = f"preset unreadable: {own}"
-        elif not note and info.status in _ENDED_BADLY and isinstance(s.get("error"), str):
-            note = f"error: {s['error']}"  # why it failed (the queue could not start it...)
+        if info.unreadable or info.preset_error or not note:
+            note = _problem(info) or note
         line = (
             f"{safe_text(info.run_id):44} {safe_text(info.status):10} "
             f"{_opt(s.get('step', 0)):>9} "
@@ -440,6 +1286,26 @@ def cmd_runs(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _runs_csv(records: list[dict[str, Any]], target: str) -> int:
+    """`runs --csv [FILE]`: the cells through the CSV rule of every CSV (export/csvfile);
+    printed, each text cell is one terminal-safe line too."""
+    from grok_tui.export.csvfile import csv_text, write_csv
+
+    rows = [[record[field] for field in RUN_FIELDS] for record in records]
+    if target == "-":
+        shown = [[safe_text(v) if isinstance(v, str) else v for v in row] for row in rows]
+        sys.stdout.write(csv_text(RUN_FIELDS, shown))
+        return EXIT_OK
+    try:
+        write_csv(target, RUN_FIELDS, rows)
+    except OSError as exc:
+        from grok_tui.files import describe_os_error
+
+        return _error(f"cannot write {target}: {describe_os_error(exc)}")
+    print(f"wrote {len(rows)} run(s) to {safe_text(target)}")
+    return EXIT_OK
+
+
 def device_label(summary: dict[str, object]) -> str:
     """'cuda:0 H100 80GB HBM3' (the GPU's name without its vendor), 'cpu', or ''."""
     device = str(summary.get("device") or "")
@@ -447,17 +1313,7 @@ def device_label(summary: dict[str, object]) -> str:
     return f"{device} {name}"[:24].strip() if name else device[:24]
 
 
-def cmd_note(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui note",
-        description="show a run's note, or set it (TEXT) or clear it (--clear); "
-        "the note lives in RUN_DIR/note.txt and shows in the TUI's history",
-    )
-    parser.add_argument("run", metavar="RUN", help="run directory, id, or a unique part of an id")
-    parser.add_argument("text", nargs="*", metavar="TEXT", help="the new note")
-    parser.add_argument("--clear", action="store_true", help="remove the note")
-    parser.add_argument("--runs-dir")
-    args = parser.parse_intermixed_args(argv)  # RUN --runs-dir DIR TEXT... too
+def _note(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         run = store.find_run(args.run, resolve_runs_dir(args.runs_dir))
     except UserError as exc:
@@ -508,21 +1364,7 @@ def _note_problem(text: str) -> str | None:
     return None
 
 
-def cmd_export(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui export",
-        description="write runs' records for other tools: one CSV of every record of every "
-        "run named (a sweep stands for its points), with the run id and the preset fields "
-        "that differ between the runs as the first columns; or TensorBoard event files, "
-        "one sub-directory per run (tensorboard --logdir DIR)",
-    )
-    parser.add_argument(
-        "refs", nargs="+", metavar="RUN", help="run or sweep: directory, id or a unique part"
-    )
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="write one CSV here")
-    parser.add_argument("--tensorboard", type=Path, metavar="DIR", help="write event files here")
-    parser.add_argument("--runs-dir")
-    args = parser.parse_intermixed_args(argv)
+def _export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.csv is None and args.tensorboard is None:
         parser.error("give --csv FILE, --tensorboard DIR, or both")
     from grok_tui.export import write_runs_csv, write_tensorboard
@@ -589,54 +1431,14 @@ def _acc(value: object) -> str:
     return safe_text(value)
 
 
-def cmd_queue(argv: list[str]) -> int:
+def _queue(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``grok-tui queue ...``: list, add to, reorder and serve the runs directory's queue."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
-    )
-    parser = argparse.ArgumentParser(
-        prog="grok-tui queue",
-        parents=[common],
-        description="Runs that wait for a free slot on their device (RUNS/queue.json). A "
-        "detached queue runner, started by `add` and by the TUI, starts the next one when "
-        "fewer runs than the device's slots are live (runs started by hand count too) and "
-        "ends when the queue is empty. Queued runs show in History with status queued.",
-    )
-    sub = parser.add_subparsers(dest="action", metavar="ACTION")
-    sub.add_parser("list", parents=[common], help="the queue in order (the default)")
-    add = sub.add_parser("add", parents=[common], help="queue a preset (last)")
-    add.add_argument("preset", metavar="PRESET", help="a preset file (TOML)")
-    add.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
-    add.add_argument("--device", help="train here instead of train.device (cpu, cuda:1, ...)")
-    remove = sub.add_parser(
-        "remove", parents=[common], help="take entry N out (its run directory, never trained, goes)"
-    )
-    remove.add_argument("position", type=int, metavar="N")
-    move = sub.add_parser("move", parents=[common], help="move entry N: up, down, top, bottom")
-    move.add_argument("position", type=int, metavar="N")
-    move.add_argument("where", choices=["up", "down", "top", "bottom"])
-    slots = sub.add_parser(
-        "slots", parents=[common], help="show, or set, the runs live at once on DEVICE (0 pauses)"
-    )
-    slots.add_argument("device", nargs="?", metavar="DEVICE")
-    slots.add_argument("count", nargs="?", type=int, metavar="N")
-    sub.add_parser(
-        "rebuild",
-        parents=[common],
-        help="a new queue.json from the runs with status queued (a damaged one is kept aside)",
-    )
-    serve = sub.add_parser(
-        "run", parents=[common], help="serve the queue here until it is empty (what add starts)"
-    )
-    serve.add_argument("--poll", type=float, default=1.0, metavar="S", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
     from grok_tui import launcher, runqueue
 
     runs_dir = resolve_runs_dir(args.runs_dir)
     try:
         if args.action == "add":
-            preset = load_preset(args.preset, args.overrides)
+            preset = load_preset(resolve_preset(args.preset), args.overrides)
             queued = runqueue.enqueue(runs_dir, preset, device=args.device)
             runqueue.ensure_runner(runs_dir, launcher.start_queue_runner)
             print(
@@ -655,10 +1457,10 @@ def cmd_queue(argv: list[str]) -> int:
                 position = runqueue.move(runs_dir, run_id, delta)
                 print(f"{safe_text(run_id)} is now at position {position}")
         elif args.action == "slots":
-            if args.device is not None and args.count is None:
+            if args.slot_device is not None and args.count is None:
                 parser.error("slots takes DEVICE and N (or nothing, to show them)")
-            if args.device is not None:
-                key = runqueue.set_slots(runs_dir, args.device, args.count)
+            if args.slot_device is not None:
+                key = runqueue.set_slots(runs_dir, args.slot_device, args.count)
                 runqueue.ensure_runner(runs_dir, launcher.start_queue_runner)
                 print(f"{key}: {args.count} slot(s)")
             else:
@@ -711,58 +1513,24 @@ def _serve_queue(runs_dir: Path, poll: float) -> int:
     stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.append(signum))
-    return runqueue.serve(
+    code = runqueue.serve(
         runs_dir,
         poll_s=max(0.05, poll),
         should_stop=lambda: bool(stop),
         log=lambda line: print(safe_text(line), flush=True),
     )
+    # asked to stop: 128 + the signal's number, as for a run (130 Ctrl-C, 143 SIGTERM)
+    return 128 + stop[0] if stop and code == 130 else code
 
 
-def cmd_bench(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui bench",
-        description="Steps/s of the engine against a training loop written the common way, "
-        "on the report's transformer and MLP configurations.",
-    )
-    parser.add_argument("--quick", action="store_true", help="a few seconds instead of minutes")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--json", type=Path, help="write every number to this JSON file")
-    parser.add_argument(
-        "--compile",
-        default="auto",
-        choices=["auto", "none", "default", "reduce-overhead", "max-autotune"],
-        help="an extra engine variant with [train] compile = MODE "
-        "(auto: reduce-overhead on CUDA, none elsewhere)",
-    )
-    parser.add_argument("--rounds", type=int, help="timed rounds (default 5, quick 2)")
-    parser.add_argument(
-        "--vectorize",
-        type=int,
-        metavar="N",
-        help="time a vectorised group of N against N solo runs instead (member-steps/s)",
-    )
-    parser.add_argument(
-        "--scaling",
-        metavar="N,N,...",
-        help="wall time per step of vectorised groups of these sizes against one member, "
-        "e.g. 1,8,64,256 (on a GPU)",
-    )
-    startup = parser.add_argument_group(
-        "start-up", "--startup times the TUI instead: no training, no torch"
-    )
-    startup.add_argument(
-        "--startup",
-        action="store_true",
-        help="seconds to the TUI's first frame and to History listing every run, "
-        "with a temporary runs directory of finished runs",
-    )
-    startup.add_argument("--runs", type=int, metavar="N", help="runs on disk (default 200)")
-    startup.add_argument("--repeat", type=int, metavar="N", help="starts timed (default 3)")
-    args = parser.parse_args(argv)
+def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.shared:  # each run is a process of its own: torch is not imported here
+        from grok_tui.bench.shared_box import shared_command
+
+        return shared_command(quick=args.quick, json_path=args.json, rounds=args.rounds)
     if args.startup:
         training_options = (args.quick, args.device, args.json, args.compile, args.rounds)
-        if training_options != (False, "auto", None, "auto", None):  # not the defaults
+        if training_options != (False, None, None, "auto", None):  # not the defaults
             parser.error(
                 "--quick, --device, --json, --compile and --rounds do not apply to --startup"
             )
@@ -775,6 +1543,7 @@ def cmd_bench(argv: list[str]) -> int:
         return startup_command(runs, repeat)
     if args.runs is not None or args.repeat is not None:
         parser.error("--runs and --repeat apply to --startup only")
+    device = args.device or "auto"
     if args.scaling is not None:
         try:
             sizes = [int(n) for n in args.scaling.split(",")]
@@ -784,7 +1553,7 @@ def cmd_bench(argv: list[str]) -> int:
             parser.error(f"--scaling takes group sizes >= 1 such as 1,8,64; got {args.scaling}")
         from grok_tui.group.bench import scaling_command
 
-        return scaling_command(sizes, quick=args.quick, device=args.device, json_path=args.json)
+        return scaling_command(sizes, quick=args.quick, device=device, json_path=args.json)
     if args.vectorize is not None:
         if args.vectorize < 1:
             parser.error("--vectorize takes a group size >= 1")
@@ -793,89 +1562,31 @@ def cmd_bench(argv: list[str]) -> int:
         from grok_tui.group.bench import vectorize_command
 
         return vectorize_command(
-            args.vectorize, quick=args.quick, device=args.device, json_path=args.json
+            args.vectorize, quick=args.quick, device=device, json_path=args.json
         )
     from grok_tui.bench.compare import bench_command  # torch: only when training is timed
 
     return bench_command(
         quick=args.quick,
-        device=args.device,
+        device=device,
         json_path=args.json,
         compile_choice=args.compile,
         rounds=args.rounds,
     )
 
 
-def cmd_gpu_check(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui gpu-check",
-        description="on a GPU box: the GPU tests, the bench on CUDA, the quickstart to grok "
-        "and the default transformer's speed, written to DIR/report.md and DIR/report.json; "
-        "exit 1 when a part failed, 2 at once without CUDA",
-    )
-    parser.add_argument("--out", type=Path, default=Path("gpu-check"), metavar="DIR")
-    parser.add_argument("--device", default="cuda", help="cuda or cuda:N (default cuda)")
-    parser.add_argument(
-        "--steps", type=int, default=20_000, help="steps of the default transformer (20,000)"
-    )
-    args = parser.parse_args(argv)
-    if not args.device.startswith("cuda") or args.steps < 100:
+def _gpu_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    device = args.device or "cuda"
+    if not device.startswith("cuda") or args.steps < 100:
         parser.error("--device must be cuda or cuda:N and --steps at least 100")
     from grok_tui.bench.gpu_check import gpu_check_command
 
-    return gpu_check_command(args.out, args.device, steps=args.steps)
+    return gpu_check_command(args.out, device, steps=args.steps)
 
 
-def cmd_sweep_report(argv: list[str]) -> int:
-    from grok_tui.sweep.metrics import METRICS
+def _sweep_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from grok_tui.sweep.report import report_command
 
-    parser = argparse.ArgumentParser(
-        prog="grok-tui sweep-report",
-        description="a sweep's table (and heatmap for two varying fields); "
-        "without SWEEP, list the sweeps of the runs directory",
-    )
-    parser.add_argument("sweep", nargs="?", metavar="SWEEP_DIR", help="path or id of a sweep")
-    parser.add_argument(
-        "--metric",
-        default="final_test_acc",
-        choices=list(METRICS),
-        help="the heatmap's figure, also a column of the table and, with --ci, of the "
-        "intervals (default: final_test_acc). Beyond the summary's figures: "
-        "test_acc_drop (best minus final test accuracy), test_acc_jitter (mean change "
-        "of test accuracy between evaluations over the run's second half), "
-        "test_acc_at_fit (test accuracy at fit_step: near chance when there is a "
-        "grokking gap), test_acc_rise (steps from test accuracy 0.1 to 0.9: how "
-        "gradual the rise is), "
-        "min_test_loss_step / min_test_loss_epoch (where test loss was lowest)",
-    )
-    parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
-    parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")
-    parser.add_argument(
-        "--over",
-        metavar="FIELD[,FIELD]",
-        help="summarise across these axes: the spread of fit_step and grok_step per setting"
-        " of the others (default: train.seed / data.split_seed when they vary; 'none': off)",
-    )
-    parser.add_argument("--csv", metavar="PATH", help="also write the table as CSV")
-    parser.add_argument(
-        "--ci",
-        action="store_true",
-        help="95%% bootstrap confidence intervals over the seeds of each setting: mean "
-        "fit_step, grok_step, grok_gap, --metric and the fraction that grokked (with "
-        "--csv, also written to PATH-ci.csv)",
-    )
-    parser.add_argument("--plain", action="store_true", help="no colours even on a terminal")
-    parser.add_argument(
-        "--width",
-        type=int_in(30, MAX_HEATMAP_WIDTH),
-        metavar="N",
-        help=f"heatmap width in columns (30 to {MAX_HEATMAP_WIDTH}; default: the terminal's)",
-    )
-    parser.add_argument(
-        "--runs-dir", help="where runs live (default: ./runs or $GROK_TUI_RUNS_DIR)"
-    )
-    args = parser.parse_args(argv)
     return report_command(
         args.sweep,
         resolve_runs_dir(args.runs_dir),
@@ -892,97 +1603,7 @@ def cmd_sweep_report(argv: list[str]) -> int:
     )
 
 
-def cmd_analyze(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="grok-tui analyze",
-        description="Analyse a run's kept weights: norms, embeddings (PCA, t-SNE, heatmaps), "
-        "their Fourier spectrum, Nanda et al.'s restricted/excluded losses, the loss "
-        "landscape. Writes RUN_DIR/analysis/analysis.json and PNG figures.",
-    )
-    parser.add_argument("run", metavar="RUN_DIR", help="a run directory (or a run id)")
-    parser.add_argument(
-        "--step",
-        metavar="S",
-        type=int_in(0, MAX_STEPS),
-        help="the kept step to analyse (default: the latest)",
-    )
-    parser.add_argument(
-        "--landscape-points",
-        type=int_in(1, MAX_LANDSCAPE_POINTS),
-        default=11,
-        metavar="N",
-        help=f"grid points per axis of the 2-D landscape (odd; default 11, at most "
-        f"{MAX_LANDSCAPE_POINTS})",
-    )
-    parser.add_argument(
-        "--landscape-span",
-        metavar="S",
-        type=number_in(0, MAX_SCALE, above=True),
-        default=1.0,
-        help="grid half-width in filter-normalised units (default 1)",
-    )
-    parser.add_argument(
-        "--perturb-samples",
-        metavar="N",
-        type=int_in(1, MAX_PERTURB_SAMPLES),
-        default=200,
-        help="Gaussian perturbations of two layers (default 200; the report used 2000)",
-    )
-    parser.add_argument(
-        "--perturb-scale",
-        metavar="S",
-        type=number_in(0, MAX_SCALE, above=True),
-        default=0.5,
-        help="largest noise std, in units of each layer's RMS weight (default 0.5)",
-    )
-    parser.add_argument(
-        "--perturb-absolute",
-        action="store_true",
-        help="take --perturb-scale as an absolute std (the report: --perturb-scale 0.01)",
-    )
-    parser.add_argument(
-        "--perturb-layers", metavar="A,B", help="two parameter names (default: chosen per model)"
-    )
-    parser.add_argument(
-        "--max-examples",
-        metavar="N",
-        type=int_in(1, MAX_EXAMPLES),
-        default=1024,
-        help="examples per split for landscape losses (default 1024)",
-    )
-    parser.add_argument("--no-tsne", action="store_true", help="skip t-SNE")
-    parser.add_argument(
-        "--link-step",
-        metavar="N",
-        type=int_in(1, MAX_P),
-        help="link n and n+STEP in projections (default: from Fourier)",
-    )
-    parser.add_argument(
-        "--max-checkpoints",
-        metavar="N",
-        type=int_in(1, MAX_CHECKPOINTS),
-        default=100,
-        help="at most this many kept steps in the over-time analyses (default 100)",
-    )
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument(
-        "--seed",
-        type=int_in(0, MAX_ANALYSIS_SEED),
-        default=0,
-        help="seed of directions, noise, t-SNE (0 to 2^32 - 1)",
-    )
-    cpus = os.cpu_count() or 1
-    parser.add_argument(
-        "--threads",
-        metavar="N",
-        type=int_in(1, cpus, " (this machine's CPUs)"),
-        default=1,
-        help="CPU threads for torch (default 1: as fast for these small models, and it "
-        f"leaves the other cores to training runs; at most {cpus}, the CPUs here)",
-    )
-    parser.add_argument("--no-figures", action="store_true", help="write analysis.json only")
-    parser.add_argument("--runs-dir", help="where to look up a run id")
-    args = parser.parse_args(argv)
+def _analyze(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.perturb_layers is not None and len(args.perturb_layers.split(",")) != 2:
         parser.error("--perturb-layers takes two parameter names separated by a comma")
     try:  # a mistyped run's error at once, before torch's seconds of import
@@ -1003,11 +1624,76 @@ def cmd_analyze(argv: list[str]) -> int:
         tsne=not args.no_tsne,
         link_step=args.link_step,
         max_checkpoints=args.max_checkpoints,
-        device=args.device,
+        device=args.device or "cpu",
         seed=args.seed,
         figures=not args.no_figures,
     )
     return analyze_command(args.run, options, args.threads, args.runs_dir)
+
+
+def _completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``grok-tui completion bash|zsh``: the script, generated from this very parser."""
+    try:
+        import shtab
+    except ImportError:
+        return _error("shell completion needs shtab, which is not installed: pip install shtab")
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return EXIT_OK
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
+    "run": _training_command,
+    "resume": _training_command,
+    "tui": _training_command,
+    "presets": _presets,
+    "validate": _validate,
+    "runs": _runs,
+    "note": _note,
+    "export": _export,
+    "sweep-report": _sweep_report,
+    "analyze": _analyze,
+    "queue": _queue,
+    "bench": _bench,
+    "gpu-check": _gpu_check,
+    "completion": _completion,
+}
+
+
+# The entry points of the commands as they were (a command's arguments, without its name).
+def cmd_validate(argv: list[str]) -> int:
+    return main(["validate", *argv])
+
+
+def cmd_runs(argv: list[str]) -> int:
+    return main(["runs", *argv])
+
+
+def cmd_note(argv: list[str]) -> int:
+    return main(["note", *argv])
+
+
+def cmd_export(argv: list[str]) -> int:
+    return main(["export", *argv])
+
+
+def cmd_queue(argv: list[str]) -> int:
+    return main(["queue", *argv])
+
+
+def cmd_bench(argv: list[str]) -> int:
+    return main(["bench", *argv])
+
+
+def cmd_gpu_check(argv: list[str]) -> int:
+    return main(["gpu-check", *argv])
+
+
+def cmd_sweep_report(argv: list[str]) -> int:
+    return main(["sweep-report", *argv])
+
+
+def cmd_analyze(argv: list[str]) -> int:
+    return main(["analyze", *argv])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,11 @@ from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
 from grok_tui.text import safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
+# A stop exits 128 + the signal's number, as shells count a signal's end: 130 after Ctrl-C
+# (SIGINT, or a stop asked otherwise), 143 after SIGTERM (kill, the TUI's s, a scheduler,
+# a sweep's stop of its points). Whoever reads a stopped run's exit code takes both.
+EXIT_TERMINATED = 143
+STOPPED_CODES = (EXIT_STOPPED, EXIT_TERMINATED)
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
 DEBUG_ENV = "GROK_TUI_DEBUG"
 CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
@@ -107,6 +112,12 @@ class StopFlag:
         self.signal_name = signal.Signals(signum).name
 
 
+def stop_exit_code(signal_name: str | None) -> int:
+    """The exit code of a run stopped by this signal (StopFlag.signal_name): 143 for
+    SIGTERM, 130 for SIGINT and for a stop that no signal asked for."""
+    return EXIT_TERMINATED if signal_name == signal.SIGTERM.name else EXIT_STOPPED
+
+
 def claim(run: store.RunDir) -> ownership.DirLock:
     """Own a run directory for training: its lock, or RunBusyError naming who holds it."""
     try:
@@ -151,10 +162,11 @@ def execute(
     except OSError as exc:
         return _fail(run, f"cannot write {run.metrics_path}: {files.describe_os_error(exc)}")
     in_sweep = (run.path.parent / SWEEP_JSON).exists()
+    # before the run's sink: the threads it chooses are in the summary that sink writes
     threads = ThreadShare(run.path.parent.parent if in_sweep else run.path.parent)
     try:
         summary = train(
-            preset, [run_sink, threads, *sinks], resume=resume, should_stop=stop, device=device
+            preset, [threads, run_sink, *sinks], resume=resume, should_stop=stop, device=device
         )
     except RunError as exc:
         run_sink.metrics.close()
@@ -170,9 +182,8 @@ def execute(
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
         return _fail(run, f"{type(exc).__name__}: {exc}", debug_hint=True)
-    code = {store.COMPLETED: EXIT_OK, store.STOPPED: EXIT_STOPPED}.get(
-        summary["status"], EXIT_FAILED
-    )
+    stopped = stop_exit_code(getattr(stop, "signal_name", None))
+    code = {store.COMPLETED: EXIT_OK, store.STOPPED: stopped}.get(summary["status"], EXIT_FAILED)
     return code, store.read_summary(run.path)
 
 

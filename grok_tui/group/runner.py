@@ -190,18 +190,18 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
     resumed = members[0].checkpoint is not None
     sinks: list[list[Any]] = []
     run_sinks: list[RunDirSink] = []
+    # one thread share for the group's process (its step is every member's work); each
+    # member's summary says its choice, so it comes before the member's run sink
+    threads = ThreadShare(_threads_dir(members[0].run), members=len(members))
     for index, member in enumerate(members):
         run_sink = RunDirSink(member.run, resumed_step=member.step if resumed else -1)
         run_sink.summary["group"] = {"id": group_id, "index": index, "size": len(members)}
         run_sinks.append(run_sink)
         label = safe_text(f"#{index} {member.run.run_id}")
         extra: list[Any] = [EventLines(label, out)]
-        if index == 0:  # one progress line and one thread share for the group's process
-            extra += [
-                ProgressSink(member.preset.train.steps, out),
-                ThreadShare(_threads_dir(member.run)),
-            ]
-        sinks.append([run_sink, *extra])
+        if index == 0:  # one progress line for the group's process
+            extra.append(ProgressSink(member.preset.train.steps, out))
+        sinks.append([threads if index == 0 else threads.echo(), run_sink, *extra])
     where = f"step {members[0].step}" if resumed else "step 0"
     out.write(safe_text(f"group {group_id} · {len(members)} members · from {where}") + "\n")
     out.flush()

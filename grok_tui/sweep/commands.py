@@ -304,7 +304,8 @@ def _on_ray(
                 device=device,
                 on_stop=_announce_stop(out),
             )
-            return body(executor, install_stop(executor))
+            stopped_by = install_stop(executor)
+            return _stop_code(body(executor, stopped_by), stopped_by)
     except UserError as exc:  # the cluster cannot be reached, or the sweep is locked
         return _error(error_text(exc))
     except KeyboardInterrupt:  # Ctrl-C while Ray started, before the sweep's own handler
@@ -403,7 +404,15 @@ def _train_with(
         vectorize=group_size,
         on_note=_say(out),
     )
-    return train(executor, install_stop(executor))
+    stopped_by = install_stop(executor)
+    return _stop_code(train(executor, stopped_by), stopped_by)
+
+
+def _stop_code(code: int, stopped_by: Callable[[], str]) -> int:
+    """A stopped sweep exits as a stopped run: 143 after SIGTERM, 130 after Ctrl-C."""
+    from grok_tui.runner import STOPPED_CODES, stop_exit_code
+
+    return stop_exit_code(stopped_by()) if code in STOPPED_CODES else code
 
 
 def _say(out: TextIO) -> Callable[[str], None]:

@@ -3,7 +3,7 @@
 ``python -m tests.support.fake_trainer RUN_DIR`` (the repository root on sys.path: the
 current directory, or PYTHONPATH as launcher.spawn sets it) behaves like
 ``grok-tui --resume RUN_DIR`` as far as the run directory goes (records, summary,
-SIGTERM -> stopped and exit 130, continue from the last record) but computes nothing and
+SIGTERM -> stopped and exit 143 (130 after SIGINT), continue from the last record) but computes nothing and
 never imports torch. GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).
 Its records are those of the start-up bench (grok_tui.bench.startup.curve_record).
 """
@@ -20,12 +20,12 @@ from typing import Any
 from grok_tui import ownership, store
 from grok_tui.bench.startup import curve_record
 
-_stop = False
+_stop = 0  # the signal that asked for the stop
 
 
 def _on_signal(signum: int, frame: Any) -> None:
     global _stop
-    _stop = True
+    _stop = signum
 
 
 def main(argv: list[str]) -> int:
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
     summary.update(status=store.STOPPED if _stop else store.COMPLETED, ended_at=store.now_iso())
     store.write_summary(run.path, summary)
     lock.release()
-    return 130 if _stop else 0
+    return 128 + _stop if _stop else 0  # as the trainer: 130 after SIGINT, 143 after SIGTERM
 
 
 if __name__ == "__main__":
