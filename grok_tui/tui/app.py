@@ -739,9 +739,16 @@ class GrokApp(App):
         return "+".join([*(m.capitalize() for m in modifiers), name])
 
 
-def run_app(runs_dir: Path, preset_dirs: list[Path]) -> None:
-    """Open the TUI on a runs directory (``grok-tui`` without --run)."""
-    GrokApp(runs_dir, preset_dirs).run()
+def run_app(runs_dir: Path, preset_dirs: list[Path]) -> int:
+    """Open the TUI on a runs directory (``grok-tui`` without --run); its exit status.
+
+    A crash (an exception in a handler, a stylesheet that does not parse) ends the app
+    with Textual's traceback and return code 1, which is returned for the command to exit
+    with; a quit is 0.
+    """
+    app = GrokApp(runs_dir, preset_dirs)
+    app.run()
+    return app.return_code or 0
 
 
 if TYPE_CHECKING:
