@@ -358,24 +358,14 @@ class Folder:
     # -- deleting -----------------------------------------------------------------------
     def unlink(self, relative: str | Path, *, missing_ok: bool = True) -> None:
         """Remove a file or a link (a link is removed, never what it points to)."""
-        dirs, name = self._split(relative)
-        try:
-            parent = self._walk(dirs)
-        except FileNotFoundError:
-            if missing_ok:
-                return
-            raise
-        try:
-            os.unlink(name, dir_fd=parent)
-        except FileNotFoundError:
-            if not missing_ok:
-                raise
-        finally:
-            os.close(parent)
+        self._remove(relative, missing_ok, tree=False)
 
     def rmtree(self, relative: str | Path, *, missing_ok: bool = True) -> None:
         """Remove a folder below this one and all it holds; a link inside is removed as a
         link, never followed."""
+        self._remove(relative, missing_ok, tree=True)
+
+    def _remove(self, relative: str | Path, missing_ok: bool, *, tree: bool) -> None:
         dirs, name = self._split(relative)
         try:
             parent = self._walk(dirs)
@@ -385,7 +375,7 @@ class Folder:
             raise
         try:
             info = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
+            if tree and stat.S_ISDIR(info.st_mode):
                 _rmtree_fd(parent, name, 0)
             else:
                 os.unlink(name, dir_fd=parent)
