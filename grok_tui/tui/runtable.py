@@ -152,6 +152,8 @@ def run_row(info: store.RunInfo) -> RunRow:
         "final_test_acc": _get(summary, "final", "test_acc"),
         "duration_s": duration_s(summary),
         "started": started.strftime("%Y-%m-%d %H:%M") if started else "",
+        # every preset field by its dotted name, for filters (optim.lr>1e-3) and notebooks
+        **{k: v for k, v in flatten(preset).items() if k not in ("name", "description")},
     }
     if info.preset_error:
         values["status"] = values["status"] + " (bad preset)"
@@ -218,6 +220,8 @@ class FilterTerm:
 
 
 def _column_key(name: str) -> str | None:
+    if "." in name:  # a preset field by its dotted name (optim.lr): whatever the run has
+        return name
     titles = {c.title: c.key for c in COLUMNS}
     key = FILTER_ALIASES.get(name) or titles.get(name, name)
     return key if key in COLUMN_KEYS else None
@@ -248,7 +252,7 @@ def parse_filter(text: str) -> tuple[list[FilterTerm], list[str]]:
                 known = ", ".join(sorted({c.title for c in COLUMNS if c.numeric}))
                 problems.append(f"'{name}' is not a column (numbers: {known})")
             continue
-        if key in _NUMERIC_KEYS and wanted:
+        if (key in _NUMERIC_KEYS or "." in key) and wanted:
             try:
                 terms.append(FilterTerm(word, key, op, float(wanted)))
                 continue
@@ -281,7 +285,9 @@ def _term_matches(row: RunRow, term: FilterTerm, haystack: str) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return term.op == "!="  # a run with no grok step is not "grok<2000"
         return _compare(float(value), term.op, term.value)
-    equal = row.cell(term.key).lower() == term.value
+    value = row.values.get(term.key)
+    shown = row.cell(term.key) if "." not in term.key else "" if value is None else _show(value)
+    equal = shown.lower() == term.value
     return equal if term.op == "=" else not equal
 
 
