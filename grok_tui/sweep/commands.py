@@ -26,6 +26,7 @@ from grok_tui.errors import UserError
 from grok_tui.sweep.executor import DONE_STATUSES, Executor, ProcessExecutor, execute
 from grok_tui.sweep.groups import Vectorize, parse_vectorize
 from grok_tui.sweep.labels import describe
+from grok_tui.sweep.progress import SweepProgress
 from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep, with_seeds
 from grok_tui.sweep.sweepdir import create_sweep_dir, is_sweep_dir, read_sweep_dir, recreate_missing
 from grok_tui.text import SafeStream, safe_text
@@ -344,7 +345,8 @@ def run_command(
 
     With ``seeds`` / ``split_seeds`` the file (a preset or a sweep) is crossed with that
     many seeds first (spec.with_seeds)."""
-    out = SafeStream(out or sys.stdout)  # point lines carry names, labels and errors from disk
+    # point lines carry names, labels and errors from disk; the progress line goes between
+    out = progress = SweepProgress(SafeStream(out or sys.stdout))
     try:
         device_list = device_choice(device, devices)
         if ray:
@@ -375,7 +377,11 @@ def run_command(
             )
         try:
             code = execute(
-                sweep_dir, executor, out=out, header=describe(sweep, points), stopped_by=stopped_by
+                sweep_dir,
+                executor,
+                header=describe(sweep, points),
+                stopped_by=stopped_by,
+                progress=progress,
             )
         except UserError as exc:  # the lock could not be taken
             return _error(error_text(exc))
@@ -435,7 +441,8 @@ def resume_command(
 ) -> int:
     """``grok-tui --resume SWEEP_DIR``: train the points that are not finished, regrouped
     (the sweep's own --vectorize unless another is given)."""
-    out = SafeStream(out or sys.stdout)  # point lines carry names, labels and errors from disk
+    # point lines carry names, labels and errors from disk; the progress line goes between
+    out = progress = SweepProgress(SafeStream(out or sys.stdout))
     try:
         sweep_dir = read_sweep_dir(path)
         recorded = sweep_dir.info.get("vectorize")  # the sweep's own, unless another is given
@@ -466,7 +473,9 @@ def resume_command(
             if released:
                 out.write(f"points {released} were left running by a Ray driver that ended\n")
         try:
-            code = execute(sweep_dir, executor, out=out, header="resuming", stopped_by=stopped_by)
+            code = execute(
+                sweep_dir, executor, header="resuming", stopped_by=stopped_by, progress=progress
+            )
         except UserError as exc:  # locked by another process
             return _error(error_text(exc))
         say_unfinished(sweep_dir, out)

@@ -24,10 +24,10 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from grok_tui import files, launcher, ownership, store
 from grok_tui.config import PresetError
@@ -35,6 +35,9 @@ from grok_tui.launcher import tail
 from grok_tui.sweep.labels import format_value
 from grok_tui.sweep.sweepdir import LOCK_FILE, SweepDir, SweepPoint
 from grok_tui.text import format_duration
+
+if TYPE_CHECKING:  # progress.py imports this module
+    from grok_tui.sweep.progress import SweepProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
 
@@ -66,6 +69,11 @@ class PointResult:
     @property
     def started(self) -> bool:
         return self.exit_code is not None
+
+
+# on_poll(running units, queued units or points, results so far): an executor's loop
+# calls it once per poll; it must not block (sweep/progress.py reads a few summaries).
+PollHook = Callable[[Sequence[Sequence["PointJob"]], Iterable[Any], Sequence["PointResult"]], None]
 
 
 class Executor(Protocol):
@@ -118,6 +126,7 @@ class ProcessExecutor:
         on_stop: Callable[[int], None] | None = None,
         vectorize: int | str = 1,
         on_note: Callable[[str], None] | None = None,
+        on_poll: PollHook | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
@@ -136,6 +145,8 @@ class ProcessExecutor:
         self.stops = 0
         self.vectorize = vectorize
         self.on_note = on_note
+        # once per poll of run()'s loop (a sweep's progress line): it must return at once
+        self.on_poll = on_poll
 
     def stop(self) -> None:
         self.stops += 1
@@ -205,6 +216,8 @@ class ProcessExecutor:
                         result = self._result(child, job, code)
                         results.append(result)
                         on_done(result)
+                if self.on_poll:
+                    self.on_poll([child.jobs for child in running.values()], pending, results)
                 if running or pending:
                     time.sleep(self.poll_interval)
         finally:
@@ -384,17 +397,21 @@ def execute(
     out: TextIO | None = None,
     header: str = "",
     stopped_by: Callable[[], str] = lambda: "",
+    progress: SweepProgress | None = None,
 ) -> int:
     """Train the unfinished points of a sweep directory; print a line per point and a summary.
+
+    With ``progress`` (sweep/progress.py) every line goes through it and the executor
+    (when it has an ``on_poll``) feeds its progress line while the points train.
 
     Exit code: 0 when every point is completed (or diverged: a result), 130 when stopped
     before the end, 1 when a point failed, crashed or is still unfinished.
     """
-    out = out or sys.stdout
+    stream: TextIO = progress if progress is not None else (out or sys.stdout)
 
     def say(text: str) -> None:
-        out.write(text + "\n")
-        out.flush()
+        stream.write(text + "\n")
+        stream.flush()
 
     started = time.monotonic()
     labels = sweep_dir.labels()
@@ -418,7 +435,16 @@ def execute(
             width = len(str(len(todo)))
             say(f"[{finished:>{width}}/{len(todo)}] {format_point_line(result, labels)}")
 
-        executor.run(todo, on_done)
+        hooked = progress is not None and hasattr(executor, "on_poll")
+        if hooked:
+            executor.on_poll = progress.on_poll  # type: ignore[attr-defined, union-attr]
+        try:
+            executor.run(todo, on_done)
+        finally:
+            if progress is not None:
+                progress.close()
+            if hooked:
+                executor.on_poll = None  # type: ignore[attr-defined]
     statuses = sweep_dir.statuses()
     counts: dict[str, int] = {}
     for status in statuses.values():

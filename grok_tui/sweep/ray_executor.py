@@ -54,7 +54,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, TaskCancell
 from grok_tui import files, ownership, store
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
-from grok_tui.sweep.executor import DONE_STATUSES, NOT_STARTED, PointJob, PointResult
+from grok_tui.sweep.executor import DONE_STATUSES, NOT_STARTED, PointJob, PointResult, PollHook
 from grok_tui.sweep.sweepdir import SweepDir, sweep_runner_pid
 
 LOCAL = "local"
@@ -490,6 +490,8 @@ class RayExecutor:
         self.on_stop = on_stop
         self.stops = 0
         self._begun: set[int] = set()  # the points that began before the sweep stopped
+        # once per pass of run()'s loop (a sweep's progress line, sweep/progress.py)
+        self.on_poll: PollHook | None = None
 
     def stop(self) -> None:
         self.stops += 1
@@ -539,6 +541,8 @@ class RayExecutor:
                     result = self._result(ref, task)
                     results.append(result)
                     on_done(result)
+                if self.on_poll:  # a task Ray has not placed yet counts as running
+                    self.on_poll([[t.job] for t in running.values()], pending, results)
         finally:
             for ref, task in running.items():  # only on an error in here: leave no task
                 ray.cancel(ref, force=True)
