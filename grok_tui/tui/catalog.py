@@ -27,6 +27,7 @@ from grok_tui.config import (
     resolve_extends,
     validate_preset,
 )
+from grok_tui.config.json_schema import SCHEMA_FILE_NAME, schema_directive
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,12 @@ def preset_file_text(preset: Preset, target: Path, base: Path | None = None) -> 
     Without a base file (a run's preset) the fields are those that differ from the schema's
     defaults. Extends cannot remove a field the base sets (an SGD momentum when the copy
     uses AdamW): when the short form would not load back equal, the base's defaults are
-    used instead, and as a last resort every field is written.
+    used instead, and as a last resort every field is written. The first line points
+    editors at the shipped JSON Schema (``#:schema``), as the shipped presets' do.
     """
     wanted = preset.to_dict()
     target = Path(target).absolute()
+    schema_line = _schema_line(target.parent)
     try:
         first = _base_of(target, base)
     except PresetError:  # the base no longer reads: write without it
@@ -211,8 +214,17 @@ def preset_file_text(preset: Preset, target: Path, base: Path | None = None) -> 
         head = {"extends": ref} if ref else {}
         text = tomli_w.dumps({**head, "name": preset.name, **delta})
         if _loads_as(text, target, base_path, preset):
-            return text
-    return preset.to_toml()
+            return schema_line + text
+    return schema_line + preset.to_toml()
+
+
+def _schema_line(folder: Path) -> str:
+    """``#:schema`` and the shipped JSON Schema, as a preset in ``folder`` reaches it."""
+    for source in preset_sources():
+        schema = source.path / SCHEMA_FILE_NAME
+        if source.label == "shipped" and schema.is_file():
+            return schema_directive(folder, schema)
+    return ""
 
 
 def save_preset_file(preset: Preset, target: Path, base: Path | None = None) -> Path:

@@ -432,7 +432,9 @@ def test_save_as_writes_extends_and_only_the_fields_that_differ(env: dict[str, P
         target = env["presets"] / "tiny-lr.toml"
         await until(pilot, lambda: any(e.name == "tiny-lr" for e in screen.entries))
         text = target.read_text()
-        assert text.startswith('extends = "tiny.toml"\nname = "tiny-lr"\n')
+        schema_line, rest = text.split("\n", 1)
+        assert schema_line.startswith("#:schema file://") and schema_line.endswith(".schema.json")
+        assert rest.startswith('extends = "tiny.toml"\nname = "tiny-lr"\n')
         assert 'description = "tiny, with a larger learning rate"' in text
         assert "lr = 0.01" in text
         for default in ("eval_every", "batch_size", "weight_decay", "[data]", "[model]"):
