@@ -47,7 +47,7 @@ $(VENV)/.base: pyproject.toml
 
 # ... and the dev extra, for the tests (torch and the base are kept as they are).
 $(VENV)/.dev: $(VENV)/.base
-	$(EDITABLE) $(PY) -m pip install -q -e ".[dev,analysis]"
+	$(EDITABLE) $(PY) -m pip install -q -e ".[dev,analysis,serve]"
 	touch $@
 
 run: $(VENV)/.base
