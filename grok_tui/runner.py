@@ -144,16 +144,19 @@ def execute(
     restart: bool = False,
     device: str | None = None,
     stop: StopFlag | None = None,
+    log_to: Iterable[str] = (),
 ) -> tuple[int, dict[str, Any]]:
     """Train into a run directory this process owns (see claim); return (exit code, summary).
 
     ``restart``: a resumed run without a checkpoint, which starts again from step 0.
+    ``log_to``: trackers to log to besides the preset's ``[train] log_to`` (trackers.py).
     Every failure ends as one line on stderr and a ``failed`` run, whatever was written
     before stays (exit 1; 2 for a preset that cannot run here).
     """
     from grok_tui.engine import RunError, train  # torch is imported here, not by the TUI
     from grok_tui.sweep import SWEEP_JSON
     from grok_tui.threads import ThreadShare
+    from grok_tui.trackers import tracker_sinks
 
     stop = stop or StopFlag()
     resumed_step = resume["step"] if resume else (-1 if restart else None)
@@ -162,11 +165,19 @@ def execute(
     except OSError as exc:
         return _fail(run, f"cannot write {run.metrics_path}: {files.describe_os_error(exc)}")
     in_sweep = (run.path.parent / SWEEP_JSON).exists()
+    runs_dir = run.path.parent.parent if in_sweep else run.path.parent
     # before the run's sink: the threads it chooses are in the summary that sink writes
-    threads = ThreadShare(run.path.parent.parent if in_sweep else run.path.parent)
+    threads = ThreadShare(runs_dir)
+    # after it: trackers hear of what is on disk already, and can never hold up its files
+    group = run.path.parent.name if in_sweep else None
+    live = tracker_sinks(preset, run, runs_dir, log_to, group=group)
     try:
         summary = train(
-            preset, [threads, run_sink, *sinks], resume=resume, should_stop=stop, device=device
+            preset,
+            [threads, run_sink, *sinks, *live],
+            resume=resume,
+            should_stop=stop,
+            device=device,
         )
     except RunError as exc:
         run_sink.metrics.close()

@@ -30,6 +30,8 @@ OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
 MAX_STEPS = 100_000_000
 USER_INPUT = "user_input"  # validation context: the raw dict is what a user wrote
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes at most 2^64 - 1; the engine also seeds seed + 1
+# Trackers that may receive a run live ([train] log_to; grok_tui/trackers.py).
+TRACKERS = ("tensorboard", "wandb", "mlflow")
 
 
 # Every float of a preset is finite: TOML reads `inf` and `nan`, and a bound such as
@@ -401,6 +403,11 @@ class TrainConfig(_Section):
         description="evaluate every this many steps while test accuracy climbs towards grokking "
         "(from half the grok threshold to grok_step): grok_step to this precision",
     )
+    log_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
+        default_factory=list,
+        description="trackers that receive the run live, at every evaluation: tensorboard "
+        "(RUN_DIR/tensorboard), wandb, mlflow (see README, Live logging)",
+    )
     fit_threshold: float = Field(0.99, gt=0.0, le=1.0, description="train_acc that marks fit_step")
     grok_threshold: float = Field(0.99, gt=0.0, le=1.0, description="test_acc that marks grok_step")
 
@@ -469,6 +476,19 @@ class TrainConfig(_Section):
             return False
         every = self.keep_checkpoint_every
         return step == 0 or step in self.keep_checkpoints or bool(every and step % every == 0)
+
+    @field_validator("log_to", mode="before")
+    @classmethod
+    def _trackers_known(cls, names: Any) -> Any:
+        if isinstance(names, list | tuple):
+            unknown = [n for n in names if n not in TRACKERS]
+            if unknown:
+                raise ValueError(
+                    f"{short_repr(unknown[0])} is not a tracker; "
+                    f"each must be one of {', '.join(TRACKERS)}"
+                )
+            return list(dict.fromkeys(names))  # each once, in the order given
+        return names
 
     @field_validator("device")
     @classmethod

@@ -10,15 +10,23 @@ protocol buffer. The three messages used are small enough to encode here by hand
 
 One scalar per numeric field of each record, tagged ``train/acc``, ``test/loss``... so
 that TensorBoard groups train and test curves; a run becomes one sub-directory.
+
+Live logging (grok_tui/trackers.py) writes with ``EventWriter``: one file per training
+session, appended event by event, with three more messages encoded here: a text summary
+(the text plugin: a string ``TensorProto``), the HParams plugin's session start and end
+(``HParamsPluginData``, with the preset's fields as ``google.protobuf.Value`` s), and a
+``SessionLog`` START where a resumed session restarts, so that TensorBoard drops what an
+earlier session recorded past that step.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import socket
 import struct
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,9 @@ TAGS = {
     "grad_norm": "weights/grad_norm",
     "lr": "optim/lr",
     "steps_per_s": "speed/steps_per_s",
+    # left out of an export (NOT_SCALARS), written live
+    "epoch": "progress/epoch",
+    "elapsed_s": "progress/elapsed_s",
 }
 NOT_SCALARS = ("step", "elapsed_s", "epoch")
 
@@ -87,26 +98,93 @@ def _length_delimited(number: int, payload: bytes) -> bytes:
     return _field(number, 2, _varint(len(payload)) + payload)
 
 
+def _double(number: int, value: float) -> bytes:
+    return _field(number, 1, struct.pack("<d", value))
+
+
+def _string(number: int, text: str | bytes) -> bytes:
+    return _length_delimited(number, text.encode() if isinstance(text, str) else text)
+
+
 def encode_event(
     wall_time: float,
     step: int = 0,
     *,
     scalars: Mapping[str, float] | None = None,
     file_version: str | None = None,
+    values: Sequence[bytes] = (),
+    session_start: bool = False,
 ) -> bytes:
-    """One serialised Event: a file header (file_version) or a step's scalars."""
-    out = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, _varint(step))
+    """One serialised Event: a file header (file_version), a step's scalars and other
+    summary ``values`` (text_value, hparams_*_value), or a SessionLog START (a restart)."""
+    out = _double(1, wall_time) + _field(2, 0, _varint(step))
     if file_version is not None:
         out += _length_delimited(3, file_version.encode())
-    if scalars:
-        values = b"".join(
+    if scalars or values:
+        encoded = b"".join(
             _length_delimited(
                 1, _length_delimited(1, tag.encode()) + _field(2, 5, struct.pack("<f", value))
             )
-            for tag, value in scalars.items()
+            for tag, value in (scalars or {}).items()
         )
-        out += _length_delimited(5, values)
+        out += _length_delimited(5, encoded + b"".join(_length_delimited(1, v) for v in values))
+    if session_start:
+        out += _length_delimited(7, _field(1, 0, _varint(1)))  # SessionLog { status: START }
     return out
+
+
+def _plugin(name: str, content: bytes = b"") -> bytes:
+    """Summary.Value.metadata: SummaryMetadata { plugin_data { plugin_name, content } }."""
+    data = _string(1, name) + (_string(2, content) if content else b"")
+    return _length_delimited(9, _length_delimited(1, data))
+
+
+def text_value(tag: str, text: str) -> bytes:
+    """A Summary.Value for the text plugin (rendered as Markdown): a scalar string tensor."""
+    tensor = _field(1, 0, _varint(7)) + _length_delimited(2, b"") + _string(8, text)  # DT_STRING
+    return _string(1, tag) + _plugin("text") + _length_delimited(8, tensor)
+
+
+# The HParams plugin: its summaries carry an empty float tensor and the data in metadata.
+HPARAMS_START_TAG = "_hparams_/session_start_info"
+HPARAMS_END_TAG = "_hparams_/session_end_info"
+_NULL_TENSOR = _field(1, 0, _varint(1)) + _length_delimited(2, _length_delimited(2, b""))
+# SessionEndInfo.status: STATUS_UNKNOWN 0, STATUS_SUCCESS 1, STATUS_FAILURE 2, STATUS_RUNNING 3
+HPARAMS_STATUS = {"completed": 1, "failed": 2, "diverged": 2}
+
+
+def _proto_value(value: bool | int | float | str) -> bytes:
+    """A google.protobuf.Value: bool, number (a double) or string."""
+    if isinstance(value, bool):
+        return _field(4, 0, _varint(int(value)))
+    if isinstance(value, int | float):
+        try:
+            return _double(2, float(value))
+        except OverflowError:  # an int beyond a double: its digits
+            pass
+    return _string(3, str(value))
+
+
+def _hparams_value(tag: str, data: bytes) -> bytes:
+    return _string(1, tag) + _plugin("hparams", data) + _length_delimited(8, _NULL_TENSOR)
+
+
+def hparams_start_value(
+    hparams: Mapping[str, bool | int | float | str], group: str, start_time: float
+) -> bytes:
+    """The HParams plugin's SessionStartInfo: this session's hyperparameters (by name)."""
+    entries = b"".join(
+        _length_delimited(1, _string(1, name) + _length_delimited(2, _proto_value(value)))
+        for name, value in hparams.items()
+    )
+    info = entries + _string(4, group) + _double(5, start_time)
+    return _hparams_value(HPARAMS_START_TAG, _length_delimited(3, info))
+
+
+def hparams_end_value(status: str, end_time: float) -> bytes:
+    """The HParams plugin's SessionEndInfo: success, failure or unknown (a stopped run)."""
+    info = _field(1, 0, _varint(HPARAMS_STATUS.get(status, 0))) + _double(2, end_time)
+    return _hparams_value(HPARAMS_END_TAG, _length_delimited(4, info))
 
 
 def frame(data: bytes) -> bytes:
@@ -134,13 +212,18 @@ def as_float32(value: float | int) -> tuple[float, bool]:
 
 
 def scalars_of(
-    record: Mapping[str, Any], clamped: list[tuple[str, float | int]] | None = None
+    record: Mapping[str, Any],
+    clamped: list[tuple[str, float | int]] | None = None,
+    *,
+    skip: Iterable[str] = NOT_SCALARS,
 ) -> dict[str, float]:
     """The record's finite numbers, by TensorBoard tag; those beyond float32's range are
-    clamped to it (each added to ``clamped`` as (tag, value) when given)."""
+    clamped to it (each added to ``clamped`` as (tag, value) when given). ``skip``: the
+    fields that are not scalars (live logging writes epoch and elapsed_s too)."""
     out = {}
+    skip = set(skip)
     for key, value in record.items():
-        if key in NOT_SCALARS or isinstance(value, bool) or not isinstance(value, int | float):
+        if key in skip or isinstance(value, bool) or not isinstance(value, int | float):
             continue
         if isinstance(value, float) and not math.isfinite(value):
             continue
@@ -225,3 +308,39 @@ def write_tensorboard(run: store.RunDir, log_dir: str | Path, *, warn: Warn | No
                 out.unlink(old)
         out.write_atomic(name, data)
     return Path(log_dir) / run.run_id / name
+
+
+class EventWriter:
+    """An event file written event by event, as a run evaluates (live logging): each event
+    is appended as one TFRecord, which TensorBoard reads as it lands.
+
+    One new file per training session in ``folder`` (created through the door, never
+    through a link, never over another file), named by its start time to the
+    microsecond so that a resumed session's file sorts after the earlier ones.
+    """
+
+    def __init__(self, folder: str | Path, started: float | None = None) -> None:
+        started = time.time() if started is None else started
+        base = f"events.out.tfevents.{started:.6f}.{socket.gethostname()}"
+        with files.subfolder(folder, create=True) as out:
+            for n in range(100):
+                name = f"{base}.{n}.grok-tui" if n else f"{base}.grok-tui"
+                try:
+                    self.fd = out.open_regular(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise FileExistsError(f"{folder}: no free event file name for {base}")
+        self.path = Path(folder) / name
+        self.write(encode_event(started, file_version="brain.Event:2"))
+
+    def write(self, event: bytes) -> None:
+        data = memoryview(frame(event))
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
