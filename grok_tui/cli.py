@@ -34,12 +34,14 @@ from grok_tui.config import (
     task_size_label,
     with_overrides,
 )
+from grok_tui.config.json_schema import schema_command
 from grok_tui.errors import UserError, cut_text
 from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, is_sweep_dir
 from grok_tui.text import safe_text
+from grok_tui.tui.serve import add_serve_options, serve_command
 
 # Every command, with its one line of `grok-tui --help`, in the order --help lists them.
 COMMANDS = {
@@ -48,6 +50,7 @@ COMMANDS = {
     "tui": "open the TUI: presets, live runs, history, compare (bare grok-tui too)",
     "presets": "list the shipped presets, name and description",
     "validate": "check presets, one verdict per file",
+    "schema": "print the presets' JSON Schema, for editors (presets/grok-tui.schema.json)",
     "runs": "list the runs of the runs directory (--json, --csv)",
     "note": "show, set or clear a run's note",
     "export": "write runs' records as one CSV, or for TensorBoard",
@@ -56,6 +59,7 @@ COMMANDS = {
     "queue": "runs that start when a slot of their device is free",
     "bench": "measure the engine against a plain training loop",
     "gpu-check": "on a GPU box: GPU tests, bench, quickstart and speed, in one report",
+    "serve": "the TUI in a browser (needs the serve extra); loopback unless --host",
     "completion": "print the bash or zsh completion script (needs shtab)",
 }
 SUBCOMMANDS = tuple(COMMANDS)
@@ -265,6 +269,7 @@ TRAINING_OPTIONS = (
     ("cpus_per_run", "--cpus-per-run", ("run", "resume")),
     ("no_shared_fs", "--no-shared-fs", ("run", "resume")),
     ("presets", "--presets", ("tui",)),
+    ("log_to", "--log-to", ("run", "resume")),
 )
 TRAINING_DEFAULTS: dict[str, Any] = {
     "overrides": [],
@@ -348,6 +353,13 @@ def _training_options(
         "--devices",
         metavar="LIST",
         help="sweeps: one job per device, e.g. cuda:0,cuda:1",
+    )
+    add(
+        "log_to",
+        "--log-to",
+        metavar="LIST",
+        help="log live to trackers: tensorboard,wandb,mlflow (run: sets [train] log_to; "
+        "resume: adds to it for this session)",
     )
     if not takes("executor"):
         return
@@ -483,6 +495,19 @@ def build_parser() -> CommandParser:
     gpu_check.add_argument(
         "--steps", type=int, default=20_000, help="steps of the default transformer (20,000)"
     )
+    schema = command(
+        "schema",
+        description="the JSON Schema (draft 2020-12) of preset and sweep files, for editors: "
+        "a preset's first line #:schema ./grok-tui.schema.json points Taplo (Even Better "
+        "TOML) at the copy shipped in presets/",
+    )
+    _complete(
+        schema.add_argument(
+            "--out", type=Path, metavar="FILE", help="write it here, not to stdout"
+        ),
+        _FILES,
+    )
+    add_serve_options(command("serve", description=COMMANDS["serve"]))
     completion = command("completion", description=COMPLETION_HELP)
     completion.add_argument("shell", choices=["bash", "zsh"], help="the shell")
     return parser
@@ -901,6 +926,19 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if ray_only and args.executor != "ray":
         parser.error(f"{', '.join(ray_only)} apply to --executor ray")
     runs_dir = resolve_runs_dir(args.runs_dir)
+    log_to: list[str] = []
+    if args.log_to is not None:  # run: the preset's [train] log_to; resume: added to it
+        from grok_tui.sweep.commands import sweep_ref
+        from grok_tui.trackers import parse_log_to
+
+        try:
+            log_to = parse_log_to(args.log_to)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if args.run:
+            args.overrides = [*args.overrides, f"train.log_to={json.dumps(log_to)}"]
+        elif args.resume and (len(args.resume) > 1 or sweep_ref(args.resume[0], runs_dir)):
+            parser.error("--log-to resumes one run: a sweep or a group keeps its [train] log_to")
     if args.run:
         try:  # a shipped preset's name: its file
             args.run = resolve_preset(args.run)
@@ -930,6 +968,8 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error("--set applies to --run only: a resumed run keeps its frozen preset")
         if len(args.resume) > 1:
             return cmd_resume_group(args.resume, runs_dir, args.device, args.force)
+        if log_to:  # trackers for this session, besides the frozen preset's
+            return cmd_resume(args.resume[0], runs_dir, args.device, args.force, log_to)
         return cmd_resume(args.resume[0], runs_dir, args.device, args.force)
     if args.overrides or args.device:
         parser.error("--set and --device need --run (or --resume for --device)")
@@ -995,7 +1035,9 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
     return code
 
 
-def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False) -> int:
+def cmd_resume(
+    ref: str, runs_dir: Path, device: str | None, force: bool = False, log_to: Sequence[str] = ()
+) -> int:
     from grok_tui import runner
 
     try:
@@ -1026,6 +1068,7 @@ def cmd_resume(ref: str, runs_dir: Path, device: str | None, force: bool = False
             restart=checkpoint is None,
             device=device,
             stop=stop,
+            log_to=log_to,
         )
     print(safe_text(describe_end(str(run.path), summary), multiline=True), flush=True)
     return code
@@ -1655,7 +1698,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]
     "queue": _queue,
     "bench": _bench,
     "gpu-check": _gpu_check,
+    "serve": serve_command,
     "completion": _completion,
+    "schema": lambda args, _parser: schema_command(args.out),
 }
 
 
