@@ -185,6 +185,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
     from grok_tui.group.trainer import GroupTrainer
     from grok_tui.progress import ProgressSink
     from grok_tui.threads import ThreadShare
+    from grok_tui.trackers import tracker_sinks
 
     group_id = f"group-{members[0].run.run_id}"
     resumed = members[0].checkpoint is not None
@@ -201,7 +202,12 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
         extra: list[Any] = [EventLines(label, out)]
         if index == 0:  # one progress line for the group's process
             extra.append(ProgressSink(member.preset.train.steps, out))
-        sinks.append([threads if index == 0 else threads.echo(), run_sink, *extra])
+        # each member logs to its preset's trackers as its solo run would (after its files)
+        runs_dir = _threads_dir(member.run)
+        in_sweep = runs_dir != member.run.path.parent
+        group_name = member.run.path.parent.name if in_sweep else None
+        live = tracker_sinks(member.preset, member.run, runs_dir, group=group_name)
+        sinks.append([threads if index == 0 else threads.echo(), run_sink, *extra, *live])
     where = f"step {members[0].step}" if resumed else "step 0"
     out.write(safe_text(f"group {group_id} · {len(members)} members · from {where}") + "\n")
     out.flush()

@@ -310,3 +310,20 @@ def test_mlflow_file_store_read_back_with_search_runs(tiny_preset_path, runs_dir
     history = client.get_metric_history(found.info.run_id, "train/acc")
     assert sorted({m.step for m in history}) == list(range(0, 61, 10))
     assert found.data.metrics["summary/best_test_acc"] == run.summary()["best_test_acc"]
+
+
+@pytest.mark.slow  # trains a vectorised group of two in-process
+def test_each_member_of_a_vectorised_group_logs_as_its_solo_run_would(
+    tiny_preset_path, runs_dir, monkeypatch
+):
+    from grok_tui import runner
+
+    monkeypatch.setattr(runner.StopFlag, "install", lambda self: None)
+    members = [
+        store.create_run(load_preset(tiny_preset_path, ["train.log_to=['tensorboard']", f"train.seed={seed}"]), runs_dir)
+        for seed in (0, 1)
+    ]  # fmt: skip
+    assert main(["resume", *(str(m.path) for m in members)]) == 0
+    for member in members:
+        acc = accumulator(member)
+        assert steps_of(acc, "test/acc") == [r["step"] for r in member.records()]
