@@ -81,14 +81,10 @@ class Folder:
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
-    def at(cls, path: str | Path, *, create: bool = False) -> Folder:
+    def at(cls, path: str | Path) -> Folder:
         """The folder at ``path``. Its own name must not be a link (a planted run or sweep
         folder); the folders above it are the user's and are taken as they are."""
         path = Path(path)
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)  # door: the user's folders above
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(path, 0o755)
         try:
             fd = os.open(path, _DIR_FLAGS)
         except OSError as exc:
@@ -232,24 +228,11 @@ class Folder:
         finally:
             os.close(parent)
 
-    def is_regular(self, relative: str | Path) -> bool:
-        try:
-            return stat.S_ISREG(self.lstat(relative).st_mode)
-        except OSError:
-            return False
-
     def is_dir(self, relative: str | Path) -> bool:
         try:
             return stat.S_ISDIR(self.lstat(relative).st_mode)
         except OSError:
             return False
-
-    def exists(self, relative: str | Path) -> bool:
-        try:
-            self.lstat(relative)
-        except OSError:
-            return False
-        return True
 
     def names(self, relative: str | Path = ".") -> list[str]:
         """The names in a folder below this one, sorted ([] when it cannot be read)."""
@@ -389,16 +372,6 @@ class Folder:
         """Remove everything inside this folder, keeping the folder."""
         for name in self.names():
             self.rmtree(name)
-
-    def walk_files(self, relative: str | Path = ".") -> Iterator[str]:
-        """Relative names of the regular files below a folder (links are not followed)."""
-        base = _parts(relative)
-        for name in self.names(relative):
-            rel = "/".join([*base, name])
-            if self.is_dir(rel):
-                yield from self.walk_files(rel)
-            elif self.is_regular(rel):
-                yield rel
 
 
 def _rmtree_fd(parent: int, name: str, depth: int) -> None:
