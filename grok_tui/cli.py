@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from grok_tui import __version__, store
+from grok_tui import __version__
 from grok_tui.config import (
     MAX_EXAMPLES,
     MAX_P,
@@ -36,11 +36,12 @@ from grok_tui.config import (
 )
 from grok_tui.config.json_schema import schema_command
 from grok_tui.errors import UserError, cut_text
-from grok_tui.runner import EXIT_BAD_INPUT, EXIT_OK
-from grok_tui.store import resolve_runs_dir
+from grok_tui.rundirs import store
+from grok_tui.rundirs.store import resolve_runs_dir
 from grok_tui.sweep import is_sweep_file, validation_verdict
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, is_sweep_dir
 from grok_tui.text import safe_text
+from grok_tui.training.runner import EXIT_BAD_INPUT, EXIT_OK
 from grok_tui.tui.serve import add_serve_options, serve_command
 
 # Every command, with its one line of `grok-tui --help`, in the order --help lists them.
@@ -929,7 +930,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     log_to: list[str] = []
     if args.log_to is not None:  # run: the preset's [train] log_to; resume: added to it
         from grok_tui.sweep.commands import sweep_ref
-        from grok_tui.trackers import parse_log_to
+        from grok_tui.training.trackers import parse_log_to
 
         try:
             log_to = parse_log_to(args.log_to)
@@ -1002,9 +1003,10 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
     except UserError as exc:
         return _error(str(exc))
     # torch (seconds to import) only for a preset that loads: a typo's error comes at once
-    from grok_tui import files, runner
-    from grok_tui.engine import RunError
-    from grok_tui.progress import ProgressSink, describe_end
+    from grok_tui import files
+    from grok_tui.training import runner
+    from grok_tui.training.engine import RunError
+    from grok_tui.training.progress import ProgressSink, describe_end
 
     try:
         runner.check_device(preset)
@@ -1038,15 +1040,15 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
 def cmd_resume(
     ref: str, runs_dir: Path, device: str | None, force: bool = False, log_to: Sequence[str] = ()
 ) -> int:
-    from grok_tui import runner
+    from grok_tui.training import runner
 
     try:
         run = store.find_run(ref, runs_dir)
         lock = runner.claim(run)  # before reading its state: one writer per run
     except UserError as exc:
         return _error(str(exc))
-    from grok_tui.engine import RunError  # torch: once there is a run to train
-    from grok_tui.progress import ProgressSink, describe_end
+    from grok_tui.training.engine import RunError  # torch: once there is a run to train
+    from grok_tui.training.progress import ProgressSink, describe_end
 
     with lock:
         try:
@@ -1082,8 +1084,8 @@ def cmd_resume_group(refs: list[str], runs_dir: Path, device: str | None, force:
         return _error(str(exc))
     if len({run.path.resolve() for run in runs}) < len(runs):
         return _error("a run is named twice")
-    from grok_tui import runner
-    from grok_tui.group.runner import execute_group
+    from grok_tui.training import runner
+    from grok_tui.training.group.runner import execute_group
 
     # Our own stop flag, to tell Ctrl-C (exit 130) from SIGTERM (143): the group says 130.
     stop = runner.StopFlag()
@@ -1476,7 +1478,7 @@ def _acc(value: object) -> str:
 
 def _queue(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``grok-tui queue ...``: list, add to, reorder and serve the runs directory's queue."""
-    from grok_tui import launcher, runqueue
+    from grok_tui.rundirs import launcher, runqueue
 
     runs_dir = resolve_runs_dir(args.runs_dir)
     try:
@@ -1529,7 +1531,7 @@ def _queue(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _print_queue(runs_dir: Path) -> None:
-    from grok_tui import runqueue
+    from grok_tui.rundirs import runqueue
 
     state = runqueue.read_queue(runs_dir)
     live = runqueue.live_devices(runs_dir)
@@ -1551,7 +1553,7 @@ def _serve_queue(runs_dir: Path, poll: float) -> int:
     """The detached queue runner: its lines go to RUNS/logs/queue.log."""
     import signal
 
-    from grok_tui import runqueue
+    from grok_tui.rundirs import runqueue
 
     stop: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -1594,7 +1596,7 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             sizes = []
         if not sizes or min(sizes) < 1:
             parser.error(f"--scaling takes group sizes >= 1 such as 1,8,64; got {args.scaling}")
-        from grok_tui.group.bench import scaling_command
+        from grok_tui.bench.group import scaling_command
 
         return scaling_command(sizes, quick=args.quick, device=device, json_path=args.json)
     if args.vectorize is not None:
@@ -1602,7 +1604,7 @@ def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error("--vectorize takes a group size >= 1")
         if args.compile != "auto" or args.rounds is not None:
             parser.error("--compile and --rounds do not apply to --vectorize")
-        from grok_tui.group.bench import vectorize_command
+        from grok_tui.bench.group import vectorize_command
 
         return vectorize_command(
             args.vectorize, quick=args.quick, device=device, json_path=args.json

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grok_tui import store
 from grok_tui.config import flatten
 from grok_tui.errors import UserError
+from grok_tui.rundirs import store
 from grok_tui.tui import runtable
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from grok_tui.data import compute_labels, enumerate_operands, split_masks, tokenize
+from grok_tui.training.data import compute_labels, enumerate_operands, split_masks, tokenize
 
 if TYPE_CHECKING:  # loading imports the engine, and the engine's measures import this module
     from grok_tui.analysis.loading import LoadedRun

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from grok_tui.data import enumerate_operands, tokenize
-from grok_tui.models.transformer import ACTIVATIONS
+from grok_tui.training.data import enumerate_operands, tokenize
+from grok_tui.training.models.transformer import ACTIVATIONS
 
 if TYPE_CHECKING:  # loading imports the engine: only its type is needed here
     from grok_tui.analysis.loading import LoadedRun

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, ondisk
+from grok_tui import files
+from grok_tui.rundirs import ondisk
 
 ANALYSIS_DIR = "analysis"
 ANALYSIS_FILE = "analysis.json"

@@ -22,11 +22,12 @@ from typing import Any
 
 import torch
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.analysis import embeddings, fourier, landscape, neurons, norms
 from grok_tui.analysis.loading import AnalysisError, LoadedRun, open_run
 from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
 from grok_tui.config import DIVIDING, S5_OPERATIONS
+from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -36,7 +36,7 @@ from grok_tui.bench.plan import (
 )
 from grok_tui.bench.report import format_report
 from grok_tui.bench.timing import Timed
-from grok_tui.engine import RunError, resolve_device
+from grok_tui.training.engine import RunError, resolve_device
 
 
 def build_loops(plan: Plan, device: torch.device, compile_mode: str | None) -> list[Timed]:

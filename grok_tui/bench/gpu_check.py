@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, launcher, store
+from grok_tui import files
+from grok_tui.rundirs import launcher, store
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_CUDA = 0, 1, 2
 DEFAULT_TRANSFORMER_STEPS = 20_000

@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grok_tui import graphs
 from grok_tui.bench.plan import BATCH_SIZE
 from grok_tui.config import Preset, TransformerConfig
-from grok_tui.engine import Trainer, build_trainer, total_norm
+from grok_tui.training import graphs
+from grok_tui.training.engine import Trainer, build_trainer, total_norm
 
 # ---------------------------------------------------------------------------
 # The engine's loop

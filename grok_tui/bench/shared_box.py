@@ -3,7 +3,7 @@
 For 0, 2 and 4 busy processes that are not grok-tui (plain Python loops started here and
 killed after), the quickstart trains for a fixed number of steps in a process of its own
 (``grok-tui --run``, as a user starts it) three ways: threads chosen automatically
-(grok_tui/threads.py; no OMP_NUM_THREADS), OMP_NUM_THREADS=1 and OMP_NUM_THREADS=2. Each
+(grok_tui/rundirs/threads.py; no OMP_NUM_THREADS), OMP_NUM_THREADS=1 and OMP_NUM_THREADS=2. Each
 row is the run's own average steps/s (summary.json: from its first step to its last,
 evaluations included), the threads the automatic run ended on, how many CPUs other
 processes kept busy meanwhile (/proc/stat less the run's own CPU time: the loops, and
@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, launcher, store
-from grok_tui.threads import allowed_cpus, proc_stat, proc_stat_cpus
+from grok_tui import files
+from grok_tui.rundirs import launcher, store
+from grok_tui.rundirs.threads import allowed_cpus, proc_stat, proc_stat_cpus
 
 BUSY_LEVELS = (0, 2, 4)
 WAYS = (("auto", None), ("OMP_NUM_THREADS=1", "1"), ("OMP_NUM_THREADS=2", "2"))

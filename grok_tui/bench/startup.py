@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, launcher, store
+from grok_tui import files
 from grok_tui.config import Preset, apply_overrides, validate_preset
+from grok_tui.rundirs import launcher, store
 
 APP = """
 import sys

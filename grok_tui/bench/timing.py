@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from grok_tui.bench.loops import BaselineLoop, EngineLoop
-from grok_tui.models import count_parameters
+from grok_tui.training.models import count_parameters
 
 
 def cpu_busy_seconds() -> float | None:

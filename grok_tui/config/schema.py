@@ -30,7 +30,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd", "nadam", "rmsprop", "adagrad")
 MAX_STEPS = 100_000_000
 USER_INPUT = "user_input"  # validation context: the raw dict is what a user wrote
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes at most 2^64 - 1; the engine also seeds seed + 1
-# Trackers that may receive a run live ([train] log_to; grok_tui/trackers.py).
+# Trackers that may receive a run live ([train] log_to; grok_tui/training/trackers.py).
 TRACKERS = ("tensorboard", "wandb", "mlflow")
 
 
@@ -584,7 +584,7 @@ def cuda_graph_blocker(preset: Preset) -> str | None:
     """Why this preset's training step cannot be captured as a CUDA graph, or None.
 
     A graph replays fixed kernels on fixed memory: whatever the step decides on the host
-    from one step to the next, or draws at random, cannot be in it (grok_tui/graphs.py).
+    from one step to the next, or draws at random, cannot be in it (grok_tui/training/graphs.py).
     """
     model, optim, train = preset.model, preset.optim, preset.train
     if model.type in ("lstm", "gru", "rnn"):

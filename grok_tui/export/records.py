@@ -11,7 +11,8 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from grok_tui import files, store
+from grok_tui import files
+from grok_tui.rundirs import store
 
 Warn = Callable[[str], None]  # one line, without the "warning: " prefix
 

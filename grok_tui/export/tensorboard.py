@@ -11,7 +11,7 @@ protocol buffer. The three messages used are small enough to encode here by hand
 One scalar per numeric field of each record, tagged ``train/acc``, ``test/loss``... so
 that TensorBoard groups train and test curves; a run becomes one sub-directory.
 
-Live logging (grok_tui/trackers.py) writes with ``EventWriter``: one file per training
+Live logging (grok_tui/training/trackers.py) writes with ``EventWriter``: one file per training
 session, appended event by event, with three more messages encoded here: a text summary
 (the text plugin: a string ``TensorProto``), the HParams plugin's session start and end
 (``HParamsPluginData``, with the preset's fields as ``google.protobuf.Value`` s), and a
@@ -31,8 +31,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.export.records import Warn, read_run_records
+from grok_tui.rundirs import store
 
 # record field -> TensorBoard tag (others: their own name under "other/")
 TAGS = {

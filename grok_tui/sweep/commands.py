@@ -117,7 +117,7 @@ def check_devices(devices: Iterable[str]) -> None:
     odd = sorted({d for d in devices if d not in ("auto", "cpu")})
     if not odd:
         return
-    from grok_tui.engine import RunError, resolve_device
+    from grok_tui.training.engine import RunError, resolve_device
 
     for device in odd:
         try:
@@ -262,7 +262,7 @@ def check_ray_devices(ray: RayOptions, devices: Iterable[str], device_list: Sequ
 
 def _sweep_devices(sweep_dir: Any, device: str | None) -> set[str]:
     """The devices the points of a sweep directory train on (--device overrides them)."""
-    from grok_tui import store
+    from grok_tui.rundirs import store
 
     if device:
         return {device}
@@ -416,7 +416,7 @@ def _train_with(
 
 def _stop_code(code: int, stopped_by: Callable[[], str]) -> int:
     """A stopped sweep exits as a stopped run: 143 after SIGTERM, 130 after Ctrl-C."""
-    from grok_tui.runner import STOPPED_CODES, stop_exit_code
+    from grok_tui.training.runner import STOPPED_CODES, stop_exit_code
 
     return stop_exit_code(stopped_by()) if code in STOPPED_CODES else code
 

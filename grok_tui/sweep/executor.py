@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from grok_tui import files, launcher, ownership, store
+from grok_tui import files
 from grok_tui.config import PresetError
-from grok_tui.launcher import tail
+from grok_tui.rundirs import launcher, ownership, store
+from grok_tui.rundirs.launcher import tail
 from grok_tui.sweep.labels import format_value
 from grok_tui.sweep.sweepdir import LOCK_FILE, SweepDir, SweepPoint
 from grok_tui.text import format_duration

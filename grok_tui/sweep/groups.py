@@ -18,11 +18,11 @@ import os
 from collections.abc import Sequence
 from typing import Literal
 
-from grok_tui import store
 from grok_tui.config import Preset
 from grok_tui.errors import OptionError, UserError
-from grok_tui.group.grouping import group_key, split_evenly, why_not
+from grok_tui.rundirs import store
 from grok_tui.sweep.executor import PointJob
+from grok_tui.training.group.grouping import group_key, split_evenly, why_not
 
 Vectorize = int | Literal["auto"]
 

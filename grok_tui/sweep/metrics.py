@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui import curves, store
+from grok_tui.rundirs import curves, store
 from grok_tui.sweep.sweepdir import SweepDir
 
 SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of one setting, not settings

@@ -6,7 +6,7 @@ executor calls :meth:`SweepProgress.on_poll` once per poll of its loop; at most 
 when the file changed) and says: points done / running / queued (and failed), the least
 advanced running point, and an ETA for the whole sweep. Queued points' summaries are read
 once each, for their steps. On a terminal the line is redrawn in place (``\\r\\x1b[2K``,
-as grok_tui/progress.py); every other line written through the object clears it first
+as grok_tui/training/progress.py); every other line written through the object clears it first
 and redraws it after, so no line is garbled. In a log it is a plain line, at most every
 ``log_interval`` seconds, so that the log stays readable.
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.sweep.executor import PointJob, PointResult
 from grok_tui.text import format_duration, safe_text
 

@@ -51,9 +51,10 @@ from typing import Any
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError, TaskCancelledError
 
-from grok_tui import files, ownership, store
+from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
+from grok_tui.rundirs import ownership, store
 from grok_tui.sweep.executor import DONE_STATUSES, NOT_STARTED, PointJob, PointResult, PollHook
 from grok_tui.sweep.sweepdir import SweepDir, sweep_runner_pid
 
@@ -106,7 +107,7 @@ def _start_watchdog() -> subprocess.Popen[bytes] | None:
     """A process that kills the local Ray instance this driver just started if the driver
     dies without ray.shutdown (kill -9): the raylet's agents would outlive it for good
     (ray_watchdog). None where the instance's processes are unknown, or it cannot start."""
-    from grok_tui import launcher
+    from grok_tui.rundirs import launcher
 
     node = getattr(ray._private.worker, "_global_node", None)
     processes = getattr(node, "all_processes", None) or {}
@@ -296,7 +297,7 @@ def _signals_stop(stop: Any) -> Iterator[None]:
 
 def _claim_waiting(run: store.RunDir) -> ownership.DirLock:
     """The run's lock; a retry waits for the attempt before it to let go."""
-    from grok_tui import runner
+    from grok_tui.training import runner
 
     deadline = time.monotonic() + CLAIM_WAIT_S
     while True:
@@ -312,8 +313,8 @@ def _train_run(
     run: store.RunDir, device: str | None, sinks: Sequence[Any], board: Any, attempt: int
 ) -> dict[str, Any]:
     """Train a run directory this worker can write, as ``grok-tui --resume`` would."""
-    from grok_tui import runner
-    from grok_tui.engine import RunError
+    from grok_tui.training import runner
+    from grok_tui.training.engine import RunError
 
     me = ownership.my_identity()
     out: dict[str, Any] = {"host": me.host, "pid": me.pid, "attempt": attempt}

@@ -21,7 +21,7 @@ import socket
 import sys
 import time
 
-from grok_tui import ownership
+from grok_tui.rundirs import ownership
 
 # How often the driver's life is checked and the list of Ray's processes renewed.
 POLL_S = 0.5

@@ -18,9 +18,10 @@ from typing import Any
 
 import tomli_w
 
-from grok_tui import files, ondisk, ownership, store
+from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import SweepError, UserError, cut_text
+from grok_tui.rundirs import ondisk, ownership, store
 from grok_tui.sweep.labels import short_names
 from grok_tui.sweep.spec import SWEEP_TABLE, Point, Sweep, read_raw, sweep_from_raw, value_key
 

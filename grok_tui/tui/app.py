@@ -1,7 +1,7 @@
 """The grok-tui Textual app: presets, live runs, history and compare, keyboard first.
 
 The app never trains and never imports torch (DESIGN.md rules 2 and 3): runs are
-processes started by grok_tui.launcher, and the app follows their run directories
+processes started by grok_tui.rundirs.launcher, and the app follows their run directories
 from a thread worker that polls every half second.
 """
 
@@ -53,11 +53,11 @@ from grok_tui.tui.series import AxisOptions
 from grok_tui.tui.workbench import CurvesScreen, WorkbenchScreen
 
 if TYPE_CHECKING:
-    from grok_tui import launcher, store
     from grok_tui.config import Preset
+    from grok_tui.rundirs import launcher, store
     from grok_tui.tui.workbench import Workbench
 
-# grok_tui.launcher, .store and .config (pydantic) are imported where they are used,
+# grok_tui.rundirs.launcher, .store and .config (pydantic) are imported where they are used,
 # after the first frame: they are a third of the app's import time, and the first
 # frame should come at once (see bench/startup.py).
 
@@ -243,7 +243,7 @@ class GrokApp(App):
     def _poll_fast(self) -> bool:
         """Poll at every tick: before the first poll, while starting up, or while a live
         run has no record yet (its first record is shown at once)."""
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         return (
             not self._polled_once
@@ -256,7 +256,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="poll")
     def poll_runs(self, followers: list[launcher.RunFollower], scan: bool) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         changed: list[str] = []
         discovered: list[store.RunDir] = []
@@ -297,7 +297,7 @@ class GrokApp(App):
         return not self._opened_live and time.monotonic() - self._mounted_at < STARTUP_S
 
     def follow(self, run: store.RunDir) -> launcher.RunFollower:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         follower = self.followers.get(run.run_id)
         if follower is None:
@@ -323,7 +323,7 @@ class GrokApp(App):
             screen.runs_changed(changed)
 
     def live_followers(self) -> list[launcher.RunFollower]:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         return [f for f in self.followers.values() if f.status in launcher.LIVE_STATUSES]
 
@@ -334,7 +334,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _start(self, preset: Preset, verb: str) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         try:
             run = launcher.start_run(preset, self.runs_dir)
@@ -348,7 +348,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _enqueue(self, source: Preset | store.RunDir) -> None:
-        from grok_tui import runqueue, store
+        from grok_tui.rundirs import runqueue, store
 
         try:
             preset = store.load_run_preset(source) if isinstance(source, store.RunDir) else source
@@ -371,7 +371,7 @@ class GrokApp(App):
     def _keep_queue_going(self) -> None:
         """Start a queue runner when runs wait and none serves them (it ended, or the
         machine restarted); a damaged queue.json is left to the Queue screen to show."""
-        from grok_tui import launcher, runqueue
+        from grok_tui.rundirs import launcher, runqueue
 
         with contextlib.suppress(UserError, OSError):
             runqueue.ensure_runner(self.runs_dir, launcher.start_queue_runner)
@@ -381,7 +381,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _start_sweep(self, sweep_file: Path) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         try:
             pid, log_path = launcher.start_sweep(sweep_file, self.runs_dir)
@@ -406,8 +406,8 @@ class GrokApp(App):
         the form is frozen into a file beside the sweep logs first."""
         from datetime import datetime
 
-        from grok_tui import launcher, store
         from grok_tui.config import save_preset
+        from grok_tui.rundirs import launcher, store
 
         extra = ["--seeds", str(seeds)]
         if split_seeds > 1:
@@ -450,7 +450,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _rerun(self, run: store.RunDir) -> None:
-        from grok_tui import launcher, store
+        from grok_tui.rundirs import launcher, store
 
         try:
             preset = store.load_run_preset(run)
@@ -465,7 +465,7 @@ class GrokApp(App):
 
     @work(thread=True, exit_on_error=False, group="launch")
     def _resume(self, run: store.RunDir) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         try:
             launcher.resume_run(run)
@@ -475,7 +475,7 @@ class GrokApp(App):
         self.post_message(RunStarted(run, "resumed"))
 
     def on_stop_requested(self, message: StopRequested) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         run = message.run
         if launcher.stop_run(run):
@@ -510,7 +510,7 @@ class GrokApp(App):
             )
 
     def on_edit_run_preset_requested(self, message: EditRunPresetRequested) -> None:
-        from grok_tui import store
+        from grok_tui.rundirs import store
 
         run = message.run
         try:
@@ -635,7 +635,7 @@ class GrokApp(App):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         live = self.live_followers()
         sweeps = launcher.live_sweeps(self.runs_dir)
@@ -685,7 +685,7 @@ class GrokApp(App):
 
     def _queued_count(self) -> int:
         """Runs waiting in the queue (0 when queue.json does not read: nothing to say)."""
-        from grok_tui import runqueue
+        from grok_tui.rundirs import runqueue
 
         try:
             return len(runqueue.read_queue(self.runs_dir).entries)

@@ -16,7 +16,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from grok_tui.config import Preset
-    from grok_tui.store import RunDir
+    from grok_tui.rundirs.store import RunDir
     from grok_tui.tui.series import AxisOptions
 
 
@@ -62,7 +62,7 @@ class RunRequested(Message):
 
 class QueueRequested(Message):
     """Queue a run of this preset, or of this run's frozen preset (a re-run): it starts
-    when a slot of its device is free (grok_tui.runqueue)."""
+    when a slot of its device is free (grok_tui.rundirs.runqueue)."""
 
     def __init__(self, source: Preset | RunDir) -> None:
         super().__init__()

@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
 from grok_tui.config import S5_OPERATIONS, flatten
 from grok_tui.export.csvfile import csv_cell, write_csv
+from grok_tui.rundirs import store
 from grok_tui.text import format_duration
 
 

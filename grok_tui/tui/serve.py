@@ -101,6 +101,6 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 def serve_command(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """``grok-tui serve [--host H] [--port N] [--runs-dir DIR]``."""
-    from grok_tui.store import resolve_runs_dir
+    from grok_tui.rundirs.store import resolve_runs_dir
 
     return serve(resolve_runs_dir(args.runs_dir), args.host, args.port)

@@ -33,7 +33,7 @@ from grok_tui.tui.series import (
 )
 
 if TYPE_CHECKING:
-    from grok_tui.launcher import RunFollower
+    from grok_tui.rundirs.launcher import RunFollower
     from grok_tui.tui.series import AxisOptions
 
 

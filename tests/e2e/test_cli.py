@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import runner, store
-from grok_tui.checkpoint import load_checkpoint
 from grok_tui.cli import main
+from grok_tui.rundirs import store
+from grok_tui.training import runner
+from grok_tui.training.checkpoint import load_checkpoint
 from tests.conftest import REPO
 from tests.support.processes import grok
 

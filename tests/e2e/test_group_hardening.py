@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.sweep import list_sweeps
 from tests.conftest import TINY_PRESET
 

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.config import Preset, PresetError, load_preset
-from grok_tui.engine import train
 from grok_tui.errors import OptionError
+from grok_tui.rundirs import store
 from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.executor import PointJob, jobs_to_run
 from grok_tui.sweep.groups import auto_size, describe_plan, parse_vectorize, plan
 from grok_tui.sweep.spec import with_seeds
+from grok_tui.training.engine import train
 from tests.conftest import TINY_PRESET
 from tests.support.processes import grok
 from tests.support.sinks import Collect
@@ -174,9 +174,9 @@ def test_resuming_runs_together_needs_runs_of_one_shape(tmp_path, tiny_preset_pa
 
 
 def test_a_group_too_big_for_its_device_is_cut_with_a_message(tmp_path, tiny_preset_path, capsys):
-    from grok_tui.group import memory
-    from grok_tui.group.runner import execute_group
-    from grok_tui.runner import StopFlag
+    from grok_tui.training.group import memory
+    from grok_tui.training.group.runner import execute_group
+    from grok_tui.training.runner import StopFlag
 
     runs = []
     for seed in range(3):
@@ -320,7 +320,7 @@ def test_a_sweep_directory_remembers_its_vectorize_for_resume(tmp_path, capsys):
 
 
 def test_bench_vectorize_prints_the_speedup_of_a_group_over_solo_runs(monkeypatch, capsys):
-    from grok_tui.group import bench
+    from grok_tui.bench import group as bench
 
     small = {
         "data": {"p": 11},
@@ -345,7 +345,7 @@ def test_bench_vectorize_prints_the_speedup_of_a_group_over_solo_runs(monkeypatc
 
 
 def test_bench_scaling_times_groups_of_each_size_against_one(monkeypatch, capsys, tmp_path):
-    from grok_tui.group import bench
+    from grok_tui.bench import group as bench
 
     tiny_mlp = {"data": {"p": 11}, "model": {"type": "mlp", "embed_dim": 8, "widths": [16]}}
     monkeypatch.setattr(bench, "SCALING", {"mlp": (tiny_mlp, ("tf32", "fp32"))})

@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from grok_tui import launcher, ownership, runner, store, sweep
+from grok_tui import sweep
 from grok_tui.analysis.report import Options, run_analysis
-from grok_tui.checkpoint import load_checkpoint, save_checkpoint
 from grok_tui.cli import main
 from grok_tui.config import load_preset
+from grok_tui.rundirs import launcher, ownership, store
 from grok_tui.sweep.executor import point_error
+from grok_tui.training import runner
+from grok_tui.training.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import REPO
 from tests.support.processes import grok
 

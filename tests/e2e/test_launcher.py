@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import launcher, ownership, store
 from grok_tui.config import Preset, apply_overrides, validate_preset
+from grok_tui.rundirs import launcher, ownership, store
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import launcher, ownership, store
 from grok_tui.config import load_preset
+from grok_tui.rundirs import launcher, ownership, store
 from tests.conftest import REPO
 from tests.support.processes import grok
 
@@ -124,7 +124,7 @@ _TWO_FILESYSTEMS = textwrap.dedent(
     """
     import json, os, subprocess, sys, time
     from pathlib import Path
-    from grok_tui import ownership, launcher, store
+    from grok_tui.rundirs import ownership, launcher, store
 
     a, b = Path(sys.argv[1]), Path(sys.argv[2])
     for top in (a, b):  # the same entries made in the same order: the same inode numbers

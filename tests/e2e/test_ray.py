@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from grok_tui import cli, store
+from grok_tui import cli
+from grok_tui.rundirs import store
 from grok_tui.sweep import create_sweep_dir, list_sweeps, load_sweep, read_sweep_dir
 from tests.conftest import REPO, TINY_PRESET
 from tests.support.sweeps import GRID, write_sweep

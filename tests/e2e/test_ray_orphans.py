@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import ownership, store
+from grok_tui.rundirs import ownership, store
 from grok_tui.sweep import list_sweeps
 from tests.conftest import REPO
 from tests.support.sweeps import write_sweep

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import cli, launcher, runner, runqueue, store
+from grok_tui import cli
 from grok_tui.config import load_preset
+from grok_tui.rundirs import launcher, runqueue, store
 from grok_tui.sweep import load_sweep
 from grok_tui.sweep.sweepdir import create_sweep_dir
+from grok_tui.training import runner
 from grok_tui.tui import serve
 from tests.conftest import REPO, TINY_PRESET
 

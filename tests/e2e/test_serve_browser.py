@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.config import load_preset
+from grok_tui.rundirs import store
 from tests.conftest import REPO, TINY_PRESET
 from tests.support.fake_trainer import curve_record
 

@@ -15,10 +15,10 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from grok_tui import store
-from grok_tui.checkpoint import load_checkpoint
+from grok_tui.rundirs import store
 from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.metrics import format_metric
+from grok_tui.training.checkpoint import load_checkpoint
 from tests.conftest import TINY_PRESET
 from tests.support.pilot import until
 from tests.support.processes import grok

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.sweep.spec import load_sweep
 from grok_tui.sweep.sweepdir import create_sweep_dir, read_sweep_dir
 from tests.support.processes import grok

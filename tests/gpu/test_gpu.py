@@ -13,9 +13,10 @@ import os
 import pytest
 import torch
 
-from grok_tui import runner, store
 from grok_tui.config import load_preset
-from grok_tui.engine import build_trainer, train
+from grok_tui.rundirs import store
+from grok_tui.training import runner
+from grok_tui.training.engine import build_trainer, train
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 
@@ -140,7 +141,7 @@ def test_cuda_graphs_train_as_the_eager_step_does(family):
 @cuda_only
 def test_auto_replays_a_graph_that_never_waits_for_the_host():
     """The quickstart's step is captured under auto; a replay makes no host sync."""
-    from grok_tui import graphs
+    from grok_tui.training import graphs
 
     preset = small('optim.grokfast={kind="ema"}', "optim.grad_clip=1.0", "optim.schedule=cosine")
     trainer = build_trainer(preset)
@@ -189,7 +190,7 @@ def test_a_vectorised_group_trains_each_member_as_its_solo_run_on_the_device(fam
     """Four seeds and split seeds as one group on the device: each member's records follow
     its solo run on the same device (bit for bit on the CPU; within float tolerance on
     CUDA, whose batched kernels may sum in another order)."""
-    from grok_tui.group import train_group
+    from grok_tui.training.group import train_group
 
     presets = []
     for i in range(4):
@@ -212,7 +213,7 @@ def test_a_vectorised_group_trains_each_member_as_its_solo_run_on_the_device(fam
 def test_a_vectorised_group_replays_one_graph_and_trains_as_its_eager_steps(family):
     """Three members under ``cuda_graphs = true``: one captured step for the group, whose
     records follow the same group's eager steps; on CUDA a replay never waits for the host."""
-    from grok_tui.group import train_group
+    from grok_tui.training.group import train_group
 
     def members(mode: str):
         overrides = [*FAMILIES[family], "train.steps=200", "train.eval_every=50"]
@@ -232,9 +233,9 @@ def test_a_vectorised_group_replays_one_graph_and_trains_as_its_eager_steps(fami
         assert summary["cuda_graphs"] is True, summary.get("cuda_graphs_reason")
         close(a.records, b.records, rel=1e-4)
     if ON_CUDA:
-        from grok_tui.graphs import WARMUP_STEPS
-        from grok_tui.group.graphs import GroupSteps
-        from grok_tui.group.trainer import GroupTrainer
+        from grok_tui.training.graphs import WARMUP_STEPS
+        from grok_tui.training.group.graphs import GroupSteps
+        from grok_tui.training.group.trainer import GroupTrainer
 
         group = GroupTrainer(members("true"))
         steps = GroupSteps(group)

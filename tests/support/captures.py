@@ -1,4 +1,4 @@
-"""Stand-ins for CUDA's graph capture that run on the CPU (grok_tui/graphs.py's Capture)."""
+"""Stand-ins for CUDA's graph capture that run on the CPU (grok_tui/training/graphs.py's Capture)."""
 
 from __future__ import annotations
 

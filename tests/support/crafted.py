@@ -14,8 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
 from grok_tui.analysis.paths import SCHEMA, analysis_path
+from grok_tui.rundirs import store
 from grok_tui.tui import analysis_view, runtable
 
 # Enough of a preset for store.RunDir.exists() and the listings (never validated there).

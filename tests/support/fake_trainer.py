@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grok_tui import ownership, store
 from grok_tui.bench.startup import curve_record
+from grok_tui.rundirs import ownership, store
 
 _stop = 0  # the signal that asked for the stop
 

@@ -12,7 +12,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
-from grok_tui import launcher
+from grok_tui.rundirs import launcher
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from tests.support.pilot import until

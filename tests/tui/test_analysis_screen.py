@@ -18,9 +18,9 @@ from textual.app import App
 from textual.geometry import Region
 from textual.widgets import Static
 
-from grok_tui import store
 from grok_tui.analysis.paths import SCHEMA, analysis_path
 from grok_tui.config import validate_preset
+from grok_tui.rundirs import store
 from grok_tui.tui import analysis_view
 from grok_tui.tui.screens import analysis as screen
 from grok_tui.tui.screens.analysis import AnalysisScreen

@@ -16,8 +16,9 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable, OptionList, Static
 
-from grok_tui import cli, store
+from grok_tui import cli
 from grok_tui.config import Preset
+from grok_tui.rundirs import store
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.modals import ConfirmModal

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, RadioButton
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.modals import ExportModal, PathModal

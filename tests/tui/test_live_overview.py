@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList, Static
 
-from grok_tui import launcher, store
+from grok_tui.rundirs import launcher, store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.live import LiveScreen

@@ -16,8 +16,8 @@ from rich.syntax import Syntax
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
-from grok_tui import launcher
 from grok_tui.config import load_preset
+from grok_tui.rundirs import launcher
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Static
 
-from grok_tui import launcher, runqueue, store
 from grok_tui.config import preset_from_toml
+from grok_tui.rundirs import launcher, runqueue, store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen

@@ -40,10 +40,10 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, OptionList, Static
 
-from grok_tui import ownership, runqueue, store
 from grok_tui.analysis.paths import SCHEMA, analysis_path
 from grok_tui.config import Preset, apply_overrides, validate_preset
 from grok_tui.config import loading as config_loading
+from grok_tui.rundirs import ownership, runqueue, store
 from grok_tui.tui import catalog
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens import live as live_screen

@@ -22,8 +22,8 @@ import pytest
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, Select, Static, TabbedContent
 
-from grok_tui import launcher, store
 from grok_tui.config import Preset, apply_overrides, load_preset, validate_preset
+from grok_tui.rundirs import launcher, store
 from grok_tui.tui.app import GrokApp, terminal_lost
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 import grok_tui.tui
-from grok_tui import launcher, store
+from grok_tui.rundirs import launcher, store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.messages import (
     EditRunPresetRequested,

@@ -12,11 +12,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grok_tui import cli, runner, store
+from grok_tui import cli
 from grok_tui.analysis import embeddings, fourier, landscape, neurons
 from grok_tui.analysis.paths import SCHEMA, analysis_path, read_analysis
 from grok_tui.cli import cmd_analyze as analyze_main
 from grok_tui.config import load_preset, validate_preset
+from grok_tui.rundirs import store
+from grok_tui.training import runner
 from tests.conftest import TINY_PRESET
 
 # Its module-scoped fixture is built once: every test of the module on one test worker.
@@ -166,8 +168,8 @@ def test_grid_activations_read_each_hidden_unit_over_every_pair() -> None:
             "model": {"type": "mlp", "embed_dim": 4, "widths": [5, 3]},
         }
     )
-    from grok_tui.data import enumerate_operands, tokenize
-    from grok_tui.models import build_model
+    from grok_tui.training.data import enumerate_operands, tokenize
+    from grok_tui.training.models import build_model
 
     torch.manual_seed(0)
     model = build_model(preset.model, vocab_size=7, seq_len=2, n_classes=7).double().eval()

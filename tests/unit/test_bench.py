@@ -66,7 +66,7 @@ def test_quick_bench_writes_every_number(quick_bench):
 
 def test_baseline_models_match_the_engine_models_in_size():
     task_sizes = {"vocab_size": 99, "seq_len": 4, "n_classes": 97}
-    from grok_tui.models import Transformer, count_parameters
+    from grok_tui.training.models import Transformer, count_parameters
 
     cfg = TransformerConfig()
     ours = Transformer(cfg, **task_sizes)

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import cli, launcher, runner, runqueue, store
+from grok_tui import cli
 from grok_tui.cli import main
 from grok_tui.config import Preset, load_preset
+from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.training import runner
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 
@@ -134,7 +136,7 @@ def test_a_stopped_group_and_the_queue_runner_exit_as_the_signal_says(
 ) -> None:
     """`resume RUN RUN` gives the group its own stop flag, to tell 143 from 130; the queue
     runner stopped by SIGTERM exits 143 too."""
-    from grok_tui.group import runner as group_runner
+    from grok_tui.training.group import runner as group_runner
 
     runs = [store.create_run(Preset(name=f"g{i}"), tmp_path) for i in range(2)]
     by: list[str] = []

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from grok_tui import runner, store
 from grok_tui.cli import main
 from grok_tui.config import (
     DataConfig,
@@ -36,9 +35,11 @@ from grok_tui.config import (
     TrainConfig,
     load_preset,
 )
+from grok_tui.rundirs import store
 from grok_tui.sweep import commands, create_sweep_dir, load_sweep, read_sweep_dir
 from grok_tui.sweep.executor import PointResult
 from grok_tui.sweep.report import report_text
+from grok_tui.training import runner
 from tests.conftest import REPO, TINY_PRESET
 
 CLEAR = "\x1b[2J"  # erase the screen

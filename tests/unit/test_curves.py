@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grok_tui import curves
+from grok_tui.rundirs import curves
 
 
 def records(test_acc: list[float], test_loss: list[float] | None = None, every: int = 100):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grok_tui.config import OPERATIONS, S5_OPERATIONS, DataConfig, vocab_layout
-from grok_tui.data import (
+from grok_tui.training.data import (
     build_task,
     compute_labels,
     enumerate_operands,

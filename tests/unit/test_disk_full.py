@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.cli import main
 from grok_tui.config import Preset
+from grok_tui.rundirs import store
 from tests.support.sweeps import GRID, write_sweep
 
 

@@ -44,9 +44,12 @@ OS_CALLS = {"open", "unlink", "remove", "rename", "replace", "mkdir", "makedirs"
 # (module, call) -> why it is not a file under a run, sweep, queue or export folder.
 ALLOWED = {
     ("grok_tui/bench/timing.py", "open()"): "reads /proc/stat, the kernel's CPU counters",
-    ("grok_tui/group/memory.py", "open()"): "reads /proc/meminfo, the kernel's memory figures",
-    ("grok_tui/ownership.py", ".open"): "reads /proc (locks, a process's stat and cmdline)",
-    ("grok_tui/threads.py", "open()"): "/proc and /sys: the kernel's CPU figures",
+    (
+        "grok_tui/training/group/memory.py",
+        "open()",
+    ): "reads /proc/meminfo, the kernel's memory figures",
+    ("grok_tui/rundirs/ownership.py", ".open"): "reads /proc (locks, a process's stat and cmdline)",
+    ("grok_tui/rundirs/threads.py", "open()"): "/proc and /sys: the kernel's CPU figures",
     ("grok_tui/sweep/report.py", "os.open"): "opens os.devnull to silence plotext's output",
     ("grok_tui/cli.py", "os.open"): "opens os.devnull for stdout after a broken pipe",
     ("grok_tui/bench/startup.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import files, launcher, store
+from grok_tui import files
 from grok_tui.config import load_preset
+from grok_tui.rundirs import launcher, store
 from grok_tui.sweep.executor import PointJob, ProcessExecutor
 from tests.conftest import REPO
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grok_tui import store
-from grok_tui.checkpoint import load_checkpoint, load_snapshot, save_checkpoint
 from grok_tui.config import PresetError, load_preset
-from grok_tui.engine import Batcher, RunError, build_trainer, train
-from grok_tui.runner import execute, load_resume
+from grok_tui.rundirs import store
+from grok_tui.training.checkpoint import load_checkpoint, load_snapshot, save_checkpoint
+from grok_tui.training.engine import Batcher, RunError, build_trainer, train
+from grok_tui.training.runner import execute, load_resume
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 
@@ -85,7 +85,9 @@ def test_steps_per_s_is_smoothed_live_and_the_average_at_the_end(tiny_preset_pat
 
     # a clock where each evaluation interval takes longer than the one before
     ticks = iter(range(10**6))
-    monkeypatch.setattr("grok_tui.engine.time.perf_counter", lambda: float(next(ticks)) ** 1.5)
+    monkeypatch.setattr(
+        "grok_tui.training.engine.time.perf_counter", lambda: float(next(ticks)) ** 1.5
+    )
     sink = Rates()
     summary = train(load_preset(tiny_preset_path), [sink])
     assert sink.rates[0] is None  # the step-0 record has no interval behind it

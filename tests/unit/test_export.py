@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.config import load_preset
 from grok_tui.export.table import csv_cell, varying_fields
 from grok_tui.export.tensorboard import crc32c, masked_crc
-from grok_tui.runner import execute
+from grok_tui.rundirs import store
+from grok_tui.training.runner import execute
 
 
 def trained(tiny_preset_path: Path, runs: Path, *overrides: str) -> store.RunDir:

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.cli import main
 from grok_tui.config import Preset
 from grok_tui.export.tensorboard import masked_crc
+from grok_tui.rundirs import store
 from grok_tui.tui import runtable
 
 FLOAT32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]

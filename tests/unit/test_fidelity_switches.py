@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from grok_tui.config import MLPConfig, PresetError, TransformerConfig, load_preset
-from grok_tui.engine import build_trainer, total_norm, train
-from grok_tui.models import MLP, Transformer, build_model, count_parameters
-from grok_tui.models.mlp_step import FusedMLPStep
+from grok_tui.training.engine import build_trainer, total_norm, train
+from grok_tui.training.models import MLP, Transformer, build_model, count_parameters
+from grok_tui.training.models.mlp_step import FusedMLPStep
 from tests.conftest import REPO
 
 VOCAB, SEQ, P = 13, 4, 11
@@ -145,7 +145,7 @@ def test_switched_models_train_and_the_hand_written_step_steps_aside(tmp_path):
 def test_float64_loss_keeps_what_float32_rounds_away():
     """Near zero loss, float32's log-softmax absorbs the correct class: its loss and its
     gradient become exactly 0 (Prieto et al.'s softmax collapse); in float64 they do not."""
-    from grok_tui.losses import LOSSES
+    from grok_tui.training.losses import LOSSES
 
     logits = torch.tensor([[20.0, 0.0, 0.0]], requires_grad=True)  # float32, as the model's
     labels = torch.tensor([0])

@@ -30,9 +30,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from grok_tui import curves, launcher, ondisk, ownership, runqueue, store
 from grok_tui.analysis import paths as analysis_paths
 from grok_tui.errors import UserError
+from grok_tui.rundirs import curves, launcher, ondisk, ownership, runqueue, store
 from grok_tui.sweep import heatmap, read_sweep_dir
 from grok_tui.sweep.metrics import METRICS, report_rows
 from grok_tui.sweep.report import format_table, report_text

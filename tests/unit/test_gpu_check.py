@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 
-from grok_tui import store
 from grok_tui.bench import gpu_check
 from grok_tui.cli import main
 from grok_tui.config import load_preset
+from grok_tui.rundirs import store
 from tests.conftest import REPO
 
 FACTS = {"device_name": "Fake GPU", "torch": "2.x", "cuda": "12.x", "python": "3", "host": "h"}

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grok_tui import graphs
-from grok_tui.checkpoint import load_checkpoint, save_checkpoint
 from grok_tui.config import PresetError, load_preset, preset_from_toml, with_overrides
-from grok_tui.engine import RunError, build_trainer, train
-from grok_tui.optim import lr_factor, lr_factor_tensor
+from grok_tui.training import graphs
+from grok_tui.training.checkpoint import load_checkpoint, save_checkpoint
+from grok_tui.training.engine import RunError, build_trainer, train
+from grok_tui.training.optim import lr_factor, lr_factor_tensor
 from tests.conftest import TINY_PRESET
 from tests.support.captures import DriftingCapture, EagerCapture, FailingCapture, FailingWarmUp
 from tests.support.sinks import Collect

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from grok_tui.config import MLPConfig, Preset, load_preset
-from grok_tui.engine import RunError, build_trainer, resume_trainer, train
-from grok_tui.group import GroupTrainer, group_key, pack, train_group, ungroupable, why_not
-from grok_tui.group.grouping import differences
-from grok_tui.store import RECORD_FIELDS
+from grok_tui.rundirs.store import RECORD_FIELDS
+from grok_tui.training.engine import RunError, build_trainer, resume_trainer, train
+from grok_tui.training.group import GroupTrainer, group_key, pack, train_group, ungroupable, why_not
+from grok_tui.training.group.grouping import differences
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grok_tui.config import load_preset
-from grok_tui.group import train_group
+from grok_tui.training.group import train_group
 from tests.conftest import REPO
 from tests.support.captures import DriftingCapture, EagerCapture, FailingCapture, FailingWarmUp
 from tests.support.sinks import Collect

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui.config import load_preset
-from grok_tui.group import GroupTrainer, train_group
+from grok_tui.training.group import GroupTrainer, train_group
 from tests.support.sinks import Collect
 
 BASE = ["train.steps=60", "train.eval_every=20", "train.checkpoint_every=20"]

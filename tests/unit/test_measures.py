@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from grok_tui.config import PresetError, load_preset
-from grok_tui.engine import build_trainer, total_norm
-from grok_tui.measures import (
+from grok_tui.training.engine import build_trainer, total_norm
+from grok_tui.training.measures import (
     ProgressMeasures,
     layer_norms,
     layer_of,
@@ -90,7 +90,7 @@ def test_fourier_measures_refuse_tasks_without_z_p_structure():
 
 
 def test_measures_are_fields_of_the_records_at_their_steps():
-    from grok_tui.engine import train
+    from grok_tui.training.engine import train
 
     class Keep:
         def __init__(self) -> None:

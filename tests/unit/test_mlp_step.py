@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from grok_tui.config import Preset
-from grok_tui.engine import build_trainer
-from grok_tui.models import build_model
-from grok_tui.models.mlp_step import ACTIVATIONS, FusedMLPStep
+from grok_tui.training.engine import build_trainer
+from grok_tui.training.models import build_model
+from grok_tui.training.models.mlp_step import ACTIVATIONS, FusedMLPStep
 
 P = 11
 

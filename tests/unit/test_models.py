@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from grok_tui.config import MLPConfig, RecurrentConfig, TransformerConfig
-from grok_tui.models import build_model, count_parameters
-from grok_tui.models.transformer import Transformer
+from grok_tui.training.models import build_model, count_parameters
+from grok_tui.training.models.transformer import Transformer
 
 P, VOCAB, SEQ, BATCH = 11, 13, 4, 5
 
@@ -156,7 +156,7 @@ def test_transformer_first_block_table_equals_the_matmul_path(norm, layers, monk
 
 def test_transformer_short_attention_equals_the_fused_kernel(monkeypatch):
     """On CPU short sequences use einsum attention; the fused kernel gives the same."""
-    import grok_tui.models.transformer as transformer
+    import grok_tui.training.models.transformer as transformer
 
     model = make("transformer-post").double()
     x = tokens(batch=3 * VOCAB)
@@ -170,7 +170,7 @@ def test_transformer_short_attention_equals_the_fused_kernel(monkeypatch):
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_mlp_first_layer_tables_equal_the_matmul_path(shared, monkeypatch):
-    from grok_tui.models.mlp import MLP
+    from grok_tui.training.models.mlp import MLP
 
     cfg = MLPConfig(embed_dim=8, widths=[16, 16, 16], shared_hidden=shared)
     torch.manual_seed(0)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import grok_tui
-from grok_tui import store
 from grok_tui.config import Preset, flatten, parse_toml, with_overrides
+from grok_tui.rundirs import store
 from grok_tui.tui.runtable import filter_rows, load_rows
 from tests.conftest import REPO
 

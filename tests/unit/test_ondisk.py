@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from grok_tui import curves, ondisk, ownership, runqueue, store
 from grok_tui.analysis import paths as analysis_paths
 from grok_tui.analysis.paths import read_analysis
+from grok_tui.rundirs import curves, ondisk, ownership, runqueue, store
 from grok_tui.sweep import heatmap, read_sweep_dir
 from grok_tui.sweep.metrics import METRICS, report_rows
 from grok_tui.sweep.report import report_text

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from grok_tui.config import GrokfastConfig, OptimConfig
-from grok_tui.optim import (
+from grok_tui.training.optim import (
     EMAFilter,
     MAFilter,
     build_grad_filter,

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from grok_tui import cli, launcher, ownership, runqueue, store
+from grok_tui import cli
 from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.runqueue import QueueEntry, QueueError, QueueState
+from grok_tui.rundirs import launcher, ownership, runqueue, store
+from grok_tui.rundirs.runqueue import QueueEntry, QueueError, QueueState
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 START_QUEUE_RUNNER = launcher.start_queue_runner  # the fixture below stands in for it

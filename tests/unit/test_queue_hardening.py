@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import launcher, runqueue, store
 from grok_tui.cli import main
 from grok_tui.config import Preset, apply_overrides, validate_preset
+from grok_tui.rundirs import launcher, runqueue, store
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import threading
 
-from grok_tui import ownership, store
+from grok_tui.rundirs import ownership, store
 from grok_tui.sweep import ray_watchdog
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from grok_tui import store
 from grok_tui.cli import device_label, main
 from grok_tui.config import Preset
+from grok_tui.rundirs import store
 
 
 def test_runs_lists_each_runs_device_and_gpu_name(tmp_path, capsys):
@@ -33,8 +33,8 @@ def test_a_run_that_does_not_fit_its_device_fails_with_a_clear_message(
 ):
     import torch
 
-    from grok_tui import engine, runner
     from grok_tui.config import load_preset
+    from grok_tui.training import engine, runner
 
     preset = load_preset(tiny_preset_path)
     run = store.create_run(preset, tmp_path)
@@ -58,7 +58,7 @@ def test_a_run_that_does_not_fit_its_device_fails_with_a_clear_message(
 
 
 def test_the_tui_names_the_gpu_a_run_trains_on(tmp_path):
-    from grok_tui.launcher import RunFollower
+    from grok_tui.rundirs.launcher import RunFollower
     from grok_tui.tui.screens.live import status_text
     from grok_tui.tui.screens.run import run_heading
 

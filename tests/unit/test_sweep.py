@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
 from grok_tui.cli import main
 from grok_tui.config import PresetError
+from grok_tui.rundirs import store
 from grok_tui.sweep import (
     create_sweep_dir,
     describe,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.sweep import create_sweep_dir, load_sweep
 from grok_tui.sweep.executor import PointJob, PointResult, ProcessExecutor, execute
 from grok_tui.sweep.progress import CLEAR, SweepProgress, progress_text, sweep_eta

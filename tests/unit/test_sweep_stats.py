@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grok_tui import store
 from grok_tui.cli import main
+from grok_tui.rundirs import store
 from grok_tui.sweep.report import ci_csv_path
 from grok_tui.sweep.spec import load_sweep
 from grok_tui.sweep.stats import bootstrap_ci

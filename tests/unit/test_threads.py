@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grok_tui import store, threads
 from grok_tui.config import Preset
-from grok_tui.threads import Machine, ThreadShare, live_cpu_runs, share
+from grok_tui.rundirs import store, threads
+from grok_tui.rundirs.threads import Machine, ThreadShare, live_cpu_runs, share
 
 MACHINE = Machine  # the real class, also while a test puts a FakeBox in its place
 QUICKSTART = {"device": "cpu", "param_count": 156_000, "batch_size": 512}  # ~19 threads' work
@@ -270,7 +270,7 @@ def test_thread_share_leaves_gpu_runs_and_an_explicit_omp_setting_alone(
 
 def test_a_group_s_process_is_limited_and_every_member_says_so(tmp_path, tiny_preset_path):
     from grok_tui.config import load_preset
-    from grok_tui.group import GroupTrainer, train_group
+    from grok_tui.training.group import GroupTrainer, train_group
     from tests.support.sinks import Collect
 
     steps = ["train.steps=20", "train.eval_every=10", "train.checkpoint_every=20"]
@@ -317,7 +317,7 @@ def test_cgroup_quota_is_the_smallest_on_the_way_to_the_root(tmp_path):
 def test_the_progress_line_says_the_threads_and_why_when_they_change():
     import io
 
-    from grok_tui.progress import ProgressSink
+    from grok_tui.training.progress import ProgressSink
 
     record = {"step": 50, "epoch": 5, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 2.0,
               "test_acc": 0.1, "lr": 1e-3, "elapsed_s": 1.0}  # fmt: skip
@@ -341,7 +341,7 @@ def test_the_progress_line_says_the_threads_and_why_when_they_change():
 
 
 def test_the_live_status_line_says_a_cpu_run_s_threads(tmp_path):
-    from grok_tui.launcher import RunFollower
+    from grok_tui.rundirs.launcher import RunFollower
     from grok_tui.tui.screens.live import status_text
 
     run = fake_run(tmp_path, "a", status="completed", device="cpu", threads={"n": 2, "why": "x"})

@@ -1,4 +1,4 @@
-"""Live logging (grok_tui/trackers.py): each tracker read back with its own tools, offline;
+"""Live logging (grok_tui/training/trackers.py): each tracker read back with its own tools, offline;
 a tracker that fails, hangs or is not installed never stops or holds up the run."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from grok_tui import store, trackers
 from grok_tui.cli import main
 from grok_tui.config import PresetError, load_preset
-from grok_tui.runner import execute, load_resume
+from grok_tui.rundirs import store
+from grok_tui.training import trackers
+from grok_tui.training.runner import execute, load_resume
 
 
 def tiny(path: Path, *trackers_: str) -> Any:
@@ -316,7 +317,7 @@ def test_mlflow_file_store_read_back_with_search_runs(tiny_preset_path, runs_dir
 def test_each_member_of_a_vectorised_group_logs_as_its_solo_run_would(
     tiny_preset_path, runs_dir, monkeypatch
 ):
-    from grok_tui import runner
+    from grok_tui.training import runner
 
     monkeypatch.setattr(runner.StopFlag, "install", lambda self: None)
     members = [

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grok_tui import store
 from grok_tui.config import Preset, apply_overrides
+from grok_tui.rundirs import store
 from grok_tui.text import format_duration
 from grok_tui.tui import catalog, runtable, series
 from grok_tui.tui.series import AxisOptions
@@ -17,7 +17,7 @@ from grok_tui.tui.series import AxisOptions
 
 def test_pure_modules_load_neither_textual_nor_torch() -> None:
     code = (
-        "import sys, grok_tui.tui.series, grok_tui.tui.runtable, grok_tui.tui.catalog, grok_tui.launcher;"
+        "import sys, grok_tui.tui.series, grok_tui.tui.runtable, grok_tui.tui.catalog, grok_tui.rundirs.launcher;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'textual', 'plotext'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -24,14 +24,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.analysis.paths import (
     ANALYSIS_LOG,
     analysis_command,
     analysis_dir,
     read_analysis,
 )
-from grok_tui.launcher import spawn, tail  # the one module that starts processes
+from grok_tui.rundirs import store
+from grok_tui.rundirs.launcher import spawn, tail  # the one module that starts processes
 from grok_tui.text import safe_text
 from grok_tui.tui.analysis_view import (
     VIEW_IDS,

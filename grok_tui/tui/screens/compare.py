@@ -20,7 +20,7 @@ from textual.containers import Container
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from grok_tui import store
+from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 from grok_tui.tui.runtable import config_diff
 from grok_tui.tui.screens.live import stack_panes, thin

@@ -17,9 +17,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Input, Select, Static
 
-from grok_tui import store
 from grok_tui.errors import UserError
-from grok_tui.launcher import LIVE_STATUSES
+from grok_tui.rundirs import store
+from grok_tui.rundirs.launcher import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,

@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
-from grok_tui.launcher import LIVE_STATUSES, RunFollower, tail
+from grok_tui.rundirs.launcher import LIVE_STATUSES, RunFollower, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested, StopRequested
 from grok_tui.tui.series import (
@@ -153,7 +153,7 @@ def status_text(follower: RunFollower) -> Text:
     if s.get("device"):
         gpu = str(s.get("device_name") or "").removeprefix("NVIDIA ")
         parts.append(f" · {safe_text(s['device'])}" + (f" {safe_text(gpu)}" if gpu else ""))
-    threads = s.get("threads")  # a CPU run's thread choice (grok_tui/threads.py)
+    threads = s.get("threads")  # a CPU run's thread choice (grok_tui/rundirs/threads.py)
     if isinstance(threads, dict) and type(threads.get("n")) is int:
         parts.append(f" {threads['n']} thread{'s' if threads['n'] != 1 else ''}")
     if "train_acc" in last:

@@ -623,7 +623,7 @@ class PresetsScreen(WorkbenchScreen):
         if self.draft is not None and self.draft[0] == self.origin and self.draft[1].exists():
             path = self.draft[1]  # the text that did not validate last time: nothing is lost
         else:
-            from grok_tui.store import slug
+            from grok_tui.rundirs.store import slug
 
             folder = Path(tempfile.mkdtemp(prefix="grok-tui-edit-"))
             path = folder / f"{slug(str(form.raw().get('name') or 'preset'))}.toml"
@@ -632,7 +632,7 @@ class PresetsScreen(WorkbenchScreen):
 
     def _run_editor(self, path: Path) -> bool:
         """Lend the terminal to the editor; False (and a message) when it could not run."""
-        from grok_tui import launcher
+        from grok_tui.rundirs import launcher
 
         try:
             with self.app.suspend():
@@ -833,7 +833,7 @@ class PresetsScreen(WorkbenchScreen):
 
     def _check_toml_now(self) -> PresetEntry:
         """The verdict on the TOML tab's text, shown under it (the same text: checked once)."""
-        from grok_tui.store import slug
+        from grok_tui.rundirs.store import slug
 
         text = self.query_one("#preset-toml", TomlEditor).text
         if self._toml_checked is None or self._toml_checked[0] != text:
@@ -911,7 +911,7 @@ class PresetsScreen(WorkbenchScreen):
     # -- saving -------------------------------------------------------------------
 
     def action_save_as(self) -> None:
-        from grok_tui.store import slug
+        from grok_tui.rundirs.store import slug
         from grok_tui.tui.catalog import default_save_dir
 
         preset = self._valid_preset()

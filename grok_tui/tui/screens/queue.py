@@ -1,6 +1,6 @@
 """The Queue screen (F6): runs that wait for a free slot on their device, in order.
 
-The queue is RUNS/queue.json, read and edited through grok_tui.runqueue (torch-free);
+The queue is RUNS/queue.json, read and edited through grok_tui.rundirs.runqueue (torch-free);
 the detached queue runner starts its entries, so this screen only shows the queue moving
 (it looks every second) and edits it: order, removal, slots per device. Run ids come
 from disk: shown as Text made with grok_tui.text, never read as markup.
@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
-from grok_tui import launcher, runqueue, store
 from grok_tui.errors import UserError
+from grok_tui.rundirs import launcher, runqueue, store
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested
 from grok_tui.tui.widgets.footer import KeysFooter

@@ -20,9 +20,10 @@ from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Static
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.config import task_size_label
-from grok_tui.launcher import run_status, tail
+from grok_tui.rundirs import store
+from grok_tui.rundirs.launcher import run_status, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,

@@ -23,9 +23,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from grok_tui import store
 from grok_tui.config import read_toml
 from grok_tui.errors import UserError
+from grok_tui.rundirs import store
 from grok_tui.sweep import SweepDir, find_sweep, format_value, read_sweep_dir, sweep_of_run
 from grok_tui.sweep.heatmap import heatmap_grid, render_heatmap
 from grok_tui.sweep.metrics import ReportRow, format_metric, report_rows

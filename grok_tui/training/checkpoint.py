@@ -17,7 +17,7 @@ import torch
 from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
-from grok_tui.store import CHECKPOINT_FILE, snapshot_path, snapshot_steps
+from grok_tui.rundirs.store import CHECKPOINT_FILE, snapshot_path, snapshot_steps
 
 
 class CheckpointError(UserError):

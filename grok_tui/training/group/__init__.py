@@ -15,18 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from grok_tui.group.grouping import group_key, pack, ungroupable, why_not
+from grok_tui.training.group.grouping import group_key, pack, ungroupable, why_not
 
 __all__ = ["GroupTrainer", "group_key", "pack", "train_group", "ungroupable", "why_not"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "GroupTrainer":
-        from grok_tui.group.trainer import GroupTrainer
+        from grok_tui.training.group.trainer import GroupTrainer
 
         return GroupTrainer
     if name == "train_group":
-        from grok_tui.group.loop import train_group
+        from grok_tui.training.group.loop import train_group
 
         return train_group
-    raise AttributeError(f"module 'grok_tui.group' has no attribute {name!r}")
+    raise AttributeError(f"module 'grok_tui.training.group' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 A group's step is one batched forward and backward, then each member's own optimizer
 step (group/trainer.py): N fused optimizer calls whose launches a graph removes. The
-group's static step is the solo one's (grok_tui/graphs.py) with a leading member axis:
+group's static step is the solo one's (grok_tui/training/graphs.py) with a leading member axis:
 each member's batch gathered on the device from its own epoch permutation, each
 member's learning rate in a device tensor of its own advanced by its own schedule, the
 losses, grad norms and divergence checks in (N,) tensors. ``GroupSteps`` warms up,
@@ -22,9 +22,9 @@ from typing import Any
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.graphs import Capture, Steps, capture_blocker, lr_tensor, tensor_lr
-from grok_tui.group.trainer import GroupTrainer
-from grok_tui.optim import lr_factor_tensor
+from grok_tui.training.graphs import Capture, Steps, capture_blocker, lr_tensor, tensor_lr
+from grok_tui.training.group.trainer import GroupTrainer
+from grok_tui.training.optim import lr_factor_tensor
 
 
 class GroupStaticStep:

@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from grok_tui import files, ondisk, ownership
+from grok_tui import files
 from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
+from grok_tui.rundirs import ondisk, ownership
 
 PRESET_FILE = "preset.toml"
 METRICS_FILE = "metrics.jsonl"
@@ -46,7 +47,7 @@ CREATED, STARTING, RUNNING, COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED = (
     "diverged",
     "crashed",
 )
-# Waits in the runs directory's queue (grok_tui/runqueue.py): neither live nor finished;
+# Waits in the runs directory's queue (grok_tui/rundirs/runqueue.py): neither live nor finished;
 # the queue runner starts it (as --resume of a run without a checkpoint) when a slot frees.
 QUEUED = "queued"
 FINISHED_STATUSES = (COMPLETED, STOPPED, FAILED, DIVERGED, CRASHED)

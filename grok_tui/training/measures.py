@@ -35,7 +35,7 @@ from torch import nn
 from grok_tui.analysis import fourier
 from grok_tui.analysis.embeddings import embedding_name
 from grok_tui.config import Preset
-from grok_tui.data import compute_labels, enumerate_operands, split_masks, tokenize
+from grok_tui.training.data import compute_labels, enumerate_operands, split_masks, tokenize
 
 MEASURES = ("layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness")
 # What the Fourier measures need: one number per token over Z_p, and x + y or x - y.

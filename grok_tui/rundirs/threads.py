@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
+from grok_tui.rundirs import store
 
 INTERVAL_S = 2.0  # the load is looked at (at an evaluation) at most this often
 RUNS_EVERY_S = 10.0  # the runs folder is scanned for the other live runs at most this often

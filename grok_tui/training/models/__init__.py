@@ -5,9 +5,9 @@ from __future__ import annotations
 from torch import nn
 
 from grok_tui.config import MLPConfig, RecurrentConfig, TransformerConfig
-from grok_tui.models.mlp import MLP
-from grok_tui.models.recurrent import Recurrent
-from grok_tui.models.transformer import Transformer
+from grok_tui.training.models.mlp import MLP
+from grok_tui.training.models.recurrent import Recurrent
+from grok_tui.training.models.transformer import Transformer
 
 __all__ = ["MLP", "Recurrent", "Transformer", "build_model", "count_parameters"]
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from grok_tui.config import Preset
-from grok_tui.engine import Session, Sink
 from grok_tui.files import describe_os_error
-from grok_tui.graphs import Capture
-from grok_tui.group.graphs import GroupSteps
-from grok_tui.group.trainer import GroupTrainer
+from grok_tui.training.engine import Session, Sink
+from grok_tui.training.graphs import Capture
+from grok_tui.training.group.graphs import GroupSteps
+from grok_tui.training.group.trainer import GroupTrainer
 
 
 def train_group(

@@ -25,11 +25,11 @@ from typing import Any
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.engine import RunError, Trainer, build_trainer, eval_chunk, resume_trainer
-from grok_tui.group.grouping import differences, why_not
-from grok_tui.group.mlp_step import GroupFusedMLPStep
-from grok_tui.group.models import group_model
-from grok_tui.group.params import GroupParams
+from grok_tui.training.engine import RunError, Trainer, build_trainer, eval_chunk, resume_trainer
+from grok_tui.training.group.grouping import differences, why_not
+from grok_tui.training.group.mlp_step import GroupFusedMLPStep
+from grok_tui.training.group.models import group_model
+from grok_tui.training.group.params import GroupParams
 
 
 def check_group(presets: Sequence[Preset]) -> None:

@@ -20,15 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grok_tui import graphs
 from grok_tui.config import Preset
-from grok_tui.data import Task, build_task
 from grok_tui.errors import RunError
-from grok_tui.losses import LOSSES
-from grok_tui.measures import ProgressMeasures
-from grok_tui.models import build_model, count_parameters
-from grok_tui.models.mlp_step import FusedMLPStep
-from grok_tui.optim import (
+from grok_tui.training import graphs
+from grok_tui.training.data import Task, build_task
+from grok_tui.training.losses import LOSSES
+from grok_tui.training.measures import ProgressMeasures
+from grok_tui.training.models import build_model, count_parameters
+from grok_tui.training.models.mlp_step import FusedMLPStep
+from grok_tui.training.optim import (
     build_grad_filter,
     build_optimizer,
     build_scheduler,

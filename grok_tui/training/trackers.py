@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grok_tui import store
 from grok_tui.config import Preset, flatten
 from grok_tui.config.schema import TRACKERS
 from grok_tui.export import tensorboard as tb
+from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 
 TB_DIR = "tensorboard"  # RUN_DIR/tensorboard/: one event file per training session

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, ondisk
+from grok_tui import files
+from grok_tui.rundirs import ondisk
 
 LOCK_NAME = ".lock"
 _PROC = Path("/proc")

@@ -31,10 +31,10 @@ import torch
 
 from grok_tui.config import Preset, cuda_graph_blocker
 from grok_tui.errors import RunError
-from grok_tui.optim import lr_factor_tensor
+from grok_tui.training.optim import lr_factor_tensor
 
 if TYPE_CHECKING:
-    from grok_tui.engine import Trainer
+    from grok_tui.training.engine import Trainer
 
 # Eager steps before the capture: PyTorch's whole-network capture warms up a few
 # iterations on a side stream (autograd, cuBLAS handles, the allocator); they also

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from grok_tui.config import Preset
-from grok_tui.engine import Trainer
-from grok_tui.group.params import GroupParams
-from grok_tui.models.mlp import MLP
-from grok_tui.models.mlp_step import ACTIVATIONS, FusedMLPStep
+from grok_tui.training.engine import Trainer
+from grok_tui.training.group.params import GroupParams
+from grok_tui.training.models.mlp import MLP
+from grok_tui.training.models.mlp_step import ACTIVATIONS, FusedMLPStep
 
 aten = torch.ops.aten
 

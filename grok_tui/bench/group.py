@@ -28,8 +28,8 @@ from grok_tui import files
 from grok_tui.bench.plan import MLP, TRANSFORMER, make_preset
 from grok_tui.bench.timing import synchronize
 from grok_tui.config import Preset
-from grok_tui.engine import build_trainer
-from grok_tui.group.trainer import GroupTrainer
+from grok_tui.training.engine import build_trainer
+from grok_tui.training.group.trainer import GroupTrainer
 
 # The bench's configurations (bench/plan.py: p = 97, batch 512), and a p = 23 transformer
 # at batch 128, small enough that per-step overhead rather than arithmetic rules.
@@ -139,7 +139,7 @@ def group_scaling(sizes: Sequence[int], device: str, quick: bool = False) -> lis
     """Seconds per group step for each workload, precision and group size, and the ratio
     to a group of one: how much more wall time N members take than one. (tf32 is a CUDA
     precision: elsewhere fp32 alone.)"""
-    from grok_tui.group.memory import max_members
+    from grok_tui.training.group.memory import max_members
 
     steps = SCALING_STEPS[quick]
     rows: list[dict[str, Any]] = []
@@ -171,8 +171,8 @@ def group_scaling(sizes: Sequence[int], device: str, quick: bool = False) -> lis
 def _time_group(presets: Sequence[Preset], steps: int) -> dict[str, Any]:
     """Seconds per group step as training takes it: one replayed CUDA graph where the
     presets allow one (group/graphs.py), else eager steps."""
-    from grok_tui.graphs import WARMUP_STEPS
-    from grok_tui.group.graphs import GroupSteps
+    from grok_tui.training.graphs import WARMUP_STEPS
+    from grok_tui.training.group.graphs import GroupSteps
 
     group = GroupTrainer(presets)
     group_steps = GroupSteps(group)
@@ -205,7 +205,7 @@ def scaling_command(
     json_path: Path | None = None,
 ) -> int:
     """``grok-tui bench --scaling 1,8,64,256``: the table, then one line per workload."""
-    from grok_tui.engine import RunError, resolve_device
+    from grok_tui.training.engine import RunError, resolve_device
 
     try:
         dev = resolve_device(device)
@@ -239,7 +239,7 @@ def vectorize_command(
     """``grok-tui bench --vectorize N``: a line per workload, then the figure's line
     ``vectorize=N speedup: transformer=R1x mlp=R2x`` (member-steps/s of the group over
     steps/s of the solo engine, timed alternately in this process)."""
-    from grok_tui.engine import RunError, resolve_device
+    from grok_tui.training.engine import RunError, resolve_device
 
     try:
         dev = resolve_device(device)

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from grok_tui import files, store
+from grok_tui import files
 from grok_tui.config import Preset
 from grok_tui.errors import UserError
-from grok_tui.runner import (
+from grok_tui.rundirs import store
+from grok_tui.text import safe_text
+from grok_tui.training.runner import (
     DEBUG_ENV,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -34,7 +36,6 @@ from grok_tui.runner import (
     claim,
     load_resume,
 )
-from grok_tui.text import safe_text
 
 # How a finished member's status reads as the group process's exit code: the worst wins.
 _EXIT_OF = {store.COMPLETED: EXIT_OK, store.STOPPED: EXIT_STOPPED}
@@ -117,7 +118,7 @@ def execute_group(
     when the runs cannot be trained here (locked, completed, not one group: nothing is
     trained then).
     """
-    from grok_tui.group.grouping import differences, why_not
+    from grok_tui.training.group.grouping import differences, why_not
 
     out = out or sys.stdout
     own_stop = stop is None  # then Ctrl-C and SIGTERM stop the group (installed below)
@@ -168,7 +169,7 @@ def execute_group(
 
 def _fit(members: list[Member], device: str | None, out: TextIO) -> list[list[Member]]:
     """The members cut in parts that fit the device's memory, said when cut."""
-    from grok_tui.group.memory import max_members
+    from grok_tui.training.group.memory import max_members
 
     limit, why = max_members([m.preset for m in members], device)
     if len(members) <= limit:
@@ -181,11 +182,11 @@ def _fit(members: list[Member], device: str | None, out: TextIO) -> list[list[Me
 
 
 def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: TextIO) -> int:
-    from grok_tui.group.loop import train_group
-    from grok_tui.group.trainer import GroupTrainer
-    from grok_tui.progress import ProgressSink
-    from grok_tui.threads import ThreadShare
-    from grok_tui.trackers import tracker_sinks
+    from grok_tui.rundirs.threads import ThreadShare
+    from grok_tui.training.group.loop import train_group
+    from grok_tui.training.group.trainer import GroupTrainer
+    from grok_tui.training.progress import ProgressSink
+    from grok_tui.training.trackers import tracker_sinks
 
     group_id = f"group-{members[0].run.run_id}"
     resumed = members[0].checkpoint is not None
@@ -241,7 +242,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
 
 def _failure(exc: BaseException) -> tuple[int, str]:
     """The exit code and one line for an exception that ended a group."""
-    from grok_tui.engine import RunError
+    from grok_tui.training.engine import RunError
 
     if isinstance(exc, RunError | UserError):
         return EXIT_BAD_INPUT, str(exc)

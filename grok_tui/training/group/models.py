@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grok_tui.group.params import GroupParams
-from grok_tui.models import MLP, Transformer
-from grok_tui.models.transformer import SHORT_SEQUENCE, short_attention
+from grok_tui.training.group.params import GroupParams
+from grok_tui.training.models import MLP, Transformer
+from grok_tui.training.models.transformer import SHORT_SEQUENCE, short_attention
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from grok_tui.config import MLPConfig, Preset
-from grok_tui.models.mlp import MLP
+from grok_tui.training.models.mlp import MLP
 
 aten = torch.ops.aten
 

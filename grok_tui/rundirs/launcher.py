@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, ownership, store
+from grok_tui import files
 from grok_tui.config import Preset
 from grok_tui.errors import UserError
+from grok_tui.rundirs import ownership, store
 
 # A run directory whose process is being started. Not "running": `--resume` refuses a
 # run whose summary says running with a live pid, and the launcher's own pid is alive.
@@ -186,7 +187,7 @@ def start_sweep(
     return pid, log_path
 
 
-# The queue runner of a runs directory (grok_tui/runqueue.py); the directory follows.
+# The queue runner of a runs directory (grok_tui/rundirs/runqueue.py); the directory follows.
 QUEUE_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "queue", "run", "--runs-dir"]
 
 
@@ -202,7 +203,7 @@ def start_queue_runner(runs_dir: Path) -> int:
 def stop_queue_runner(runs_dir: Path) -> bool:
     """SIGTERM the queue runner of a runs directory (proven as for stop_run): it starts
     nothing more and ends; the queue waits, its run directories kept, for the next runner."""
-    from grok_tui import runqueue
+    from grok_tui.rundirs import runqueue
 
     pid = runqueue.runner_pid(runs_dir)
     return pid is not None and _terminate(pid)

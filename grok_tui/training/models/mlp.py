@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grok_tui.config import MLPConfig
-from grok_tui.models.transformer import ACTIVATIONS
+from grok_tui.training.models.transformer import ACTIVATIONS
 
 
 class MLP(nn.Module):

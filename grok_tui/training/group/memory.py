@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.engine import build_trainer, resolve_device
-from grok_tui.models import count_parameters
+from grok_tui.training.engine import build_trainer, resolve_device
+from grok_tui.training.models import count_parameters
 
 # The share of the free memory a group may plan to use: the caching allocator fragments,
 # and a neighbour process on the same device may grow.
@@ -44,7 +44,7 @@ def max_members(presets: Sequence[Preset], device: str | None = None) -> tuple[i
 
 def probe_cuda(preset: Preset, dev: torch.device) -> tuple[int, int]:
     """(bytes per member, bytes besides the members), from groups of 1 and 2 on dev."""
-    from grok_tui.group.trainer import GroupTrainer
+    from grok_tui.training.group.trainer import GroupTrainer
 
     def peak(n: int) -> int:
         torch.cuda.synchronize(dev)

@@ -30,9 +30,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, ValidationError, field_validator
 
-from grok_tui import files, launcher, ondisk, ownership, store
+from grok_tui import files
 from grok_tui.config import Preset, with_overrides
 from grok_tui.errors import UserError
+from grok_tui.rundirs import launcher, ondisk, ownership, store
 
 QUEUE_FILE = "queue.json"
 LOCK_NAME = ".queue.lock"  # held for one read-modify-write of queue.json

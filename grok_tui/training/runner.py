@@ -7,24 +7,28 @@ through here, so a run started from the TUI is the same code path as a headless 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from grok_tui import files, ownership, store
+from grok_tui import files
 from grok_tui.config import Preset, PresetError
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
+from grok_tui.rundirs import ownership, store
+from grok_tui.rundirs.stopping import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    StopFlag,
+    stop_exit_code,
+)
+from grok_tui.rundirs.stopping import EXIT_STOPPED as EXIT_STOPPED  # callers' names
+from grok_tui.rundirs.stopping import EXIT_TERMINATED as EXIT_TERMINATED
+from grok_tui.rundirs.stopping import STOPPED_CODES as STOPPED_CODES
 from grok_tui.text import safe_text
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 130
-# A stop exits 128 + the signal's number, as shells count a signal's end: 130 after Ctrl-C
-# (SIGINT, or a stop asked otherwise), 143 after SIGTERM (kill, the TUI's s, a scheduler,
-# a sweep's stop of its points). Whoever reads a stopped run's exit code takes both.
-EXIT_TERMINATED = 143
-STOPPED_CODES = (EXIT_STOPPED, EXIT_TERMINATED)
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
 DEBUG_ENV = "GROK_TUI_DEBUG"
 CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
@@ -69,13 +73,13 @@ class RunDirSink:
         store.write_summary(self.run.path, self.summary)
 
     def on_checkpoint(self, state: dict[str, Any]) -> None:
-        from grok_tui.checkpoint import save_checkpoint
+        from grok_tui.training.checkpoint import save_checkpoint
 
         save_checkpoint(self.run.path, state)
         self.summary["checkpoint_step"] = state["step"]
 
     def on_snapshot(self, step: int, weights: dict[str, Any]) -> None:
-        from grok_tui.checkpoint import save_snapshot
+        from grok_tui.training.checkpoint import save_snapshot
 
         save_snapshot(self.run.path, step, weights)
 
@@ -86,36 +90,6 @@ class RunDirSink:
         self.metrics.close()
         self.summary.update(summary, ended_at=store.now_iso())
         store.write_summary(self.run.path, self.summary)
-
-
-class StopFlag:
-    """Set by SIGINT/SIGTERM; the engine polls it between steps (a plain bool: no sync)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal_name = ""
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-        if hasattr(signal, "SIGXFSZ"):  # `ulimit -f`: a failed write (EFBIG), not a kill
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:  # a second Ctrl-C: give up on the clean stop
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        self.requested = True
-        self.signal_name = signal.Signals(signum).name
-
-
-def stop_exit_code(signal_name: str | None) -> int:
-    """The exit code of a run stopped by this signal (StopFlag.signal_name): 143 for
-    SIGTERM, 130 for SIGINT and for a stop that no signal asked for."""
-    return EXIT_TERMINATED if signal_name == signal.SIGTERM.name else EXIT_STOPPED
 
 
 def claim(run: store.RunDir) -> ownership.DirLock:
@@ -153,10 +127,10 @@ def execute(
     Every failure ends as one line on stderr and a ``failed`` run, whatever was written
     before stays (exit 1; 2 for a preset that cannot run here).
     """
-    from grok_tui.engine import RunError, train  # torch is imported here, not by the TUI
+    from grok_tui.rundirs.threads import ThreadShare
     from grok_tui.sweep import SWEEP_JSON
-    from grok_tui.threads import ThreadShare
-    from grok_tui.trackers import tracker_sinks
+    from grok_tui.training.engine import RunError, train  # torch is imported here, not by the TUI
+    from grok_tui.training.trackers import tracker_sinks
 
     stop = stop or StopFlag()
     resumed_step = resume["step"] if resume else (-1 if restart else None)
@@ -228,7 +202,7 @@ def _fail(
 
 def check_device(preset: Preset, device: str | None = None) -> None:
     """Fail before creating a run directory when the device cannot be had."""
-    from grok_tui.engine import resolve_device
+    from grok_tui.training.engine import resolve_device
 
     resolve_device(device or preset.train.device)
 
@@ -269,7 +243,7 @@ def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict
         )
     if not os.path.lexists(run.checkpoint_path):
         return preset, None
-    from grok_tui.checkpoint import load_checkpoint
+    from grok_tui.training.checkpoint import load_checkpoint
 
     return preset, check_checkpoint(load_checkpoint(run.path), preset, run.checkpoint_path)
 
