@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
-import re
 import sys
 import threading
 import time
@@ -32,10 +30,11 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator
 
 from grok_tui import files
 from grok_tui.config import Preset, with_overrides
+from grok_tui.config.devices import DEVICE_KEY, DEVICE_KEYS, DEVICE_NAME, DEVICE_NAMES, device_key
 from grok_tui.errors import UserError
-from grok_tui.rundirs import launcher, ondisk, ownership, store
+from grok_tui.rundirs import launch, ondisk, ownership, store, watch
+from grok_tui.rundirs.layout import QUEUE_FILE
 
-QUEUE_FILE = "queue.json"
 LOCK_NAME = ".queue.lock"  # held for one read-modify-write of queue.json
 RUNNER_LOCK = ".queue-runner.lock"  # held by the one queue runner of a runs directory
 DEFAULT_SLOTS = 1
@@ -43,10 +42,6 @@ MAX_SLOTS = 1024
 MAX_DEVICE_KEY = 32  # characters of a slot pool's name: cuda:N
 POLL_S = 1.0
 LOCK_TIMEOUT_S = 10.0
-# What a preset may name (config/schema.py) and what a slot pool is called.
-DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
-DEVICE_KEY = re.compile(r"cpu|mps|cuda:\d+")
-NVIDIA_DEVICE = "/dev/nvidiactl"  # as sweep/groups.py: a GPU is there without asking torch
 
 
 class QueueError(UserError):
@@ -83,7 +78,7 @@ class QueueEntry(ondisk.Untrusted):
     @classmethod
     def _device_key(cls, device: str) -> str:
         if not DEVICE_KEY.fullmatch(device):
-            raise ValueError(f"device must be cpu, mps or cuda:N, got {device!r}")
+            raise ValueError(f"device must be {DEVICE_KEYS}, got {device!r}")
         return device
 
 
@@ -123,26 +118,10 @@ class QueueState(ondisk.Untrusted):
 # -- devices -------------------------------------------------------------------------
 
 
-def device_key(device: str) -> str:
-    """The slot pool of a device name: ``cuda`` is cuda:0; ``auto`` is where a run would
-    train here (cuda:0 with an NVIDIA driver, mps on Apple silicon, else cpu), told
-    without importing torch. A summary's label may carry words after the device
-    ("cpu (fake)")."""
-    words = str(device).split()
-    name = words[0] if words else "auto"
-    if name == "auto":
-        if os.path.exists(NVIDIA_DEVICE):
-            return "cuda:0"
-        if sys.platform == "darwin" and platform.machine() == "arm64":
-            return "mps"
-        return "cpu"
-    return "cuda:0" if name == "cuda" else name
-
-
 def checked_device(device: str) -> str:
     """A device the user named, as a slot pool; QueueError for anything else."""
     if not DEVICE_NAME.fullmatch(device.strip()):
-        raise QueueError(f"device must be auto, cpu, mps, cuda or cuda:N, got {device!r}")
+        raise QueueError(f"device must be {DEVICE_NAMES}, got {device!r}")
     return device_key(device.strip())
 
 
@@ -158,9 +137,9 @@ def run_device(run: store.RunDir, summary: dict[str, Any]) -> str:
     return device_key(str(device))
 
 
-def live_devices(runs_dir: str | Path, scanner: launcher.LiveRunScanner | None = None) -> list[str]:
+def live_devices(runs_dir: str | Path, scanner: watch.LiveRunScanner | None = None) -> list[str]:
     """The slot pool of each live run of the runs directory (sweep points included)."""
-    scanner = scanner or launcher.LiveRunScanner(Path(runs_dir))
+    scanner = scanner or watch.LiveRunScanner(Path(runs_dir))
     return [run_device(run, run.summary()) for run in scanner.scan()]
 
 
@@ -490,7 +469,7 @@ def _start(
 def serve(
     runs_dir: str | Path,
     *,
-    start: Callable[[store.RunDir], object] = launcher.resume_run,
+    start: Callable[[store.RunDir], object] = launch.resume_run,
     live: Callable[[], list[str]] | None = None,
     poll_s: float = POLL_S,
     should_stop: Callable[[], bool] = lambda: False,
@@ -510,7 +489,7 @@ def serve(
         log(f"a queue runner already serves {runs_dir} ({who})")
         return 0
     if live is None:
-        scanner = launcher.LiveRunScanner(runs_dir)
+        scanner = watch.LiveRunScanner(runs_dir)
 
         def live() -> list[str]:
             return live_devices(runs_dir, scanner)
@@ -526,7 +505,7 @@ def serve(
             except QueueError as exc:
                 log(f"error: {exc}")
                 return 2
-            launcher.reap_children()
+            launch.reap_children()
             if left == 0:
                 log(f"the queue is empty: the runner ends ({store.now_iso()})")
                 return 0
@@ -558,9 +537,11 @@ _started: dict[Path, ownership.Identity] = {}
 _starting = threading.Lock()
 
 
-def ensure_runner(runs_dir: str | Path, start: Callable[[Path], int]) -> int | None:
-    """Start a queue runner (``start(runs_dir)`` gives its pid) when entries wait and none
-    serves them; the new runner's pid, else None. QueueError when queue.json is damaged."""
+def ensure_runner(runs_dir: str | Path, start: Callable[[Path], int] | None = None) -> int | None:
+    """Start a queue runner (``start(runs_dir)`` gives its pid; start_runner when None) when
+    entries wait and none serves them; the new runner's pid, else None. QueueError when
+    queue.json is damaged."""
+    start = start or start_runner
     key = Path(runs_dir).resolve()
     with _starting:  # the TUI asks from its poll and from a queueing worker at once
         mine = _started.get(key)
@@ -571,3 +552,24 @@ def ensure_runner(runs_dir: str | Path, start: Callable[[Path], int]) -> int | N
         pid = start(Path(runs_dir))
         _started[key] = ownership.identity_of(pid)
         return pid
+
+
+# The queue runner of a runs directory (serve() in `grok-tui queue run`); the directory follows.
+QUEUE_COMMAND: list[str] = [sys.executable, "-m", "grok_tui", "queue", "run", "--runs-dir"]
+
+
+def start_runner(runs_dir: Path) -> int:
+    """Start the queue runner of a runs directory, detached, so that the queue goes on
+    after the TUI closes; its pid. Its lines go to RUNS/logs/queue.log."""
+    logs = launch.logs_dir(runs_dir)
+    return launch.spawn_detached(
+        [*QUEUE_COMMAND, str(Path(runs_dir).resolve())], logs / "queue.log"
+    )
+
+
+def stop_runner(runs_dir: Path) -> bool:
+    """SIGTERM the queue runner of a runs directory (proven: its lock's live holder): it
+    starts nothing more and ends; the queue waits, its run directories kept, for the next
+    runner."""
+    pid = runner_pid(runs_dir)
+    return pid is not None and launch.terminate(pid)

@@ -25,15 +25,16 @@ from grok_tui import files
 from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
 from grok_tui.rundirs import ondisk, ownership
-
-PRESET_FILE = "preset.toml"
-METRICS_FILE = "metrics.jsonl"
-SUMMARY_FILE = "summary.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-LOG_FILE = "log.txt"
-NOTE_FILE = "note.txt"  # the user's note on a run: its own file, so training never overwrites it
-SNAPSHOT_DIR = "checkpoints"  # kept weights over time: checkpoints/step-00001000.pt
-DEFAULT_RUNS_DIR = Path("runs")
+from grok_tui.rundirs.layout import (  # the names of a run directory (kept importable here)
+    CHECKPOINT_FILE,
+    DEFAULT_RUNS_DIR,
+    LOG_FILE,
+    METRICS_FILE,
+    NOTE_FILE,
+    PRESET_FILE,
+    SNAPSHOT_DIR,
+    SUMMARY_FILE,
+)
 
 # Statuses a summary can hold. "running" is only true while its process lives:
 # see effective_status().
@@ -472,7 +473,7 @@ def load_run_preset(run: RunDir) -> Preset:
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
-    """Poll until predicate() is true (tests and the launcher wait on files this way)."""
+    """Poll until predicate() is true (tests and launch.py wait on files this way)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -22,7 +22,7 @@ and a run's own surplus threads take time from the others, who then look less bu
 they would be (one busy loop beside 2 threads on 2 CPUs gets ~0.67 of a CPU). The choice
 is made before the first step (over a window of at least FIRST_LOOK_S) and looked at
 again at evaluations, every INTERVAL_S at most (a few reads of /proc: well under a
-millisecond); torch.set_num_threads applies a change. The summary says it
+millisecond); the trainer's call (torch.set_num_threads) applies a change. The summary says it
 (``threads: {"n": 1, "why": "2 CPUs, 1.9 busy with other processes"}``).
 
 An explicit ``OMP_NUM_THREADS`` is left alone: sweeps set one per point, and a user who
@@ -375,7 +375,9 @@ class ThreadShare:
 
     Put it before the sinks that write or show the summary: it writes its choice into
     the summary they get (``threads``). ``members``: a vectorised group's size (its
-    step does that many models' work)."""
+    step does that many models' work). ``apply`` sets the threads and ``current`` reads
+    them: torch's, handed in by the trainer (training/torch_threads.py), so that this
+    module never imports torch."""
 
     def __init__(
         self,
@@ -384,13 +386,15 @@ class ThreadShare:
         members: int = 1,
         machine: Machine | None = None,
         interval: float = INTERVAL_S,
-        apply: Callable[[int], None] | None = None,
+        apply: Callable[[int], None],
+        current: Callable[[], int],
     ) -> None:
         self.runs_dir = Path(runs_dir)
         self.members = members
         self.machine = machine or Machine()
         self.interval = interval
         self._apply = apply
+        self._current = current
         self.active = False
         self.cap: int | None = None
         self.last = -math.inf
@@ -409,7 +413,7 @@ class ThreadShare:
         env = os.environ.get("OMP_NUM_THREADS")
         if env is not None:
             self.active = False
-            self.choice = {"n": _torch_threads(), "why": f"OMP_NUM_THREADS={env[:20]}: kept"}
+            self.choice = {"n": self._current(), "why": f"OMP_NUM_THREADS={env[:20]}: kept"}
             return
         self.cap = model_threads(info.get("param_count"), info.get("batch_size"), self.members)
         wait = FIRST_LOOK_S - self.meter.window_s()
@@ -434,7 +438,7 @@ class ThreadShare:
             return
         self.choice = choose(free, self.cap, self.threads)
         if self.choice["n"] != self.threads:
-            (self._apply or _set_torch_threads)(self.choice["n"])
+            self._apply(self.choice["n"])
             self.threads = self.choice["n"]
 
     def scan(self) -> None:
@@ -473,15 +477,3 @@ class ThreadNote:
 
     def on_end(self, summary: dict[str, Any]) -> None:
         pass
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
-def _set_torch_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(n)

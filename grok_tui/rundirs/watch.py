@@ -1,0 +1,167 @@
+"""Watch run directories: which runs live, and what each one writes as it grows.
+
+The run directory is the single source of truth: the TUI, the queue and the sweep
+driver learn what a run does by reading it here, never by asking its process. Reading
+is cheap when nothing changed (stats and a kill(pid, 0)), so many runs can be watched
+every half second. Starting and signalling processes is launch.py's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from grok_tui import files
+from grok_tui.rundirs import launch, layout, store
+
+STARTING = store.STARTING
+LIVE_STATUSES = store.LIVE_STATUSES
+
+
+def run_status(summary: dict[str, Any], run_path: Path | None = None) -> str:
+    """The status to show (store.effective_status: a dead running/starting run has crashed)."""
+    return store.effective_status(summary, run_path)
+
+
+def is_live(summary: dict[str, Any], run_path: Path | None = None) -> bool:
+    return run_status(summary, run_path) in LIVE_STATUSES
+
+
+def live_runs(runs_dir: Path) -> list[store.RunDir]:
+    """Run directories whose process is alive (running or starting), oldest first."""
+    return [run for run in store.iter_run_dirs(runs_dir) if is_live(run.summary(), run.path)]
+
+
+def live_sweeps(runs_dir: Path) -> list[tuple[Path, int]]:
+    """(sweep directory, pid) of every sweep that a live process is provably training."""
+    runs_dir = Path(runs_dir)
+    try:
+        entries = sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    except OSError:
+        return []
+    live = []
+    for entry in entries:
+        if layout.is_sweep_dir(entry) and (pid := launch.sweep_runner_pid(entry)) is not None:
+            live.append((entry, pid))
+    return live
+
+
+class LiveRunScanner:
+    """Finds live runs of a runs directory, re-reading only summaries that changed.
+
+    A run started headless in another shell shows up here on the next scan.
+    """
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = Path(runs_dir)
+        self._seen: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+
+    def scan(self) -> list[store.RunDir]:
+        live = []
+        for run in store.iter_run_dirs(self.runs_dir):
+            try:
+                st = run.summary_path.stat()
+            except OSError:
+                continue
+            cached = self._seen.get(run.path)
+            if cached and cached[:2] == (st.st_mtime_ns, st.st_size):
+                summary = cached[2]
+            else:
+                summary = run.summary()
+                self._seen[run.path] = (st.st_mtime_ns, st.st_size, summary)
+            if is_live(summary, run.path):
+                live.append(run)
+        return live
+
+
+class RunFollower:
+    """Follows one run directory: new records by byte offset, summary by mtime.
+
+    poll() is cheap when nothing changed (two stats and a kill(pid, 0)), so many runs
+    can be polled every half second. Only one thread may call poll(); readers on other
+    threads see ``records`` grow (append only) or replaced whole (after a rewrite).
+    """
+
+    def __init__(self, run: store.RunDir) -> None:
+        self.run = run
+        self.records: list[dict[str, Any]] = []
+        self.summary: dict[str, Any] = {}
+        self.status = "unknown"
+        self.version = 0  # bumped on every change; views redraw when it moved
+        self._offset = 0
+        self._summary_stamp: tuple[int, int] | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def poll(self) -> bool:
+        """Read what is new; True when records, summary or status changed."""
+        changed = self._poll_records()
+        changed = self._poll_summary() or changed
+        status = run_status(self.summary, self.run.path) if self.summary else "unknown"
+        if status != self.status:
+            self.status = status
+            changed = True
+        if changed:
+            self.version += 1
+        return changed
+
+    def _poll_records(self) -> bool:
+        path = self.run.metrics_path
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        if size < self._offset:  # rewritten (a resume truncated records past its checkpoint)
+            return self._reload()
+        if size == self._offset:
+            return False
+        new, offset = store.read_records_from(path, self._offset)
+        if new and self.records and new[0].get("step", 0) <= self.records[-1].get("step", 0):
+            return self._reload()
+        self._offset = offset
+        self.records.extend(new)
+        return bool(new)
+
+    def _reload(self) -> bool:
+        records, self._offset = store.read_records_from(self.run.metrics_path, 0)
+        self.records = records
+        return True
+
+    def _poll_summary(self) -> bool:
+        try:
+            st = self.run.summary_path.stat()
+        except OSError:
+            return False
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._summary_stamp:
+            return False
+        summary = self.run.summary()
+        if not summary:  # caught between write and rename: try again next time
+            return False
+        self._summary_stamp = stamp
+        self.summary = summary
+        return True
+
+
+def poll_all(followers: Iterable[RunFollower]) -> list[str]:
+    """Poll every follower; the ids of those that changed (finished children reaped first)."""
+    launch.reap_children()
+    return [f.run_id for f in followers if f.poll()]
+
+
+def tail(path: Path, lines: int = 5) -> list[str]:
+    """The last lines of a text file (a run's log.txt), for showing why a run failed."""
+    with contextlib.suppress(OSError):
+        fd = files.open_regular(path, os.O_RDONLY)  # never a link, never a FIFO
+        with os.fdopen(fd, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 8192))
+            text = f.read().decode("utf-8", "replace").replace("\r", "\n")
+            return [line for line in text.splitlines() if line.strip()][-lines:]
+    return []
