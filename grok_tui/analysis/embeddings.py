@@ -11,28 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from grok_tui.analysis.fourier import circle_step
 
-if TYPE_CHECKING:  # loading imports the engine, whose measures import this module
+if TYPE_CHECKING:
     from grok_tui.analysis.loading import LoadedRun
 
 HEATMAP_MAX_COLUMNS = 128  # keeps analysis.json small for wide embeddings
-
-# Where each model family keeps its token embedding (models/transformer.py, mlp.py, recurrent.py).
-EMBEDDING_ATTRIBUTES = ("token_embedding", "embedding")
-
-
-def embedding_name(model: nn.Module) -> str | None:
-    """The state-dict key of the token embedding's weight, or None when the model has none."""
-    for attribute in EMBEDDING_ATTRIBUTES:
-        if isinstance(getattr(model, attribute, None), nn.Embedding):
-            return f"{attribute}.weight"
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Embedding) and "position" not in name:
-            return f"{name}.weight"
-    return None
 
 
 def number_embedding(state: Mapping[str, torch.Tensor], name: str, p: int) -> torch.Tensor:

@@ -28,7 +28,7 @@ from torch import nn
 from torch.func import functional_call
 
 from grok_tui.analysis.loading import AnalysisError, LoadedRun
-from grok_tui.training.engine import eval_chunk
+from grok_tui.training.trainer import eval_chunk
 
 LossFn = Callable[..., torch.Tensor]
 Batch = tuple[torch.Tensor, torch.Tensor]

@@ -19,12 +19,11 @@ import torch
 from torch import nn
 
 from grok_tui.config import Preset, with_overrides
-from grok_tui.errors import UserError
+from grok_tui.errors import RunError, UserError
 from grok_tui.rundirs import store
-from grok_tui.training.checkpoint import load_checkpoint, load_snapshot
+from grok_tui.training.checkpoint import check_checkpoint, load_checkpoint, load_snapshot
 from grok_tui.training.data import Task
-from grok_tui.training.engine import RunError, Trainer, build_trainer
-from grok_tui.training.runner import check_checkpoint
+from grok_tui.training.trainer import Trainer, build_trainer
 
 
 class AnalysisError(Exception):

@@ -23,7 +23,7 @@ from torch import nn
 from grok_tui.training.data import enumerate_operands, tokenize
 from grok_tui.training.models.transformer import ACTIVATIONS
 
-if TYPE_CHECKING:  # loading imports the engine: only its type is needed here
+if TYPE_CHECKING:  # only the type
     from grok_tui.analysis.loading import LoadedRun
 
 CLUSTER_SHARE = 0.85

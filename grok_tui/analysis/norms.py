@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-if TYPE_CHECKING:  # loading imports the engine, which imports these measures' neighbours
+if TYPE_CHECKING:  # only the type
     from grok_tui.analysis.loading import LoadedRun
 
 

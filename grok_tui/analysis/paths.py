@@ -35,9 +35,9 @@ def read_analysis_checked(run_path: str | Path) -> tuple[dict[str, Any] | None, 
     """(analysis, None), or (None, why it cannot be used): none there, a link, a FIFO, a
     file over MAX_ANALYSIS_BYTES, not JSON, or JSON whose sections are not the shapes the
     analysis views draw (ondisk.AnalysisFile). A run directory may come from someone else."""
-    path = analysis_path(run_path)
-    try:
-        data = json.loads(files.read_text(path, MAX_ANALYSIS_BYTES))
+    try:  # the analysis folder is reached without following a link, as its writer does
+        with files.subfolder(analysis_dir(run_path)) as folder:
+            data = json.loads(folder.read_text(ANALYSIS_FILE, MAX_ANALYSIS_BYTES))
     except FileNotFoundError:
         return None, f"no {ANALYSIS_FILE}"
     except OSError as exc:

@@ -5,7 +5,7 @@ Each section is computed next to its maths (norms.py, fourier.py, embeddings.py,
 neurons.py, landscape.py); this module only decides which apply to a run and says why
 the others do not. analysis.json holds plain numbers only (see SCHEMA in paths.py); the
 TUI's analysis screen draws it without torch. Sections that do not apply are null and
-say why in ``notes``. The command line (its parser) is cli.py's ``cmd_analyze``.
+say why in ``notes``. The command line (its parser) is cli/analyze.py's.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from grok_tui.analysis.paths import ANALYSIS_FILE, SCHEMA, analysis_dir
 from grok_tui.config import DIVIDING, S5_OPERATIONS
 from grok_tui.rundirs import store
 from grok_tui.text import safe_text
+from grok_tui.training.models import embedding_name
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 NANDA_OPERATIONS = ("add", "sub")
@@ -119,7 +120,7 @@ def analyze(
     timing["norms"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    name = embeddings.embedding_name(loaded.model)
+    name = embedding_name(loaded.model)
     s5 = preset.data.operation in S5_OPERATIONS
     if s5:
         notes.append(

@@ -15,9 +15,12 @@ from typing import Any
 import torch
 
 from grok_tui import files
-from grok_tui.config import PresetError
+from grok_tui.config import Preset, PresetError
 from grok_tui.errors import UserError
 from grok_tui.rundirs.store import CHECKPOINT_FILE, snapshot_path, snapshot_steps
+
+# What every checkpoint holds (Trainer.state_dict), checked before a resume or an analysis.
+CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
 
 
 class CheckpointError(UserError):
@@ -89,3 +92,21 @@ def load_snapshot(run_path: str | Path, step: int, map_location: Any = "cpu") ->
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise CheckpointError("not a kept-weights file (no model table)", file=path)
     return data
+
+
+def check_checkpoint(state: Any, preset: Preset, path: Path) -> dict[str, Any]:
+    """A checkpoint that fits its run's preset, or a PresetError saying how it does not."""
+    hint = "; move it away to restart the run from step 0"
+    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+        missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+        raise PresetError(
+            f"not a grok-tui checkpoint (missing {', '.join(missing)}){hint}", file=path
+        )
+    step = state["step"]
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise PresetError(f"step is {type(step).__name__}, not a number{hint}", file=path)
+    if not 0 <= step <= preset.train.steps:
+        raise PresetError(f"claims step {step} of a {preset.train.steps}-step run{hint}", file=path)
+    if not isinstance(state["model"], dict) or not isinstance(state["events"], dict):
+        raise PresetError(f"model or events are not tables{hint}", file=path)
+    return state

@@ -9,7 +9,7 @@ step (the batcher's position, a new permutation per epoch, the scheduler's count
 ``Trainer.step``) stays outside. Run eagerly, it gives ``Trainer.train_step``'s records
 bit for bit (tests/unit/test_graphs.py).
 
-``Steps`` is what ``engine.train`` calls once per step. With ``[train] cuda_graphs``
+``Steps`` is what ``loop.train`` calls once per step. With ``[train] cuda_graphs``
 ``auto`` on CUDA (or ``true``) and a preset whose features allow it, the first
 ``WARMUP_STEPS`` steps run the static step eagerly on a side stream; then the step is
 captured, and one replay is compared with one eager step from the same state before
@@ -34,7 +34,7 @@ from grok_tui.errors import RunError
 from grok_tui.training.optim import lr_factor_tensor
 
 if TYPE_CHECKING:
-    from grok_tui.training.engine import Trainer
+    from grok_tui.training.trainer import Trainer
 
 # Eager steps before the capture: PyTorch's whole-network capture warms up a few
 # iterations on a side stream (autograd, cuBLAS handles, the allocator); they also

@@ -9,7 +9,7 @@ nothing here runs.
 - ``layer_norms``: the L2 norm of each layer's weights (``norm.<layer>``: the embedding,
   each block or hidden layer, the output layer), and ``last_layer_norm``, the output
   layer's norm, whose growth goes with the slingshot's loss spikes (Thilak et al.).
-- ``fourier``: the number embedding's spectrum over Z_p (analysis/fourier.py):
+- ``fourier``: the number embedding's spectrum over Z_p (fourier.py):
   ``key_frequency_share`` (energy share of the top frequencies, Nanda et al.'s sparsity)
   and ``dominant_frequency``.
 - ``nanda``: Nanda et al.'s ``restricted_loss`` (logits kept on the key frequencies,
@@ -32,10 +32,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from grok_tui.analysis import fourier
-from grok_tui.analysis.embeddings import embedding_name
 from grok_tui.config import Preset
+from grok_tui.training import fourier
 from grok_tui.training.data import compute_labels, enumerate_operands, split_masks, tokenize
+from grok_tui.training.models import embedding_name
 
 MEASURES = ("layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness")
 # What the Fourier measures need: one number per token over Z_p, and x + y or x - y.

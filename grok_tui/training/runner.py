@@ -1,7 +1,9 @@
 """One run from start to end: a run directory, the engine, signals, exit codes.
 
-``grok-tui --run`` and ``grok-tui --resume`` (which the TUI's launcher spawns) both come
-through here, so a run started from the TUI is the same code path as a headless one.
+``grok-tui --run`` and ``grok-tui --resume`` (which the TUI spawns, rundirs/launch.py) both come
+through here (``run``, ``resume``), and so does a Ray worker's point, so a run started
+from the TUI, the command line or a cluster is one code path. ``failure`` and
+``end_code`` are the one mapping of how a run (or a group) ended to its exit code.
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from grok_tui import files
-from grok_tui.config import Preset, PresetError
+from grok_tui.config import Preset, PresetError, with_overrides
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
-from grok_tui.rundirs import ownership, store
+from grok_tui.rundirs import layout, ownership, store
 from grok_tui.rundirs.stopping import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -31,7 +33,6 @@ from grok_tui.text import safe_text
 
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
 DEBUG_ENV = "GROK_TUI_DEBUG"
-CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "batcher", "events")
 
 
 class RunDirSink:
@@ -127,9 +128,8 @@ def execute(
     Every failure ends as one line on stderr and a ``failed`` run, whatever was written
     before stays (exit 1; 2 for a preset that cannot run here).
     """
-    from grok_tui.rundirs.threads import ThreadShare
-    from grok_tui.sweep import SWEEP_JSON
-    from grok_tui.training.engine import RunError, train  # torch is imported here, not by the TUI
+    from grok_tui.training.loop import train  # torch is imported here, not by the TUI
+    from grok_tui.training.torch_threads import thread_share
     from grok_tui.training.trackers import tracker_sinks
 
     stop = stop or StopFlag()
@@ -138,10 +138,10 @@ def execute(
         run_sink = RunDirSink(run, resumed_step=resumed_step)
     except OSError as exc:
         return _fail(run, f"cannot write {run.metrics_path}: {files.describe_os_error(exc)}")
-    in_sweep = (run.path.parent / SWEEP_JSON).exists()
-    runs_dir = run.path.parent.parent if in_sweep else run.path.parent
+    in_sweep = layout.in_sweep(run.path)
+    runs_dir = layout.runs_folder(run.path)
     # before the run's sink: the threads it chooses are in the summary that sink writes
-    threads = ThreadShare(runs_dir)
+    threads = thread_share(runs_dir)
     # after it: trackers hear of what is on disk already, and can never hold up its files
     group = run.path.parent.name if in_sweep else None
     live = tracker_sinks(preset, run, runs_dir, log_to, group=group)
@@ -153,23 +153,41 @@ def execute(
             should_stop=stop,
             device=device,
         )
-    except RunError as exc:
-        run_sink.metrics.close()
-        return _fail(run, str(exc), EXIT_BAD_INPUT)
-    except OSError as exc:
-        run_sink.metrics.close()
-        where = f" {exc.filename}" if exc.filename else ""
-        return _fail(run, f"cannot write{where}: {files.describe_os_error(exc)}")
     except Exception as exc:
         run_sink.metrics.close()
-        if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA, MPS)
-            return _fail(run, out_of_memory_message(exc, preset, device))
-        if os.environ.get(DEBUG_ENV):
-            traceback.print_exc()
-        return _fail(run, f"{type(exc).__name__}: {exc}", debug_hint=True)
+        code, error, unexpected = failure(
+            exc, lambda oom: out_of_memory_message(oom, preset, device)
+        )
+        return _fail(run, error, code, debug_hint=unexpected)
     stopped = stop_exit_code(getattr(stop, "signal_name", None))
-    code = {store.COMPLETED: EXIT_OK, store.STOPPED: stopped}.get(summary["status"], EXIT_FAILED)
-    return code, store.read_summary(run.path)
+    return end_code(summary["status"], stopped), store.read_summary(run.path)
+
+
+def end_code(status: str, stopped: int = EXIT_STOPPED) -> int:
+    """The exit code of a run (or a group's member) that ended with this status:
+    ``stopped`` (130, or 143 after SIGTERM) for a stopped one, 1 for failed or diverged."""
+    return {store.COMPLETED: EXIT_OK, store.STOPPED: stopped}.get(status, EXIT_FAILED)
+
+
+def failure(
+    exc: BaseException, out_of_memory: Callable[[BaseException], str]
+) -> tuple[int, str, bool]:
+    """The exit code and one line for an exception that ended training (a run's or a
+    group's), and whether it is unexpected (a bug: its traceback under GROK_TUI_DEBUG).
+
+    The user's mistake (a device that cannot run the preset) is 2; a full disk, a device
+    out of memory (``out_of_memory`` says what to do) or a bug is 1.
+    """
+    if isinstance(exc, UserError):
+        return EXIT_BAD_INPUT, str(exc), False
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError (CUDA, MPS)
+        return EXIT_FAILED, out_of_memory(exc), False
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return EXIT_FAILED, f"cannot write{where}: {files.describe_os_error(exc)}", False
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exc()
+    return EXIT_FAILED, f"{type(exc).__name__}: {exc}", True
 
 
 def out_of_memory_message(exc: BaseException, preset: Preset, device: str | None) -> str:
@@ -202,7 +220,7 @@ def _fail(
 
 def check_device(preset: Preset, device: str | None = None) -> None:
     """Fail before creating a run directory when the device cannot be had."""
-    from grok_tui.training.engine import resolve_device
+    from grok_tui.training.trainer import resolve_device
 
     resolve_device(device or preset.train.device)
 
@@ -243,24 +261,98 @@ def load_resume(run: store.RunDir, *, force: bool = False) -> tuple[Preset, dict
         )
     if not os.path.lexists(run.checkpoint_path):
         return preset, None
-    from grok_tui.training.checkpoint import load_checkpoint
+    from grok_tui.training.checkpoint import check_checkpoint, load_checkpoint
 
     return preset, check_checkpoint(load_checkpoint(run.path), preset, run.checkpoint_path)
 
 
-def check_checkpoint(state: Any, preset: Preset, path: Path) -> dict[str, Any]:
-    """A checkpoint that fits its run's preset, or a PresetError saying how it does not."""
-    hint = "; move it away to restart the run from step 0"
-    if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
-        missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
-        raise PresetError(
-            f"not a grok-tui checkpoint (missing {', '.join(missing)}){hint}", file=path
+def run(
+    preset: Preset,
+    runs_dir: Path,
+    *,
+    label: str,
+    stop: StopFlag | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """``grok-tui run PRESET``: a new run directory in ``runs_dir``, trained with a
+    progress line on ``out`` (stdout); the exit code.
+
+    The device is checked before the run directory is made; that and a run directory
+    that cannot be made raise UserError, with nothing trained. ``label`` names the preset
+    in the first line; ``stop`` is installed for the life of the process.
+    """
+    from grok_tui.training.progress import ProgressSink, describe_end
+
+    check_device(preset)
+    stop = stop or StopFlag()
+    stop.install()
+    try:
+        made = store.create_run(preset, runs_dir)
+        lock = claim(made)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create a run directory in {runs_dir}: {files.describe_os_error(exc)}"
+        ) from None
+    out = out or sys.stdout
+    _say(out, f"run {made.run_id} · preset {label} · {made.path}")
+    with lock:
+        code, summary = execute(
+            preset, made, sinks=[ProgressSink(preset.train.steps, out)], stop=stop
         )
-    step = state["step"]
-    if not isinstance(step, int) or isinstance(step, bool):
-        raise PresetError(f"step is {type(step).__name__}, not a number{hint}", file=path)
-    if not 0 <= step <= preset.train.steps:
-        raise PresetError(f"claims step {step} of a {preset.train.steps}-step run{hint}", file=path)
-    if not isinstance(state["model"], dict) or not isinstance(state["events"], dict):
-        raise PresetError(f"model or events are not tables{hint}", file=path)
-    return state
+    _say(out, describe_end(str(made.path), summary), multiline=True)
+    if code in STOPPED_CODES:
+        _say(
+            out,
+            f"stopped by {stop.signal_name or 'request'}; continue with: "
+            f"grok-tui --resume {made.path}",
+        )
+    return code
+
+
+def resume(
+    run: store.RunDir,
+    *,
+    device: str | None = None,
+    force: bool = False,
+    stop: StopFlag | None = None,
+    sinks: Iterable[Any] = (),
+    log_to: Iterable[str] = (),
+    progress: TextIO | None = None,
+    on_ready: Callable[[Preset, dict[str, Any] | None], None] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Continue a run this process owns (see claim): load its frozen preset and checkpoint
+    (load_resume), move it to ``device`` if given (where it trains, not what: the frozen
+    preset stays), check the device, then train (execute); (exit code, summary).
+
+    Raises UserError (RunError, RunBusyError...) before anything is trained: a run that
+    cannot be resumed, or a device that cannot be had. ``on_ready(preset, checkpoint)``
+    runs once it can be trained, before it is (install a stop flag, say where it resumes
+    from, mark it). ``progress``: a progress line on this stream (the command line's);
+    ``stop``, ``sinks`` and ``log_to`` as for execute.
+    """
+    preset, checkpoint = load_resume(run, force=force)
+    if device:
+        with_overrides(preset, [("train.device", device)])
+    check_device(preset, device)
+    if on_ready is not None:
+        on_ready(preset, checkpoint)
+    if progress is not None:
+        from grok_tui.training.progress import ProgressSink
+
+        sinks = [*sinks, ProgressSink(preset.train.steps, progress)]
+    return execute(
+        preset,
+        run,
+        sinks=sinks,
+        resume=checkpoint,
+        restart=checkpoint is None,
+        device=device,
+        stop=stop,
+        log_to=log_to,
+    )
+
+
+def _say(out: TextIO, text: str, *, multiline: bool = False) -> None:
+    # a preset's path, a run's id and its runs folder may come from someone else
+    out.write(safe_text(text, multiline=multiline) + "\n")
+    out.flush()

@@ -41,7 +41,7 @@ from typing import Any
 
 from grok_tui.config import Preset, flatten
 from grok_tui.config.schema import TRACKERS
-from grok_tui.export import tensorboard as tb
+from grok_tui.formats import tfevents as tb
 from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 

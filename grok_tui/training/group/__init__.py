@@ -5,7 +5,7 @@ params.py stacks the members' parameters into one buffer their solo models train
 models.py and mlp_step.py are the batched MLP and transformer; trainer.py steps the
 group; loop.py reports each member to its own sinks as its solo run would; runner.py
 trains run directories as a group (``grok-tui --resume RUN RUN...``); memory.py sizes a
-group to its device; bench.py times a group against solo runs.
+group to its device; bench/group.py times a group against solo runs.
 
 Importing the package stays torch-free (the sweep planner asks grouping.py); the
 torch-side names load on first use.

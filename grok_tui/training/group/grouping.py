@@ -39,11 +39,11 @@ VARYING: frozenset[str] = frozenset(
 )
 
 # Each member steps with its own solo optimizer (group/trainer.py), so any would be exact;
-# these are the ones tests/test_group.py trains against solo runs.
+# these are the ones tests/unit/test_group_exact.py trains against solo runs.
 GROUPED_OPTIMIZERS = ("adamw", "adam", "sgd")
 
 # The model switches the batched models implement, with the values they reproduce exactly
-# (group/models.py; tests/test_group.py trains each against solo runs). Any other value,
+# (group/models.py; tests/unit/test_group_exact.py trains each against solo runs). Any other value,
 # or a switch added to the schema later, is refused until it is added here.
 SUPPORTED_SWITCHES: dict[str, dict[str, tuple[Any, ...]]] = {
     "transformer": {
@@ -98,7 +98,7 @@ def why_not(preset: Preset) -> str | None:
     return None
 
 
-# The first version's name, which tests/unit/test_group.py imports.
+# The first version's name, which tests/unit/test_group_exact.py imports.
 ungroupable = why_not
 
 

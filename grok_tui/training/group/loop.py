@@ -1,7 +1,7 @@
 """The training loop of a group: one batched step, N members' records, events and sinks.
 
-Each member reports through an engine.Session of its own, to its own sinks, as
-engine.train reports a solo run: the same records at the same steps, the same events,
+Each member reports through a loop.Session of its own, to its own sinks, as
+loop.train reports a solo run: the same records at the same steps, the same events,
 summaries, checkpoints (in the solo format) and kept weights, in the same order. A
 member that diverges, or stops after grokking, ends there with the solo run's status
 and stops updating; the others go on. So does a member whose files cannot be written
@@ -17,10 +17,11 @@ from typing import Any
 
 from grok_tui.config import Preset
 from grok_tui.files import describe_os_error
-from grok_tui.training.engine import Session, Sink
+from grok_tui.training.events import Sink
 from grok_tui.training.graphs import Capture
 from grok_tui.training.group.graphs import GroupSteps
 from grok_tui.training.group.trainer import GroupTrainer
+from grok_tui.training.loop import Session
 
 
 def train_group(
@@ -40,7 +41,7 @@ def train_group(
     re-raised after every running member's sinks heard of it). ``resumed``: the members
     were loaded from their checkpoints (GroupTrainer's ``resume``), whose records through
     that step are on disk already. ``capture``: how the step becomes a CUDA graph (None:
-    CUDA's; tests pass a stand-in that runs on the CPU), as in engine.train.
+    CUDA's; tests pass a stand-in that runs on the CPU), as in loop.train.
     """
     group = presets if isinstance(presets, GroupTrainer) else GroupTrainer(presets, device)
     if len(sinks_per_member) != group.n:

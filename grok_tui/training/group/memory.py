@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.training.engine import build_trainer, resolve_device
 from grok_tui.training.models import count_parameters
+from grok_tui.training.trainer import build_trainer, resolve_device
 
 # The share of the free memory a group may plan to use: the caching allocator fragments,
 # and a neighbour process on the same device may grow.

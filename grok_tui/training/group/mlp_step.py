@@ -5,7 +5,7 @@ arithmetic, or its last bits drift and Adam amplifies the drift (1e-3 in the los
 300 fp32 steps through autograd). Each operation here is the solo step's, batched: bmm
 for mm, baddbmm for addmm, one index_add over every member's rows for the per-member
 one; on CPU each member's slice of these gives the solo step's numbers bit for bit
-(tests/test_group.py trains whole runs). Buffers are allocated once, as in the solo step.
+(tests/unit/test_group_exact.py trains whole runs). Buffers are allocated once, as in the solo step.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from grok_tui.config import Preset
-from grok_tui.training.engine import Trainer
 from grok_tui.training.group.params import GroupParams
 from grok_tui.training.models.mlp import MLP
 from grok_tui.training.models.mlp_step import ACTIVATIONS, FusedMLPStep
+from grok_tui.training.trainer import Trainer
 
 aten = torch.ops.aten
 

@@ -4,7 +4,7 @@ The batched forward follows the solo model's code path step for step (models/mlp
 models/transformer.py: the first-layer tables, the last block at the last position, the
 short CPU attention) with bmm / baddbmm where the solo model calls mm / addmm, reading
 the stacked parameters of group/params.py. On CPU each member's slice of these gives the
-solo model's numbers and gradients bit for bit (tests/test_group.py trains whole runs);
+solo model's numbers and gradients bit for bit (tests/unit/test_group_exact.py trains whole runs);
 LayerNorm is the one layer that needs a call per member for it.
 """
 

@@ -4,7 +4,7 @@ Each member's trainable parameters live in row i of one (N, total) buffer, its g
 in row i of another. The batched forward reads them as (N, *shape) views; each member's
 solo model is rebound so that its nn.Parameters *are* row i's slices (and their .grad row
 i's gradient slices). So the member's own solo optimizer, scheduler, Grokfast filter,
-clipping and ⊥Grad (grok_tui.training.optim, engine.Trainer) act on the group's buffer in place,
+clipping and ⊥Grad (grok_tui.training.optim, trainer.Trainer) act on the group's buffer in place,
 exactly as in its solo run, and its state_dict is a solo checkpoint with no copy step.
 """
 

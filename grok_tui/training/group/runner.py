@@ -12,33 +12,27 @@ parts (group/memory.py), each said in one line.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from grok_tui import files
 from grok_tui.config import Preset
 from grok_tui.errors import UserError
-from grok_tui.rundirs import store
+from grok_tui.rundirs import layout, store
 from grok_tui.text import safe_text
 from grok_tui.training.runner import (
-    DEBUG_ENV,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
-    EXIT_OK,
     EXIT_STOPPED,
     RunDirSink,
     StopFlag,
     check_device,
     claim,
+    end_code,
+    failure,
     load_resume,
 )
-
-# How a finished member's status reads as the group process's exit code: the worst wins.
-_EXIT_OF = {store.COMPLETED: EXIT_OK, store.STOPPED: EXIT_STOPPED}
 
 
 @dataclass
@@ -182,10 +176,10 @@ def _fit(members: list[Member], device: str | None, out: TextIO) -> list[list[Me
 
 
 def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: TextIO) -> int:
-    from grok_tui.rundirs.threads import ThreadShare
     from grok_tui.training.group.loop import train_group
     from grok_tui.training.group.trainer import GroupTrainer
     from grok_tui.training.progress import ProgressSink
+    from grok_tui.training.torch_threads import thread_share
     from grok_tui.training.trackers import tracker_sinks
 
     group_id = f"group-{members[0].run.run_id}"
@@ -194,7 +188,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
     run_sinks: list[RunDirSink] = []
     # one thread share for the group's process (its step is every member's work); each
     # member's summary says its choice, so it comes before the member's run sink
-    threads = ThreadShare(_threads_dir(members[0].run), members=len(members))
+    threads = thread_share(_threads_dir(members[0].run), members=len(members))
     for index, member in enumerate(members):
         run_sink = RunDirSink(member.run, resumed_step=member.step if resumed else -1)
         run_sink.summary["group"] = {"id": group_id, "index": index, "size": len(members)}
@@ -222,7 +216,7 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
     except BaseException as exc:
         for run_sink in run_sinks:
             run_sink.metrics.close()
-        code, message = _failure(exc)
+        code, message, _ = failure(exc, _out_of_memory)
         print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
         for member in members:
             with contextlib.suppress(OSError):
@@ -237,29 +231,17 @@ def _train_part(members: list[Member], device: str | None, stop: StopFlag, out: 
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: on their way
             raise
         return code
-    return max((_EXIT_OF.get(s.get("status", ""), EXIT_FAILED) for s in summaries), default=0)
+    # a member's status as the group process's exit code: the worst wins (as execute_group)
+    return max((end_code(s.get("status", "")) for s in summaries), default=0)
 
 
-def _failure(exc: BaseException) -> tuple[int, str]:
-    """The exit code and one line for an exception that ended a group."""
-    from grok_tui.training.engine import RunError
-
-    if isinstance(exc, RunError | UserError):
-        return EXIT_BAD_INPUT, str(exc)
-    if type(exc).__name__ == "OutOfMemoryError":
-        return EXIT_FAILED, (
-            f"the device ran out of memory: {str(exc).splitlines()[0][:200]}; "
-            "resume with a smaller --vectorize"
-        )
-    if isinstance(exc, OSError):
-        where = f" {exc.filename}" if exc.filename else ""
-        return EXIT_FAILED, f"cannot write{where}: {files.describe_os_error(exc)}"
-    if os.environ.get(DEBUG_ENV):
-        traceback.print_exc()
-    return EXIT_FAILED, f"{type(exc).__name__}: {exc}"
+def _out_of_memory(exc: BaseException) -> str:
+    """What to do when a group does not fit its device (runner.failure's one line)."""
+    return (
+        f"the device ran out of memory: {str(exc).splitlines()[0][:200]}; "
+        "resume with a smaller --vectorize"
+    )
 
 
 def _threads_dir(run: store.RunDir) -> Any:
-    from grok_tui.sweep import SWEEP_JSON
-
-    return run.path.parent.parent if (run.path.parent / SWEEP_JSON).exists() else run.path.parent
+    return layout.runs_folder(run.path)

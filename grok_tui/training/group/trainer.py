@@ -1,6 +1,6 @@
 """N presets of one shape trained as one batched computation, each member as its solo run.
 
-Each member is built exactly as its solo run (engine.build_trainer: its seed, its split,
+Each member is built exactly as its solo run (trainer.build_trainer: its seed, its split,
 its initial weights, its batch order, its optimizer, schedule and Grokfast filter); then
 its parameters are rebound onto the group's flat buffer (group/params.py). A step is one
 batched forward and backward for every member (group/models.py, group/mlp_step.py), then
@@ -8,7 +8,7 @@ each member's own gradient processing and optimizer step on its row: the very co
 its solo run. So its hyperparameters (lr and warm-up, weight decay, betas, eps, Grokfast,
 grad_clip over its own parameters, ⊥Grad) need no batched re-implementation and round as
 in its solo run. That costs one fused optimizer call per member and step instead of one
-batched update: small next to the forward and backward (group/bench.py).
+batched update: small next to the forward and backward (bench/group.py).
 
 The member Trainers stay the members' record keepers: their batchers, events, step
 counts and state_dict (a solo checkpoint, loadable by the solo engine).
@@ -25,11 +25,12 @@ from typing import Any
 import torch
 
 from grok_tui.config import Preset
-from grok_tui.training.engine import RunError, Trainer, build_trainer, eval_chunk, resume_trainer
+from grok_tui.errors import RunError
 from grok_tui.training.group.grouping import differences, why_not
 from grok_tui.training.group.mlp_step import GroupFusedMLPStep
 from grok_tui.training.group.models import group_model
 from grok_tui.training.group.params import GroupParams
+from grok_tui.training.trainer import Trainer, build_trainer, eval_chunk, resume_trainer
 
 
 def check_group(presets: Sequence[Preset]) -> None:
@@ -52,7 +53,7 @@ def check_group(presets: Sequence[Preset]) -> None:
 class MemberTrainer(Trainer):
     """A member's solo Trainer whose steps and evaluations its group makes.
 
-    engine.Session reports it as a solo run: its record() calls evaluate(), which hands
+    loop.Session reports it as a solo run: its record() calls evaluate(), which hands
     back this member's share of the group's one batched evaluation at this step.
     """
 
@@ -76,7 +77,7 @@ class GroupTrainer:
         device: str | torch.device | None = None,
         resume: Sequence[dict[str, Any] | None] | None = None,
     ) -> None:
-        """``resume``: per member, its checkpoint (engine.Trainer.state_dict) or None for
+        """``resume``: per member, its checkpoint (trainer.Trainer.state_dict) or None for
         step 0; every member of a group stands at one step."""
         check_group(presets)
         self.presets = list(presets)
@@ -187,7 +188,7 @@ class GroupTrainer:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
         """Per member, mean loss and accuracy over its whole split x (N, n, T), y (N, n).
 
-        Chunked and summed as engine.Trainer.evaluate does, member by member, so the
+        Chunked and summed as trainer.Trainer.evaluate does, member by member, so the
         numbers are its solo run's.
         """
         N, n = y.shape
@@ -227,5 +228,5 @@ class GroupTrainer:
     member_weights = member_state_dict  # the first version's name
 
     def state_dict(self, i: int) -> dict[str, Any]:
-        """Member i's checkpoint in the solo engine's format (engine.Trainer.state_dict)."""
+        """Member i's checkpoint in the solo engine's format (trainer.Trainer.state_dict)."""
         return self.members[i].state_dict()

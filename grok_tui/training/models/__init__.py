@@ -9,7 +9,17 @@ from grok_tui.training.models.mlp import MLP
 from grok_tui.training.models.recurrent import Recurrent
 from grok_tui.training.models.transformer import Transformer
 
-__all__ = ["MLP", "Recurrent", "Transformer", "build_model", "count_parameters"]
+__all__ = [
+    "MLP",
+    "Recurrent",
+    "Transformer",
+    "build_model",
+    "count_parameters",
+    "embedding_name",
+]
+
+# Where each model family keeps its token embedding (transformer.py, mlp.py, recurrent.py).
+EMBEDDING_ATTRIBUTES = ("token_embedding", "embedding")
 
 
 def build_model(
@@ -39,3 +49,14 @@ def build_model(
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars (shared tensors counted once)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def embedding_name(model: nn.Module) -> str | None:
+    """The state-dict key of the token embedding's weight, or None when the model has none."""
+    for attribute in EMBEDDING_ATTRIBUTES:
+        if isinstance(getattr(model, attribute, None), nn.Embedding):
+            return f"{attribute}.weight"
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Embedding) and "position" not in name:
+            return f"{name}.weight"
+    return None
