@@ -5,9 +5,9 @@ Every CSV file the product writes (this table, the history's, the sweep report's
 through csvfile.write_csv: one rule for cells a spreadsheet would run as formulas.
 """
 
-from grok_tui.export.csvfile import csv_cell, write_csv
 from grok_tui.export.table import RunsTable, runs_table, varying_fields, write_runs_csv
 from grok_tui.export.tensorboard import write_tensorboard
+from grok_tui.formats.csvfile import csv_cell, write_csv
 
 __all__ = [
     "RunsTable",

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui.config.loading import flatten
-from grok_tui.export.csvfile import csv_cell as csv_cell  # its home before csvfile
-from grok_tui.export.csvfile import write_csv
 from grok_tui.export.records import Warn, read_run_records
+from grok_tui.formats.csvfile import csv_cell as csv_cell  # its home before csvfile
+from grok_tui.formats.csvfile import write_csv
 from grok_tui.rundirs import store
 
 # These differ between runs by construction and say nothing about the experiment.

@@ -5,9 +5,15 @@ One job per module, each importing only those before it:
 - labels: how coordinates and axes read as text (run names, table headers, messages)
 - spec: a sweep file to validated points (the ``[sweep]`` table, zip groups, expansion)
 - sweepdir: the sweep directory on disk (sweep.json, sweep.toml, a run directory per point)
+- jobs: a point to train, how it ended, the executor protocol (what executors share)
+- groups: which points train together as vectorised groups (``--vectorize``)
+- progress: a sweep's progress line while its points train
 - executor: trains the unfinished points of a sweep directory, one process per point
-- commands: ``grok-tui --run SWEEP.toml`` and ``--resume SWEEP_DIR``, as cli.py calls them
-- metrics, heatmap, report: a point's figures; the heatmap; the table, CSV and spread
+- ray_executor (a package; the only one importing ray): each point as a Ray task
+- ray_watchdog: a process that takes down a local Ray instance whose driver died
+- commands: ``grok-tui --run SWEEP.toml`` and ``--resume SWEEP_DIR``, as the cli calls them
+- metrics, stats, heatmap, report: a point's figures; the spread over seeds; the
+  heatmap; the table, CSV and spread
 
 Nothing here imports torch at import time (DESIGN.md rule 3: the TUI uses the sweep
 directory and the report); only commands.check_devices does, on demand. This package

@@ -1,19 +1,17 @@
-"""The sweep side of ``grok-tui --run`` and ``--resume``: what cli.py hands a sweep to.
+"""The sweep side of ``grok-tui --run`` and ``--resume``: what the cli hands a sweep to.
 
 ``grok-tui --run SWEEP.toml`` validates every point, creates the sweep directory with one
 run directory per point (status ``created``), then hands the points to an executor;
 ``grok-tui --resume SWEEP_DIR`` hands over the points that are not finished yet. Here
-the command line's values become a checked device list, a job count, signal handlers
-and an exit code. Only ``check_devices`` imports torch, on demand, and only
-``--executor ray`` imports ray (ray_executor.py), so a machine without it runs every
+the command line's values (``SweepOptions``, typed: the cli builds them from its
+namespace) become a checked device list, a job count, a stop flag and an exit code. Only ``check_devices`` imports torch, on demand, and only
+``--executor ray`` imports ray (the ray_executor package), so a machine without it runs every
 other sweep.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,17 +20,17 @@ from typing import Any, TextIO
 
 from grok_tui import files
 from grok_tui.config import PresetError
-from grok_tui.errors import UserError
+from grok_tui.config.devices import DEVICE_NAMES, is_device_name
+from grok_tui.errors import UserError, user_error
+from grok_tui.rundirs.stopping import EXIT_STOPPED, StopFlag
 from grok_tui.sweep.executor import DONE_STATUSES, Executor, ProcessExecutor, execute
 from grok_tui.sweep.groups import Vectorize, parse_vectorize
 from grok_tui.sweep.labels import describe
 from grok_tui.sweep.progress import SweepProgress
 from grok_tui.sweep.spec import error_text, is_sweep_file, load_sweep, with_seeds
 from grok_tui.sweep.sweepdir import create_sweep_dir, is_sweep_dir, read_sweep_dir, recreate_missing
-from grok_tui.text import SafeStream, safe_text
+from grok_tui.text import SafeStream
 
-EXIT_BAD_INPUT, EXIT_STOPPED = 2, 130
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 RAY_INSTALL = "pip install 'grok-tui[cluster]'"
 # A point's Ray resources: Ray counts them in steps of 0.0001 (a smaller fraction is an
 # error when the task is submitted, after the sweep directory exists).
@@ -68,27 +66,55 @@ class RayOptions:
             raise PresetError("--address is empty (local, auto, ray://HOST:PORT or HOST:PORT)")
 
 
-def ray_options(args: Any) -> RayOptions | None:
-    """The Ray options of parsed arguments; None for the local process pool."""
-    if getattr(args, "executor", None) != "ray":
-        return None
-    return RayOptions(
-        address=args.address or "local",
-        gpus_per_run=0.0 if args.gpus_per_run is None else args.gpus_per_run,
-        cpus_per_run=1.0 if args.cpus_per_run is None else args.cpus_per_run,
-        shared_fs=not args.no_shared_fs,
-    )
+@dataclass(frozen=True)
+class SweepOptions:
+    """What ``grok-tui run`` / ``resume`` was given, as far as a sweep cares (None: not
+    given). The cli builds it from its parsed arguments; ``dispatch`` reads it."""
 
+    run: str | None = None  # run: a preset or sweep file
+    resume: tuple[str, ...] = ()  # resume: runs or one sweep directory
+    overrides: tuple[str, ...] = ()  # --set K=V
+    device: str | None = None
+    jobs: int | None = None
+    devices: str | None = None
+    vectorize: str | None = None
+    seeds: int | None = None
+    split_seeds: int | None = None
+    executor: str | None = None  # local or ray
+    address: str | None = None
+    gpus_per_run: float | None = None
+    cpus_per_run: float | None = None
+    no_shared_fs: bool = False
 
-def ray_only_options(args: Any) -> list[str]:
-    """The ray-only options given (cli.py refuses them without --executor ray)."""
-    given = {
-        "--address": getattr(args, "address", None) is not None,
-        "--gpus-per-run": getattr(args, "gpus_per_run", None) is not None,
-        "--cpus-per-run": getattr(args, "cpus_per_run", None) is not None,
-        "--no-shared-fs": bool(getattr(args, "no_shared_fs", False)),
-    }
-    return [name for name, on in given.items() if on]
+    def ray(self) -> RayOptions | None:
+        """The Ray options; None for the local process pool."""
+        if self.executor != "ray":
+            return None
+        return RayOptions(
+            address=self.address or "local",
+            gpus_per_run=0.0 if self.gpus_per_run is None else self.gpus_per_run,
+            cpus_per_run=1.0 if self.cpus_per_run is None else self.cpus_per_run,
+            shared_fs=not self.no_shared_fs,
+        )
+
+    def ray_only(self) -> list[str]:
+        """The ray-only options given (the cli refuses them without --executor ray)."""
+        given = {
+            "--address": self.address is not None,
+            "--gpus-per-run": self.gpus_per_run is not None,
+            "--cpus-per-run": self.cpus_per_run is not None,
+            "--no-shared-fs": self.no_shared_fs,
+        }
+        return [name for name, on in given.items() if on]
+
+    def sweep_only(self) -> list[str]:
+        """The sweep-only options given (the cli refuses them for a single run)."""
+        given = {
+            "--jobs": self.jobs is not None,
+            "--devices": bool(self.devices),
+            "--vectorize": self.vectorize is not None,
+        }
+        return [name for name, on in given.items() if on]
 
 
 def parse_devices(text: str | None) -> list[str]:
@@ -97,10 +123,8 @@ def parse_devices(text: str | None) -> list[str]:
         return []
     devices = [d.strip() for d in text.split(",") if d.strip()]
     for device in devices:
-        if not _DEVICE.fullmatch(device):
-            raise PresetError(
-                f"--devices: '{device}' is not a device (auto, cpu, mps, cuda or cuda:N)"
-            )
+        if not is_device_name(device):
+            raise PresetError(f"--devices: '{device}' is not a device ({DEVICE_NAMES})")
     return devices
 
 
@@ -117,26 +141,14 @@ def check_devices(devices: Iterable[str]) -> None:
     odd = sorted({d for d in devices if d not in ("auto", "cpu")})
     if not odd:
         return
-    from grok_tui.training.engine import RunError, resolve_device
+    from grok_tui.errors import RunError
+    from grok_tui.training.trainer import resolve_device
 
     for device in odd:
         try:
             resolve_device(device)
         except RunError as exc:
             raise PresetError(str(exc)) from None
-
-
-def install_stop(executor: Executor) -> Callable[[], str]:
-    """SIGINT/SIGTERM stop the sweep cleanly; the name of the signal that did."""
-    caught: list[str] = []
-
-    def handle(signum: int, frame: Any) -> None:
-        caught.append(signal.Signals(signum).name)
-        executor.stop()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handle)
-    return lambda: caught[0] if caught else ""
 
 
 def _announce_stop(out: TextIO) -> Callable[[int], None]:
@@ -156,13 +168,6 @@ def _announce_stop(out: TextIO) -> Callable[[int], None]:
     return announce
 
 
-def _error(message: str) -> int:
-    # Messages quote sweep files, sweep directories and run ids, which may come from
-    # someone else: never an escape sequence to the terminal.
-    print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
-
 def sweep_ref(ref: str, runs_dir: Path) -> Path | None:
     """The sweep directory a --resume argument names (a path or an id), or None."""
     for candidate in (Path(ref), runs_dir / ref):
@@ -171,50 +176,37 @@ def sweep_ref(ref: str, runs_dir: Path) -> Path | None:
     return None
 
 
-def sweep_options(args: Any) -> list[str]:
-    """The sweep-only options given (cli.py refuses them for a single run)."""
-    given = {
-        "--jobs": getattr(args, "jobs", None) is not None,
-        "--devices": bool(getattr(args, "devices", None)),
-        "--vectorize": getattr(args, "vectorize", None) is not None,
-    }
-    return [name for name, on in given.items() if on]
-
-
-def dispatch(args: Any, runs_dir: Path) -> int | None:
-    """cli.py: run --run of a sweep file (or of a preset with --seeds / --split-seeds) or
-    --resume of a sweep directory; None otherwise."""
-    ray = ray_options(args)
-    seeds, split_seeds = getattr(args, "seeds", None), getattr(args, "split_seeds", None)
+def dispatch(options: SweepOptions, runs_dir: Path) -> int | None:
+    """The cli's run of a sweep file (or of a preset with --seeds / --split-seeds) or its
+    resume of a sweep directory: the exit code; None for anything else."""
+    ray = options.ray()
+    seeds, split_seeds = options.seeds, options.split_seeds
     try:
-        vectorize = parse_vectorize(getattr(args, "vectorize", None))
+        vectorize = parse_vectorize(options.vectorize)
     except UserError as exc:
-        return _error(str(exc))
-    resume = getattr(args, "resume", None) or []
-    if getattr(args, "run", None) and (
-        seeds is not None or split_seeds is not None or is_sweep_file(args.run)
-    ):
+        return user_error(str(exc))
+    if options.run and (seeds is not None or split_seeds is not None or is_sweep_file(options.run)):
         return run_command(
-            Path(args.run),
-            args.overrides,
+            Path(options.run),
+            options.overrides,
             runs_dir,
-            args.device,
-            args.jobs,
-            args.devices,
+            options.device,
+            options.jobs,
+            options.devices,
             ray=ray,
             vectorize=vectorize,
             seeds=seeds,
             split_seeds=split_seeds,
         )
     if seeds is not None or split_seeds is not None:
-        return _error("--seeds and --split-seeds apply to --run (a preset or a sweep file)")
-    if len(resume) == 1:
-        path = sweep_ref(resume[0], runs_dir)
+        return user_error("--seeds and --split-seeds apply to --run (a preset or a sweep file)")
+    if len(options.resume) == 1:
+        path = sweep_ref(options.resume[0], runs_dir)
         if path is not None:
-            if args.overrides:
-                return _error("--set applies to --run only: a resumed sweep keeps its presets")
+            if options.overrides:
+                return user_error("--set applies to --run only: a resumed sweep keeps its presets")
             return resume_command(
-                path, args.device, args.jobs, args.devices, ray=ray, vectorize=vectorize
+                path, options.device, options.jobs, options.devices, ray=ray, vectorize=vectorize
             )
     return None
 
@@ -285,16 +277,28 @@ def _on_ray(
     out: TextIO,
     body: Callable[[Executor, Callable[[], str]], int],
 ) -> int:
-    """Connect to Ray (starting it for ``local``), run ``body`` with a RayExecutor, disconnect."""
+    """Connect to Ray (starting it for ``local``), run ``body`` with a RayExecutor, disconnect.
+
+    One stop flag throughout: while Ray starts, a signal ends the command at once (nothing
+    is trained yet); then it stops the executor cleanly. Ray installs a SIGTERM handler of
+    its own as it starts: the flag is installed again over it, and the handlers from
+    before Ray come back after its session."""
     try:
         from grok_tui.sweep import ray_executor
     except ImportError as exc:
         if exc.name and exc.name.split(".")[0] == "ray":
-            return _error(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL}")
+            return user_error(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL}")
         raise
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    executors: list[Executor] = []
+
+    def stop_executor() -> None:
+        if not executors:  # Ctrl-C while Ray starts
+            raise KeyboardInterrupt
+        executors[0].stop()
+
+    stop = StopFlag(on_stop=stop_executor)
     try:
-        with ray_executor.ray_session(ray.address) as resources:
+        with stop.installed(), ray_executor.ray_session(ray.address) as resources:
             out.write(ray_executor.describe_cluster(ray.address, resources) + "\n")
             out.flush()
             executor = ray_executor.RayExecutor(
@@ -305,16 +309,14 @@ def _on_ray(
                 device=device,
                 on_stop=_announce_stop(out),
             )
-            stopped_by = install_stop(executor)
-            return _stop_code(body(executor, stopped_by), stopped_by)
+            executors.append(executor)
+            with stop.installed():  # over Ray's own
+                return stop.exit_code(body(executor, lambda: stop.signal_name))
     except UserError as exc:  # the cluster cannot be reached, or the sweep is locked
-        return _error(error_text(exc))
-    except KeyboardInterrupt:  # Ctrl-C while Ray started, before the sweep's own handler
+        return user_error(error_text(exc))
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) while Ray started
         print("stopped while connecting to Ray; nothing was trained", file=sys.stderr)
-        return EXIT_STOPPED
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+        return stop.exit_code(EXIT_STOPPED)
 
 
 def say_unfinished(sweep_dir: Any, out: TextIO) -> None:
@@ -366,13 +368,13 @@ def run_command(
         else:
             check_devices(device_list or {p.preset.train.device for p in points})
     except UserError as exc:
-        return _error(error_text(exc))
+        return user_error(error_text(exc))
 
     def train(executor: Executor, stopped_by: Callable[[], str]) -> int:
         try:
             sweep_dir = create_sweep_dir(sweep, points, runs_dir, vectorize=group_size)
         except OSError as exc:
-            return _error(
+            return user_error(
                 f"cannot create the sweep directory in {runs_dir}: {files.describe_os_error(exc)}"
             )
         try:
@@ -384,7 +386,7 @@ def run_command(
                 progress=progress,
             )
         except UserError as exc:  # the lock could not be taken
-            return _error(error_text(exc))
+            return user_error(error_text(exc))
         say_unfinished(sweep_dir, out)
         return code
 
@@ -410,15 +412,9 @@ def _train_with(
         vectorize=group_size,
         on_note=_say(out),
     )
-    stopped_by = install_stop(executor)
-    return _stop_code(train(executor, stopped_by), stopped_by)
-
-
-def _stop_code(code: int, stopped_by: Callable[[], str]) -> int:
-    """A stopped sweep exits as a stopped run: 143 after SIGTERM, 130 after Ctrl-C."""
-    from grok_tui.training.runner import STOPPED_CODES, stop_exit_code
-
-    return stop_exit_code(stopped_by()) if code in STOPPED_CODES else code
+    stop = StopFlag(on_stop=executor.stop)
+    with stop.installed():
+        return stop.exit_code(train(executor, lambda: stop.signal_name))
 
 
 def _say(out: TextIO) -> Callable[[str], None]:
@@ -459,9 +455,9 @@ def resume_command(
             check_devices(device_list)
         missing = recreate_missing(sweep_dir)
     except UserError as exc:
-        return _error(error_text(exc))
+        return user_error(error_text(exc))
     except OSError as exc:
-        return _error(f"cannot write {path}: {files.describe_os_error(exc)}")
+        return user_error(f"cannot write {path}: {files.describe_os_error(exc)}")
     if missing:
         out.write(f"recreated the deleted run directories of points {missing}\n")
 
@@ -477,7 +473,7 @@ def resume_command(
                 sweep_dir, executor, header="resuming", stopped_by=stopped_by, progress=progress
             )
         except UserError as exc:  # locked by another process
-            return _error(error_text(exc))
+            return user_error(error_text(exc))
         say_unfinished(sweep_dir, out)
         return code
 

@@ -1,6 +1,6 @@
 """Training a sweep's points: every point is an ordinary run, trained by its own process.
 
-The executor is an interface (:class:`Executor`): ``run(jobs, on_done)`` trains the
+The executor is an interface (:class:`Executor`, jobs.py): ``run(jobs, on_done)`` trains the
 given points and calls ``on_done`` as each one ends; ``stop()`` asks for a clean stop
 and may be called from a signal handler. :class:`ProcessExecutor` runs each point as
 ``python -m grok_tui --resume RUN_DIR`` (the code path of any run), ``jobs`` at a time,
@@ -11,7 +11,7 @@ it is given and fill them in as the engine's RunDirSink does.
 :func:`execute` trains what is not finished yet: completed and diverged points are
 results and are never trained again; stopped, crashed and failed points continue from
 their checkpoints; created ones start from step 0. One process at a time holds a sweep
-(:func:`sweep_lock`). Processes are started through launcher.spawn, the one place that
+(:func:`sweep_lock`). Processes are started through launch.spawn, the one place that
 starts processes; nothing here imports torch.
 """
 
@@ -24,74 +24,47 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from grok_tui import files
 from grok_tui.config import PresetError
-from grok_tui.rundirs import launcher, ownership, store
-from grok_tui.rundirs.launcher import tail
+from grok_tui.rundirs import launch, ownership, store
+from grok_tui.rundirs.watch import tail
+from grok_tui.sweep.jobs import (
+    DONE_STATUSES,
+    NOT_STARTED,
+    Executor,
+    PointJob,
+    PointResult,
+    PollHook,
+)
 from grok_tui.sweep.labels import format_value
 from grok_tui.sweep.sweepdir import LOCK_FILE, SweepDir, SweepPoint
 from grok_tui.text import format_duration
 
-if TYPE_CHECKING:  # progress.py imports this module
+if TYPE_CHECKING:
     from grok_tui.sweep.progress import SweepProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
 
-# Results: a resumed sweep never trains these again.
-DONE_STATUSES = (store.COMPLETED, store.DIVERGED)
-NOT_STARTED = "not started"
-
-
-@dataclass(frozen=True)
-class PointJob:
-    """One point to train: its number in the sweep, its label and its run directory."""
-
-    index: int
-    label: str
-    run: store.RunDir
-
-
-@dataclass
-class PointResult:
-    """How a point ended. ``exit_code`` is None for a point that was never started."""
-
-    job: PointJob
-    status: str
-    exit_code: int | None
-    summary: dict[str, Any] = field(default_factory=dict)
-    device: str | None = None
-    wall_s: float = 0.0
-
-    @property
-    def started(self) -> bool:
-        return self.exit_code is not None
-
-
-# on_poll(running units, queued units or points, results so far): an executor's loop
-# calls it once per poll; it must not block (sweep/progress.py reads a few summaries).
-PollHook = Callable[[Sequence[Sequence["PointJob"]], Iterable[Any], Sequence["PointResult"]], None]
-
-
-class Executor(Protocol):
-    """Trains the run directories of sweep points."""
-
-    def run(
-        self, jobs: Sequence[PointJob], on_done: Callable[[PointResult], None]
-    ) -> list[PointResult]:
-        """Train every job (or until stop()); one result per job, started or not."""
-        ...
-
-    def stop(self) -> None:
-        """Ask for a clean stop: running points checkpoint as stopped, no new one starts.
-
-        Called from a signal handler: it must only set state. A second call may be harsher.
-        """
-        ...
+# The job types' home is jobs.py; their names stay importable from here.
+__all__ = [
+    "DONE_STATUSES",
+    "NOT_STARTED",
+    "Executor",
+    "PointJob",
+    "PointResult",
+    "PollHook",
+    "ProcessExecutor",
+    "execute",
+    "format_point_line",
+    "jobs_to_run",
+    "point_error",
+    "sweep_lock",
+]
 
 
 @dataclass
@@ -133,8 +106,8 @@ class ProcessExecutor:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         self.jobs = jobs
         self.devices = list(devices)
-        # the launcher's command, so that a sweep point is trained as any run
-        self.command = list(command or launcher.RUN_COMMAND)
+        # launch.py's command, so that a sweep point is trained as any run
+        self.command = list(command or launch.RUN_COMMAND)
         self.poll_interval = poll_interval
         # CPU threads per point, so that N jobs do not fight over the cores.
         self.threads = (
@@ -257,7 +230,7 @@ class ProcessExecutor:
                     )
         else:
             header = f"--- sweep point {lead.index}: {' '.join(command)}\n"
-        return launcher.spawn(command, lead.run.log_path, header=header, env=env)
+        return launch.spawn(command, lead.run.log_path, header=header, env=env)
 
     def _result(self, child: _Child, job: PointJob, code: int) -> PointResult:
         run = job.run

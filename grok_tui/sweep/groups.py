@@ -14,14 +14,14 @@ trains alone).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Literal
 
 from grok_tui.config import Preset
+from grok_tui.config.devices import cuda_present
 from grok_tui.errors import OptionError, UserError
 from grok_tui.rundirs import store
-from grok_tui.sweep.executor import PointJob
+from grok_tui.sweep.jobs import PointJob
 from grok_tui.training.group.grouping import group_key, split_evenly, why_not
 
 Vectorize = int | Literal["auto"]
@@ -32,7 +32,6 @@ AUTO_CPU = 8
 # to this (p = 23, batch 128, d_model 128 is 16,384 and paid 1.22x; p = 97 at batch 512,
 # 65,536, did not).
 CPU_TRANSFORMER_WORK = 32_768
-NVIDIA_DEVICE = "/dev/nvidiactl"
 
 
 def parse_vectorize(text: str | None) -> Vectorize | None:
@@ -48,12 +47,6 @@ def parse_vectorize(text: str | None) -> Vectorize | None:
     if size < 1:
         raise OptionError(f"--vectorize takes auto or a group size >= 1, got '{text}'")
     return size
-
-
-def cuda_present() -> bool:
-    """Whether device 'auto' means a GPU here, without importing torch: an NVIDIA
-    driver's control device. (The group process checks the device for real.)"""
-    return os.path.exists(NVIDIA_DEVICE)
 
 
 def auto_size(preset: Preset, device: str) -> int:

@@ -7,13 +7,10 @@ directory, the report, the TUI) names points and axes the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence, Sized
+from typing import Any, Protocol
 
 from grok_tui.config import cut_text
-
-if TYPE_CHECKING:
-    from grok_tui.sweep.spec import Point, Sweep
 
 # Short names for run names and table headers: optim.weight_decay -> wd.
 SHORT_NAMES = {
@@ -108,7 +105,20 @@ def describe_axes(
     )
 
 
-def describe(sweep: Sweep, points: Sequence[Point]) -> str:
+class Axes(Protocol):
+    """What describe reads of a sweep (spec.Sweep): labels imports nothing of the package."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def axes(self) -> Mapping[str, Sequence[Any]]: ...
+
+    @property
+    def zip_groups(self) -> Sequence[Sequence[str]]: ...
+
+
+def describe(sweep: Axes, points: Sized) -> str:
     """'grid of 4 points over optim.lr (2) x optim.weight_decay (2)'."""
     axes = describe_axes(sweep.mode, sweep.axes, sweep.zip_groups)
     return f"{sweep.mode} of {len(points)} points over {axes}"

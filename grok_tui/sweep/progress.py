@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grok_tui.rundirs import store
-from grok_tui.sweep.executor import PointJob, PointResult
+from grok_tui.sweep.jobs import PointJob, PointResult
 from grok_tui.text import format_duration, safe_text
 
 DEFAULT_INTERVAL_S = 5.0

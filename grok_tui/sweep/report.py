@@ -1,7 +1,7 @@
 """A sweep's results as text: the report's table, its CSV file and the spread over seeds.
 
 ``grok-tui sweep-report SWEEP_DIR [--metric M] [--x FIELD] [--y FIELD] [--csv PATH]``
-(parsed in cli.py) prints one row per point (coordinates, status, fit_step, grok_step,
+(parsed in cli/sweep.py) prints one row per point (coordinates, status, fit_step, grok_step,
 final train and test accuracy), the spread over seeds when a seed field varies and,
 when two fields vary, the heatmap of grok_tui.sweep.heatmap.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from grok_tui.config import PresetError
 from grok_tui.errors import UserError
-from grok_tui.export.csvfile import write_csv as write_table
+from grok_tui.formats.csvfile import write_csv as write_table
 from grok_tui.sweep.heatmap import HeatmapGrid, heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
 from grok_tui.sweep.metrics import METRICS, SEED_FIELDS, ReportRow, format_metric, report_rows
@@ -117,7 +117,7 @@ def describe_sweep(sweep_dir: SweepDir, rows: Sequence[ReportRow]) -> str:
 
 def write_csv(sweep_dir: SweepDir, rows: Sequence[ReportRow], path: str | Path) -> int:
     """The table as CSV (full field names, every metric); the number of rows written.
-    Every cell, header included, is spreadsheet-safe (export.csvfile)."""
+    Every cell, header included, is spreadsheet-safe (grok_tui/formats/csvfile.py)."""
     fields = list(sweep_dir.axes)
     return write_table(
         path,

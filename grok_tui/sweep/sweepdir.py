@@ -22,12 +22,10 @@ from grok_tui import files
 from grok_tui.config import PresetError
 from grok_tui.errors import SweepError, UserError, cut_text
 from grok_tui.rundirs import ondisk, ownership, store
+from grok_tui.rundirs.layout import SWEEP_JSON, SWEEP_TOML
+from grok_tui.rundirs.layout import SWEEP_LOCK as LOCK_FILE
 from grok_tui.sweep.labels import short_names
 from grok_tui.sweep.spec import SWEEP_TABLE, Point, Sweep, read_raw, sweep_from_raw, value_key
-
-SWEEP_JSON = "sweep.json"
-SWEEP_TOML = "sweep.toml"
-LOCK_FILE = ".sweep.lock"
 
 
 @dataclass

@@ -4,7 +4,9 @@ Run ids, names, notes, record keys and sweep fields come from run directories, w
 come from someone else: a cell (a header cell too) that a spreadsheet would evaluate as
 a formula (CSV injection: ``=HYPERLINK(...)``, ``-2+3``, ``@SUM(...)``) is written as
 text, with a leading ``'``. A number stays a number, even written as text (``-0.5``).
-The export table, the history's CSVs and the sweep report all write through here.
+The export table, the history's CSVs and the sweep report all write through here: a
+leaf (it needs only files.py), so that sweep, export and the TUI share the one rule
+without importing each other.
 """
 
 from __future__ import annotations
