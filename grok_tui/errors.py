@@ -1,16 +1,19 @@
 """A user's mistake, or a state the user must act on: one line, never a traceback.
 
-Every error that the edges (cli.py, the TUI) show as ``error: ...`` instead of a
+Every error that the edges (the cli, the TUI) show as ``error: ...`` instead of a
 traceback is a ``UserError``: a preset that does not validate (``PresetError``, in
 config/errors.py), a run or sweep that is not there, a checkpoint that does not fit, a
 run another process trains, a command-line option out of range. Each names the file
 (and line and field) where it can, as ``file:line: field: message``. A leaf: it imports
-nothing of the package, so every module can raise one.
+only text.py (another leaf), so every module can raise one.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+from grok_tui.text import safe_text
 
 # Control characters (and what str.splitlines() breaks at) as escapes: a quoted TOML key
 # or a path may hold a newline, and one error must stay one line.
@@ -21,6 +24,14 @@ _ESCAPES.update({9: "\\t", 10: "\\n", 13: "\\r", 0x2028: "\\u2028", 0x2029: "\\u
 def one_line(text: str) -> str:
     """`text` with control characters and line separators escaped."""
     return text.translate(_ESCAPES)
+
+
+def user_error(message: str) -> int:
+    """Say a user's mistake at an edge (a command): one ``error: ...`` line on stderr; exit
+    code 2 (EXIT_BAD_INPUT). The message may quote a preset, a run or a sweep directory
+    from someone else: never an escape sequence to the terminal."""
+    print(f"error: {safe_text(message, multiline=True)}", file=sys.stderr)
+    return 2
 
 
 def cut_text(text: str, limit: int = 80) -> str:
