@@ -2,7 +2,7 @@
 
 A preset is a TOML file validated by pydantic v2 models, with ``extends`` (a base
 preset, deep-merged) and ``--set`` overrides. Every user mistake becomes a PresetError
-naming the file, the line, the dotted field and what is allowed; the edges (cli.py, the
+naming the file, the line, the dotted field and what is allowed; the edges (the cli, the
 TUI) print it, never a traceback. Nothing here imports torch (the TUI uses it).
 
 Modules, each built only on those before it:

@@ -1,7 +1,7 @@
 """How a user's mistake in a preset is reported: PresetError, and the wording helpers.
 
 Every mistake becomes a PresetError (a UserError, grok_tui/errors.py) printed as
-``file:line: field: message``, one line per error, that the edges (cli.py, the TUI)
+``file:line: field: message``, one line per error, that the edges (the cli, the TUI)
 show instead of a traceback. A user's values,
 keys and paths go into these messages, so they are cut short and escaped here. It imports
 only grok_tui.errors, so every other module can raise one.

@@ -23,7 +23,7 @@ from grok_tui.config.schema import (
 from grok_tui.config.tasks import vocab_layout
 
 GiB = 1024**3
-EVAL_ROWS = 16384  # engine.EVAL_CHUNK_DEFAULT: rows of one evaluation pass (the larger, GPU one)
+EVAL_ROWS = 16384  # training/trainer.py EVAL_CHUNK_DEFAULT: rows of one evaluation pass (the larger, GPU one)
 ADAM_COPIES = 4  # weights, gradients and two Adam moments per parameter
 _GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 # The fields that size a run, per model family: what a memory error blames.

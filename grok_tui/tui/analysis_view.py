@@ -4,7 +4,7 @@ The analysis screen (screens/analysis.py) shows the analysis.json that ``grok-tu
 analyze`` wrote. This module turns it into what each view draws: which lines, in which
 colours, which colour scale, the one-line legend under the plot, the heatmap's cells
 (exactly one per character of the plot area, so no column or row is left blank) and
-the header (at most three lines). It is tested on its own (tests/test_analysis_view.py).
+the header (at most three lines). It is tested on its own (tests/unit/test_analysis_view.py).
 A run directory may come from someone else: names reach the screen through safe_text.
 """
 
@@ -17,13 +17,7 @@ from typing import Any
 
 from grok_tui.colours import viridis
 from grok_tui.text import safe_text
-from grok_tui.tui.series import (
-    FIT_COLOUR,
-    GROK_COLOUR,
-    PALETTE,
-    TEST_COLOUR,
-    TRAIN_COLOUR,
-)
+from grok_tui.tui.views.curves import FIT_COLOUR, GROK_COLOUR, PALETTE, TEST_COLOUR, TRAIN_COLOUR
 
 RGB = tuple[int, int, int]
 

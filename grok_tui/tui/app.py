@@ -1,8 +1,9 @@
 """The grok-tui Textual app: presets, live runs, history and compare, keyboard first.
 
 The app never trains and never imports torch (DESIGN.md rules 2 and 3): runs are
-processes started by grok_tui.rundirs.launcher, and the app follows their run directories
-from a thread worker that polls every half second.
+processes started by grok_tui.rundirs.launch, and the app follows their run directories
+from a thread worker that polls them (views/pacing.py): every second, and every quarter
+second while starting up or while a live run has no record yet.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -29,7 +30,8 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from grok_tui.errors import UserError
-from grok_tui.text import format_duration, safe_markup, safe_text
+from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui import actions
 from grok_tui.tui.messages import (
     ActionFailed,
     EditRunPresetRequested,
@@ -49,15 +51,15 @@ from grok_tui.tui.messages import (
 )
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
-from grok_tui.tui.series import AxisOptions
+from grok_tui.tui.views.curves import AxisOptions
+from grok_tui.tui.views.pacing import Pacing
 from grok_tui.tui.workbench import CurvesScreen, WorkbenchScreen
 
 if TYPE_CHECKING:
-    from grok_tui.config import Preset
-    from grok_tui.rundirs import launcher, store
+    from grok_tui.rundirs import store, watch
     from grok_tui.tui.workbench import Workbench
 
-# grok_tui.rundirs.launcher, .store and .config (pydantic) are imported where they are used,
+# grok_tui.rundirs.launch, .store and .config (pydantic) are imported where they are used,
 # after the first frame: they are a third of the app's import time, and the first
 # frame should come at once (see bench/startup.py).
 
@@ -86,10 +88,6 @@ SMOOTHING = 0.6  # EMA weight when smoothing is on
 CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis", "toggle_log_x"})  # m, t, l
 KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
-# Polls are every poll_interval while a live run has no record yet (its first record is
-# shown at once) and every SETTLED_POLL_S otherwise: reading 4 busy runs twice a second
-# was about half of the TUI's CPU while following them.
-SETTLED_POLL_S = 1.0
 STARTUP_S = 5.0  # runs found live this soon after start-up open Live (see _starting_up)
 
 
@@ -104,6 +102,13 @@ def terminal_lost(fd: int) -> bool:
     except OSError:
         return True
     return not os.isatty(fd)
+
+
+def _ensure_queue_runner(runs_dir: Path) -> int | None:
+    """The production queue start: a detached ``grok-tui queue run`` when one is wanted."""
+    from grok_tui.rundirs import runqueue
+
+    return runqueue.ensure_runner(runs_dir, runqueue.start_runner)
 
 
 class GrokApp(App):
@@ -190,18 +195,28 @@ class GrokApp(App):
         runs_dir: Path,
         preset_dirs: Iterable[Path] = (),
         *,
-        poll_interval: float = 0.25,
+        poll_interval: float | None = None,
         watch_terminal: bool = True,
+        pacing: Pacing | None = None,
+        run_command: Sequence[str] | None = None,
+        start_queue: Callable[[Path], object] | None = None,
     ) -> None:
+        """``pacing``: the app's clocks (Pacing(); ``poll_interval`` overrides its poll_s);
+        ``run_command``: what trains a run directory (launch.RUN_COMMAND when None);
+        ``start_queue(runs_dir)``: start a queue runner when runs wait and none serves them
+        (runqueue.ensure_runner with runqueue.start_runner when None)."""
         super().__init__()
         self.runs_dir = Path(runs_dir)
         self.preset_dirs = [Path(d) for d in preset_dirs]
-        self.poll_interval = poll_interval
+        self.pacing = pacing or Pacing()
+        self.poll_interval = poll_interval or self.pacing.poll_s
         self.watch_terminal = watch_terminal
-        self.followers: dict[str, launcher.RunFollower] = {}
+        self.run_command = list(run_command) if run_command is not None else None
+        self.start_queue = start_queue or _ensure_queue_runner
+        self.followers: dict[str, watch.RunFollower] = {}
         self.current_run_id: str | None = None
         self.axis_options = AxisOptions()
-        self.scanner: launcher.LiveRunScanner | None = None  # made by the poll worker
+        self.scanner: watch.LiveRunScanner | None = None  # made by the poll worker
         self._polling = False
         self._polls = 0
         self._last_poll = -math.inf
@@ -232,7 +247,8 @@ class GrokApp(App):
         if self._polling:  # the last poll is still reading: never two at once
             return
         now = time.monotonic()
-        if now - self._last_poll < SETTLED_POLL_S and not self._poll_fast():
+        settled = self.pacing.settled_poll_s
+        if now - self._last_poll < settled and not self._poll_fast():
             return
         self._last_poll = now
         self._polling = True
@@ -243,28 +259,27 @@ class GrokApp(App):
     def _poll_fast(self) -> bool:
         """Poll at every tick: before the first poll, while starting up, or while a live
         run has no record yet (its first record is shown at once)."""
-        from grok_tui.rundirs import launcher
+        from grok_tui.rundirs import watch
 
         return (
             not self._polled_once
             or self._starting_up()
             or any(
-                f.status in launcher.LIVE_STATUSES and not f.records
-                for f in self.followers.values()
+                f.status in watch.LIVE_STATUSES and not f.records for f in self.followers.values()
             )
         )
 
     @work(thread=True, exit_on_error=False, group="poll")
-    def poll_runs(self, followers: list[launcher.RunFollower], scan: bool) -> None:
-        from grok_tui.rundirs import launcher
+    def poll_runs(self, followers: list[watch.RunFollower], scan: bool) -> None:
+        from grok_tui.rundirs import watch
 
         changed: list[str] = []
         discovered: list[store.RunDir] = []
         try:
-            changed = launcher.poll_all(followers)
+            changed = watch.poll_all(followers)
             if scan:
                 if self.scanner is None:
-                    self.scanner = launcher.LiveRunScanner(self.runs_dir)
+                    self.scanner = watch.LiveRunScanner(self.runs_dir)
                 discovered = self.scanner.scan()
                 self._keep_queue_going()
         finally:
@@ -296,12 +311,12 @@ class GrokApp(App):
         at the very first scan)."""
         return not self._opened_live and time.monotonic() - self._mounted_at < STARTUP_S
 
-    def follow(self, run: store.RunDir) -> launcher.RunFollower:
-        from grok_tui.rundirs import launcher
+    def follow(self, run: store.RunDir) -> watch.RunFollower:
+        from grok_tui.rundirs import watch
 
         follower = self.followers.get(run.run_id)
         if follower is None:
-            follower = self.followers[run.run_id] = launcher.RunFollower(run)
+            follower = self.followers[run.run_id] = watch.RunFollower(run)
         if self.current_run_id is None:
             self.current_run_id = run.run_id
         return follower
@@ -322,168 +337,65 @@ class GrokApp(App):
         if isinstance(screen, WorkbenchScreen):
             screen.runs_changed(changed)
 
-    def live_followers(self) -> list[launcher.RunFollower]:
-        from grok_tui.rundirs import launcher
+    def live_followers(self) -> list[watch.RunFollower]:
+        from grok_tui.rundirs import watch
 
-        return [f for f in self.followers.values() if f.status in launcher.LIVE_STATUSES]
+        return [f for f in self.followers.values() if f.status in watch.LIVE_STATUSES]
 
     # -- run actions (screens ask for them with the messages of messages.py) --------------
 
     def on_run_requested(self, message: RunRequested) -> None:
-        self._start(message.preset, "started")
-
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _start(self, preset: Preset, verb: str) -> None:
-        from grok_tui.rundirs import launcher
-
-        try:
-            run = launcher.start_run(preset, self.runs_dir)
-        except OSError as exc:
-            self.post_message(ActionFailed(f"Could not start the run: {exc}"))
-            return
-        self.post_message(RunStarted(run, verb))
+        self.relay(actions.start_run(message.preset, self.runs_dir, self.run_command))
 
     def on_queue_requested(self, message: QueueRequested) -> None:
-        self._enqueue(message.source)
+        def listed(run_id: str) -> None:
+            self._tell_screen([run_id])
 
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _enqueue(self, source: Preset | store.RunDir) -> None:
-        from grok_tui.rundirs import runqueue, store
-
-        try:
-            preset = store.load_run_preset(source) if isinstance(source, store.RunDir) else source
-            queued = runqueue.enqueue(self.runs_dir, preset)
-        except (UserError, OSError) as exc:
-            self.post_message(ActionFailed(f"Could not queue the run: {exc}"))
-            return
-        self._keep_queue_going()
-        self.call_from_thread(self._tell_screen, [queued.run.run_id])  # History lists it
-        ahead = queued.position - 1
-        place = f"{ahead} ahead of it" if ahead else "next in line"
-        self.call_from_thread(
-            self.notify,
-            safe_markup(
-                f"Queued {queued.run.run_id}, {place}: it starts when a {queued.device} slot "
-                "is free. F6 shows the queue."
-            ),
-        )
+        self.relay(actions.enqueue(message.source, self.runs_dir, self._keep_queue_going, listed))
 
     def _keep_queue_going(self) -> None:
         """Start a queue runner when runs wait and none serves them (it ended, or the
         machine restarted); a damaged queue.json is left to the Queue screen to show."""
-        from grok_tui.rundirs import launcher, runqueue
-
         with contextlib.suppress(UserError, OSError):
-            runqueue.ensure_runner(self.runs_dir, launcher.start_queue_runner)
+            self.start_queue(self.runs_dir)
 
     def on_sweep_requested(self, message: SweepRequested) -> None:
-        self._start_sweep(message.sweep_file)
-
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _start_sweep(self, sweep_file: Path) -> None:
-        from grok_tui.rundirs import launcher
-
-        try:
-            pid, log_path = launcher.start_sweep(sweep_file, self.runs_dir)
-        except OSError as exc:
-            self.post_message(ActionFailed(f"Could not start the sweep: {exc}"))
-            return
-        self.call_from_thread(
-            self.notify,
-            safe_markup(
-                f"Sweep {sweep_file.name} started (pid {pid}); its runs appear in Live as they "
-                f"start. Log: {log_path}"
-            ),
-            timeout=8,
-        )
+        self.relay(actions.start_sweep(message.sweep_file, self.runs_dir))
 
     def on_seeds_requested(self, message: SeedsRequested) -> None:
-        self._start_seeds(message.source, message.seeds, message.split_seeds)
-
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _start_seeds(self, source: Preset | Path, seeds: int, split_seeds: int) -> None:
-        """``grok-tui --run FILE --seeds N [--split-seeds M]`` as one sweep; a preset from
-        the form is frozen into a file beside the sweep logs first."""
-        from datetime import datetime
-
-        from grok_tui.config import save_preset
-        from grok_tui.rundirs import launcher, store
-
-        extra = ["--seeds", str(seeds)]
-        if split_seeds > 1:
-            extra += ["--split-seeds", str(split_seeds)]
-        try:
-            if isinstance(source, Path):
-                path, name = source, source.stem
-            else:
-                folder = self.runs_dir / "logs" / f"seeds-{datetime.now():%Y%m%d-%H%M%S-%f}"
-                path = save_preset(source, folder / f"{store.slug(source.name)}.toml")
-                name = source.name
-            pid, log_path = launcher.start_sweep(path, self.runs_dir, extra_args=extra)
-        except OSError as exc:
-            self.post_message(ActionFailed(f"Could not start the seeds: {exc}"))
-            return
-        self.call_from_thread(
-            self.notify,
-            safe_markup(
-                f"{name}: {seeds} seeds × {split_seeds} split seeds started as one sweep "
-                f"(pid {pid}); the runs appear in Live as they start. Log: {log_path}"
-            ),
-            timeout=8,
+        seeds = actions.start_seeds(
+            message.source, message.seeds, message.split_seeds, self.runs_dir
         )
+        self.relay(seeds)
 
     def on_rerun_requested(self, message: RerunRequested) -> None:
         """A re-run trains the whole preset again in a new process: ask first."""
         run = message.run
-        summary = run.summary()
-        steps, took = summary.get("steps"), summary.get("elapsed_s")
-        size = f"{steps:,} steps" if isinstance(steps, int) else "its whole budget"
-        if isinstance(took, int | float) and summary.get("step") == steps and took > 0:
-            size += f", about {format_duration(took)} last time"
-        question = f"Re-run {safe_text(run.run_id)} from step 0 as a new run ({size})?"
+        question = actions.rerun_question(run)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._rerun(run)
+                self.relay(actions.rerun(run, self.runs_dir, self.run_command))
 
         self.push_screen(ConfirmModal(question, yes="Re-run", no="Cancel"), answered)
 
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _rerun(self, run: store.RunDir) -> None:
-        from grok_tui.rundirs import launcher, store
-
-        try:
-            preset = store.load_run_preset(run)
-            new = launcher.start_run(preset, self.runs_dir)
-        except (UserError, OSError) as exc:
-            self.post_message(ActionFailed(f"Could not re-run {run.run_id}: {exc}"))
-            return
-        self.post_message(RunStarted(new, f"re-run of {run.run_id} as"))
-
     def on_resume_requested(self, message: ResumeRequested) -> None:
-        self._resume(message.run)
+        self.relay(actions.resume(message.run, self.run_command))
 
-    @work(thread=True, exit_on_error=False, group="launch")
-    def _resume(self, run: store.RunDir) -> None:
-        from grok_tui.rundirs import launcher
-
-        try:
-            launcher.resume_run(run)
-        except (RuntimeError, OSError) as exc:
-            self.post_message(ActionFailed(f"Cannot resume: {exc}"))
-            return
-        self.post_message(RunStarted(run, "resumed"))
+    def relay(self, action: actions.Action) -> None:
+        """Run a request's work in a thread worker (grok_tui/tui/actions.py)."""
+        actions.relay(self, action)
 
     def on_stop_requested(self, message: StopRequested) -> None:
-        from grok_tui.rundirs import launcher
+        from grok_tui.rundirs import launch, watch
 
         run = message.run
-        if launcher.stop_run(run):
+        if launch.stop_run(run):
             self.notify(
                 safe_markup(f"Stopping {run.run_id}: it saves a checkpoint, then ends as stopped.")
             )
         else:
-            status = launcher.run_status(run.summary())
+            status = watch.run_status(run.summary())
             self.notify(
                 safe_markup(f"{run.run_id} is {status}: nothing to stop here."), severity="warning"
             )
@@ -531,62 +443,26 @@ class GrokApp(App):
 
     def on_export_requested(self, message: ExportRequested) -> None:
         run = message.run
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self._write_records(run, path)
-
-        default = Path.cwd() / f"{run.run_id}.csv"
         text = f"Write the records of {safe_text(run.run_id)} to CSV:"
-        self.push_screen(PathModal(text, default), chosen)
+        self._ask_path(text, f"{run.run_id}.csv", partial(actions.write_records, run))
 
     def on_records_export_requested(self, message: RecordsExportRequested) -> None:
-        runs = message.runs
+        write = partial(actions.write_runs_records, message.runs)
         if message.path is not None:
-            self._write_runs_records(runs, message.path)
+            self.relay(write(message.path))
             return
+        count = len(message.runs)
+        text = f"Write the records of {count} runs to one CSV (run id, varying fields):"
+        self._ask_path(text, message.default_name, write)
+
+    def _ask_path(self, text: str, name: str, action: Callable[[Path], actions.Action]) -> None:
+        """Ask where to write (the current directory, ``name``), then do it."""
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self._write_runs_records(runs, path)
+                self.relay(action(path))
 
-        text = f"Write the records of {len(runs)} runs to one CSV (run id, varying fields):"
-        self.push_screen(PathModal(text, Path.cwd() / message.default_name), chosen)
-
-    @work(thread=True, exit_on_error=False, group="export")
-    def _write_runs_records(self, runs: list[store.RunDir], path: Path) -> None:
-        from grok_tui.export import write_runs_csv
-
-        warnings: list[str] = []  # records past the size cap are never dropped silently
-        try:
-            count = write_runs_csv(runs, path, warn=warnings.append)
-        except OSError as exc:
-            self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
-            return
-        self.call_from_thread(
-            self.notify, safe_markup(f"Wrote {count} records of {len(runs)} runs to {path}")
-        )
-        for line in warnings:
-            self.call_from_thread(
-                self.notify, safe_markup(line, multiline=True), severity="warning"
-            )
-
-    @work(thread=True, exit_on_error=False, group="export")
-    def _write_records(self, run: store.RunDir, path: Path) -> None:
-        from grok_tui.export.records import read_run_records
-        from grok_tui.tui.runtable import write_records_csv
-
-        warnings: list[str] = []  # records past the size cap are never dropped silently
-        try:
-            count = write_records_csv(read_run_records(run, warnings.append), path)
-        except OSError as exc:
-            self.post_message(ActionFailed(f"Could not write {path}: {exc}"))
-            return
-        self.call_from_thread(self.notify, safe_markup(f"Wrote {count} records to {path}"))
-        for line in warnings:
-            self.call_from_thread(
-                self.notify, safe_markup(line, multiline=True), severity="warning"
-            )
+        self.push_screen(PathModal(text, Path.cwd() / name), chosen)
 
     # -- the curves' options: one place for every screen that draws curves ----------------
 
@@ -635,62 +511,24 @@ class GrokApp(App):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        from grok_tui.rundirs import launcher
+        from grok_tui.rundirs import watch
 
         live = self.live_followers()
-        sweeps = launcher.live_sweeps(self.runs_dir)
+        sweeps = [path for path, _ in watch.live_sweeps(self.runs_dir)]
         if not live and not sweeps:
             self.exit()
             return
-        sweep_dirs = {path.resolve() for path, _ in sweeps}
-        waiting = self._queued_count()
 
         def chosen(choice: str | None) -> None:
-            if choice == "leave":
-                self.exit()
-            elif choice == "stop":
-                # first the queue's runner, which would start a queued run in each slot
-                # that the stops free; the queue waits for the next grok-tui
-                launcher.stop_queue_runner(self.runs_dir)
-                # A sweep forwards the stop to its running points and starts no new one;
-                # signalling those points as well would be a second, harsher signal.
-                for path, _ in sweeps:
-                    launcher.stop_sweep(path)
-                for follower in live:
-                    if follower.run.path.resolve().parent not in sweep_dirs:
-                        launcher.stop_run(follower.run)
+            if choice == "stop":
+                actions.stop_everything(self.runs_dir, live, sweeps)
+            if choice in ("leave", "stop"):
                 self.exit()
 
-        names = ", ".join(safe_text(f.run_id) for f in live[:3]) + (" …" if len(live) > 3 else "")
-        what = f"{len(live)} run(s) still running: {names}" if live else ""
-        if sweeps:
-            what += ("; " if what else "") + f"{len(sweeps)} sweep(s) still training"
-        if waiting:
-            what += f"; {waiting} queued run(s) start as slots free up (F6)"
-        self.push_screen(
-            ChoiceModal(
-                what,
-                [
-                    ("leave", "Leave them running and quit (a new grok-tui finds them)"),
-                    (
-                        "stop",
-                        "Stop them (each saves a checkpoint; sweeps resume) and quit"
-                        + ("; the queue waits" if waiting else ""),
-                    ),
-                    ("cancel", "Cancel"),
-                ],
-            ),
-            chosen,
+        what, choices = actions.quit_question(
+            live, len(sweeps), actions.queued_count(self.runs_dir)
         )
-
-    def _queued_count(self) -> int:
-        """Runs waiting in the queue (0 when queue.json does not read: nothing to say)."""
-        from grok_tui.rundirs import runqueue
-
-        try:
-            return len(runqueue.read_queue(self.runs_dir).entries)
-        except UserError:
-            return 0
+        self.push_screen(ChoiceModal(what, choices), chosen)
 
     # -- the command palette: built from the bindings ----------------------------------
 

@@ -17,7 +17,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from grok_tui.config import Preset
     from grok_tui.rundirs.store import RunDir
-    from grok_tui.tui.series import AxisOptions
+    from grok_tui.tui.views.curves import AxisOptions
 
 
 # -- from the app's workers to the app ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The curves a screen shows, written as PNG and SVG with matplotlib (the ``analysis`` extra).
 
-Takes the panels the panes draw (series.Panel), so a file shows what the screen showed:
+Takes the panels the panes draw (views.panels.Panel), so a file shows what the screen showed:
 the same metrics, runs, colours, zoom window and x scale. matplotlib is imported here,
 when a plot is written, never when the TUI starts; without it the user is told what to
 install. Torch-free (DESIGN.md rule 3).
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from grok_tui import files
 from grok_tui.errors import UserError
-from grok_tui.tui.series import Panel, from_plot_x
+from grok_tui.tui.views.cursor import from_plot_x
+from grok_tui.tui.views.panels import Panel
 
 EXPORT_DIR = "exports"  # under the runs directory; holds no run, so no scan mistakes it for one
 FORMATS = ("png", "svg")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui.config import S5_OPERATIONS, flatten
-from grok_tui.export.csvfile import csv_cell, write_csv
+from grok_tui.formats.csvfile import csv_cell, write_csv
 from grok_tui.rundirs import store
 from grok_tui.text import format_duration
 
@@ -354,7 +354,7 @@ def csv_value(value: Any) -> Any:
 
 def write_table_csv(rows: Iterable[RunRow], path: Path) -> int:
     """The history table (raw values, not the rounded cells) as CSV; the number of rows.
-    Every cell, run ids and header included, is spreadsheet-safe (export.csvfile)."""
+    Every cell, run ids and header included, is spreadsheet-safe (formats/csvfile.py)."""
     return write_csv(
         path,
         ["run_id", *COLUMN_KEYS, "sweep", "path"],

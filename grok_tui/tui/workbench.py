@@ -19,22 +19,20 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from grok_tui.tui.messages import ViewOptionsChanged
-from grok_tui.tui.series import (
-    DEFAULT_METRICS,
+from grok_tui.tui.views.cursor import (
     MAX_ZOOM,
-    WEIGHT_NORM,
-    Panel,
     View,
     cursor_line,
     cursor_xs,
-    metric_keys,
     move_cursor,
     view_window,
 )
+from grok_tui.tui.views.pacing import Pacing
+from grok_tui.tui.views.panels import DEFAULT_METRICS, WEIGHT_NORM, Panel, metric_keys
 
 if TYPE_CHECKING:
-    from grok_tui.rundirs.launcher import RunFollower
-    from grok_tui.tui.series import AxisOptions
+    from grok_tui.rundirs.watch import RunFollower
+    from grok_tui.tui.views.curves import AxisOptions
 
 
 class Workbench(Protocol):
@@ -46,6 +44,8 @@ class Workbench(Protocol):
     """The preset folders; Save as adds the folder it saved into."""
     current_run_id: str | None
     """The run Live shows; Live's [ and ] change it."""
+    pacing: Pacing
+    """How often runs are read and curves redrawn (tests pass their own)."""
 
     @property
     def followers(self) -> Mapping[str, RunFollower]:

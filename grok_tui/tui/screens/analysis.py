@@ -32,7 +32,8 @@ from grok_tui.analysis.paths import (
     read_analysis,
 )
 from grok_tui.rundirs import store
-from grok_tui.rundirs.launcher import spawn, tail  # the one module that starts processes
+from grok_tui.rundirs.launch import spawn  # the one module that starts processes
+from grok_tui.rundirs.watch import tail
 from grok_tui.text import safe_text
 from grok_tui.tui.analysis_view import (
     VIEW_IDS,

@@ -23,8 +23,9 @@ from textual.widgets import DataTable, Static
 from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 from grok_tui.tui.runtable import config_diff
-from grok_tui.tui.screens.live import stack_panes, thin
-from grok_tui.tui.series import Panel, run_colours, runs_panel
+from grok_tui.tui.views.curves import run_colours
+from grok_tui.tui.views.layout import stack_panes, thin
+from grok_tui.tui.views.panels import Panel, runs_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen

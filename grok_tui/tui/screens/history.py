@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from grok_tui.errors import UserError
 from grok_tui.rundirs import store
-from grok_tui.rundirs.launcher import LIVE_STATUSES
+from grok_tui.rundirs.watch import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -24,96 +23,22 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
-from grok_tui.rundirs.launcher import LIVE_STATUSES, RunFollower, tail
+from grok_tui.rundirs.watch import LIVE_STATUSES, RunFollower, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested, StopRequested
-from grok_tui.tui.series import (
-    Panel,
-    eta_seconds,
-    event_marks,
-    run_colours,
-    run_panel,
-    runs_panel,
-    small_multiples,
-    x_axis,
-)
+from grok_tui.tui.views.curves import eta_seconds, event_marks, run_colours, x_axis
+from grok_tui.tui.views.layout import cut, grid_shape, stack_panes, thin
+from grok_tui.tui.views.pacing import RedrawPace
+from grok_tui.tui.views.panels import Panel, run_panel, runs_panel, small_multiples
 from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.lines import update_line
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
 from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
-# Busy runs bring new records at every poll; redrawing the plotext panes for each is most
-# of the TUI's CPU time (measured: about 20% of a core following 4 runs that evaluate twice
-# a second), so new data is drawn at most every DATA_REDRAW_S, and less often (up to
-# MAX_REDRAW_S) while this process would otherwise use more than CPU_BUDGET of one core: a
-# chart costs tens of ms on a slow core. Keys, resizes and status changes redraw at once.
-DATA_REDRAW_S = 2.0
-MAX_REDRAW_S = 10.0
-CPU_BUDGET = 0.025
-MAX_RECORDS_PLOTTED = 20_000  # before min/max downsampling: bounds the work per redraw
-SMALL_PANE = (26, 7)  # the least width and height (cells) a small multiple is readable at
 SIDE_NAME = 13  # characters of a run's name in the list beside the overview
 SHORT_STATUS = {"running": "run", "starting": "start", "completed": "done", "stopped": "stop"}
 LABEL_NAME = 12  # characters of a run's name in the cursor line
-
-
-class RedrawPace:
-    """How long new records wait before their curves are drawn: DATA_REDRAW_S, or longer
-    (up to MAX_REDRAW_S) in proportion to the process's CPU share between two draws over
-    CPU_BUDGET (drawing is most of it, so the share falls in proportion)."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        cpu_clock: Callable[[], float] = time.process_time,
-    ) -> None:
-        self.clock, self.cpu_clock = clock, cpu_clock
-        self.interval = DATA_REDRAW_S
-        self._last: tuple[float, float] | None = None
-
-    def drawing(self) -> None:
-        """A data redraw starts: the share since the last one sets the next interval."""
-        now, cpu = self.clock(), self.cpu_clock()
-        if self._last is not None and now > self._last[0]:
-            share = (cpu - self._last[1]) / (now - self._last[0])
-            wanted = self.interval * share / CPU_BUDGET
-            self.interval = min(MAX_REDRAW_S, max(DATA_REDRAW_S, wanted))
-        self._last = (now, cpu)
-
-
-def thin(records: list[dict[str, Any]], limit: int = MAX_RECORDS_PLOTTED) -> list[dict[str, Any]]:
-    if len(records) <= limit:
-        return records
-    stride = -(-len(records) // limit)
-    return records[::stride] + ([records[-1]] if (len(records) - 1) % stride else [])
-
-
-def stack_panes(width: int, height: int) -> bool:
-    """Panes one above the other only on a tall, narrow terminal; side by side otherwise."""
-    return width < 110 and height >= 32
-
-
-def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
-    """Columns and rows of small multiples for count runs in width x height cells.
-
-    As many as fit at SMALL_PANE; of the shapes that hold them, the one that wastes the
-    fewest cells and whose panes are closest to 3:1 (a curve reads best wide).
-    """
-    max_cols = max(1, width // SMALL_PANE[0])
-    max_rows = max(1, height // SMALL_PANE[1])
-    shown = max(1, min(count, max_cols * max_rows))
-    best: tuple[float, int, int] | None = None
-    for cols in range(1, max_cols + 1):
-        rows = math.ceil(shown / cols)
-        if rows > max_rows:
-            continue
-        shape = (width / cols) / max(1.0, height / rows)
-        score = (cols * rows - shown) + abs(math.log(shape / 3))
-        if best is None or score < best[0]:
-            best = (score, cols, rows)
-    assert best is not None  # cols = max_cols always fits: shown <= max_cols * max_rows
-    return best[1], best[2]
 
 
 def run_name(follower: RunFollower) -> str:
@@ -124,10 +49,6 @@ def run_name(follower: RunFollower) -> str:
     if isinstance(sweep, dict) and isinstance(sweep.get("index"), int):
         name = f"#{sweep['index']} {name}"
     return name
-
-
-def cut(text: str, size: int) -> str:
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def status_text(follower: RunFollower) -> Text:
@@ -283,6 +204,7 @@ class LiveScreen(CurvesScreen):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        self.pace = RedrawPace(self.workbench.pacing)
         self.redraw(force=True)
 
     def on_screen_resume(self) -> None:

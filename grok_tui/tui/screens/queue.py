@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from grok_tui.errors import UserError
-from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.rundirs import runqueue, store, watch
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested
 from grok_tui.tui.widgets.footer import KeysFooter
@@ -53,7 +53,7 @@ class QueueLoaded(Message):
 
 
 def read_rows(
-    runs_dir: Path, scanner: launcher.LiveRunScanner
+    runs_dir: Path, scanner: watch.LiveRunScanner
 ) -> tuple[list[QueueRow], str, str | None]:
     """(rows, head line, error): what the screen shows, read in a worker thread."""
     pid = runqueue.runner_pid(runs_dir)
@@ -133,7 +133,7 @@ class QueueScreen(WorkbenchScreen):
         super().__init__()
         self.rows: list[QueueRow] = []
         self.slots: dict[str, int] = {}
-        self._scanner: launcher.LiveRunScanner | None = None
+        self._scanner: watch.LiveRunScanner | None = None
         self._follow: str | None = None  # the run the cursor goes to once the table shows it
 
     def compose(self) -> ComposeResult:
@@ -166,7 +166,7 @@ class QueueScreen(WorkbenchScreen):
     def look(self) -> None:
         runs_dir = self.workbench.runs_dir
         if self._scanner is None:
-            self._scanner = launcher.LiveRunScanner(runs_dir)
+            self._scanner = watch.LiveRunScanner(runs_dir)
         self.post_message(QueueLoaded(*read_rows(runs_dir, self._scanner)))
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:

@@ -23,7 +23,7 @@ from textual.widgets import ContentSwitcher, Static
 from grok_tui import files
 from grok_tui.config import task_size_label
 from grok_tui.rundirs import store
-from grok_tui.rundirs.launcher import run_status, tail
+from grok_tui.rundirs.watch import run_status, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
     EditRunPresetRequested,
@@ -33,8 +33,8 @@ from grok_tui.tui.messages import (
     StopRequested,
 )
 from grok_tui.tui.runtable import model_label
-from grok_tui.tui.screens.live import stack_panes, thin
-from grok_tui.tui.series import Panel, run_panel
+from grok_tui.tui.views.layout import stack_panes, thin
+from grok_tui.tui.views.panels import Panel, run_panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.run_table import STATUS_STYLES

@@ -43,7 +43,8 @@ from grok_tui.tui.analysis_view import (
     unavailable,
     view_title,
 )
-from grok_tui.tui.series import PALETTE, TRAIN_COLOUR, format_number, log_ticks, nice_ticks
+from grok_tui.tui.views.curves import PALETTE, TRAIN_COLOUR
+from grok_tui.tui.views.ticks import format_number, log_ticks, nice_ticks
 
 CELL = "█"  # a full block in the cell's colour: as the sweep heatmap paints
 

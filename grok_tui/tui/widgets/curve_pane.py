@@ -16,18 +16,10 @@ from textual_plotext import PlotextPlot
 
 from grok_tui.text import safe_markup
 from grok_tui.tui.ansi import ansi_content
-from grok_tui.tui.series import (
-    Mark,
-    Panel,
-    Plotted,
-    Series,
-    downsample,
-    format_number,
-    log_ticks,
-    nice_ticks,
-    plotted,
-    split_legend,
-)
+from grok_tui.tui.views.curves import Mark, Series, downsample, split_legend
+from grok_tui.tui.views.panels import Panel
+from grok_tui.tui.views.plotted import Plotted, plotted
+from grok_tui.tui.views.ticks import format_number, log_ticks, nice_ticks
 
 Kind = Literal["accuracy", "loss"]
 CURSOR_COLOUR = (160, 160, 160)
@@ -95,7 +87,7 @@ class CurvePane(PlotextPlot):
         legend: bool = True,
         title: str | None = None,
     ) -> None:
-        """Draw a panel (series.run_panel, runs_panel) in the screen's window and cursor.
+        """Draw a panel (views.panels.run_panel, runs_panel) in the screen's window and cursor.
 
         title replaces the panel's own head (a small multiple names its run there).
         """
@@ -120,7 +112,7 @@ class CurvePane(PlotextPlot):
         self._titles(self.size.width)
 
     def _titles(self, width: int) -> None:
-        """The legend in the borders, fitted to the pane's width (series.split_legend)."""
+        """The legend in the borders, fitted to the pane's width (views.curves.split_legend)."""
         head = self.head
         key = head.removesuffix(" (log)")  # a one-field metric's curve is named by the head
         shown = [s for s in self.series if not s.faint and s.name != key] if self._legend else []
@@ -202,7 +194,7 @@ class CurvePane(PlotextPlot):
             plt.xlabel(self.x_label)
 
     def _draw(self, view: Plotted, height: int) -> None:
-        """Draw a panel made ready by series.plotted (clipped, downsampled, ticks chosen)."""
+        """Draw a panel made ready by views.plotted (clipped, downsampled, ticks chosen)."""
         plt = self.plt
         if not view.curves:
             plt.title(self.empty_text)
