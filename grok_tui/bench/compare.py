@@ -6,7 +6,7 @@ rounds (engine, baseline, engine, baseline, then baseline, engine, ...), so that
 from other work on the machine hits all loops alike; the figure of a loop is the median
 of its timed rounds' steps/s (one untimed warm-up round first; timing.py). The machine's
 matmul throughput, measured before and between rounds, is the denominator of the
-engine's FLOP/s (flops.py). The command line lives in cli.py, which calls bench_command.
+engine's FLOP/s (flops.py). The command line lives in cli/bench.py, which calls bench_command.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from grok_tui.bench.plan import (
 )
 from grok_tui.bench.report import format_report
 from grok_tui.bench.timing import Timed
-from grok_tui.training.engine import RunError, resolve_device
+from grok_tui.errors import RunError
+from grok_tui.training.trainer import resolve_device
 
 
 def build_loops(plan: Plan, device: torch.device, compile_mode: str | None) -> list[Timed]:

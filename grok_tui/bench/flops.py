@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from grok_tui.bench.timing import synchronize
 from grok_tui.config import Preset, TransformerConfig
-from grok_tui.training.engine import build_trainer
+from grok_tui.training.trainer import build_trainer
 
 
 def matmul_gflops(device: torch.device, sizes: tuple[int, ...], repeats: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`grok-tui gpu-check` (`make gpu-check`): one command that proves the CUDA path on a GPU box.
 
-Each part runs as its own process (through the launcher), so a CUDA error in one part
+Each part runs as its own process (through rundirs/launch.py), so a CUDA error in one part
 is a failed line in the report and not a lost report:
 
 1. ``pytest -m gpu``: the GPU tests (every model family forward and backward on CUDA,
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import files
-from grok_tui.rundirs import launcher, store
+from grok_tui.rundirs import launch, store
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_CUDA = 0, 1, 2
 DEFAULT_TRANSFORMER_STEPS = 20_000
@@ -130,7 +130,7 @@ def run_parts(out_dir: Path, device: str, run: Runner, steps: int) -> list[Part]
         Part(
             "quickstart",
             _grok_tui(
-                "--run", str(launcher.PACKAGE_ROOT_PATH / "presets" / "quickstart.toml"),
+                "--run", str(launch.PACKAGE_ROOT_PATH / "presets" / "quickstart.toml"),
                 "--device", device, "--set", "train.stop_after_grok=0",
                 "--runs-dir", str(runs_dir / "quickstart"),
             ),
@@ -266,7 +266,7 @@ def gpu_check_command(
         if problem:
             print(f"gpu-check: {problem}", file=sys.stderr)
             return EXIT_NO_CUDA
-        run = launcher.run_command
+        run = launch.run_command
         facts = device_facts(device)
     files.make_dirs(out_dir)
     parts = run_parts(out_dir, device, run, steps)

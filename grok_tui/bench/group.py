@@ -28,8 +28,8 @@ from grok_tui import files
 from grok_tui.bench.plan import MLP, TRANSFORMER, make_preset
 from grok_tui.bench.timing import synchronize
 from grok_tui.config import Preset
-from grok_tui.training.engine import build_trainer
 from grok_tui.training.group.trainer import GroupTrainer
+from grok_tui.training.trainer import build_trainer
 
 # The bench's configurations (bench/plan.py: p = 97, batch 512), and a p = 23 transformer
 # at batch 128, small enough that per-step overhead rather than arithmetic rules.
@@ -205,7 +205,8 @@ def scaling_command(
     json_path: Path | None = None,
 ) -> int:
     """``grok-tui bench --scaling 1,8,64,256``: the table, then one line per workload."""
-    from grok_tui.training.engine import RunError, resolve_device
+    from grok_tui.errors import RunError
+    from grok_tui.training.trainer import resolve_device
 
     try:
         dev = resolve_device(device)
@@ -239,7 +240,8 @@ def vectorize_command(
     """``grok-tui bench --vectorize N``: a line per workload, then the figure's line
     ``vectorize=N speedup: transformer=R1x mlp=R2x`` (member-steps/s of the group over
     steps/s of the solo engine, timed alternately in this process)."""
-    from grok_tui.training.engine import RunError, resolve_device
+    from grok_tui.errors import RunError
+    from grok_tui.training.trainer import resolve_device
 
     try:
         dev = resolve_device(device)

@@ -3,10 +3,10 @@
 Both train the same task with a model of the same size (build_loops checks the
 parameter counts); checkpoints and sinks are left out of both.
 
-- engine: grok_tui's own Trainer (build_trainer + graphs.Steps, as `engine.train` steps:
+- engine: grok_tui's own Trainer (build_trainer + graphs.Steps, as `loop.train` steps:
   a CUDA graph where `[train] cuda_graphs` allows, else train_step; on CPU the MLP takes
   its hand-written step, models/mlp_step.py), with the same evaluation cadence as
-  `engine.train` (whole train and test sets every `eval_every` steps, parameter and
+  `loop.train` (whole train and test sets every `eval_every` steps, parameter and
   gradient norms, the on-device divergence check).
 - baseline: a model of the same size written the common way (danielmamay-style post-LN
   blocks with nn.MultiheadAttention, the unembedding at every position and then the last
@@ -30,14 +30,14 @@ from torch.utils.data import DataLoader, TensorDataset
 from grok_tui.bench.plan import BATCH_SIZE
 from grok_tui.config import Preset, TransformerConfig
 from grok_tui.training import graphs
-from grok_tui.training.engine import Trainer, build_trainer, total_norm
+from grok_tui.training.trainer import Trainer, build_trainer, total_norm
 
 # ---------------------------------------------------------------------------
 # The engine's loop
 
 
 class EngineLoop:
-    """grok_tui's Trainer driven the way `engine.train` drives it (minus sinks and checkpoints)."""
+    """grok_tui's Trainer driven the way `loop.train` drives it (minus sinks and checkpoints)."""
 
     def __init__(self, preset: Preset, device: torch.device) -> None:
         self.trainer: Trainer = build_trainer(preset, device)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import files
-from grok_tui.rundirs import launcher, store
+from grok_tui.rundirs import launch, store
 from grok_tui.rundirs.threads import allowed_cpus, proc_stat, proc_stat_cpus
 
 BUSY_LEVELS = (0, 2, 4)
@@ -36,7 +36,7 @@ BUSY_LOOP = "while True: pass"
 
 
 def _quickstart() -> str:
-    path = launcher.PACKAGE_ROOT_PATH / "presets" / "quickstart.toml"
+    path = launch.PACKAGE_ROOT_PATH / "presets" / "quickstart.toml"
     return str(path) if path.is_file() else "quickstart"  # the shipped preset by name
 
 
@@ -62,7 +62,7 @@ def train_once(folder: Path, steps: int, omp: str | None, limit_s: float) -> dic
     log = folder / "output.log"
     files.make_dirs(folder)
     busy0, own0, start = _busy_cpus_s(), _children_cpu_s(), time.monotonic()
-    child = launcher.spawn(
+    child = launch.spawn(
         command, log, fresh_log=True, env=None if omp is None else {"OMP_NUM_THREADS": omp}
     )
     try:
@@ -104,9 +104,7 @@ def train_once(folder: Path, steps: int, omp: str | None, limit_s: float) -> dic
 def start_busy(n: int, folder: Path) -> list[subprocess.Popen[bytes]]:
     """`n` plain Python busy loops (not grok-tui: nothing in a runs folder)."""
     files.make_dirs(folder)
-    return [
-        launcher.spawn([sys.executable, "-c", BUSY_LOOP], folder / "busy.log") for _ in range(n)
-    ]
+    return [launch.spawn([sys.executable, "-c", BUSY_LOOP], folder / "busy.log") for _ in range(n)]
 
 
 def stop_busy(loops: list[subprocess.Popen[bytes]]) -> None:

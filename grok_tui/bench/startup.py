@@ -26,7 +26,7 @@ from typing import Any
 
 from grok_tui import files
 from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.rundirs import launcher, store
+from grok_tui.rundirs import launch, store
 
 APP = """
 import sys
@@ -115,7 +115,7 @@ def measure_once(
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     start = time.monotonic()
-    child = launcher.spawn_on_terminal(
+    child = launch.spawn_on_terminal(
         [sys.executable, "-c", app, str(runs_dir)], slave, env={"TERM": "xterm-256color"}
     )
     os.close(slave)
