@@ -22,7 +22,7 @@ from grok_tui import sweep
 from grok_tui.analysis.report import Options, run_analysis
 from grok_tui.cli import main
 from grok_tui.config import load_preset
-from grok_tui.rundirs import launcher, ownership, store
+from grok_tui.rundirs import launch, ownership, store, watch
 from grok_tui.sweep.executor import point_error
 from grok_tui.training import runner
 from grok_tui.training.checkpoint import load_checkpoint, save_checkpoint
@@ -107,12 +107,12 @@ def test_stop_never_signals_a_pid_planted_in_a_summary(tmp_path: Path) -> None:
             run.path, status=store.RUNNING, pid=bystander.pid, host=owner.host,
             owner=owner.as_dict(),
         )  # fmt: skip
-        assert launcher.is_live(run.summary(), run.path)  # it does look alive...
-        assert not launcher.stop_run(run)  # ...but holds no lock of this run: not signalled
+        assert watch.is_live(run.summary(), run.path)  # it does look alive...
+        assert not launch.stop_run(run)  # ...but holds no lock of this run: not signalled
         # an old-style summary (pid and host only) is not even taken for running
         store.update_summary(run.path, owner=None)
         assert store.effective_status(run.summary(), run.path) == store.CRASHED
-        assert not launcher.stop_run(run)
+        assert not launch.stop_run(run)
         time.sleep(0.2)
         assert bystander.poll() is None
     finally:
@@ -138,7 +138,7 @@ def test_stop_reaches_the_run_s_own_trainer(tiny_preset_path: Path, tmp_path: Pa
     try:
         assert store.wait_for(lambda: len(store.read_records(run.path)) >= 2, 60)
         assert ownership.live_holder(run.path).pid == proc.pid
-        assert launcher.stop_run(run)
+        assert launch.stop_run(run)
         assert proc.wait(30) == runner.EXIT_TERMINATED  # stop_run sends SIGTERM
         assert run.summary()["status"] == store.STOPPED
     finally:
@@ -341,7 +341,7 @@ def test_records_that_are_not_records_are_skipped(
     with (run_path / store.METRICS_FILE).open("a") as f:
         f.write('[1, 2]\n"x"\n{"step": "a"}\n{"step": -1}\nnull\n{"step": 30, "test_acc": []}\n')
     assert steps_of(run_path) == [0, 10, 20]
-    follower = launcher.RunFollower(store.RunDir(run_path))
+    follower = watch.RunFollower(store.RunDir(run_path))
     follower.poll()
     assert [r["step"] for r in follower.records] == [0, 10, 20]
     assert main(["--resume", str(run_path)]) == 0
@@ -389,7 +389,7 @@ def test_a_sweep_point_s_line_names_its_real_error(tmp_path: Path) -> None:
 
 def test_history_lists_damaged_runs_beside_healthy_ones(tmp_path: Path) -> None:
     from grok_tui.tui.app import GrokApp
-    from tests.tui.test_tui_app import drive, finished_run, open_history  # Pilot helpers
+    from tests.support.tui import drive, finished_run, open_history  # Pilot helpers
 
     runs = tmp_path / "runs"
     healthy = finished_run(runs, "healthy")

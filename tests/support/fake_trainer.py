@@ -1,7 +1,7 @@
 """A test double of the trainer: writes grokking-shaped records, fast and without torch.
 
 ``python -m tests.support.fake_trainer RUN_DIR`` (the repository root on sys.path: the
-current directory, or PYTHONPATH as launcher.spawn sets it) behaves like
+current directory, or PYTHONPATH as launch.spawn sets it) behaves like
 ``grok-tui --resume RUN_DIR`` as far as the run directory goes (records, summary,
 SIGTERM -> stopped and exit 143 (130 after SIGINT), continue from the last record) but computes nothing and
 never imports torch. GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).

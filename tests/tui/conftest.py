@@ -1,24 +1,29 @@
-"""Every TUI test: Live's redraw pace is not stretched by the test process's own CPU use
-(a pytest process drawing screens is always above the TUI's budget); RedrawPace itself
-is tested with its clocks in tests/tui/test_live_overview.py."""
+"""Every TUI test's world: ``env`` (tests/support/tui.TuiEnv), its options set by
+``@pytest.mark.tui_env(...)`` on the test or its module; ``env.app()`` makes the app with
+the tests' pacing, the fake trainer and no queue runner."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from grok_tui.tui.screens import live
+from tests.support.tui import TuiEnv, make_env
 
 
-@pytest.fixture(autouse=True)
-def _steady_redraw_pace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "MAX_REDRAW_S", live.DATA_REDRAW_S)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tui_env(presets=, delay=, editor=, toasts_stay=): options of the TUI tests' env "
+        "fixture (tests/support/tui.make_env)",
+    )
 
 
-@pytest.fixture(autouse=True)
-def _poll_at_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests poll every poll_interval, as a run awaiting its first record does (the settled
-    rate of once a second would only slow them down; tests/tui/test_live_overview.py
-    checks the settled rate)."""
-    from grok_tui.tui import app
-
-    monkeypatch.setattr(app, "SETTLED_POLL_S", 0.0)
+@pytest.fixture
+def env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TuiEnv:
+    """The test's folders, and what its ``tui_env`` marks ask for (the test's own mark
+    over its module's)."""
+    options: dict = {}
+    for mark in reversed(list(request.node.iter_markers("tui_env"))):
+        options.update(mark.kwargs)
+    return make_env(tmp_path, monkeypatch, **options)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 import subprocess
 import sys
@@ -18,128 +17,15 @@ from textual.app import App
 from textual.geometry import Region
 from textual.widgets import Static
 
-from grok_tui.analysis.paths import SCHEMA, analysis_path
+from grok_tui.analysis.paths import analysis_path
 from grok_tui.config import validate_preset
 from grok_tui.rundirs import store
 from grok_tui.tui import analysis_view
 from grok_tui.tui.screens import analysis as screen
 from grok_tui.tui.screens.analysis import AnalysisScreen
 from grok_tui.tui.widgets.analysis_plot import AnalysisLegend, AnalysisPlot
+from tests.support.analysis import fake_analysis
 from tests.support.pilot import until
-
-
-def fake_analysis(p: int = 11, step: int = 40) -> dict[str, Any]:
-    """An analysis.json with every section, shaped as grok_tui.analysis.report writes it."""
-    n_freqs = (p - 1) // 2
-    steps = [0, 20, step]
-    energy = [0.6 if k == 3 else 0.4 / (n_freqs - 1) for k in range(1, n_freqs + 1)]
-    circle = [
-        [math.cos(2 * math.pi * 3 * n / p), math.sin(2 * math.pi * 3 * n / p)] for n in range(p)
-    ]
-    grid = [[abs(a) + abs(b) + 1e-3 for b in range(-2, 3)] for a in range(-2, 3)]
-    return {
-        "schema": SCHEMA,
-        "run_id": "fake",
-        "step": step,
-        "steps": steps,
-        "events": {"fit_step": 10, "grok_step": 30},
-        "notes": ["a note"],
-        "norms": {
-            "records": {
-                "step": [0, 10, 20, 30, 40],
-                "param_norm": [9.0, 8.0, 7.0, 6.5, 6.0],
-                "grad_norm": [None, 1.0, 0.1, 0.01, 0.001],
-            },
-            "checkpoints": {
-                "step": steps,
-                "param_norm": [9.0, 7.0, 6.0],
-                "layers": {"embedding.weight": [5.0, 4.0, 3.0], "net.0.bias": [0.1, 0.1, 0.1]},
-            },
-        },
-        "embedding": {
-            "p": p,
-            "link_step": 4,
-            "link_step_reason": "inverse of the dominant frequency 3 mod 11",
-            "pca": {"coords": circle, "explained_variance_ratio": [0.5, 0.5]},
-            "tsne": None,
-            "heatmap": {
-                "columns": 4,
-                "initial_step": 0,
-                "initial": [[(n * c) % 3 - 1.0 for c in range(4)] for n in range(p)],
-                "step": step,
-                "final": [[math.cos(n + c) for c in range(4)] for n in range(p)],
-            },
-        },
-        "fourier": {
-            "frequencies": list(range(1, n_freqs + 1)),
-            "energy_fraction": energy,
-            "key_frequencies": [3],
-            "dominant_frequency": 3,
-            "top_k": 1,
-            "concentration": 0.6,
-            "concentration_uniform": 0.2,
-            "over_time": {
-                "step": steps,
-                "energy_fraction": [energy, energy, energy],
-                "concentration": [0.2, 0.4, 0.6],
-                "key_fraction": [0.2, 0.4, 0.6],
-            },
-        },
-        "nanda": {
-            "key_frequencies": [3],
-            "step": steps,
-            "train_loss": [2.4, 0.1, 0.01],
-            "test_loss": [2.4, 3.0, 0.02],
-            "restricted_loss": [2.4, 1.0, 0.05],
-            "excluded_loss": [2.4, 0.5, None],
-        },
-        "neurons": {
-            "threshold": 0.85,
-            "layers": {
-                "net.1": {
-                    "units": 4,
-                    "dead": 1,
-                    "dominant": [3, 3, 2, None],
-                    "share": [0.9, 0.95, 0.3, None],
-                    "clusters": {"3": 2},
-                    "clustered_fraction": 0.667,
-                    "mean_share": 0.72,
-                },
-                "net.4": {
-                    "units": 2,
-                    "dead": 0,
-                    "dominant": [3, 4],
-                    "share": [0.5, 0.9],
-                    "clusters": {"4": 1},
-                    "clustered_fraction": 0.5,
-                    "mean_share": 0.7,
-                },
-            },
-            "example": {
-                "layer": "net.1",
-                "unit": 1,
-                "frequency": 3,
-                "share": 0.95,
-                "grid": [
-                    [math.cos(2 * math.pi * 3 * (x + y) / p) for y in range(p)] for x in range(p)
-                ],
-            },
-            "over_time": {"step": steps, "net.1": [0.0, 0.3, 0.667], "net.4": [0.0, 0.0, 0.5]},
-        },
-        "landscape": {
-            "grid": {
-                "span": 1.0,
-                "coords": [-1, -0.5, 0, 0.5, 1],
-                "loss": {"train": grid, "test": grid},
-            },
-            "perturbation": {
-                "layers": ["net.0.weight", "net.3.weight"],
-                "unperturbed_sv": [3.0, 4.0],
-                "sv": [[3.0, 3.1, 3.2, 3.3], [4.0, 4.1, 4.05, 4.3]],
-                "loss": {"train": [0.01, 0.1, None, 1.0], "test": [0.02, 0.2, 0.3, 2.0]},
-            },
-        },
-    }
 
 
 def test_screen_module_loads_no_torch() -> None:
@@ -187,9 +73,9 @@ def test_every_view_and_option_draws(run: store.RunDir) -> None:
             for i, (view, _, _, options) in enumerate(analysis_view.VIEWS):
                 await pilot.press(str(i + 1))
                 for option in options:
-                    await pilot.pause(0.05)
-                    assert (plot.view, plot.option) == (view, option)
-                    assert plot._built is not None  # rendered without raising
+                    # rendered without raising
+                    await until(pilot, lambda v=view, o=option: (plot.view, plot.option) == (v, o))
+                    await until(pilot, lambda: drawn(plot))
                     await pilot.press("o")
             await pilot.press("right")  # from the last view round to the first
             assert plot.view == analysis_view.VIEW_IDS[0]
@@ -243,6 +129,11 @@ def test_a_failed_analysis_shows_its_log(run, monkeypatch) -> None:
     asyncio.run(main())
 
 
+def drawn(plot: AnalysisPlot) -> bool:
+    """The plot's current view and option are rendered, at its current size."""
+    return plot._built == (plot.size.width, plot.size.height, plot._version)
+
+
 def plot_rows(plot: AnalysisPlot) -> list[str]:
     """The plot widget as painted on the terminal, one string per row."""
     size = plot.outer_size
@@ -268,15 +159,16 @@ def test_the_header_takes_at_most_three_rows_at_80x24(
         app = Host(run)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: "key freqs [3]" in head_text(app))
-            await pilot.pause(0.1)
+            plot = app.screen.query_one(AnalysisPlot)
+            await until(pilot, lambda: drawn(plot))
             head = app.screen.query_one("#analysis-head", Static)
             assert head.region.height <= 3
             assert "5 Nanda" in head_text(app)  # every view's tab still shows
-            plot = app.screen.query_one(AnalysisPlot)
             assert plot.region.height >= 24 - 3 - 1 - 1  # header, legend, footer
             await pilot.press("n")  # what the header cut is one key away
-            await pilot.pause(0.1)
-            assert any("landscape losses" in t and "step 400" in t for t in told)
+            await until(
+                pilot, lambda: any("landscape losses" in t and "step 400" in t for t in told)
+            )
 
     asyncio.run(main())
 
@@ -298,7 +190,7 @@ def test_legends_sit_under_the_plot_not_over_the_curves(
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: "key freqs [3]" in head_text(app))
             await pilot.press(key)
-            await pilot.pause(0.1)
+            await until(pilot, lambda: drawn(app.screen.query_one(AnalysisPlot)))
             plot_text = "\n".join(plot_rows(app.screen.query_one(AnalysisPlot)))
             for name in names:
                 assert name not in plot_text, f"{name} is drawn over the plot"
@@ -327,8 +219,8 @@ def test_matrix_views_paint_every_column_and_row_of_the_plot_area(
             await pilot.press(key)
             if key == "6":  # the neurons view's matrix is its third option
                 await pilot.press("o", "o")
-            await pilot.pause(0.1)
             plot = app.screen.query_one(AnalysisPlot)
+            await until(pilot, lambda: drawn(plot))
             rows = plot_rows(plot)
             painted = [
                 (y, [m.span() for m in re.finditer("█+", row)])

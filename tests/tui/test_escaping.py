@@ -20,13 +20,12 @@ from grok_tui import cli
 from grok_tui.config import Preset
 from grok_tui.rundirs import store
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import safe_ansi
-from tests.support.pilot import until
-from tests.support.tui import drive, open_history, use_fake_trainer
+from tests.support.pilot import settle, until
+from tests.support.tui import TuiEnv, drive, open_history
 
 CLEAR = "\x1b[2J"  # erase the screen
 TITLE = "\x1b]0;pwned\x07"  # OSC: retitle the terminal, ended by BEL
@@ -158,15 +157,6 @@ def test_note_prints_an_untrusted_note_without_escape_sequences(
 # -- the TUI ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    monkeypatch.chdir(tmp_path)
-    use_fake_trainer(monkeypatch)
-    return {"presets": presets, "runs": tmp_path / "runs"}
-
-
 def table_text(table: DataTable) -> str:
     """What the table draws on the screen, line by line."""
     return "\n".join(table.render_line(y).text for y in range(table.size.height))
@@ -176,10 +166,10 @@ def shown(widget: Static) -> str:
     return str(widget.render())
 
 
-def test_history_shows_a_crafted_name_and_note_as_typed(env: dict[str, Path]) -> None:
-    crafted = crafted_run(env["runs"])
-    store.create_run(Preset(name="plain"), env["runs"])
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.1)
+def test_history_shows_a_crafted_name_and_note_as_typed(env: TuiEnv) -> None:
+    crafted = crafted_run(env.runs)
+    store.create_run(Preset(name="plain"), env.runs)
+    app = env.app(poll_interval=0.1)
 
     def check(table: DataTable) -> None:
         text = table_text(table)  # what the screen shows: no escape reaches it
@@ -192,22 +182,22 @@ def test_history_shows_a_crafted_name_and_note_as_typed(env: dict[str, Path]) ->
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
         table = screen.query_one(DataTable)
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "\\x1b[2J[red]x" in table_text(table))  # drawn
         check(table)
         # A followed run's row is refreshed in place as its summary moves.
         follower = app.follow(crafted)
         await until(pilot, lambda: follower.summary)
         screen.runs_changed([crafted.run_id])
-        await pilot.pause(0.1)
+        await settle(pilot)
         check(table)
 
     drive(app, script, size=(160, 40))
 
 
-def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: dict[str, Path]) -> None:
-    crafted = crafted_run(env["runs"])
-    other = store.create_run(Preset(name="other"), env["runs"])
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.1)
+def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: TuiEnv) -> None:
+    crafted = crafted_run(env.runs)
+    other = store.create_run(Preset(name="other"), env.runs)
+    app = env.app(poll_interval=0.1)
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -219,7 +209,7 @@ def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: dict[str, Path])
         assert "Delete run 20260101-000000-000-[b]evil" in text  # the brackets as they are
         assert not any(c in text for c in UNSAFE)
         assert "Delete run 20260101-000000-000-[b]evil\\x1b[2J?" in text
-        assert f"\n{env['runs']}/20260101-000000-000-[b]evil\\x1b[2J\n" in text
+        assert f"\n{env.runs}/20260101-000000-000-[b]evil\\x1b[2J\n" in text
         await pilot.press("tab", "enter")  # Yes
         await until(pilot, lambda: not crafted.path.exists())
         assert other.path.exists()
@@ -227,9 +217,9 @@ def test_the_delete_dialog_shows_the_exact_path_it_deletes(env: dict[str, Path])
     drive(app, script, size=(160, 40))
 
 
-def test_the_run_page_shows_name_error_and_log_as_typed(env: dict[str, Path]) -> None:
-    crafted_run(env["runs"])
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.1)
+def test_the_run_page_shows_name_error_and_log_as_typed(env: TuiEnv) -> None:
+    crafted_run(env.runs)
+    app = env.app(poll_interval=0.1)
 
     async def script(pilot: Any) -> None:
         await open_history(pilot, app)
@@ -249,10 +239,10 @@ def test_the_run_page_shows_name_error_and_log_as_typed(env: dict[str, Path]) ->
     drive(app, script, size=(160, 40))
 
 
-def test_presets_show_names_and_errors_from_preset_files_as_typed(env: dict[str, Path]) -> None:
-    (env["presets"] / "a.toml").write_text('name = "[b]x\\u001b[2J"\n[data]\np = 7\n')
-    (env["presets"] / "b.toml").write_text('name = "bad"\n[data]\noperation = "[B]boom[/B]"\n')
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.1)
+def test_presets_show_names_and_errors_from_preset_files_as_typed(env: TuiEnv) -> None:
+    (env.presets / "a.toml").write_text('name = "[b]x\\u001b[2J"\n[data]\np = 7\n')
+    (env.presets / "b.toml").write_text('name = "bad"\n[data]\noperation = "[B]boom[/B]"\n')
+    app = env.app(poll_interval=0.1)
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, PresetsScreen) and app.screen.entries)

@@ -14,33 +14,21 @@ import pytest
 from textual.widgets import DataTable, Input, RadioButton
 
 from grok_tui.rundirs import store
-from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.modals import ExportModal, PathModal
 from grok_tui.tui.screens.sweep import SweepScreen
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.support.tui import use_fake_trainer
-from tests.tui.test_tui_app import TINY, drive, finished_run, make_app
+from tests.support.tui import TINY, TuiEnv, drive, finished_run
+
+pytestmark = pytest.mark.tui_env(toasts_stay=True)
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    monkeypatch.chdir(tmp_path)  # exports default to the current directory
-    use_fake_trainer(monkeypatch)
-    # the tests read the export's toast: a starved test process can look later than a
-    # toast's 5 s, so here it stays up
-    monkeypatch.setattr(GrokApp, "NOTIFICATION_TIMEOUT", 600)
-    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
-
-
-def three_runs(env: dict[str, Path]) -> list[store.RunDir]:
+def three_runs(env: TuiEnv) -> list[store.RunDir]:
     return [
-        finished_run(env["runs"], "lr-a", **{"optim.lr": 0.01}),
-        finished_run(env["runs"], "lr-b", **{"optim.lr": 0.003}),
-        finished_run(env["runs"], "wd", **{"optim.weight_decay": 0.1}),
+        finished_run(env.runs, "lr-a", **{"optim.lr": 0.01}),
+        finished_run(env.runs, "lr-b", **{"optim.lr": 0.003}),
+        finished_run(env.runs, "wd", **{"optim.weight_decay": 0.1}),
     ]
 
 
@@ -67,16 +55,16 @@ def notified(app: Any, text: str) -> bool:
     return any(text in str(n.message) for n in app._notifications)
 
 
-def test_w_writes_the_records_of_the_marked_runs_into_one_csv(env: dict[str, Path]) -> None:
+def test_w_writes_the_records_of_the_marked_runs_into_one_csv(env: TuiEnv) -> None:
     runs = three_runs(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await history(pilot, app)
         await mark(pilot, screen, runs[:2])
         await pilot.press("w")
         await until(pilot, lambda: isinstance(app.screen, PathModal))
-        out = env["tmp"] / "marked.csv"
+        out = env.tmp / "marked.csv"
         app.screen.query_one("#path", Input).value = str(out)
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, f"Wrote 40 records of 2 runs to {out}"))
@@ -91,9 +79,9 @@ def test_w_writes_the_records_of_the_marked_runs_into_one_csv(env: dict[str, Pat
     drive(app, script)
 
 
-def test_the_export_dialog_writes_every_record_of_the_marked_runs(env: dict[str, Path]) -> None:
+def test_the_export_dialog_writes_every_record_of_the_marked_runs(env: TuiEnv) -> None:
     runs = three_runs(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await history(pilot, app)
@@ -103,7 +91,7 @@ def test_the_export_dialog_writes_every_record_of_the_marked_runs(env: dict[str,
         dialog = app.screen
         assert dialog.scope() == "marked" and dialog.kind() == "table"
         dialog.query_one("#kind-records", RadioButton).value = True
-        out = env["tmp"] / "records.csv"
+        out = env.tmp / "records.csv"
         dialog.query_one("#path", Input).value = str(out)
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, f"records of 2 runs to {out}"))
@@ -114,13 +102,13 @@ def test_the_export_dialog_writes_every_record_of_the_marked_runs(env: dict[str,
     drive(app, script)
 
 
-def test_the_sweep_screen_writes_the_records_of_every_point(env: dict[str, Path]) -> None:
+def test_the_sweep_screen_writes_the_records_of_every_point(env: TuiEnv) -> None:
     import grok_tui.sweep as sweep_mod
 
-    sweep_file = env["presets"] / "lrs.toml"
+    sweep_file = env.presets / "lrs.toml"
     sweep_file.write_text(TINY + '\n[sweep]\n"optim.lr" = [1e-3, 3e-3, 1e-2]\n')
     sweep = sweep_mod.load_sweep(sweep_file)
-    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env["runs"])
+    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env.runs)
     points = sorted(made.path.iterdir())
     runs = [store.RunDir(p) for p in points if (p / "summary.json").exists()]
     assert len(runs) == 3
@@ -129,7 +117,7 @@ def test_the_sweep_screen_writes_the_records_of_every_point(env: dict[str, Path]
         for step in range(10, 101, 10):
             writer.append(curve_record(step, 100, step / 100))
         writer.close()
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         app.push_screen(SweepScreen(made.path))
@@ -137,7 +125,7 @@ def test_the_sweep_screen_writes_the_records_of_every_point(env: dict[str, Path]
         await pilot.press("w")
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         default = Path(app.screen.query_one("#path", Input).value)
-        assert default.parent == env["tmp"] and default.name.startswith(made.sweep_id)
+        assert default.parent == env.tmp and default.name.startswith(made.sweep_id)
         await pilot.press("enter")
         await until(pilot, lambda: notified(app, f"Wrote 30 records of 3 runs to {default}"))
         rows = rows_of(default)

@@ -11,27 +11,30 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList, Static
 
-from grok_tui.rundirs import launcher, store
-from grok_tui.tui.app import GrokApp
+from grok_tui.rundirs import launch, store
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.live import LiveScreen
 from grok_tui.tui.screens.modals import ChoiceModal
+from grok_tui.tui.views.pacing import Pacing, RedrawPace
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.support.tui import drive, one_widget_app, use_fake_trainer
-from tests.tui.test_tui_app import finished_run, points, tiny_preset
+from tests.support.tui import (
+    FAKE_TRAINER,
+    TuiEnv,
+    drive,
+    finished_run,
+    one_widget_app,
+    points,
+    tiny_preset,
+)
 
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    monkeypatch.chdir(tmp_path)
-    use_fake_trainer(monkeypatch, delay="0.05")
-    return {"runs": tmp_path / "runs", "tmp": tmp_path}
+pytestmark = pytest.mark.tui_env(delay="0.05")
 
 
 def live_run(runs: Path, name: str) -> store.RunDir:
-    return launcher.start_run(tiny_preset(name, **{"train.steps": 1_000_000}), runs)
+    preset = tiny_preset(name, **{"train.steps": 1_000_000})
+    return launch.start_run(preset, runs, command=FAKE_TRAINER)
 
 
 def grid_panes(screen: LiveScreen) -> list[CurvePane]:
@@ -58,9 +61,9 @@ def measured_run(runs: Path, name: str) -> store.RunDir:
 
 
 @pytest.mark.slow
-def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path]) -> None:
-    first, second = live_run(env["runs"], "first"), live_run(env["runs"], "second")
-    app = GrokApp(env["runs"], [], poll_interval=0.25)
+def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: TuiEnv) -> None:
+    first, second = live_run(env.runs, "first"), live_run(env.runs, "second")
+    app = env.app(preset_dirs=[])
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, LiveScreen) and len(app.followers) == 2)
@@ -70,7 +73,7 @@ def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path
         assert drawn_ids(live) == {first.run_id, second.run_id}
         assert "2 live" in text(live, "#live-runs")
 
-        third = live_run(env["runs"], "third")  # started elsewhere: followed and drawn
+        third = live_run(env.runs, "third")  # started elsewhere: followed and drawn
         await until(pilot, lambda: third.run_id in drawn_ids(live), timeout=60)
         assert len(grid_panes(live)) == 3
 
@@ -109,9 +112,9 @@ def test_overview_follows_new_runs_pins_hides_and_fits_80x24(env: dict[str, Path
 
 
 @pytest.mark.slow
-def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: dict[str, Path]) -> None:
-    run = measured_run(env["runs"], "measured")
-    app = GrokApp(env["runs"], [], poll_interval=0.25)
+def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: TuiEnv) -> None:
+    run = measured_run(env.runs, "measured")
+    app = env.app(preset_dirs=[])
 
     async def script(pilot: Any) -> None:
         app.follow(store.RunDir(run.path))
@@ -162,7 +165,7 @@ def test_metric_choice_weight_norm_cursor_zoom_and_log_x(env: dict[str, Path]) -
 
 @pytest.mark.slow
 def test_export_writes_png_and_svg_and_a_missing_matplotlib_is_a_message(
-    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    env: TuiEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("matplotlib")
     told: list[tuple[str, str]] = []
@@ -171,9 +174,9 @@ def test_export_writes_png_and_svg_and_a_missing_matplotlib_is_a_message(
         "notify",
         lambda self, text, severity="information", **_: told.append((text, severity)),
     )
-    run = finished_run(env["runs"], "shown")
-    app = GrokApp(env["runs"], [], poll_interval=0.25)
-    exports = env["runs"] / "exports"
+    run = finished_run(env.runs, "shown")
+    app = env.app(preset_dirs=[])
+    exports = env.runs / "exports"
 
     async def script(pilot: Any) -> None:
         app.follow(store.RunDir(run.path))
@@ -197,13 +200,13 @@ def test_export_writes_png_and_svg_and_a_missing_matplotlib_is_a_message(
     drive(app, script, size=(80, 24))
 
 
-def test_compare_shows_train_dimmer_and_each_run_s_fit_and_grok(env: dict[str, Path]) -> None:
-    finished_run(env["runs"], "alpha", grok=150)
-    finished_run(env["runs"], "beta", grok=None)
-    app = GrokApp(env["runs"], [], poll_interval=0.25)
+def test_compare_shows_train_dimmer_and_each_run_s_fit_and_grok(env: TuiEnv) -> None:
+    finished_run(env.runs, "alpha", grok=150)
+    finished_run(env.runs, "beta", grok=None)
+    app = env.app(preset_dirs=[])
 
     async def script(pilot: Any) -> None:
-        app.push_screen(CompareScreen(store.list_runs(env["runs"])))
+        app.push_screen(CompareScreen(store.list_runs(env.runs)))
         await until(pilot, lambda: isinstance(app.screen, CompareScreen))
         compare = app.screen
         await until(pilot, lambda: compare.query("#compare-acc"))
@@ -233,14 +236,12 @@ class Clocks:
         self.cpu += cpu
 
 
-def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds(monkeypatch) -> None:
-    from grok_tui.tui.screens import live
-
-    monkeypatch.setattr(live, "MAX_REDRAW_S", 10.0)  # the TUI tests' fixture pins it to 2 s
+def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds() -> None:
+    pacing = Pacing()  # the app's (the tests' app redraws every 2 s, never later)
     clocks = Clocks()
-    pace = live.RedrawPace(clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
+    pace = RedrawPace(pacing, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu)
     pace.drawing()
-    assert pace.interval == live.DATA_REDRAW_S == 2.0
+    assert pace.interval == pacing.data_redraw_s == 2.0
     clocks.step(wall=2.0, cpu=0.1)  # 5% of a core: twice the 2.5% budget
     pace.drawing()
     assert pace.interval == pytest.approx(4.0)
@@ -252,10 +253,10 @@ def test_the_redraw_pace_keeps_the_cpu_budget_within_its_bounds(monkeypatch) -> 
     assert pace.interval == pytest.approx(2.4)
     clocks.step(wall=2.4, cpu=2.0)  # a burst (83%): capped
     pace.drawing()
-    assert pace.interval == live.MAX_REDRAW_S
+    assert pace.interval == pacing.max_redraw_s == 10.0
     clocks.step(wall=10.0, cpu=0.01)  # quiet (0.1%): every 2 s, never more often
     pace.drawing()
-    assert pace.interval == live.DATA_REDRAW_S
+    assert pace.interval == pacing.data_redraw_s
 
 
 def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
@@ -349,20 +350,19 @@ def test_a_chart_decoded_in_one_pass_is_the_content_rich_and_textual_give() -> N
 
 
 def test_runs_are_read_once_a_second_unless_one_awaits_its_first_record(
-    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    env: TuiEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from types import SimpleNamespace
 
     from grok_tui.tui import app as app_module
 
-    monkeypatch.setattr(app_module, "SETTLED_POLL_S", 1.0)  # the fixture's 0 for other tests
     now = [100.0]
     monkeypatch.setattr(app_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    app = GrokApp(env["runs"], [], poll_interval=0.25)
+    app = env.app(preset_dirs=[], pacing=Pacing())  # the tests' pacing polls at every tick
     polls: list[float] = []
     monkeypatch.setattr(app, "poll_runs", lambda followers, scan: polls.append(now[0]))
     app._polled_once, app._mounted_at = True, 0.0  # 100 s after start-up
-    run = finished_run(env["runs"], "settled")
+    run = finished_run(env.runs, "settled")
     follower = app.follow(run)
     follower.status, follower.records = "running", [{"step": 0}]
 

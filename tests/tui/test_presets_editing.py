@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from textual import events
 from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
 from grok_tui.config import load_preset
-from grok_tui.rundirs import launcher
+from grok_tui.rundirs import launch
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
@@ -28,55 +26,23 @@ from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
 from grok_tui.tui.widgets.toml_editor import TomlEditor
-from tests.support.pilot import click, until
-from tests.support.tui import one_widget_app, use_fake_trainer
-from tests.tui.test_tui_app import TINY, burst, drive, history_env, make_app, option_of, pick
+from tests.support.pilot import click, settle, until
+from tests.support.tui import (
+    TINY,
+    TuiEnv,
+    burst,
+    drive,
+    history_env,
+    one_widget_app,
+    option_of,
+    pick,
+    queue_edits,
+    texts_seen,
+)
 
-# An $EDITOR for tests: applies the next list of (old, new) replacements of a queue file
-# to the file it is given, and logs the text it was given.
-EDITOR = """\
-import json, sys
-from pathlib import Path
-queue = Path(sys.argv[1])
-target = Path(sys.argv[2])
-edits = json.loads(queue.read_text())
-text = target.read_text()
-with open(str(queue) + ".seen", "a") as seen:
-    seen.write(json.dumps(text) + "\\n")
-for old, new in edits.pop(0):
-    assert old in text, (old, text)
-    text = text.replace(old, new)
-target.write_text(text)
-queue.write_text(json.dumps(edits))
-"""
+pytestmark = pytest.mark.tui_env(presets={"tiny.toml": TINY}, delay="0.02", editor=True)
 
 LONG = "my-grokking-experiment-with-a-name-far-too-long-for-the-list"
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    (presets / "tiny.toml").write_text(TINY)
-    monkeypatch.chdir(tmp_path)
-    use_fake_trainer(monkeypatch, delay="0.02")
-    # The headless test driver cannot hand the terminal over; the editor needs none here.
-    monkeypatch.setattr(GrokApp, "suspend", lambda self: contextlib.nullcontext())
-    script, queue = tmp_path / "editor.py", tmp_path / "edits.json"
-    script.write_text(EDITOR)
-    queue.write_text("[]")
-    monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script} {queue}")
-    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path, "queue": queue}
-
-
-def queue_edits(env: dict[str, Path], *edits: list[tuple[str, str]]) -> None:
-    env["queue"].write_text(json.dumps([list(e) for e in edits]))
-
-
-def texts_seen(env: dict[str, Path]) -> list[str]:
-    seen = Path(str(env["queue"]) + ".seen")
-    return [json.loads(line) for line in seen.read_text().splitlines()] if seen.exists() else []
 
 
 # -- $EDITOR -------------------------------------------------------------------------------------
@@ -84,10 +50,10 @@ def texts_seen(env: dict[str, Path]) -> list[str]:
 
 @pytest.mark.slow
 def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     queue_edits(env, [("eval_every = 10", "eval_every = 20"), ("dropout = 0.0", "dropout = 0.1")])
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -103,7 +69,7 @@ def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
 
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, PathModal))
-        target = env["presets"] / "tiny-mlp-2.toml"
+        target = env.presets / "tiny-mlp-2.toml"
         app.screen.query_one("#path", Input).value = str(target)
         await pilot.press("enter")
         await until(pilot, lambda: target.exists())
@@ -115,14 +81,14 @@ def test_ctrl_e_edits_every_field_in_the_editor_and_the_form_keeps_it_unsaved(
 
 
 @pytest.mark.slow
-def test_an_edit_that_does_not_load_is_kept_and_can_be_edited_again(env: dict[str, Path]) -> None:
+def test_an_edit_that_does_not_load_is_kept_and_can_be_edited_again(env: TuiEnv) -> None:
     queue_edits(
         env,
         [("p = 7", "p = 98")],  # not prime
         [],  # "edit again" and leave it: still not valid
         [("p = 98", "p = 11")],  # Ctrl+E later: the kept text, fixed
     )
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -148,11 +114,11 @@ def test_an_edit_that_does_not_load_is_kept_and_can_be_edited_again(env: dict[st
     drive(app, script)
 
 
-def test_ctrl_e_on_a_file_that_does_not_load_edits_the_file(env: dict[str, Path]) -> None:
-    bad = env["presets"] / "bad.toml"
+def test_ctrl_e_on_a_file_that_does_not_load_edits_the_file(env: TuiEnv) -> None:
+    bad = env.presets / "bad.toml"
     bad.write_text('name = "bad"\n[data]\np = 98\n')
     queue_edits(env, [("p = 98", "p = 97")])
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = app.screen
@@ -208,10 +174,10 @@ async def go_to(pilot: Any, editor: TomlEditor, line: str) -> int:
 
 @pytest.mark.slow
 def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
-    app = make_app(env)
-    tiny = (env["presets"] / "tiny.toml").resolve()
+    app = env.app()
+    tiny = (env.presets / "tiny.toml").resolve()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -225,11 +191,11 @@ def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
         await until(pilot, lambda: message in toml_status(screen))
         assert "modified" in toml_label(screen)
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert tiny.read_text() == TINY  # never written
         assert not isinstance(app.screen, PathModal)  # Ctrl+S here is Save, not Save as
         await click(pilot, "#--content-tab-tab-edit")  # leaving with text that does not load
-        await pilot.pause(0.2)
+        await settle(pilot)
         tabs = screen.query_one("#preset-tabs", TabbedContent)
         assert tabs.active == "tab-toml" and "p = 98" in editor.text  # kept, in view
         assert form.preset is not None and form.preset.data.p == 7 and not form.modified
@@ -256,16 +222,16 @@ def test_the_toml_tab_checks_as_typed_and_writes_only_text_that_loads(
         await until(pilot, lambda: "p = 11" in resolved_code())
         await until(pilot, lambda: listed_p() == 11)  # the list reloaded
         # the text was checked beside the file (extends resolve there), and nothing stays
-        assert sorted(p.name for p in env["presets"].iterdir()) == ["tiny.toml"]
+        assert sorted(p.name for p in env.presets.iterdir()) == ["tiny.toml"]
 
     drive(app, script)
 
 
 @pytest.mark.slow
-def test_a_preset_that_extends_another_is_checked_against_its_base(env: dict[str, Path]) -> None:
-    short = env["presets"] / "short.toml"
+def test_a_preset_that_extends_another_is_checked_against_its_base(env: TuiEnv) -> None:
+    short = env.presets / "short.toml"
     short.write_text('extends = "tiny.toml"\nname = "short"\n\n[optim]\nlr = 0.01\n')
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "short")
@@ -281,10 +247,10 @@ def test_a_preset_that_extends_another_is_checked_against_its_base(env: dict[str
 
 
 @pytest.mark.slow
-def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> None:
+def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: TuiEnv) -> None:
     """Letters the app binds elsewhere (q, ? help, n, d, m, t, digits, space) are text here;
     editing keys in a burst (tmux send-keys) apply in order with the characters around them."""
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -295,7 +261,7 @@ def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> 
         app.post_message(events.Key("space", " "))  # as a terminal sends the space bar
         burst(app, ["q"])
         await until(pilot, lambda: editor.text.endswith('device = "cpu"\n# q?nd mt 0 1 2 q\n'))
-        await pilot.pause(0.5)
+        await settle(pilot)
         assert app.is_running and app.screen is screen  # no quit, no help, no other screen
         assert not isinstance(app.screen, HelpScreen)
         assert screen.query_one("#preset-tabs", TabbedContent).active == "tab-toml"
@@ -310,11 +276,11 @@ def test_keys_typed_in_the_toml_tab_only_edit_its_text(env: dict[str, Path]) -> 
 
 
 @pytest.mark.slow
-def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None:
+def test_the_form_and_the_toml_tab_show_one_preset(env: TuiEnv) -> None:
     """Entering the tab after a form edit shows the form's preset as the file would be
     saved; leaving it with edited text that loads puts that text's preset into the form."""
-    app = make_app(env)
-    tiny = env["presets"] / "tiny.toml"
+    app = env.app()
+    tiny = env.presets / "tiny.toml"
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -343,9 +309,9 @@ def test_the_form_and_the_toml_tab_show_one_preset(env: dict[str, Path]) -> None
 
 
 @pytest.mark.slow
-def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: dict[str, Path]) -> None:
-    (env["presets"] / "other.toml").write_text('extends = "tiny.toml"\nname = "other"\n')
-    app = make_app(env)
+def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: TuiEnv) -> None:
+    (env.presets / "other.toml").write_text('extends = "tiny.toml"\nname = "other"\n')
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -377,21 +343,21 @@ def test_unsaved_toml_is_discarded_only_when_the_user_says_so(env: dict[str, Pat
         await until(pilot, lambda: screen.current is not None and screen.current.name == "other")
         await until(pilot, lambda: editor.text.startswith('extends = "tiny.toml"'))
         assert toml_label(screen) == "TOML" and not screen.unsaved()
-        assert (env["presets"] / "tiny.toml").read_text() == TINY
+        assert (env.presets / "tiny.toml").read_text() == TINY
 
     drive(app, script)
 
 
 @pytest.mark.slow
 def test_a_run_s_copy_has_no_file_and_the_toml_tab_saves_it_as_a_new_one(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
         form = screen.query_one(PresetForm)
-        base = load_preset(env["presets"] / "tiny.toml").to_dict()
+        base = load_preset(env.presets / "tiny.toml").to_dict()
         screen.edit({**base, "name": "from-a-run"}, "run-1")  # as History's "e" does
         await until(pilot, lambda: form.preset is not None and form.preset.name == "from-a-run")
         editor = await open_toml_tab(pilot, screen)
@@ -403,10 +369,10 @@ def test_a_run_s_copy_has_no_file_and_the_toml_tab_saves_it_as_a_new_one(
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         assert form.preset is not None and form.preset.train.seed == 5  # in the form first
         await pilot.press("enter")
-        target = env["presets"] / "from-a-run.toml"
+        target = env.presets / "from-a-run.toml"
         await until(pilot, lambda: target.exists())
         assert load_preset(target).train.seed == 5
-        assert (env["presets"] / "tiny.toml").read_text() == TINY
+        assert (env.presets / "tiny.toml").read_text() == TINY
 
     drive(app, script)
 
@@ -414,8 +380,8 @@ def test_a_run_s_copy_has_no_file_and_the_toml_tab_saves_it_as_a_new_one(
 # -- save as: extends plus what differs; the description -----------------------------------------
 
 
-def test_save_as_writes_extends_and_only_the_fields_that_differ(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_save_as_writes_extends_and_only_the_fields_that_differ(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -429,7 +395,7 @@ def test_save_as_writes_extends_and_only_the_fields_that_differ(env: dict[str, P
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         await pilot.press("enter")
-        target = env["presets"] / "tiny-lr.toml"
+        target = env.presets / "tiny-lr.toml"
         await until(pilot, lambda: any(e.name == "tiny-lr" for e in screen.entries))
         text = target.read_text()
         schema_line, rest = text.split("\n", 1)
@@ -444,11 +410,11 @@ def test_save_as_writes_extends_and_only_the_fields_that_differ(env: dict[str, P
     drive(app, script)
 
 
-def test_a_multi_line_description_is_kept_unless_edited(env: dict[str, Path]) -> None:
-    (env["presets"] / "described.toml").write_text(
+def test_a_multi_line_description_is_kept_unless_edited(env: TuiEnv) -> None:
+    (env.presets / "described.toml").write_text(
         'extends = "tiny.toml"\nname = "described"\ndescription = """\nline one\nline two"""\n'
     )
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "described")
@@ -464,10 +430,10 @@ def test_a_multi_line_description_is_kept_unless_edited(env: dict[str, Path]) ->
 
 
 def test_a_long_name_is_cut_with_an_ellipsis_and_shown_whole_above_the_form(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
-    (env["presets"] / "long.toml").write_text(f'extends = "tiny.toml"\nname = "{LONG}"\n')
-    app = make_app(env)
+    (env.presets / "long.toml").write_text(f'extends = "tiny.toml"\nname = "{LONG}"\n')
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, LONG)
@@ -487,13 +453,13 @@ def test_a_long_name_is_cut_with_an_ellipsis_and_shown_whole_above_the_form(
 
 
 def test_ctrl_n_trains_n_seeds_as_one_sweep_through_the_launcher(
-    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    env: TuiEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[list[str]] = []
     monkeypatch.setattr(
-        launcher, "_spawn_detached", lambda command, log: started.append(command) or 4242
+        launch, "spawn_detached", lambda command, log: started.append(command) or 4242
     )
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -508,11 +474,11 @@ def test_ctrl_n_trains_n_seeds_as_one_sweep_through_the_launcher(
             app.post_message(events.Key(key, key if len(key) == 1 else None))
         await until(pilot, lambda: started)
         command = started[0]
-        assert command[: len(launcher.SWEEP_COMMAND)] == launcher.SWEEP_COMMAND
-        preset_file = Path(command[len(launcher.SWEEP_COMMAND)])
-        assert command[len(launcher.SWEEP_COMMAND) + 1 :] == [
+        assert command[: len(launch.SWEEP_COMMAND)] == launch.SWEEP_COMMAND
+        preset_file = Path(command[len(launch.SWEEP_COMMAND)])
+        assert command[len(launch.SWEEP_COMMAND) + 1 :] == [
             "--runs-dir",
-            str(env["runs"].resolve()),
+            str(env.runs.resolve()),
             "--seeds",
             "4",
             "--split-seeds",
@@ -523,8 +489,8 @@ def test_ctrl_n_trains_n_seeds_as_one_sweep_through_the_launcher(
     drive(app, script)
 
 
-def test_a_bad_count_of_seeds_is_refused_in_the_dialog(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_a_bad_count_of_seeds_is_refused_in_the_dialog(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await pick(pilot, app, "tiny-mlp")
@@ -544,12 +510,12 @@ def test_the_editor_command_takes_visual_then_editor_with_arguments(
 ) -> None:
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", "emacs -nw")
-    assert launcher.editor_command(Path("/x/p.toml")) == ["emacs", "-nw", "/x/p.toml"]
+    assert launch.editor_command(Path("/x/p.toml")) == ["emacs", "-nw", "/x/p.toml"]
     monkeypatch.setenv("VISUAL", "code --wait")
-    assert launcher.editor_command(Path("p.toml")) == ["code", "--wait", "p.toml"]
+    assert launch.editor_command(Path("p.toml")) == ["code", "--wait", "p.toml"]
     monkeypatch.delenv("VISUAL")
     monkeypatch.delenv("EDITOR")
-    assert launcher.editor_command(Path("p.toml")) == ["vi", "p.toml"]
+    assert launch.editor_command(Path("p.toml")) == ["vi", "p.toml"]
 
 
 def test_a_missing_editor_is_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -558,7 +524,7 @@ def test_a_missing_editor_is_a_clear_message(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", "no-such-editor-anywhere")
     with pytest.raises(UserError, match="EDITOR: cannot start the editor 'no-such-editor"):
-        launcher.edit_file(Path("p.toml"))
+        launch.edit_file(Path("p.toml"))
 
 
 # -- the footer at 80 columns --------------------------------------------------------------------
@@ -583,10 +549,10 @@ def keys_are_whole(row: str, screen: Any) -> bool:
 
 
 def test_the_footer_ends_with_the_palette_key_at_80_columns_on_every_screen(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         rows: dict[str, str] = {}
@@ -686,7 +652,7 @@ def test_a_form_select_whose_label_is_gone_takes_a_value_without_an_error():
     asyncio.run(main())
 
 
-def test_a_form_being_pruned_is_not_whole(env: dict[str, Path]) -> None:
+def test_a_form_being_pruned_is_not_whole(env: TuiEnv) -> None:
     # When the app closes it flags every widget of the screen as pruning at once, then
     # removes them leaves first: a field's inner parts can be gone while the grid still
     # holds every field, so the form must not count on its grid alone.
@@ -695,11 +661,11 @@ def test_a_form_being_pruned_is_not_whole(env: dict[str, Path]) -> None:
     async def main() -> None:
         app = one_widget_app(form)
         async with app.run_test() as pilot:
-            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())
+            form.load(load_preset(env.presets / "tiny.toml").to_dict())
             await until(pilot, lambda: form.whole)
             form._pruning = True  # what App._prune sets on each node before removing any
             assert not form.whole
-            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())  # does nothing
+            form.load(load_preset(env.presets / "tiny.toml").to_dict())  # does nothing
             await pilot.pause()
             assert app._exception is None
             form._pruning = False
@@ -707,7 +673,7 @@ def test_a_form_being_pruned_is_not_whole(env: dict[str, Path]) -> None:
     asyncio.run(main())
 
 
-def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str, Path]) -> None:
+def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: TuiEnv) -> None:
     # The fields are mounted after the first frame; an app closing under load pruned them
     # between that mount and filling them in, and the fill crashed on a field that was
     # gone (NoMatches '#f-name': a traceback on quit, seen once in CI).
@@ -724,7 +690,7 @@ def test_a_form_removed_while_its_fields_are_built_does_not_crash(env: dict[str,
     async def main() -> None:
         app = one_widget_app(form)
         async with app.run_test() as pilot:
-            form.load(load_preset(env["presets"] / "tiny.toml").to_dict())
+            form.load(load_preset(env.presets / "tiny.toml").to_dict())
             await until(pilot, lambda: not form._building)
             await pilot.pause()
             assert app._exception is None and form.built and not form.whole

@@ -1,7 +1,7 @@
 """The run queue in the TUI, driven with Pilot: Ctrl+T on Presets and Q in History queue
 runs; the Queue screen (F6) shows them in order, moves, removes and starts them, and
-changes the slots of a device. No queue runner is started here (the launcher's function
-is replaced): the entries stay queued, and "run now" starts the tests' fake trainer.
+changes the slots of a device. No queue runner is started here (the app's
+``start_queue`` only records it, in ``env.runners``): the entries stay queued, and "run now" starts the tests' fake trainer.
 """
 
 from __future__ import annotations
@@ -15,32 +15,15 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from grok_tui.config import preset_from_toml
-from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.rundirs import runqueue, store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen
 from grok_tui.tui.screens.queue import QueueScreen
 from tests.support.pilot import until
-from tests.support.tui import stop_all, use_fake_trainer
-from tests.tui.test_tui_app import TINY, pick
+from tests.support.tui import TINY, TuiEnv, pick, stop_all
 
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    (presets / "tiny.toml").write_text(TINY)
-    monkeypatch.chdir(tmp_path)
-    use_fake_trainer(monkeypatch, delay="0.02")
-    monkeypatch.setattr(runqueue, "_started", {})
-    runners: list[Path] = []
-
-    def start_runner(runs_dir: Path) -> int:
-        runners.append(runs_dir)
-        return launcher.os.getpid()  # alive: the app takes it for the runner it started
-
-    monkeypatch.setattr(launcher, "start_queue_runner", start_runner)
-    return {"presets": presets, "runs": tmp_path / "runs", "runners": runners}
+pytestmark = pytest.mark.tui_env(presets={"tiny.toml": TINY}, delay="0.02")
 
 
 def queued(runs: Path) -> list[str]:
@@ -63,9 +46,9 @@ def drive(app: GrokApp, script: Callable[[Any], Any], notes: list[str]) -> None:
     asyncio.run(main())
 
 
-def test_queue_from_presets_then_reorder_remove_and_change_slots(env: dict[str, Any]) -> None:
-    runs: Path = env["runs"]
-    app = GrokApp(runs, [env["presets"]], poll_interval=0.25)
+def test_queue_from_presets_then_reorder_remove_and_change_slots(env: TuiEnv) -> None:
+    runs: Path = env.runs
+    app = env.app()
     notes: list[str] = []
 
     async def script(pilot: Any) -> None:
@@ -75,7 +58,7 @@ def test_queue_from_presets_then_reorder_remove_and_change_slots(env: dict[str, 
         ids = queued(runs)
         assert all(store.read_summary(runs / i)["status"] == "queued" for i in ids)
         await until(pilot, lambda: any("F6 shows the queue" in n for n in notes))
-        assert env["runners"] == [runs]  # one runner asked for; it counts as serving after
+        assert env.runners == [runs]  # one runner asked for; it counts as serving after
 
         await pilot.press("f6")
         screen = app.screen
@@ -117,10 +100,10 @@ def test_queue_from_presets_then_reorder_remove_and_change_slots(env: dict[str, 
     drive(app, script, notes)
 
 
-def test_history_queues_a_re_run_and_lists_queued_runs(env: dict[str, Any]) -> None:
-    runs: Path = env["runs"]
+def test_history_queues_a_re_run_and_lists_queued_runs(env: TuiEnv) -> None:
+    runs: Path = env.runs
     (done,) = [runqueue.enqueue(runs, preset_from_toml(TINY)).run]
-    app = GrokApp(runs, [env["presets"]], poll_interval=0.25)
+    app = env.app()
     notes: list[str] = []
 
     async def script(pilot: Any) -> None:
@@ -138,12 +121,12 @@ def test_history_queues_a_re_run_and_lists_queued_runs(env: dict[str, Any]) -> N
     drive(app, script, notes)
 
 
-def test_run_now_takes_an_entry_out_of_the_queue_and_starts_it(env: dict[str, Any]) -> None:
-    runs: Path = env["runs"]
+def test_run_now_takes_an_entry_out_of_the_queue_and_starts_it(env: TuiEnv) -> None:
+    runs: Path = env.runs
     runqueue.set_slots(runs, "cpu", 0)
     preset = preset_from_toml(TINY)
     first, second = (runqueue.enqueue(runs, preset).run.run_id for _ in range(2))
-    app = GrokApp(runs, [env["presets"]], poll_interval=0.25)
+    app = env.app()
     notes: list[str] = []
 
     async def script(pilot: Any) -> None:
@@ -161,11 +144,11 @@ def test_run_now_takes_an_entry_out_of_the_queue_and_starts_it(env: dict[str, An
     drive(app, script, notes)
 
 
-def test_a_damaged_queue_file_is_shown_and_nothing_is_queued(env: dict[str, Any]) -> None:
-    runs: Path = env["runs"]
+def test_a_damaged_queue_file_is_shown_and_nothing_is_queued(env: TuiEnv) -> None:
+    runs: Path = env.runs
     runs.mkdir()
     (runs / runqueue.QUEUE_FILE).write_text('{"entries": [')
-    app = GrokApp(runs, [env["presets"]], poll_interval=0.25)
+    app = env.app()
     notes: list[str] = []
 
     async def script(pilot: Any) -> None:
@@ -178,6 +161,6 @@ def test_a_damaged_queue_file_is_shown_and_nothing_is_queued(env: dict[str, Any]
         screen = app.screen
         error = screen.query_one("#queue-error", Static)
         await until(pilot, lambda: error.display and "not valid JSON" in str(error.render()))
-        assert env["runners"] == []
+        assert env.runners == []
 
     drive(app, script, notes)

@@ -46,7 +46,6 @@ from grok_tui.config import loading as config_loading
 from grok_tui.rundirs import ownership, runqueue, store
 from grok_tui.tui import catalog
 from grok_tui.tui.app import GrokApp
-from grok_tui.tui.screens import live as live_screen
 from grok_tui.tui.screens.analysis import AnalysisScreen
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
@@ -57,11 +56,12 @@ from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.queue import QueueScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import SweepScreen
+from grok_tui.tui.views.pacing import Pacing
 from grok_tui.tui.widgets.curve_pane import CurvePane
+from grok_tui.tui.widgets.preset_form import PresetForm
 from tests.support.fake_trainer import curve_record
-from tests.support.pilot import until
-
-pytestmark = pytest.mark.slow  # an app per screen and size: ~3 CPU-s each
+from tests.support.pilot import settle, until
+from tests.support.tui import FAKE_TRAINER, TuiEnv
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 STEPS = 2000
@@ -95,6 +95,11 @@ type = "mlp"
 widths = [128, 128]
 """
 TYPO = 'name = "typo"\n[data]\np = 98\n'
+
+pytestmark = [
+    pytest.mark.slow,  # an app per screen and size: ~3 CPU-s each
+    pytest.mark.tui_env(presets={"tiny.toml": TINY, "wide.toml": WIDE, "typo.toml": TYPO}),
+]
 
 
 # -- the fixture: presets, runs, a sweep, a queue, an analysis ------------------------------
@@ -259,16 +264,11 @@ class Fixture:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
+def world(env: TuiEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
     """An empty runs directory, the fixture's presets only, a fixed clock, nothing spawned."""
-    monkeypatch.chdir(tmp_path)
     for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_ANIMATIONS", "TEXTUAL_THEME"):
         monkeypatch.delenv(name, raising=False)
-    presets = Path("presets")
-    presets.mkdir()
-    (presets / "tiny.toml").write_text(TINY)
-    (presets / "wide.toml").write_text(WIDE)
-    (presets / "typo.toml").write_text(TYPO)
+    presets = Path("presets")  # env.presets, relative
     # preset errors name the file by its real path: keep it relative (no temporary path)
     monkeypatch.setattr(config_loading, "resolve_path", Path)
     monkeypatch.setattr(
@@ -281,12 +281,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
         lambda name, runs_dir, when=None: f"{clock.next():%Y%m%d-%H%M%S}-000-{store.slug(name)}",
     )
     monkeypatch.setattr(store, "now_iso", clock.iso)
-    # Live redraws new records at most every DATA_REDRAW_S: at once here, so that no
-    # redraw is still due when the screenshot is taken
-    monkeypatch.setattr(live_screen, "DATA_REDRAW_S", 0.0)
-    monkeypatch.setattr(live_screen, "MAX_REDRAW_S", 0.0)
-    # queued runs make the app start a queue runner: a process, never wanted here
-    monkeypatch.setattr(runqueue, "ensure_runner", lambda runs_dir, start: None)
     fixture = Fixture()
     fixture.clock = clock  # type: ignore[attr-defined]
     yield fixture
@@ -295,12 +289,12 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
 
 
 @pytest.fixture
-def full(env: Fixture) -> Fixture:
+def full(world: Fixture) -> Fixture:
     """Finished runs, a 2x2 sweep, two live runs, two queued runs and an analysis."""
     from grok_tui.sweep import create_sweep_dir, load_sweep
 
-    clock: Clock = env.clock  # type: ignore[attr-defined]
-    runs = env.runs
+    clock: Clock = world.clock  # type: ignore[attr-defined]
+    runs = world.runs
     base = write_run(store.create_run(preset("baseline"), runs), clock)
     base.set_note("the reference run")
     (analysis_path(base.path).parent).mkdir()
@@ -333,19 +327,32 @@ def full(env: Fixture) -> Fixture:
     for n, point in enumerate(made.points()):
         assert point.run is not None
         write_run(point.run, clock, scale=0.6 + 0.3 * n)
-    env.ids["sweep"] = made.sweep_id
+    world.ids["sweep"] = made.sweep_id
     live_a = store.create_run(preset("live-a"), runs)
     live_b = store.create_run(preset("live-b", **{"optim.lr": 3e-3}), runs)
-    env.locks += [make_live(live_a, clock, 800), make_live(live_b, clock, 1400)]
+    world.locks += [make_live(live_a, clock, 800), make_live(live_b, clock, 1400)]
     for name in ("queued-1", "queued-2"):
         runqueue.enqueue(runs, preset(name))
-    env.ids |= {"baseline": base.run_id, "no-wd": slow.run_id, "diverged": bad.run_id}
-    env.live = [live_a.run_id, live_b.run_id]
-    return env
+    world.ids |= {"baseline": base.run_id, "no-wd": slow.run_id, "diverged": bad.run_id}
+    world.live = [live_a.run_id, live_b.run_id]
+    return world
+
+
+# Live draws new records at once, so that no redraw is still due when the screenshot is taken
+SNAPSHOT_PACING = Pacing(poll_s=0.1, settled_poll_s=0.0, data_redraw_s=0.0, max_redraw_s=0.0)
 
 
 def make_app() -> GrokApp:
-    return GrokApp(Path("runs"), [Path("presets")], poll_interval=0.1, watch_terminal=False)
+    """The app on the world's relative folders; queued runs never start a queue runner (a
+    process, never wanted here)."""
+    return GrokApp(
+        Path("runs"),
+        [Path("presets")],
+        pacing=SNAPSHOT_PACING,
+        watch_terminal=False,
+        run_command=FAKE_TRAINER,
+        start_queue=lambda runs_dir: None,
+    )
 
 
 # -- waiting for a settled screen -----------------------------------------------------------
@@ -374,12 +381,12 @@ def drawn(screen: Any) -> bool:
     return bool(shown) and all(pane.series for pane in shown)
 
 
-async def live_loaded(pilot: Any, env: Fixture) -> LiveScreen:
+async def live_loaded(pilot: Any, world: Fixture) -> LiveScreen:
     """The app has found the live runs, switched to Live and drawn their records."""
     app = pilot.app
 
     def loaded() -> bool:
-        followers = [app.followers.get(run_id) for run_id in env.live]
+        followers = [app.followers.get(run_id) for run_id in world.live]
         return (
             isinstance(app.screen, LiveScreen)
             and all(f is not None and f.records and f.status == "running" for f in followers)
@@ -391,14 +398,14 @@ async def live_loaded(pilot: Any, env: Fixture) -> LiveScreen:
     return app.screen
 
 
-async def history_loaded(pilot: Any, env: Fixture) -> HistoryScreen:
+async def history_loaded(pilot: Any, world: Fixture) -> HistoryScreen:
     app = pilot.app
-    if env.live:
-        await live_loaded(pilot, env)
+    if world.live:
+        await live_loaded(pilot, world)
     await pilot.press("f4")
     await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
     screen = app.screen
-    expected = sum(1 for _ in store.iter_run_dirs(env.runs))
+    expected = sum(1 for _ in store.iter_run_dirs(world.runs))
     await until(pilot, lambda: len(screen.all_rows) == expected)
     await settled(pilot)
     return screen
@@ -414,7 +421,7 @@ def snap(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_presets(snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]) -> None:
+def test_presets(snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]) -> None:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
         screen = app.screen
@@ -427,7 +434,7 @@ def test_presets(snap_compare: Callable[..., bool], env: Fixture, size: tuple[in
 
 @pytest.mark.parametrize("size", SIZES)
 def test_presets_invalid(
-    snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]
+    snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]
 ) -> None:
     """The invalid preset picked: its error instead of the form."""
 
@@ -443,7 +450,7 @@ def test_presets_invalid(
     snap(snap_compare, size, run_before)
 
 
-def test_a_late_check_of_the_form_never_hides_an_invalid_preset_s_error(env: Fixture) -> None:
+def test_a_late_check_of_the_form_never_hides_an_invalid_preset_s_error(world: Fixture) -> None:
     """Found by the snapshot above: a valid preset, then an invalid one in the same frame
     (keys in a burst); the form's check of the first came after and hid the error."""
     app = make_app()
@@ -452,7 +459,9 @@ def test_a_late_check_of_the_form_never_hides_an_invalid_preset_s_error(env: Fix
         async with app.run_test(size=(80, 24)) as pilot:
             screen = app.screen
             await until(pilot, lambda: len(screen.entries) == 3 and screen.current is not None)
-            await pilot.pause(0.5)  # the form is built
+            form = screen.query_one(PresetForm)
+            await until(pilot, lambda: form.whole and form.preset is not None)  # built
+            await settle(pilot)  # and checked
             options = screen.query_one("#preset-list", OptionList)
             for name in ("wide-mlp", "typo"):
                 index = next(i for i, e in enumerate(screen.entries) if e.name == name)
@@ -466,7 +475,7 @@ def test_a_late_check_of_the_form_never_hides_an_invalid_preset_s_error(env: Fix
 
 @pytest.mark.parametrize("size", SIZES)
 def test_live_without_runs(
-    snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]
+    snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]
 ) -> None:
     async def run_before(pilot: Any) -> None:
         await pilot.press("f3")
@@ -478,16 +487,16 @@ def test_live_without_runs(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_history_without_runs(
-    snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]
+    snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]
 ) -> None:
     async def run_before(pilot: Any) -> None:
-        await history_loaded(pilot, env)
+        await history_loaded(pilot, world)
 
     snap(snap_compare, size, run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help(snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]) -> None:
+def test_help(snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]) -> None:
     async def run_before(pilot: Any) -> None:
         await pilot.press("f1")
         await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
@@ -498,7 +507,7 @@ def test_help(snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_queue_empty(
-    snap_compare: Callable[..., bool], env: Fixture, size: tuple[int, int]
+    snap_compare: Callable[..., bool], world: Fixture, size: tuple[int, int]
 ) -> None:
     async def run_before(pilot: Any) -> None:
         await pilot.press("f6")
@@ -546,8 +555,8 @@ def test_history_with_runs(
     snap(snap_compare, size, run_before)
 
 
-async def open_run(pilot: Any, env: Fixture, run_id: str) -> RunScreen:
-    screen = await history_loaded(pilot, env)
+async def open_run(pilot: Any, world: Fixture, run_id: str) -> RunScreen:
+    screen = await history_loaded(pilot, world)
     table = screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(run_id))
     await pilot.press("enter")

@@ -1,7 +1,8 @@
 """The app driven as a user would, with Textual's Pilot (asyncio.run: no pytest-asyncio).
 
 Most runs here use the fake trainer (tests/support/fake_trainer.py): same run directory,
-no torch, fast. One test launches the real CLI on a tiny CPU preset.
+no torch, fast: a test that starts fake trainers is quick unless it takes 5 s or more
+(then `slow`, as those that start a real sweep or the real CLI on a tiny CPU preset).
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from textual import events
 from textual.widgets import DataTable, Input, OptionList, Select, Static, TabbedContent
 
-from grok_tui.config import Preset, apply_overrides, load_preset, validate_preset
-from grok_tui.rundirs import launcher, store
-from grok_tui.tui.app import GrokApp, terminal_lost
+from grok_tui.config import load_preset
+from grok_tui.rundirs import launch, store, watch
+from grok_tui.tui.app import terminal_lost
 from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.help import HelpScreen
 from grok_tui.tui.screens.history import HistoryScreen
@@ -40,91 +40,32 @@ from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
-from tests.support.fake_trainer import curve_record
-from tests.support.pilot import click, until
-from tests.support.tui import drive, open_history, use_fake_trainer
+from tests.support.pilot import click, settle, until
+from tests.support.tui import (
+    FAKE_TRAINER,
+    TINY,
+    TuiEnv,
+    burst,
+    drive,
+    finished_run,
+    history_env,
+    open_history,
+    option_of,
+    pick,
+    points,
+    tiny_preset,
+)
 
-TINY = """\
-name = "tiny-mlp"
-[data]
-p = 7
-train_fraction = 0.5
-[model]
-type = "mlp"
-embed_dim = 16
-widths = [32]
-[optim]
-lr = 3e-3
-[train]
-steps = 200
-eval_every = 10
-batch_size = "full"
-device = "cpu"
-"""
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    (presets / "tiny.toml").write_text(TINY)
-    (presets / "bad.toml").write_text('name = "bad"\n[data]\np = 98\n')
-    monkeypatch.chdir(tmp_path)  # "save as" and exports default to the current directory
-    use_fake_trainer(monkeypatch, delay="0.02")
-    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
-
-
-def make_app(env: dict[str, Path]) -> GrokApp:
-    return GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
-
-
-def tiny_preset(name: str = "tiny", **overrides: Any) -> Preset:
-    raw = apply_overrides(Preset().to_dict(), [("name", name), ("data.p", 7), *overrides.items()])
-    return validate_preset(raw)
-
-
-def finished_run(
-    runs: Path,
-    name: str,
-    *,
-    status: str = "completed",
-    grok: int | None = 150,
-    steps: int = 200,
-    sweep: dict | None = None,
-    **overrides: Any,
-) -> store.RunDir:
-    """A run directory as a finished run leaves it."""
-    run = store.create_run(tiny_preset(name, **overrides), runs)
-    writer = store.MetricsWriter(run.path)
-    for step in range(10, steps + 1, 10):
-        writer.append(curve_record(step, steps, step / 100))
-    writer.close()
-    extra = {"sweep": sweep} if sweep else {}
-    store.update_summary(
-        run.path,
-        status=status,
-        step=steps,
-        fit_step=40,
-        grok_step=grok,
-        best_test_acc=0.99,
-        final={"test_acc": 0.98, "train_acc": 1.0},
-        elapsed_s=2.0,
-        started_at=store.now_iso(),
-        ended_at=store.now_iso(),
-        **extra,
-    )
-    return run
-
-
-def points(pane: CurvePane) -> int:
-    return sum(len(s.points) for s in pane.series)
+pytestmark = pytest.mark.tui_env(
+    presets={"tiny.toml": TINY, "bad.toml": 'name = "bad"\n[data]\np = 98\n'}, delay="0.02"
+)
 
 
 # -- Presets ---------------------------------------------------------------------------------
 
 
-def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = app.screen
@@ -135,36 +76,18 @@ def test_presets_list_verdicts_and_an_invalid_one_shows_its_error(env: dict[str,
         options = screen.query_one("#preset-list", OptionList)
         options.focus()
         options.highlighted = option_of(screen, "bad")
-        await pilot.pause(0.1)
-        errors = str(screen.query_one("#preset-errors", Static).render())
-        assert "bad.toml:3: data.p: p must be prime, got 98" in errors
+        errors = screen.query_one("#preset-errors", Static)
+        await until(
+            pilot, lambda: "bad.toml:3: data.p: p must be prime, got 98" in str(errors.render())
+        )
         assert not screen.query_one(PresetForm).display
 
     drive(app, script)
 
 
-def option_of(screen: PresetsScreen, name: str) -> int:
-    """The list position of a preset (the list has a header per folder)."""
-    index = next(i for i, e in enumerate(screen.entries) if e.name == name)
-    return screen.query_one("#preset-list", OptionList).get_option_index(str(index))
-
-
-async def pick(pilot: Any, app: GrokApp, name: str) -> PresetsScreen:
-    screen = app.screen
-    assert isinstance(screen, PresetsScreen)
-    await until(pilot, lambda: screen.entries)
-    options = screen.query_one("#preset-list", OptionList)
-    options.focus()
-    options.highlighted = option_of(screen, name)
-    await pilot.press("enter")  # into the form
-    form = screen.query_one(PresetForm)
-    await until(pilot, lambda: form.preset is not None and form.preset.name == name)
-    return screen
-
-
 @pytest.mark.slow
-def test_a_bad_value_typed_in_the_form_shows_its_error(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_a_bad_value_typed_in_the_form_shows_its_error(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -173,30 +96,30 @@ def test_a_bad_value_typed_in_the_form_shows_its_error(env: dict[str, Path]) -> 
         p.focus()
         p.value = ""
         await pilot.press("8")
-        await pilot.pause(0.1)
         errors = screen.query_one("#preset-errors", Static)
-        assert errors.display and "data.p: p must be prime, got 8" in str(errors.render())
+        await until(
+            pilot,
+            lambda: errors.display and "data.p: p must be prime, got 8" in str(errors.render()),
+        )
         assert p.has_class("-bad")
         await pilot.press("ctrl+r")  # refused while invalid
-        await pilot.pause(0.2)
-        assert not env["runs"].exists()
+        await settle(pilot)
+        assert not env.runs.exists()
         await pilot.press("backspace", "1", "1")
-        await pilot.pause(0.1)
-        assert not errors.display and not p.has_class("-bad")
+        await until(pilot, lambda: not errors.display and not p.has_class("-bad"))
         assert form.preset is not None and form.preset.data.p == 11
         # a model family switch brings that family's fields, and adamw -> sgd drops betas
         form.query_one("#f-model-type", Select).value = "lstm"
         form.query_one("#f-optim-name", Select).value = "sgd"
-        await pilot.pause(0.2)
-        assert form.preset is not None and form.preset.model.type == "lstm"
+        await until(pilot, lambda: form.preset is not None and form.preset.model.type == "lstm")
         assert form.query_one("#f-model-hidden_size-recurrent").display
         assert not form.query_one("#f-model-widths-mlp").display
 
     drive(app, script)
 
 
-def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -220,8 +143,8 @@ def test_the_form_takes_the_budget_in_steps_or_in_epochs(env: dict[str, Path]) -
     drive(app, script)
 
 
-def test_the_form_sets_the_equals_token_layout(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_the_form_sets_the_equals_token_layout(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -238,22 +161,24 @@ def test_the_form_sets_the_equals_token_layout(env: dict[str, Path]) -> None:
 
 
 @pytest.mark.slow
-def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_save_as_writes_a_preset_that_loads_and_is_listed(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
         name = screen.query_one("#f-name", Input)
         name.value = "my-tiny"
         screen.query_one("#f-optim-lr", Input).value = "0.01"
-        await pilot.pause(0.1)
+        form = screen.query_one(PresetForm)
+        await until(pilot, lambda: form.preset is not None and form.preset.optim.lr == 0.01)
+        assert form.preset.name == "my-tiny"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         path_input = app.screen.query_one("#path", Input)
-        assert path_input.value == str(env["presets"] / "my-tiny.toml")  # first --presets folder
+        assert path_input.value == str(env.presets / "my-tiny.toml")  # first --presets folder
         await pilot.press("enter")
         await until(pilot, lambda: any(e.name == "my-tiny" for e in screen.entries))
-        saved = load_preset(env["presets"] / "my-tiny.toml")
+        saved = load_preset(env.presets / "my-tiny.toml")
         assert saved.name == "my-tiny" and saved.optim.lr == 0.01 and saved.data.p == 7
         assert saved.train.batch_size == "full"  # fields outside the form are kept
 
@@ -264,13 +189,14 @@ def test_save_as_writes_a_preset_that_loads_and_is_listed(env: dict[str, Path]) 
 
 
 @pytest.mark.slow
-def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: dict[str, Path]) -> None:
-    app = make_app(env)
+def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: TuiEnv) -> None:
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
         screen.query_one("#f-train-steps", Input).value = "100000"
-        await pilot.pause(0.1)
+        form = screen.query_one(PresetForm)
+        await until(pilot, lambda: form.preset is not None and form.preset.train.steps == 100000)
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, LiveScreen))
         live = app.screen
@@ -296,10 +222,11 @@ def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: dict[st
     drive(app, script)
 
 
-@pytest.mark.slow
-def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> None:
-    run = launcher.start_run(tiny_preset("elsewhere", **{"train.steps": 100000}), env["runs"])
-    app = make_app(env)
+def test_a_run_started_in_another_shell_shows_up_live(env: TuiEnv) -> None:
+    run = launch.start_run(
+        tiny_preset("elsewhere", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER
+    )
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: run.run_id in app.followers)
@@ -311,15 +238,15 @@ def test_a_run_started_in_another_shell_shows_up_live(env: dict[str, Path]) -> N
     try:
         drive(app, script)
     finally:
-        launcher.stop_run(run)
+        launch.stop_run(run)
 
 
 def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     # Under load the app can close (and take a new Live screen's children away) before
     # the screen's Mount is handled; its redraw then looked for the grid and crashed.
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await app.switch_mode("live")
@@ -333,17 +260,18 @@ def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(
     drive(app, script)
 
 
-@pytest.mark.slow
-def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[str, Path]) -> None:
-    run = launcher.start_run(tiny_preset("keep", **{"train.steps": 100000}), env["runs"])
-    app = make_app(env)
+def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: TuiEnv) -> None:
+    run = launch.start_run(
+        tiny_preset("keep", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER
+    )
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: run.run_id in app.followers and app.live_followers())
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         await pilot.press("enter")  # the default: leave them running
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.return_code is not None)
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -352,32 +280,32 @@ def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: dict[st
     try:
         asyncio.run(main())
         assert app.return_code == 0
-        assert launcher.is_live(run.summary())  # still training after the app is gone
+        assert watch.is_live(run.summary())  # still training after the app is gone
     finally:
-        launcher.stop_run(run)
-        launcher.wait_until_gone(run.summary()["pid"], timeout=5)
-    assert launcher.run_status(run.summary()) == "stopped"
+        launch.stop_run(run)
+        launch.wait_until_gone(run.summary()["pid"], timeout=5)
+    assert watch.run_status(run.summary()) == "stopped"
 
 
 @pytest.mark.slow
 def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     """A real sweep process (2 long points, one at a time): 'stop' ends the sweep itself,
     not only its running point; the point is stopped and the second never starts."""
     import grok_tui.sweep as sweep_mod
 
-    sweep_file = env["presets"] / "long.toml"
+    sweep_file = env.presets / "long.toml"
     sweep_file.write_text(
         TINY.replace("steps = 200", "steps = 1000000") + '\n[sweep]\n"train.seed" = [0, 1]\n'
     )
     # --vectorize 1: one point at a time (by default the two seeds would train as a group)
-    pid, _log = launcher.start_sweep(sweep_file, env["runs"], ["--vectorize", "1"])
-    app = make_app(env)
+    pid, _log = launch.start_sweep(sweep_file, env.runs, ["--vectorize", "1"])
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: app.live_followers(), timeout=60)
-        assert launcher.live_sweeps(env["runs"])
+        assert watch.live_sweeps(env.runs)
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         assert "1 sweep(s) still training" in str(
@@ -391,11 +319,11 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
 
     try:
         asyncio.run(main())
-        assert launcher.wait_until_gone(pid, timeout=30)
+        assert launch.wait_until_gone(pid, timeout=30)
     finally:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    (made,) = sweep_mod.list_sweeps(env["runs"])
+    (made,) = sweep_mod.list_sweeps(env.runs)
     statuses = [store.effective_status(p.run.summary()) if p.run else None for p in made.points()]
     assert statuses[0] == "stopped"
     assert statuses[1] in (None, "created")  # never started
@@ -403,17 +331,14 @@ def test_quit_and_stop_stops_a_training_sweep_so_that_it_starts_no_new_point(
 
 
 @pytest.mark.slow
-def test_real_cli_run_launched_from_the_tui_trains_to_completion(
-    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_real_cli_run_launched_from_the_tui_trains_to_completion(env: TuiEnv) -> None:
     """The real trainer (`python -m grok_tui --resume`) on a tiny CPU preset: p=7, 2,000
     steps, a second or two of training: 200 could end between two of the TUI's polls on a
     starved machine, which then saw only the first and the last records."""
-    monkeypatch.setattr(launcher, "RUN_COMMAND", [sys.executable, "-m", "grok_tui", "--resume"])
     longer = TINY.replace("steps = 200\neval_every = 10", "steps = 2000\neval_every = 100")
     assert longer != TINY
-    (env["presets"] / "tiny.toml").write_text(longer)
-    app = make_app(env)
+    (env.presets / "tiny.toml").write_text(longer)
+    app = env.app(run_command=[sys.executable, "-m", "grok_tui", "--resume"])
 
     async def script(pilot: Any) -> None:
         await pick(pilot, app, "tiny-mlp")
@@ -436,17 +361,9 @@ def test_real_cli_run_launched_from_the_tui_trains_to_completion(
 # -- History and Compare -----------------------------------------------------------------------
 
 
-def history_env(env: dict[str, Path]) -> list[store.RunDir]:
-    return [
-        finished_run(env["runs"], "alpha", **{"optim.lr": 0.01}),
-        finished_run(env["runs"], "beta", grok=None, status="failed"),
-        finished_run(env["runs"], "gamma", **{"optim.weight_decay": 0.1}),
-    ]
-
-
-def test_a_note_written_in_history_is_kept_shown_and_found(env: dict[str, Path]) -> None:
+def test_a_note_written_in_history_is_kept_shown_and_found(env: TuiEnv) -> None:
     runs = history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -460,16 +377,15 @@ def test_a_note_written_in_history_is_kept_shown_and_found(env: dict[str, Path])
         await until(pilot, lambda: any(r.cell("note") == "wd sweep baseline" for r in screen.shown))
         await pilot.press("slash")
         await pilot.press(*"baseline")
-        await pilot.pause(0.1)
-        assert [r.run_id for r in screen.shown] == [runs[2].run_id]
+        await until(pilot, lambda: [r.run_id for r in screen.shown] == [runs[2].run_id])
 
     drive(app, script)
 
 
 @pytest.mark.slow
-def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
+def test_history_filters_sorts_marks_and_compares(env: TuiEnv) -> None:
     runs = history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -477,26 +393,22 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
         assert table.row_count == 3
         await pilot.press("slash")
         await pilot.press(*"alpha")
-        await pilot.pause(0.1)
-        assert [r.run_id for r in screen.shown] == [runs[0].run_id]
+        await until(pilot, lambda: [r.run_id for r in screen.shown] == [runs[0].run_id])
         info = screen.query_one("#history-info", Static)
         screen.query_one("#history-filter", Input).value = "lr>0.005"  # numbers compare
-        await pilot.pause(0.1)
+        await until(pilot, lambda: str(info.render()).startswith("1 of 3 runs"))
         assert [r.values["lr"] for r in screen.shown] == [0.01]
-        assert str(info.render()).startswith("1 of 3 runs")
         screen.query_one("#history-filter", Input).value = "grok<0"
-        await pilot.pause(0.1)
-        assert screen.shown == [] and "no run of 3 matches 'grok<0'" in str(info.render())
+        await until(pilot, lambda: "no run of 3 matches 'grok<0'" in str(info.render()))
+        assert screen.shown == []
         screen.query_one("#history-filter", Input).value = "speed>3"
-        await pilot.pause(0.1)
-        assert "not understood: 'speed' is not a column" in str(info.render())
+        await until(pilot, lambda: "not understood: 'speed' is not a column" in str(info.render()))
         screen.query_one("#history-filter", Input).value = ""
         screen.query_one("#history-status", Select).value = "failed"
-        await pilot.pause(0.1)
-        assert [r.run_id for r in screen.shown] == [runs[1].run_id]
+        await until(pilot, lambda: [r.run_id for r in screen.shown] == [runs[1].run_id])
         screen.query_one("#history-status", Select).value = "all"
         await pilot.press("escape")  # back to the table
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.focused is table and len(screen.shown) == 3)
         await pilot.press("o")  # sort by lr
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
         options = app.screen.query_one(OptionList)
@@ -504,8 +416,7 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
             i for i in range(options.option_count) if options.get_option_at_index(i).id == "lr"
         )
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert screen.sort_key == "lr"
+        await until(pilot, lambda: screen.sort_key == "lr")
         assert [r.values["lr"] for r in screen.shown] == [
             0.01,
             0.001,
@@ -534,9 +445,9 @@ def test_history_filters_sorts_marks_and_compares(env: dict[str, Path]) -> None:
 
 
 @pytest.mark.slow
-def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[str, Path]) -> None:
+def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: TuiEnv) -> None:
     runs = history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -557,14 +468,14 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
         await pilot.press("w")  # this run's records to CSV
         await until(pilot, lambda: isinstance(app.screen, PathModal))
         await pilot.press("enter")
-        out = env["tmp"] / f"{runs[0].run_id}.csv"
+        out = env.tmp / f"{runs[0].run_id}.csv"
         await until(pilot, lambda: out.exists() and len(out.read_text().splitlines()) == 21, 40)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen)
 
         await pilot.press("x")  # the table to CSV
         await until(pilot, lambda: isinstance(app.screen, ExportModal))
-        out = env["tmp"] / "all.csv"
+        out = env.tmp / "all.csv"
         app.screen.query_one("#path", Input).value = str(out)
         await pilot.press("enter")
         await until(pilot, lambda: out.exists())
@@ -574,7 +485,8 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("enter")  # No has the focus
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen is screen)
+        await settle(pilot)
         assert runs[1].path.exists()
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
@@ -585,9 +497,9 @@ def test_history_opens_a_run_exports_csv_and_deletes_after_confirming(env: dict[
 
 
 @pytest.mark.slow
-def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
+def test_rerun_and_copy_into_editor(env: TuiEnv) -> None:
     runs = history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -601,14 +513,14 @@ def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
         await pilot.press("f4")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         table.move_cursor(row=table.get_row_index(runs[2].run_id))
-        before = len(list(env["runs"].iterdir()))
+        before = len(list(env.runs.iterdir()))
         await pilot.press("n")  # a re-run asks first; the default cancels
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         assert "from step 0 as a new run" in str(app.screen.query_one(".dialog-text").render())
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        await pilot.pause(0.3)
-        assert len(list(env["runs"].iterdir())) == before  # nothing started
+        await settle(pilot)
+        assert len(list(env.runs.iterdir())) == before  # nothing started
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await click(pilot, "#yes")
@@ -621,14 +533,12 @@ def test_rerun_and_copy_into_editor(env: dict[str, Path]) -> None:
     drive(app, script)
 
 
-def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: dict[str, Path]) -> None:
-    a = finished_run(
-        env["runs"], "wd-0.1", sweep={"id": "wd", "coords": {"optim.weight_decay": 0.1}}
-    )
-    b = finished_run(env["runs"], "wd-1", sweep={"id": "wd", "coords": {"optim.weight_decay": 1.0}})
-    ghost = finished_run(env["runs"], "ghost")
+def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: TuiEnv) -> None:
+    a = finished_run(env.runs, "wd-0.1", sweep={"id": "wd", "coords": {"optim.weight_decay": 0.1}})
+    b = finished_run(env.runs, "wd-1", sweep={"id": "wd", "coords": {"optim.weight_decay": 1.0}})
+    ghost = finished_run(env.runs, "ghost")
     store.update_summary(ghost.path, status="running", pid=2**22 + 7, host=socket.gethostname())
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -648,9 +558,9 @@ def test_sweeps_are_grouped_and_a_dead_run_shows_as_crashed(env: dict[str, Path]
 
 
 @pytest.mark.slow
-def test_every_screen_renders_at_80x24_with_help_and_palette(env: dict[str, Path]) -> None:
+def test_every_screen_renders_at_80x24_with_help_and_palette(env: TuiEnv) -> None:
     history_env(env)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         for key, screen_type in (("f3", LiveScreen), ("f4", HistoryScreen), ("f2", PresetsScreen)):
@@ -686,22 +596,22 @@ def test_the_tui_never_imports_torch() -> None:
 
 
 def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
-    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    env: TuiEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import grok_tui.sweep as sweep_mod
     from grok_tui.tui.screens.sweep import SweepScreen
 
-    sweep_file = env["presets"] / "zip.toml"
+    sweep_file = env.presets / "zip.toml"
     sweep_file.write_text(
         TINY + '\n[sweep]\nmode = "zip"\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1]\n'
     )
     sweep = sweep_mod.load_sweep(sweep_file)
-    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env["runs"])
+    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env.runs)
     started: list[list[str]] = []
     monkeypatch.setattr(
-        launcher, "_spawn_detached", lambda command, log: started.append(command) or 4242
+        launch, "spawn_detached", lambda command, log: started.append(command) or 4242
     )
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = app.screen
@@ -711,14 +621,14 @@ def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
         options = screen.query_one("#preset-list", OptionList)
         options.focus()
         options.highlighted = option_of(screen, "zip")
-        await pilot.pause(0.1)
-        assert "A sweep file" in str(screen.query_one("#preset-errors", Static).render())
+        errors = screen.query_one("#preset-errors", Static)
+        await until(pilot, lambda: "A sweep file" in str(errors.render()))
         await pilot.press("ctrl+r")  # trains every point: grok-tui --run FILE --runs-dir DIR
         await until(pilot, lambda: started)
         assert started[0][-3:] == [
             str(sweep_file.resolve()),
             "--runs-dir",
-            str(env["runs"].resolve()),
+            str(env.runs.resolve()),
         ]
         history = await open_history(pilot, app)
         table = history.query_one(DataTable)
@@ -729,17 +639,11 @@ def test_a_sweep_file_is_listed_and_its_sweep_opens_from_history(
     drive(app, script)
 
 
-def burst(app: GrokApp, keys: list[str]) -> None:
-    """Keys as a terminal delivers a paste or typed-ahead keys: all queued at once."""
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
-
-
-def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[str, Path]) -> None:
+def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: TuiEnv) -> None:
     """End, Ctrl+U, then a name, faster than the app handles them (tmux send-keys, a slow
     SSH link): a plain Textual Input inserted the name before Ctrl+U wiped it; and a 'q'
     that arrived before the field had the focus quit the app."""
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")  # the name field has the focus
@@ -750,10 +654,12 @@ def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[
         burst(app, ["backspace", "backspace", "x", "home", "ctrl+k", *"qq"])
         await until(pilot, lambda: name.value == "qq")
         await until(pilot, lambda: screen.query_one(PresetForm).preset.name == "qq")
-        screen.query_one("#preset-list").focus()
-        await pilot.pause(0.1)
+        options = screen.query_one("#preset-list")
+        options.focus()
+        await until(pilot, lambda: app.focused is options)
         burst(app, ["enter", *"quit"])  # typed ahead of the focus moving into the form
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.focused is not options)
+        await settle(pilot, cycles=3)  # each key handled
         assert app.is_running and isinstance(app.screen, PresetsScreen)
 
     drive(app, script)
@@ -761,9 +667,9 @@ def test_keys_typed_in_a_burst_edit_the_field_and_never_reach_the_app(env: dict[
 
 @pytest.mark.slow
 def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await pick(pilot, app, "tiny-mlp")
@@ -774,7 +680,7 @@ def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
         name.value = "edited"
         await until(pilot, lambda: form.modified and "modified" in str(tab.label))
         # a new preset file shows up by itself, and the edits stay
-        (env["presets"] / "newcomer.toml").write_text('name = "newcomer"\n')
+        (env.presets / "newcomer.toml").write_text('name = "newcomer"\n')
         await until(pilot, lambda: any(e.name == "newcomer" for e in screen.entries), timeout=10)
         assert name.value == "edited"
         await pilot.press("f5")  # reload: asks first
@@ -791,10 +697,10 @@ def test_unsaved_edits_are_marked_and_kept_unless_the_user_discards_them(
     drive(app, script)
 
 
-def test_the_log_view_opens_at_the_tail_of_the_log(env: dict[str, Path]) -> None:
+def test_the_log_view_opens_at_the_tail_of_the_log(env: TuiEnv) -> None:
     runs = history_env(env)
     runs[0].log_path.write_text("".join(f"line {i}\n" for i in range(150)))
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
@@ -814,7 +720,7 @@ def test_the_log_view_opens_at_the_tail_of_the_log(env: dict[str, Path]) -> None
 def test_a_narrow_pane_keeps_every_legend_entry_on_its_borders() -> None:
     from textual.app import App
 
-    from grok_tui.tui.series import Mark, Series
+    from grok_tui.tui.views.curves import Mark, Series
 
     class Host(App):
         def compose(self) -> Any:
@@ -829,7 +735,7 @@ def test_a_narrow_pane_keeps_every_legend_entry_on_its_borders() -> None:
                 [Series(name, [(0, 0.1), (100, 0.9)], (200, 50, 50))],
                 marks=[Mark(40, (0, 200, 0), "fit 40"), Mark(90, (0, 0, 200), "grok 90")],
             )
-            await pilot.pause(0.2)
+            await until(pilot, lambda: "grok 90" in str(pane.border_subtitle))
             title, subtitle = str(pane.border_title), str(pane.border_subtitle)
             assert "grok 90" in subtitle and "fit 40" in subtitle
             assert "…" in title and name not in title
@@ -838,35 +744,35 @@ def test_a_narrow_pane_keeps_every_legend_entry_on_its_borders() -> None:
 
 
 def test_history_at_80_columns_shows_each_run_s_outcome_and_end_goes_to_the_last_run(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     runs = history_env(env)
     runs[0].set_note("a long note " * 12)
-    app = make_app(env)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         screen = await open_history(pilot, app)
         table = screen.query_one(DataTable)
-        await pilot.pause(0.2)
-        header = table.render_line(0).text
-        for title in ("name", "status", "fit", "grok", "best", "final"):
-            assert title in header, header  # on screen, whatever the note says
+        titles = ("name", "status", "fit", "grok", "best", "final")
+        # on screen, whatever the note says
+        await until(pilot, lambda: all(t in table.render_line(0).text for t in titles))
         await pilot.press("end")
         assert table.cursor_row == table.row_count - 1
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("escape")
         table.scroll_x = table.max_scroll_x  # scrolled right, the name stays
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert "name" in table.render_line(0).text
 
     drive(app, script, size=(80, 24))
 
 
-@pytest.mark.slow
-def test_the_app_opens_on_live_when_runs_are_training(env: dict[str, Path]) -> None:
-    run = launcher.start_run(tiny_preset("early", **{"train.steps": 100000}), env["runs"])
-    app = make_app(env)
+def test_the_app_opens_on_live_when_runs_are_training(env: TuiEnv) -> None:
+    run = launch.start_run(
+        tiny_preset("early", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER
+    )
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, LiveScreen))
@@ -875,4 +781,4 @@ def test_the_app_opens_on_live_when_runs_are_training(env: dict[str, Path]) -> N
     try:
         drive(app, script)
     finally:
-        launcher.stop_run(run)
+        launch.stop_run(run)

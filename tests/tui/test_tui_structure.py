@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 import grok_tui.tui
-from grok_tui.rundirs import launcher, store
+from grok_tui.rundirs import store, watch
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.messages import (
     EditRunPresetRequested,
@@ -43,13 +43,13 @@ from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.screens.sweep import SweepScreen
-from grok_tui.tui.series import AxisOptions
+from grok_tui.tui.views.curves import AxisOptions
+from grok_tui.tui.views.pacing import Pacing
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.workbench import CurvesScreen, Workbench
 from tests.conftest import REPO
 from tests.support.pilot import until
-from tests.support.tui import drive, open_history, use_fake_trainer
-from tests.tui.test_tui_app import finished_run, history_env, points
+from tests.support.tui import TuiEnv, drive, finished_run, history_env, open_history, points
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,7 +87,7 @@ def app_attributes_used(path: Path) -> set[str]:
 
 
 def test_the_sources_are_found() -> None:
-    names = {p.stem for p in SCREENS_AND_WIDGETS}
+    names = {p.stem for p in SCREENS_AND_WIDGETS} | {p.parent.name for p in SCREENS_AND_WIDGETS}
     assert {"presets", "live", "history", "compare", "run", "sweep", "curve_pane"} <= names
 
 
@@ -139,9 +139,10 @@ class Host(App):
         super().__init__()
         self.runs_dir = runs_dir
         self.preset_dirs: list[Path] = []
-        self.followers: dict[str, launcher.RunFollower] = {}
+        self.followers: dict[str, watch.RunFollower] = {}
         self.current_run_id: str | None = None
         self.axis_options = AxisOptions()
+        self.pacing = Pacing()
         self.make_screen = make_screen
 
     def compose(self) -> ComposeResult:
@@ -204,7 +205,7 @@ def test_live_reads_the_workbench_and_asks_to_stop_the_run_it_shows(tmp_path: Pa
     alpha, beta = finished_run(runs, "alpha"), finished_run(runs, "beta")
     app = Host(runs, LiveScreen)
     for run in (alpha, beta):
-        follower = app.followers[run.run_id] = launcher.RunFollower(run)
+        follower = app.followers[run.run_id] = watch.RunFollower(run)
         follower.poll()
     app.current_run_id = alpha.run_id
     seen: list[Message] = []
@@ -269,15 +270,6 @@ def check_palette(app: GrokApp, screen: Screen) -> None:
     assert ON_CURVES.issubset(commands) == isinstance(screen, CurvesScreen)
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    presets = tmp_path / "presets"
-    presets.mkdir()
-    monkeypatch.chdir(tmp_path)
-    use_fake_trainer(monkeypatch)
-    return {"presets": presets, "runs": tmp_path / "runs", "tmp": tmp_path}
-
-
 async def compare_two(pilot: Any, history: HistoryScreen) -> CompareScreen:
     history.query_one(DataTable).move_cursor(row=0)
     await pilot.press("space", "space", "c")
@@ -288,9 +280,9 @@ async def compare_two(pilot: Any, history: HistoryScreen) -> CompareScreen:
 
 
 @pytest.mark.slow
-def test_each_screen_s_palette_has_a_command_for_each_key_it_shows(env: dict[str, Path]) -> None:
+def test_each_screen_s_palette_has_a_command_for_each_key_it_shows(env: TuiEnv) -> None:
     history_env(env)
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, PresetsScreen))
@@ -305,16 +297,16 @@ def test_each_screen_s_palette_has_a_command_for_each_key_it_shows(env: dict[str
         await until(pilot, lambda: isinstance(app.screen, RunScreen))
         check_palette(app, app.screen)
         await pilot.press("escape")
-        app.push_screen(SweepScreen(env["runs"] / "no-such-sweep"))
+        app.push_screen(SweepScreen(env.runs / "no-such-sweep"))
         await until(pilot, lambda: isinstance(app.screen, SweepScreen))
         check_palette(app, app.screen)
 
     drive(app, script)
 
 
-def test_a_palette_command_runs_its_binding_s_action(env: dict[str, Path]) -> None:
+def test_a_palette_command_runs_its_binding_s_action(env: TuiEnv) -> None:
     history_env(env)
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
+    app = env.app()
 
     async def script(pilot: Any) -> None:
         history = await open_history(pilot, app)
@@ -333,10 +325,10 @@ def test_a_palette_command_runs_its_binding_s_action(env: dict[str, Path]) -> No
 
 @pytest.mark.slow
 def test_m_and_t_change_the_one_shared_option_and_every_curve_screen_redraws(
-    env: dict[str, Path],
+    env: TuiEnv,
 ) -> None:
     runs = history_env(env)
-    app = GrokApp(env["runs"], [env["presets"]], poll_interval=0.25)
+    app = env.app()
     seen: list[Message] = []
 
     def notices() -> list[ViewOptionsChanged]:

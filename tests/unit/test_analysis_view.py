@@ -11,7 +11,7 @@ import pytest
 from grok_tui import colours
 from grok_tui.sweep import heatmap
 from grok_tui.tui import analysis_view as view
-from tests.tui.test_analysis_screen import fake_analysis
+from tests.support.analysis import fake_analysis
 
 
 def test_the_view_module_loads_neither_textual_nor_torch() -> None:
