@@ -22,7 +22,7 @@ from grok_tui.sweep import list_sweeps, read_sweep_dir
 from grok_tui.sweep.executor import PointJob, jobs_to_run
 from grok_tui.sweep.groups import auto_size, describe_plan, parse_vectorize, plan
 from grok_tui.sweep.spec import with_seeds
-from grok_tui.training.engine import train
+from grok_tui.training.loop import train
 from tests.conftest import TINY_PRESET
 from tests.support.processes import grok
 from tests.support.sinks import Collect

@@ -1,4 +1,4 @@
-"""The launcher: detached runs, stop/resume, followers and the live-run scan."""
+"""Starting and following runs (rundirs/launch.py, rundirs/watch.py): detached runs, stop/resume, followers and the live-run scan."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.rundirs import launcher, ownership, store
+from grok_tui.rundirs import launch, ownership, store, watch
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 
@@ -32,18 +32,18 @@ def tiny(steps: int = 200, eval_every: int = 10, name: str = "tiny") -> Preset:
 
 @pytest.fixture
 def fake_trainer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(launcher, "RUN_COMMAND", FAKE)
+    monkeypatch.setattr(launch, "RUN_COMMAND", FAKE)
     monkeypatch.setenv("GROK_FAKE_DELAY", "0.02")
 
 
-def wait_status(follower: launcher.RunFollower, wanted: set[str], timeout: float = 20) -> bool:
+def wait_status(follower: watch.RunFollower, wanted: set[str], timeout: float = 20) -> bool:
     return store.wait_for(lambda: (follower.poll(), follower.status in wanted)[1], timeout)
 
 
 def test_start_run_creates_the_directory_then_trains_detached(
     tmp_path: Path, fake_trainer: None
 ) -> None:
-    run = launcher.start_run(
+    run = launch.start_run(
         tiny(), tmp_path / "runs", extra_summary={"sweep": {"id": "s", "coords": {}}}
     )
     summary = run.summary()
@@ -52,7 +52,7 @@ def test_start_run_creates_the_directory_then_trains_detached(
     assert os.getsid(summary["pid"]) != os.getsid(
         0
     )  # its own session: a hang-up of the TUI spares it
-    follower = launcher.RunFollower(run)
+    follower = watch.RunFollower(run)
     assert wait_status(follower, {"completed"})
     assert [r["step"] for r in follower.records] == list(range(10, 201, 10))
     assert "fake trainer" in run.log_path.read_text()
@@ -61,21 +61,21 @@ def test_start_run_creates_the_directory_then_trains_detached(
 def test_stop_then_resume_continues_from_where_it_stopped(
     tmp_path: Path, fake_trainer: None
 ) -> None:
-    run = launcher.start_run(tiny(steps=100_000), tmp_path / "runs")
-    follower = launcher.RunFollower(run)
+    run = launch.start_run(tiny(steps=100_000), tmp_path / "runs")
+    follower = watch.RunFollower(run)
     assert store.wait_for(lambda: (follower.poll(), len(follower.records) >= 5)[1], 20)
-    assert launcher.stop_run(run)
+    assert launch.stop_run(run)
     assert wait_status(follower, {"stopped"})
     stopped_at = follower.records[-1]["step"]
-    assert not launcher.stop_run(run)  # nothing left to stop
-    launcher.resume_run(run)
-    assert launcher.run_status(run.summary()) in launcher.LIVE_STATUSES
+    assert not launch.stop_run(run)  # nothing left to stop
+    launch.resume_run(run)
+    assert watch.run_status(run.summary()) in watch.LIVE_STATUSES
     with pytest.raises(RuntimeError):
-        launcher.resume_run(run)  # already live
+        launch.resume_run(run)  # already live
     assert store.wait_for(
         lambda: (follower.poll(), follower.records[-1]["step"] > stopped_at + 50)[1], 20
     )
-    launcher.stop_run(run)
+    launch.stop_run(run)
     assert wait_status(follower, {"stopped"})
     steps = [r["step"] for r in follower.records]
     assert steps == sorted(set(steps))
@@ -83,7 +83,7 @@ def test_stop_then_resume_continues_from_where_it_stopped(
 
 def test_follower_reads_only_new_complete_lines(tmp_path: Path) -> None:
     run = store.create_run(tiny(), tmp_path)
-    follower = launcher.RunFollower(run)
+    follower = watch.RunFollower(run)
     follower.poll()
     with run.metrics_path.open("a") as f:
         f.write(json.dumps({"step": 1}) + "\n" + '{"step": 2')  # a half-written line
@@ -102,7 +102,7 @@ def test_follower_rereads_a_rewritten_metrics_file(tmp_path: Path) -> None:
     for step in (10, 20, 30, 40):
         writer.append({"step": step})
     writer.close()
-    follower = launcher.RunFollower(run)
+    follower = watch.RunFollower(run)
     follower.poll()
     # A resume from the checkpoint at step 20 truncates, then appends again.
     writer = store.MetricsWriter(run.path, keep_through_step=20)
@@ -117,15 +117,13 @@ def test_follower_rereads_a_rewritten_metrics_file(tmp_path: Path) -> None:
 def test_dead_processes_are_crashed_not_running(tmp_path: Path) -> None:
     dead = 2**22 + 4321  # above the default pid_max: no such process
     here = socket.gethostname()
-    assert launcher.run_status({"status": "running", "pid": dead, "host": here}) == "crashed"
+    assert watch.run_status({"status": "running", "pid": dead, "host": here}) == "crashed"
+    assert watch.run_status({"status": launch.STARTING, "pid": dead, "host": here}) == "crashed"
     assert (
-        launcher.run_status({"status": launcher.STARTING, "pid": dead, "host": here}) == "crashed"
-    )
-    assert (
-        launcher.run_status({"status": launcher.STARTING, "pid": os.getpid(), "host": here})
+        watch.run_status({"status": launch.STARTING, "pid": os.getpid(), "host": here})
         == "starting"
     )
-    assert launcher.run_status({"status": "running", "pid": dead, "host": "elsewhere"}) == "running"
+    assert watch.run_status({"status": "running", "pid": dead, "host": "elsewhere"}) == "running"
 
 
 def test_live_runs_and_scanner_find_running_runs_only(tmp_path: Path) -> None:
@@ -139,8 +137,8 @@ def test_live_runs_and_scanner_find_running_runs_only(tmp_path: Path) -> None:
     dead = store.create_run(tiny(name="dead"), runs)
     store.update_summary(dead.path, pid=2**22 + 99, **here)
     store.create_run(tiny(name="created"), runs)  # made, never started: not live
-    assert [r.run_id for r in launcher.live_runs(runs)] == [live.run_id]
-    scanner = launcher.LiveRunScanner(runs)
+    assert [r.run_id for r in watch.live_runs(runs)] == [live.run_id]
+    scanner = watch.LiveRunScanner(runs)
     assert [r.run_id for r in scanner.scan()] == [live.run_id]
     store.update_summary(live.path, status="stopped")
     assert scanner.scan() == []
@@ -149,15 +147,15 @@ def test_live_runs_and_scanner_find_running_runs_only(tmp_path: Path) -> None:
 def test_tail_of_a_log(tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
     log.write_text("a\nb\r\nprogress 1\rprogress 2\n\nTraceback: boom\n")
-    assert launcher.tail(log, 2) == ["progress 2", "Traceback: boom"]
-    assert launcher.tail(tmp_path / "missing.txt") == []
+    assert watch.tail(log, 2) == ["progress 2", "Traceback: boom"]
+    assert watch.tail(tmp_path / "missing.txt") == []
 
 
 def test_run_command_waits_logs_and_kills_what_overruns(tmp_path: Path) -> None:
     log = tmp_path / "part.log"
-    code, wall = launcher.run_command(
+    code, wall = launch.run_command(
         [sys.executable, "-c", "print('hello'); raise SystemExit(3)"], log, 30
     )
     assert code == 3 and "hello" in log.read_text() and wall < 30
-    code, wall = launcher.run_command([sys.executable, "-c", "import time; time.sleep(60)"], log, 1)
+    code, wall = launch.run_command([sys.executable, "-c", "import time; time.sleep(60)"], log, 1)
     assert code == 124 and wall < 30

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grok_tui.config import load_preset
-from grok_tui.rundirs import launcher, ownership, store
+from grok_tui.rundirs import launch, ownership, store
 from tests.conftest import REPO
 from tests.support.processes import grok
 
@@ -54,7 +54,7 @@ def test_deleting_the_lock_file_never_lets_a_second_trainer_in(trainer) -> None:
     )
     assert proc.poll() is None
     # the trainer is still proven (the kernel's lock and the summary's identity) and stops
-    assert launcher.stop_run(run)
+    assert launch.stop_run(run)
     assert proc.wait(60) == 143  # SIGTERM: 128 + 15
     assert run.summary()["status"] == store.STOPPED
 
@@ -124,7 +124,7 @@ _TWO_FILESYSTEMS = textwrap.dedent(
     """
     import json, os, subprocess, sys, time
     from pathlib import Path
-    from grok_tui.rundirs import ownership, launcher, store
+    from grok_tui.rundirs import launch, ownership, store
 
     a, b = Path(sys.argv[1]), Path(sys.argv[2])
     for top in (a, b):  # the same entries made in the same order: the same inode numbers
@@ -151,7 +151,7 @@ _TWO_FILESYSTEMS = textwrap.dedent(
     out = {
         "same_inodes": all(same),
         "proven": ownership.live_holder(run.path) is not None,
-        "signalled": launcher.stop_run(run),
+        "signalled": launch.stop_run(run),
         "b_proven": ownership.live_holder(b / "run", recorded=me) is not None,
     }
     time.sleep(0.3)

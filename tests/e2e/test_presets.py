@@ -61,7 +61,7 @@ def test_cpu_siblings_are_found():
 @pytest.mark.slow
 @pytest.mark.parametrize(("path", "point"), _cases())
 def test_cpu_sibling_trains_a_short_run(path: Path, point: int | None):
-    from grok_tui.training.engine import train  # torch: imported only when a run is made
+    from grok_tui.training.loop import train  # torch: imported only when a run is made
 
     preset = _preset(path, point)
     assert preset.train.device == "cpu", f"{path.name}: a -cpu sibling pins train.device = 'cpu'"

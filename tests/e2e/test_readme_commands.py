@@ -24,7 +24,7 @@ import pytest
 
 from grok_tui import cli
 from grok_tui.config import load_preset
-from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.rundirs import runqueue, store
 from grok_tui.sweep import load_sweep
 from grok_tui.sweep.sweepdir import create_sweep_dir
 from grok_tui.training import runner
@@ -170,7 +170,7 @@ def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(app, "run_app", lambda runs_dir, dirs: opened.append(str(runs_dir)))
     monkeypatch.setattr(runqueue, "_started", {})
-    monkeypatch.setattr(launcher, "start_queue_runner", lambda runs_dir: 0)
+    monkeypatch.setattr(runqueue, "start_runner", lambda runs_dir: 0)
     monkeypatch.setattr(serve, "serve", lambda runs_dir, host, port: 0)  # no server
     monkeypatch.setattr(runner.StopFlag, "install", lambda self: None)
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}

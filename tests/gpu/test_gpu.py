@@ -16,7 +16,8 @@ import torch
 from grok_tui.config import load_preset
 from grok_tui.rundirs import store
 from grok_tui.training import runner
-from grok_tui.training.engine import build_trainer, train
+from grok_tui.training.loop import train
+from grok_tui.training.trainer import build_trainer
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 

@@ -19,8 +19,9 @@ import pytest
 
 from grok_tui import cli
 from grok_tui.cli import main
+from grok_tui.cli import train as cli_train
 from grok_tui.config import Preset, load_preset
-from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.rundirs import runqueue, store
 from grok_tui.training import runner
 from tests.conftest import REPO
 from tests.support.sinks import Collect
@@ -88,7 +89,7 @@ def test_device_goes_before_or_after_the_command(
     tiny_preset_path: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     monkeypatch.setattr(runqueue, "_started", {})
-    monkeypatch.setattr(launcher, "start_queue_runner", lambda runs_dir: os.getpid())
+    monkeypatch.setattr(runqueue, "start_runner", lambda runs_dir: os.getpid())
     runs = tmp_path / "runs"
     assert (
         main(["--device", "cpu", "queue", "add", str(tiny_preset_path), "--runs-dir", str(runs)])
@@ -111,9 +112,9 @@ def test_the_subcommand_forms_run_resume_and_tui(
     tiny_preset_path: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     calls: list[tuple] = []
-    monkeypatch.setattr(cli, "cmd_run", lambda *a: calls.append(("run", *a)) or 0)
-    monkeypatch.setattr(cli, "cmd_resume", lambda *a: calls.append(("resume", *a)) or 0)
-    monkeypatch.setattr(cli, "open_tui", lambda *a: calls.append(("tui", *a)) or 0)
+    monkeypatch.setattr(cli_train, "cmd_run", lambda *a: calls.append(("run", *a)) or 0)
+    monkeypatch.setattr(cli_train, "cmd_resume", lambda *a: calls.append(("resume", *a)) or 0)
+    monkeypatch.setattr(cli_train, "open_tui", lambda *a: calls.append(("tui", *a)) or 0)
     runs = tmp_path / "runs"
     assert (
         main(["run", str(tiny_preset_path), "--set", "train.steps=5", "--runs-dir", str(runs)]) == 0
@@ -241,7 +242,7 @@ def test_validate_run_and_queue_add_take_a_shipped_preset_s_name(
     assert "ok      quickstart: quickstart · add p=97" in out
     assert "ok      classic/nanda-p113: nanda-p113" in out and "sweep tiny-zip" in out
     calls: list[Path] = []
-    monkeypatch.setattr(cli, "cmd_run", lambda path, *rest: calls.append(path) or 0)
+    monkeypatch.setattr(cli_train, "cmd_run", lambda path, *rest: calls.append(path) or 0)
     assert main(["run", "quickstart", "--runs-dir", str(tmp_path)]) == 0
     assert main(["--run", "classic/nanda-p113", "--runs-dir", str(tmp_path)]) == 0
     assert [p.relative_to(REPO / "presets").as_posix() for p in calls] == [
@@ -249,7 +250,7 @@ def test_validate_run_and_queue_add_take_a_shipped_preset_s_name(
         "classic/nanda-p113.toml",
     ]
     monkeypatch.setattr(runqueue, "_started", {})
-    monkeypatch.setattr(launcher, "start_queue_runner", lambda runs_dir: os.getpid())
+    monkeypatch.setattr(runqueue, "start_runner", lambda runs_dir: os.getpid())
     assert main(["queue", "add", "quickstart", "--runs-dir", str(tmp_path / "q")]) == 0
     (entry,) = runqueue.read_queue(tmp_path / "q").entries
     assert store.RunDir(tmp_path / "q" / entry.run).load_preset().name == "quickstart"
@@ -401,9 +402,24 @@ def test_a_run_stopped_by_sigterm_exits_143(
     assert (got, summary["status"]) == (code, "stopped")
 
 
-def test_a_stopped_sweep_exits_as_its_signal_says(monkeypatch) -> None:
+def test_a_stopped_sweep_exits_as_its_signal_says(monkeypatch, handlers) -> None:
+    """The sweep's stop flag stops its executor and names the signal in the exit code."""
     from grok_tui.sweep import commands
 
-    assert commands._stop_code(130, lambda: "SIGTERM") == 143
-    assert commands._stop_code(130, lambda: "SIGINT") == 130
-    assert commands._stop_code(1, lambda: "SIGTERM") == 1  # a failure stays one
+    class Pool:
+        def __init__(self, *args, **kwargs) -> None:
+            self.stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    monkeypatch.setattr(commands, "ProcessExecutor", Pool)
+    cases = ((signal.SIGTERM, 130, 143), (signal.SIGINT, 130, 130), (signal.SIGTERM, 1, 1))
+    for sig, code, expected in cases:  # a failure stays one
+
+        def train(executor, stopped_by, sig=sig, code=code) -> int:
+            os.kill(os.getpid(), sig)
+            assert executor.stopped and stopped_by() == sig.name
+            return code
+
+        assert commands._train_with(None, 1, None, [], 1, io.StringIO(), train) == expected

@@ -483,7 +483,6 @@ def test_sweep_point_lines_are_printed_escaped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(commands, "ProcessExecutor", FailingExecutor)
-    monkeypatch.setattr(commands, "install_stop", lambda executor: lambda: "")
     assert main(["--run", str(evil_sweep_file), "--runs-dir", str(runs_dir)]) == 1
     captured = capsys.readouterr()
     assert_no_controls(captured.out, captured.err)

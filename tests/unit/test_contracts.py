@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-# Modules that may use the UI: the TUI itself and the command line that starts it.
-UI_SIDE = {"tui", "cli", "__main__"}
 
 
 def contracts() -> dict[str, dict]:
@@ -33,15 +31,55 @@ def test_the_import_contracts_hold() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_the_no_ui_contract_covers_every_module_outside_the_tui() -> None:
-    (rule4,) = [c for name, c in contracts().items() if "rule 4" in name]
-    modules = {
-        f"grok_tui.{m.name}"
-        for m in pkgutil.iter_modules(grok_tui.__path__)
-        if m.name not in UI_SIDE
-    }
-    assert set(rule4["source_modules"]) == modules
-    assert {"textual", "plotext", "grok_tui.tui"} <= set(rule4["forbidden_modules"])
+def test_every_module_is_in_a_layer_and_the_layers_are_the_design_s() -> None:
+    """The layers contract is exhaustive: a new top-level module must take its place."""
+    (layers,) = [c for c in contracts().values() if c["type"] == "layers"]
+    assert layers["exhaustive"] is True
+    assert layers["layers"] == [
+        "cli | notebook",
+        "tui",
+        "sweep | analysis | bench | export",
+        "training",
+        "rundirs",
+        "config",
+        "formats | errors | colours",
+        "files | text",
+    ]
+    top = {m.name for m in pkgutil.iter_modules(grok_tui.__path__)} - {"__main__"}
+    named = {n.strip() for layer in layers["layers"] for n in layer.split("|")}
+    assert top == named
+
+
+# One planted import per contract, each an arrow the design forbids.
+VIOLATIONS = {
+    "grok_tui/config/tasks.py": "import grok_tui.rundirs.store",  # layers: config below rundirs
+    "grok_tui/analysis/paths.py": "import grok_tui.sweep.labels",  # independence
+    "grok_tui/rundirs/curves.py": "import torch",  # run directories stay torch-free
+    "grok_tui/tui/catalog.py": "import grok_tui.training.losses",  # the TUI never trains
+    "grok_tui/training/losses.py": "import textual",  # nothing below the TUI draws a UI
+    "grok_tui/tui/views/__init__.py": "import textual",  # pure views
+    "grok_tui/tui/screens/help.py": "import grok_tui.tui.app",  # screens post messages
+}
+
+
+def test_each_contract_breaks_when_its_arrow_comes_back(tmp_path: Path) -> None:
+    """The contracts can fail: a copy of the package with one forbidden import planted
+    per contract breaks every one of them (lint-imports reads the copy, not the repo)."""
+    shutil.copytree(
+        REPO / "grok_tui", tmp_path / "grok_tui", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    for module, line in VIOLATIONS.items():
+        with (tmp_path / module).open("a") as handle:
+            handle.write(f"\n{line}  # planted\n")
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    tally = re.search(r"Contracts: (\d+) kept, (\d+) broken", result.stdout)
+    assert tally is not None, result.stdout[-3000:]
+    assert (int(tally[1]), int(tally[2])) == (0, len(contracts())), result.stdout[-3000:]
 
 
 def test_no_screen_or_widget_loads_torch() -> None:
@@ -90,7 +128,7 @@ def test_only_the_launcher_starts_processes() -> None:
     offenders = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for path in (REPO / "grok_tui").rglob("*.py")
-        if path.name != "launcher.py"
+        if path.name != "launch.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if starters.search(line)
     ]

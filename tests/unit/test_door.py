@@ -51,11 +51,12 @@ ALLOWED = {
     ("grok_tui/rundirs/ownership.py", ".open"): "reads /proc (locks, a process's stat and cmdline)",
     ("grok_tui/rundirs/threads.py", "open()"): "/proc and /sys: the kernel's CPU figures",
     ("grok_tui/sweep/report.py", "os.open"): "opens os.devnull to silence plotext's output",
-    ("grok_tui/cli.py", "os.open"): "opens os.devnull for stdout after a broken pipe",
+    ("grok_tui/cli/parser.py", "os.open"): "opens os.devnull for stdout after a broken pipe",
     ("grok_tui/bench/startup.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
     ("grok_tui/bench/shared_box.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
-    ("grok_tui/sweep/ray_executor.py", "tempfile.mkdtemp"): "a worker's private scratch run",
-    ("grok_tui/tui/screens/presets.py", "tempfile.mkdtemp"): "a private folder for a draft",
+    ("grok_tui/sweep/ray_executor/worker.py", "tempfile.mkdtemp"): "a worker's private scratch run",
+    ("grok_tui/tui/screens/presets/check.py", "tempfile.mkdtemp"): "a private folder to check",
+    ("grok_tui/tui/screens/presets/editor.py", "tempfile.mkdtemp"): "a private folder for a draft",
 }
 
 

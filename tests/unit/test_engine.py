@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
 import pytest
 import torch
 
 from grok_tui.config import PresetError, load_preset
+from grok_tui.errors import RunError
 from grok_tui.rundirs import store
+from grok_tui.training.batches import Batcher
 from grok_tui.training.checkpoint import load_checkpoint, load_snapshot, save_checkpoint
-from grok_tui.training.engine import Batcher, RunError, build_trainer, train
+from grok_tui.training.events import Events, Reporter
+from grok_tui.training.loop import train
 from grok_tui.training.runner import execute, load_resume
+from grok_tui.training.trainer import build_trainer
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 
@@ -86,7 +94,7 @@ def test_steps_per_s_is_smoothed_live_and_the_average_at_the_end(tiny_preset_pat
     # a clock where each evaluation interval takes longer than the one before
     ticks = iter(range(10**6))
     monkeypatch.setattr(
-        "grok_tui.training.engine.time.perf_counter", lambda: float(next(ticks)) ** 1.5
+        "grok_tui.training.events.time.perf_counter", lambda: float(next(ticks)) ** 1.5
     )
     sink = Rates()
     summary = train(load_preset(tiny_preset_path), [sink])
@@ -269,3 +277,40 @@ def test_kept_checkpoints_hold_the_weights_at_the_chosen_steps(tiny_preset_path,
     )
     with pytest.raises(PresetError, match="kept steps: 0, 20, 25, 40, 60"):
         load_snapshot(run.path, 30)
+
+
+def test_the_reporting_half_imports_without_torch():
+    """events.py is what a test double feeds made-up records through: no torch there."""
+    code = (
+        "import sys\n"
+        "import grok_tui.training.events\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_reporter_finds_the_events_of_made_up_records(tiny_preset_path):
+    """The fit and grok detection, the summary and the sinks' calls, without a model."""
+
+    @dataclass
+    class Made:
+        step: int = 0
+        events: Events = field(default_factory=Events)
+        elapsed_before: float = 0.0
+
+    tc = load_preset(tiny_preset_path).train
+    progress, sink = Made(), Collect()
+    reporter = Reporter(progress, [sink], tc, {"device": "cpu (made up)"}, resumed=False)
+    for step, train_acc, test_acc in [(0, 0.1, 0.0), (10, 1.0, 0.2), (20, 1.0, 0.99)]:
+        progress.step = step
+        record = {"step": step, "epoch": step, "train_acc": train_acc, "test_acc": test_acc}
+        reporter.emit({**record, "train_loss": 1.0, "test_loss": 2.0, "elapsed_s": 0.0})
+    summary = reporter.end("completed")
+    assert (summary["fit_step"], summary["grok_step"], summary["grok_gap"]) == (10, 20, 10)
+    assert summary["grok_step_precision"] == 10 and summary["device"] == "cpu (made up)"
+    assert [r["step"] for r in sink.records] == [0, 10, 20]
+    assert sink.end is not None and sink.end["status"] == "completed"

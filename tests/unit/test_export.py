@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import struct
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,10 @@ import pytest
 from grok_tui.cli import main
 from grok_tui.config import load_preset
 from grok_tui.export.table import csv_cell, varying_fields
-from grok_tui.export.tensorboard import crc32c, masked_crc
+from grok_tui.formats.tfevents import crc32c
 from grok_tui.rundirs import store
 from grok_tui.training.runner import execute
+from tests.support.tfevents import read_events
 
 
 def trained(tiny_preset_path: Path, runs: Path, *overrides: str) -> store.RunDir:
@@ -21,20 +21,6 @@ def trained(tiny_preset_path: Path, runs: Path, *overrides: str) -> store.RunDir
     run = store.create_run(preset, runs)
     execute(preset, run)
     return run
-
-
-def read_events(path: Path) -> list[bytes]:
-    """The records of a TFRecord file, every checksum verified."""
-    data, events, at = path.read_bytes(), [], 0
-    while at < len(data):
-        header = data[at : at + 8]
-        (length,) = struct.unpack("<Q", header)
-        assert struct.unpack("<I", data[at + 8 : at + 12])[0] == masked_crc(header)
-        body = data[at + 12 : at + 12 + length]
-        assert struct.unpack("<I", data[at + 12 + length : at + 16 + length])[0] == masked_crc(body)
-        events.append(body)
-        at += 16 + length
-    return events
 
 
 def test_one_csv_holds_every_record_with_what_set_each_run_apart(tiny_preset_path, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from grok_tui import files
 from grok_tui.cli import main
 from grok_tui.config import Preset
-from grok_tui.export.tensorboard import masked_crc
+from grok_tui.formats.tfevents import masked_crc
 from grok_tui.rundirs import store
 from grok_tui.tui import runtable
 

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from grok_tui.config import MLPConfig, PresetError, TransformerConfig, load_preset
-from grok_tui.training.engine import build_trainer, total_norm, train
+from grok_tui.training.loop import train
 from grok_tui.training.models import MLP, Transformer, build_model, count_parameters
 from grok_tui.training.models.mlp_step import FusedMLPStep
+from grok_tui.training.trainer import build_trainer, total_norm
 from tests.conftest import REPO
 
 VOCAB, SEQ, P = 13, 4, 11

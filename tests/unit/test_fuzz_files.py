@@ -32,12 +32,12 @@ from hypothesis import strategies as st
 
 from grok_tui.analysis import paths as analysis_paths
 from grok_tui.errors import UserError
-from grok_tui.rundirs import curves, launcher, ondisk, ownership, runqueue, store
+from grok_tui.rundirs import curves, ondisk, ownership, runqueue, store, watch
 from grok_tui.sweep import heatmap, read_sweep_dir
 from grok_tui.sweep.metrics import METRICS, report_rows
 from grok_tui.sweep.report import format_table, report_text
 from grok_tui.tui import runtable
-from grok_tui.tui.series import AxisOptions, run_curves
+from grok_tui.tui.views.curves import AxisOptions, run_curves
 from tests.support.crafted import (
     GRID_AXES,
     GRID_COORDS,
@@ -267,7 +267,7 @@ def test_summaries_read_or_are_unreadable_and_the_listings_hold(data: bytes, run
     assert rows["a-healthy"].status == store.COMPLETED
     assert rows["b-planted"].cell("note").startswith("unreadable: ") == (reason is not None)
 
-    follower = launcher.RunFollower(store.RunDir(planted))  # the live view's follower
+    follower = watch.RunFollower(store.RunDir(planted))  # the live view's follower
     follower.poll()
 
 
@@ -302,7 +302,7 @@ def test_records_are_validated_or_skipped_and_the_curves_draw(
     curves.test_acc_rise(records)
     curves.min_test_loss_step(records)
     curves.min_test_loss_epoch(records)
-    follower = launcher.RunFollower(run)
+    follower = watch.RunFollower(run)
     follower.poll()
     assert [r["step"] for r in follower.records] == [r["step"] for r in records]
     runtable.write_records_csv(records, runs.parent / "records.csv")

@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from grok_tui.config import PresetError, load_preset, preset_from_toml, with_overrides
+from grok_tui.errors import RunError
 from grok_tui.training import graphs
 from grok_tui.training.checkpoint import load_checkpoint, save_checkpoint
-from grok_tui.training.engine import RunError, build_trainer, train
+from grok_tui.training.loop import train
 from grok_tui.training.optim import lr_factor, lr_factor_tensor
+from grok_tui.training.trainer import build_trainer
 from tests.conftest import TINY_PRESET
 from tests.support.captures import DriftingCapture, EagerCapture, FailingCapture, FailingWarmUp
 from tests.support.sinks import Collect

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from grok_tui.config import MLPConfig, Preset, load_preset
+from grok_tui.errors import RunError
 from grok_tui.rundirs.store import RECORD_FIELDS
-from grok_tui.training.engine import RunError, build_trainer, resume_trainer, train
 from grok_tui.training.group import GroupTrainer, group_key, pack, train_group, ungroupable, why_not
 from grok_tui.training.group.grouping import differences
+from grok_tui.training.loop import train
+from grok_tui.training.trainer import build_trainer, resume_trainer
 from tests.conftest import REPO
 from tests.support.sinks import Collect
 

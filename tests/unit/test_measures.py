@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from grok_tui.config import PresetError, load_preset
-from grok_tui.training.engine import build_trainer, total_norm
 from grok_tui.training.measures import (
     ProgressMeasures,
     layer_norms,
@@ -16,6 +15,7 @@ from grok_tui.training.measures import (
     softmax_collapse,
     top_hessian_eigenvalue,
 )
+from grok_tui.training.trainer import build_trainer, total_norm
 from tests.conftest import REPO
 
 ALL = '["layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness"]'
@@ -90,7 +90,7 @@ def test_fourier_measures_refuse_tasks_without_z_p_structure():
 
 
 def test_measures_are_fields_of_the_records_at_their_steps():
-    from grok_tui.training.engine import train
+    from grok_tui.training.loop import train
 
     class Keep:
         def __init__(self) -> None:

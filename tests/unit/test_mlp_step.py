@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from grok_tui.config import Preset
-from grok_tui.training.engine import build_trainer
 from grok_tui.training.models import build_model
 from grok_tui.training.models.mlp_step import ACTIVATIONS, FusedMLPStep
+from grok_tui.training.trainer import build_trainer
 
 P = 11
 

@@ -23,7 +23,7 @@ from grok_tui.rundirs import curves, ondisk, ownership, runqueue, store
 from grok_tui.sweep import heatmap, read_sweep_dir
 from grok_tui.sweep.metrics import METRICS, report_rows
 from grok_tui.sweep.report import report_text
-from grok_tui.tui.series import AxisOptions, run_curves
+from grok_tui.tui.views.curves import AxisOptions, run_curves
 from tests.support.crafted import (
     GRID_AXES,
     GRID_COORDS,

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from grok_tui.config import MLPConfig, PresetError, RecurrentConfig, load_preset
-from grok_tui.training.engine import build_trainer, total_norm, train
+from grok_tui.training.loop import train
 from grok_tui.training.losses import stablemax, stablemax_cross_entropy
 from grok_tui.training.models import build_model, count_parameters
 from grok_tui.training.optim import orthogonalize_gradients
+from grok_tui.training.trainer import build_trainer, total_norm
 
 
 def test_stablemax_is_linear_above_zero_and_reciprocal_below():

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from grok_tui import cli
-from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.rundirs import launcher, ownership, runqueue, store
+from grok_tui.config import Preset, apply_overrides, devices, validate_preset
+from grok_tui.rundirs import launch, ownership, runqueue, store, watch
 from grok_tui.rundirs.runqueue import QueueEntry, QueueError, QueueState
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
-START_QUEUE_RUNNER = launcher.start_queue_runner  # the fixture below stands in for it
+START_QUEUE_RUNNER = runqueue.start_runner  # the fixture below stands in for it
 
 
 def tiny(name: str = "tiny", device: str = "cpu", steps: int = 60) -> Preset:
@@ -56,7 +56,7 @@ def no_runner_started(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         started.append(runs_dir)
         return os.getpid()  # alive: counts as the runner this process started
 
-    monkeypatch.setattr(launcher, "start_queue_runner", start)
+    monkeypatch.setattr(runqueue, "start_runner", start)
     return started
 
 
@@ -74,7 +74,7 @@ def test_enqueue_makes_a_queued_run_directory_and_appends_it_in_order(tmp_path: 
     # queued is a status of its own: neither live nor finished, never crashed
     assert store.effective_status(summary, a.run.path) == "queued"
     assert [info.status for info in store.list_runs(runs)] == ["queued", "queued"]
-    assert launcher.live_runs(runs) == []
+    assert watch.live_runs(runs) == []
 
 
 def test_a_device_given_when_queueing_is_frozen_into_the_preset(tmp_path: Path) -> None:
@@ -90,11 +90,11 @@ def test_device_keys_name_one_slot_pool_per_device(
 ) -> None:
     assert runqueue.device_key("cuda") == runqueue.device_key("cuda:0") == "cuda:0"
     assert runqueue.device_key("cpu (fake)") == "cpu"  # a summary's label with words after
-    monkeypatch.setattr(runqueue, "NVIDIA_DEVICE", str(tmp_path / "none"))
+    monkeypatch.setattr(devices, "NVIDIA_DEVICE", str(tmp_path / "none"))
     monkeypatch.setattr(runqueue.sys, "platform", "linux")
     assert runqueue.device_key("auto") == "cpu"
     (tmp_path / "nvidiactl").touch()
-    monkeypatch.setattr(runqueue, "NVIDIA_DEVICE", str(tmp_path / "nvidiactl"))
+    monkeypatch.setattr(devices, "NVIDIA_DEVICE", str(tmp_path / "nvidiactl"))
     assert runqueue.device_key("auto") == "cuda:0"
 
 
@@ -306,7 +306,7 @@ def test_a_second_runner_ends_at_once_and_a_damaged_queue_ends_the_runner(
 def test_ensure_runner_starts_one_only_when_runs_wait_and_none_serves(
     tmp_path: Path, no_runner_started: list[Path]
 ) -> None:
-    start = launcher.start_queue_runner
+    start = runqueue.start_runner
     assert runqueue.ensure_runner(tmp_path, start) is None  # no queue at all
     runqueue.set_slots(tmp_path, "cpu", 1)
     assert runqueue.ensure_runner(tmp_path, start) is None  # an empty queue
@@ -374,9 +374,9 @@ def test_the_queue_command_says_what_is_wrong_in_one_line(
 def test_queued_runs_train_one_after_another_in_real_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The runner (in a thread here) starts the fake trainer through the launcher, one
+    """The runner (in a thread here) starts the fake trainer through rundirs/launch.py, one
     run per cpu slot, each as the last ends; then it ends."""
-    monkeypatch.setattr(launcher, "RUN_COMMAND", FAKE)
+    monkeypatch.setattr(launch, "RUN_COMMAND", FAKE)
     monkeypatch.setenv("GROK_FAKE_DELAY", "0.01")
     runs = tmp_path / "runs"
     ids = fill(runs, "a", "b", "c")
@@ -384,8 +384,8 @@ def test_queued_runs_train_one_after_another_in_real_processes(
     live_at_start: list[int] = []
 
     def start(run: store.RunDir) -> int:
-        live_at_start.append(len(launcher.live_runs(runs)))
-        return launcher.resume_run(run)
+        live_at_start.append(len(watch.live_runs(runs)))
+        return launch.resume_run(run)
 
     runner = threading.Thread(
         target=lambda: result.setdefault(
@@ -416,13 +416,13 @@ def test_a_detached_runner_serves_until_stopped_or_the_queue_is_empty(tmp_path: 
         pids.append(START_QUEUE_RUNNER(runs))
         assert store.wait_for(lambda: runqueue.runner_pid(runs) == pids[0], 20)
         assert not runqueue.wants_runner(runs)
-        assert launcher.stop_queue_runner(runs)
-        assert launcher.wait_until_gone(pids[0], 20)
+        assert runqueue.stop_runner(runs)
+        assert launch.wait_until_gone(pids[0], 20)
         assert queued_ids(runs) == [a] and runqueue.wants_runner(runs)
         pids.append(START_QUEUE_RUNNER(runs))
         assert store.wait_for(lambda: runqueue.runner_pid(runs) == pids[1], 20)
         runqueue.remove(runs, a)
-        assert launcher.wait_until_gone(pids[1], 20)
+        assert launch.wait_until_gone(pids[1], 20)
     finally:
         for pid in pids:
             if ownership.pid_alive(pid):

@@ -10,7 +10,7 @@ import pytest
 
 from grok_tui.cli import main
 from grok_tui.config import Preset, apply_overrides, validate_preset
-from grok_tui.rundirs import launcher, runqueue, store
+from grok_tui.rundirs import launch, runqueue, store
 
 FAKE = [sys.executable, "-m", "tests.support.fake_trainer"]
 
@@ -49,7 +49,7 @@ def _link(run: store.RunDir, outside: Path) -> None:  # replaced by a link: neve
 def test_a_queued_run_whose_preset_became_unreadable_fails_saying_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, damage, reason
 ) -> None:
-    monkeypatch.setattr(launcher, "RUN_COMMAND", FAKE)  # the good run: fast, no torch
+    monkeypatch.setattr(launch, "RUN_COMMAND", FAKE)  # the good run: fast, no torch
     monkeypatch.setenv("GROK_FAKE_DELAY", "0.01")
     runs = tmp_path / "runs"
     bad = runqueue.enqueue(runs, tiny("bad")).run

@@ -34,18 +34,18 @@ def test_a_run_that_does_not_fit_its_device_fails_with_a_clear_message(
     import torch
 
     from grok_tui.config import load_preset
-    from grok_tui.training import engine, runner
+    from grok_tui.training import loop, runner
 
     preset = load_preset(tiny_preset_path)
     run = store.create_run(preset, tmp_path)
-    real_train = engine.train
+    real_train = loop.train
 
     def train_then_run_out(preset, sinks, **kw):
         sinks = list(sinks)
         real_train(preset, sinks, **kw)  # records and a checkpoint are on disk
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(engine, "train", train_then_run_out)
+    monkeypatch.setattr(loop, "train", train_then_run_out)
     with runner.claim(run):
         code, summary = runner.execute(preset, run)
     assert code == runner.EXIT_FAILED and summary["status"] == "failed"
@@ -58,7 +58,7 @@ def test_a_run_that_does_not_fit_its_device_fails_with_a_clear_message(
 
 
 def test_the_tui_names_the_gpu_a_run_trains_on(tmp_path):
-    from grok_tui.rundirs.launcher import RunFollower
+    from grok_tui.rundirs.watch import RunFollower
     from grok_tui.tui.screens.live import status_text
     from grok_tui.tui.screens.run import run_heading
 

@@ -15,6 +15,7 @@ import torch
 from grok_tui.config import Preset
 from grok_tui.rundirs import store, threads
 from grok_tui.rundirs.threads import Machine, ThreadShare, live_cpu_runs, share
+from grok_tui.training.torch_threads import thread_share, torch_threads
 
 MACHINE = Machine  # the real class, also while a test puts a FakeBox in its place
 QUICKSTART = {"device": "cpu", "param_count": 156_000, "batch_size": 512}  # ~19 threads' work
@@ -106,7 +107,9 @@ class FakeBox:
         )
 
     def share(self, runs: Path, **kwargs) -> ThreadShare:
-        return ThreadShare(runs, machine=self.machine(), apply=self.applied.append, **kwargs)
+        return ThreadShare(
+            runs, machine=self.machine(), apply=self.applied.append, current=torch_threads, **kwargs
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +239,7 @@ def test_a_run_beside_busy_processes_sets_torch_to_one_thread(tmp_path, monkeypa
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     before = torch.get_num_threads()
     try:
-        sink = ThreadShare(tmp_path)
+        sink = thread_share(tmp_path)  # the trainer's: torch's threads
         box.run(0.5, others=2.0)
         sink.on_start(QUICKSTART)
         box.run(10.0, others=2.0)
@@ -341,7 +344,7 @@ def test_the_progress_line_says_the_threads_and_why_when_they_change():
 
 
 def test_the_live_status_line_says_a_cpu_run_s_threads(tmp_path):
-    from grok_tui.rundirs.launcher import RunFollower
+    from grok_tui.rundirs.watch import RunFollower
     from grok_tui.tui.screens.live import status_text
 
     run = fake_run(tmp_path, "a", status="completed", device="cpu", threads={"n": 2, "why": "x"})

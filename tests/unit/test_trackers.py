@@ -114,7 +114,7 @@ def test_a_resumed_run_continues_its_tensorboard_curves_without_doubles(tiny_pre
 
 
 def test_the_event_files_are_valid_tfrecords_without_tensorboard(tiny_preset_path, runs_dir):
-    from tests.unit.test_export import read_events
+    from tests.support.tfevents import read_events
 
     preset = tiny(tiny_preset_path, "tensorboard")
     run = store.create_run(preset, runs_dir)

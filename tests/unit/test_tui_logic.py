@@ -11,13 +11,14 @@ from pathlib import Path
 from grok_tui.config import Preset, apply_overrides
 from grok_tui.rundirs import store
 from grok_tui.text import format_duration
-from grok_tui.tui import catalog, runtable, series
-from grok_tui.tui.series import AxisOptions
+from grok_tui.tui import catalog, runtable
+from grok_tui.tui.views import curves, ticks
+from grok_tui.tui.views.curves import AxisOptions
 
 
 def test_pure_modules_load_neither_textual_nor_torch() -> None:
     code = (
-        "import sys, grok_tui.tui.series, grok_tui.tui.runtable, grok_tui.tui.catalog, grok_tui.rundirs.launcher;"
+        "import sys, grok_tui.tui.views.plotted, grok_tui.tui.views.layout, grok_tui.tui.views.pacing, grok_tui.tui.runtable, grok_tui.tui.catalog, grok_tui.rundirs.launch, grok_tui.rundirs.watch;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'textual', 'plotext'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -30,7 +31,7 @@ def test_pure_modules_load_neither_textual_nor_torch() -> None:
 def test_downsample_bounds_points_and_keeps_extremes_and_last() -> None:
     pts = [(float(i), math.sin(i / 50)) for i in range(100_000)]
     pts[31_337] = (31_337.0, 5.0)  # a spike must survive
-    out = series.downsample(pts, 200)
+    out = curves.downsample(pts, 200)
     assert len(out) <= 201
     assert (31_337.0, 5.0) in out
     assert out[-1] == pts[-1]
@@ -39,38 +40,38 @@ def test_downsample_bounds_points_and_keeps_extremes_and_last() -> None:
 
 def test_downsample_leaves_short_series_alone() -> None:
     pts = [(0.0, 1.0), (1.0, 2.0)]
-    assert series.downsample(pts, 100) == pts
+    assert curves.downsample(pts, 100) == pts
 
 
 def test_ema_is_debiased_and_off_at_zero() -> None:
     pts = [(float(i), 1.0) for i in range(10)]
-    assert series.ema(pts, 0.9) == pts  # a constant stays constant from the first point
-    assert series.ema(pts, 0.0) == pts
+    assert curves.ema(pts, 0.9) == pts  # a constant stays constant from the first point
+    assert curves.ema(pts, 0.0) == pts
     noisy = [(float(i), (-1.0) ** i) for i in range(200)]
-    assert abs(series.ema(noisy, 0.9)[-1][1]) < 0.2
+    assert abs(curves.ema(noisy, 0.9)[-1][1]) < 0.2
 
 
 def test_log_ticks_label_plain_values_within_range() -> None:
-    positions, labels = series.log_ticks(math.log10(0.002), math.log10(5.0))
+    positions, labels = ticks.log_ticks(math.log10(0.002), math.log10(5.0))
     assert labels[0] in ("2e-3", "5e-3", "0.01") and "0.1" in labels and "1" in labels
     assert all(math.log10(0.002) - 1e-9 <= p <= math.log10(5.0) + 1e-9 for p in positions)
     assert len(positions) <= 6
-    assert series.log_ticks(0.0, 0.0)[1]  # a flat curve still gets a label
-    positions, labels = series.log_ticks(math.log10(4.3), math.log10(4.9))  # within a decade
+    assert ticks.log_ticks(0.0, 0.0)[1]  # a flat curve still gets a label
+    positions, labels = ticks.log_ticks(math.log10(4.3), math.log10(4.9))  # within a decade
     assert len(labels) >= 2 and all(4.3 <= 10**p <= 4.9 for p in positions)
 
 
 def test_nice_ticks_and_numbers() -> None:
-    assert series.nice_ticks(0, 100, 5) == [0, 20, 40, 60, 80, 100]
-    assert series.format_number(1500) == "1.5k"
-    assert series.format_number(20000) == "20k"
-    assert series.format_number(0.25) == "0.25"
-    assert series.format_number(2_500_000) == "2.5M"
+    assert ticks.nice_ticks(0, 100, 5) == [0, 20, 40, 60, 80, 100]
+    assert ticks.format_number(1500) == "1.5k"
+    assert ticks.format_number(20000) == "20k"
+    assert ticks.format_number(0.25) == "0.25"
+    assert ticks.format_number(2_500_000) == "2.5M"
 
 
 def test_eta_and_duration() -> None:
-    assert series.eta_seconds({"steps": 1000, "step": 400, "steps_per_s": 100.0}) == 6.0
-    assert series.eta_seconds({"steps": 1000, "step": 400}) is None
+    assert curves.eta_seconds({"steps": 1000, "step": 400, "steps_per_s": 100.0}) == 6.0
+    assert curves.eta_seconds({"steps": 1000, "step": 400}) is None
     assert format_duration(5) == "5s"
     assert format_duration(245) == "4m05s"
     assert format_duration(7620) == "2h07m"
@@ -79,12 +80,12 @@ def test_eta_and_duration() -> None:
 
 def test_run_colours_are_stable_and_distinct() -> None:
     ids = [f"run-{i}" for i in range(8)]
-    first, again = series.run_colours(ids), series.run_colours(ids)
+    first, again = curves.run_colours(ids), curves.run_colours(ids)
     assert first == again
     assert len(set(first.values())) == len(ids)
     # a run keeps its colour when shown with others that do not collide with it
-    alone = series.run_colours(["run-3"])
-    assert alone["run-3"] in series.PALETTE
+    alone = curves.run_colours(["run-3"])
+    assert alone["run-3"] in curves.PALETTE
 
 
 def test_run_curves_smoothing_keeps_raw_and_marks_events() -> None:
@@ -100,24 +101,24 @@ def test_run_curves_smoothing_keeps_raw_and_marks_events() -> None:
         for s in range(0, 300, 10)
     ]
     summary = {"fit_step": 100, "grok_step": None}
-    plain = series.run_curves(records, summary, AxisOptions())
+    plain = curves.run_curves(records, summary, AxisOptions())
     assert [s.name for s in plain.acc] == ["train", "test"]
     assert [m.label for m in plain.marks] == ["fit 100"]
-    smooth = series.run_curves(records, summary, AxisOptions(smoothing=0.6))
+    smooth = curves.run_curves(records, summary, AxisOptions(smoothing=0.6))
     assert [s.name for s in smooth.acc] == ["train (raw)", "train", "test (raw)", "test"]
     assert smooth.acc[0].faint and not smooth.acc[1].faint
     assert smooth.acc[0].points == plain.acc[0].points  # raw stays as it was
     # loss is plotted as log10
     assert plain.loss[1].points[0][1] == math.log10(2.0)
-    timed = series.run_curves(records, summary, AxisOptions(x_key="elapsed_s"))
+    timed = curves.run_curves(records, summary, AxisOptions(x_key="elapsed_s"))
     assert timed.x_label == "wall time (s)"
     assert timed.marks[0].x == 10.0  # the fit mark sits at the wall time of step 100
 
 
 def test_points_skip_missing_and_nan() -> None:
     records = [{"step": 1, "test_loss": float("nan")}, {"step": 2, "test_loss": 0.5}, {"step": 3}]
-    assert series.points(records, "step", "test_loss") == [(2.0, 0.5)]
-    assert series.log10_points([(1.0, 0.0), (2.0, 10.0)]) == [(2.0, 1.0)]
+    assert curves.points(records, "step", "test_loss") == [(2.0, 0.5)]
+    assert curves.log10_points([(1.0, 0.0), (2.0, 10.0)]) == [(2.0, 1.0)]
 
 
 # -- runtable ------------------------------------------------------------------------------
@@ -323,11 +324,11 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(tmp_path: Path) -> No
 def test_a_legend_that_does_not_fit_moves_its_marks_down_and_cuts_long_names() -> None:
     names = ["20261128-081500-000-quickstart-with-a-long-name", "baseline"]
     marks = ["fit 650", "grok 3350"]
-    top, top_marks, bottom = series.split_legend("accuracy", names, marks, 200)
+    top, top_marks, bottom = curves.split_legend("accuracy", names, marks, 200)
     assert (top, top_marks, bottom) == (names, marks, [])  # wide: all on top
-    top, top_marks, bottom = series.split_legend("accuracy", names, marks, 60)
+    top, top_marks, bottom = curves.split_legend("accuracy", names, marks, 60)
     assert top_marks == [] and bottom == marks  # the grok mark is never cut off
     assert len("accuracy") + sum(len(n) + 4 for n in top) <= 60 - 4
     assert top[0].endswith("…") and top[1] == "baseline"
-    top, _, bottom = series.split_legend("loss (log)", names * 5, marks, 40)
+    top, _, bottom = curves.split_legend("loss (log)", names * 5, marks, 40)
     assert bottom == marks and sum(len(n) + 4 for n in top) <= 40 - 4 - len("loss (log)")
