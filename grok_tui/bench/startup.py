@@ -54,7 +54,7 @@ def curve_record(step: int, steps: int, elapsed: float) -> dict[str, Any]:
     test_acc = 0.02 + 0.98 / (1 + math.exp(-(step - grok) / width))
     return {
         "step": step,
-        "epoch": step / 10,
+        "epoch": step // 10,
         "train_loss": max(1e-4, -math.log(max(train_acc, 1e-4)) + 1e-4),
         "train_acc": train_acc,
         "test_loss": max(1e-4, -math.log(max(test_acc, 1e-4)) + 1e-4),

@@ -54,7 +54,7 @@ def test_start_run_creates_the_directory_then_trains_detached(
     )  # its own session: a hang-up of the TUI spares it
     follower = watch.RunFollower(run)
     assert wait_status(follower, {"completed"})
-    assert [r["step"] for r in follower.records] == list(range(10, 201, 10))
+    assert [r["step"] for r in follower.records] == list(range(0, 201, 10))  # step 0 too
     assert "fake trainer" in run.log_path.read_text()
 
 

@@ -1,92 +1,79 @@
-"""A test double of the trainer: writes grokking-shaped records, fast and without torch.
+"""A test double of the trainer: makes up grokking-shaped records, fast and without torch.
 
 ``python -m tests.support.fake_trainer RUN_DIR`` (the repository root on sys.path: the
-current directory, or PYTHONPATH as launch.spawn sets it) behaves like
-``grok-tui --resume RUN_DIR`` as far as the run directory goes (records, summary,
-SIGTERM -> stopped and exit 143 (130 after SIGINT), continue from the last record) but computes nothing and
-never imports torch. GROK_FAKE_DELAY sets the seconds between evaluations (default 0.05).
-Its records are those of the start-up bench (grok_tui.bench.startup.curve_record).
+current directory, or PYTHONPATH as launch.spawn sets it) is ``grok-tui --resume
+RUN_DIR`` with the model replaced by a formula: the records are those of the start-up
+bench (grok_tui.bench.startup.curve_record), and everything else is the product's own
+code, so the TUI tests exercise the product and not the double: the lock
+(runner.claim), the stop flag (SIGTERM -> stopped and exit 143, 130 after SIGINT),
+the reporting (training.events.Reporter: fit and grok detection, the smoothed rate,
+the summary) and the run directory's sink (runner.RunDirSink: records, summary, a
+resume that continues from the last record). GROK_FAKE_DELAY sets the seconds between
+evaluations (default 0.05).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from grok_tui.bench.startup import curve_record
-from grok_tui.rundirs import ownership, store
+from grok_tui.errors import UserError
+from grok_tui.rundirs import store
+from grok_tui.rundirs.stopping import StopFlag
+from grok_tui.training import runner
+from grok_tui.training.events import Events, Reporter
 
-_stop = 0  # the signal that asked for the stop
 
+@dataclass
+class FakeProgress:
+    """Where the made-up run stands (events.Progress)."""
 
-def _on_signal(signum: int, frame: Any) -> None:
-    global _stop
-    _stop = signum
+    step: int = 0
+    events: Events = field(default_factory=Events)
+    elapsed_before: float = 0.0
 
 
 def main(argv: list[str]) -> int:
     run = store.RunDir(Path(argv[0]))
     try:
-        lock = run.lock.acquire()  # one writer per run, as the real trainer
-    except ownership.LockedError as exc:
+        lock = runner.claim(run)  # one writer per run, as the real trainer
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    preset = store.read_run_preset_raw(run)
     summary = run.summary()
-    # the summary has the total (an epochs preset's preset.toml has no steps)
-    steps = int(summary.get("steps") or preset.get("train", {}).get("steps", 1000))
-    every = int(preset.get("train", {}).get("eval_every", 100))
-    delay = float(os.environ.get("GROK_FAKE_DELAY", "0.05"))
     if summary.get("status") == store.COMPLETED:
         print("already completed", file=sys.stderr)
         return 2
+    preset = store.load_run_preset(run)
+    # the summary has the total (an epochs preset's preset.toml has no steps)
+    steps = int(summary.get("steps") or preset.train.steps)
+    train = preset.train.model_copy(update={"steps": steps})
+    delay = float(os.environ.get("GROK_FAKE_DELAY", "0.05"))
     records = run.records()
-    step = records[-1]["step"] if records else 0
-    elapsed0 = records[-1]["elapsed_s"] if records else 0.0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _on_signal)
-    me = ownership.my_identity()
-    summary.update(
-        status=store.RUNNING,
-        pid=me.pid,
-        host=me.host,
-        owner=me.as_dict(),
-        started_at=summary.get("started_at") or store.now_iso(),
-        ended_at=None,
-        device="cpu (fake)",
-        steps=steps,
-    )
-    store.write_summary(run.path, summary)
-    writer = store.MetricsWriter(run.path)
-    start = time.monotonic()
-    print(f"fake trainer: {run.run_id} from step {step}", flush=True)
-    while step < steps and not _stop:
+    progress = FakeProgress()
+    for record in records:  # what a checkpoint's events would hold
+        progress.events.update(record, train.fit_threshold, train.grok_threshold)
+    if records:
+        progress.step, progress.elapsed_before = records[-1]["step"], records[-1]["elapsed_s"]
+    stop = StopFlag()
+    stop.install()
+    sink = runner.RunDirSink(run, resumed_step=progress.step if records else None)
+    reporter = Reporter(progress, [sink], train, {"device": "cpu (fake)"}, resumed=bool(records))
+    print(f"fake trainer: {run.run_id} from step {progress.step}", flush=True)
+    if not records:
+        reporter.emit(curve_record(0, steps, 0.0))
+    while progress.step < steps and not stop():
         time.sleep(delay)
-        step = min(steps, step + every)
-        elapsed = elapsed0 + time.monotonic() - start
-        record = curve_record(step, steps, elapsed)
-        writer.append(record)
-        summary.update(step=step, elapsed_s=elapsed, steps_per_s=every / max(delay, 1e-3))
-        if summary.get("fit_step") is None and record["train_acc"] >= 0.99:
-            summary["fit_step"] = step
-        if summary.get("grok_step") is None and record["test_acc"] >= 0.99:
-            summary["grok_step"] = step
-            summary["grok_gap"] = step - (summary.get("fit_step") or step)
-        if record["test_acc"] > (summary.get("best_test_acc") or 0):
-            summary.update(best_test_acc=record["test_acc"], best_test_acc_step=step)
-        summary["final"] = {
-            k: record[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss")
-        }
-        store.write_summary(run.path, summary)
-    writer.close()
-    summary.update(status=store.STOPPED if _stop else store.COMPLETED, ended_at=store.now_iso())
-    store.write_summary(run.path, summary)
+        progress.step = min(steps, progress.step + train.eval_every)
+        reporter.emit(curve_record(progress.step, steps, reporter.elapsed()))
+    status = store.STOPPED if stop() else store.COMPLETED
+    reporter.end(status)
     lock.release()
-    return 128 + _stop if _stop else 0  # as the trainer: 130 after SIGINT, 143 after SIGTERM
+    return stop.exit_code(runner.end_code(status))
 
 
 if __name__ == "__main__":
