@@ -60,3 +60,32 @@ def pytest_configure(config: pytest.Config) -> None:
         except ImportError:  # pragma: no cover
             return
         torch.set_num_threads(1)
+
+
+# What starts a process of the product: a trainer (real or the tests' fake), a sweep, the
+# queue runner, a terminal. launch.py is the only module that does (test_contracts).
+PROCESS_STARTERS = ("spawn", "spawn_on_terminal", "run_command")
+
+
+@pytest.fixture(autouse=True)
+def _processes_belong_to_the_slow_tier(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiers by behaviour: a test that starts a process (a fake trainer is a process too)
+    is in the slow tier, whatever its speed on a quiet machine; in the quick tier the
+    process starters fail the test and say so."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("gpu"):
+        return
+    from grok_tui.rundirs import launch
+
+    def refuse(name: str) -> object:
+        def starter(*args: object, **kwargs: object) -> None:
+            pytest.fail(
+                f"{request.node.nodeid} starts a process (launch.{name}): mark it slow",
+                pytrace=False,
+            )
+
+        return starter
+
+    for name in PROCESS_STARTERS:
+        monkeypatch.setattr(launch, name, refuse(name))

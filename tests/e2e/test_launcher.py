@@ -40,6 +40,7 @@ def wait_status(follower: watch.RunFollower, wanted: set[str], timeout: float = 
     return store.wait_for(lambda: (follower.poll(), follower.status in wanted)[1], timeout)
 
 
+@pytest.mark.slow  # starts processes
 def test_start_run_creates_the_directory_then_trains_detached(
     tmp_path: Path, fake_trainer: None
 ) -> None:
@@ -58,6 +59,7 @@ def test_start_run_creates_the_directory_then_trains_detached(
     assert "fake trainer" in run.log_path.read_text()
 
 
+@pytest.mark.slow  # starts processes
 def test_stop_then_resume_continues_from_where_it_stopped(
     tmp_path: Path, fake_trainer: None
 ) -> None:
@@ -151,6 +153,7 @@ def test_tail_of_a_log(tmp_path: Path) -> None:
     assert watch.tail(tmp_path / "missing.txt") == []
 
 
+@pytest.mark.slow  # starts processes
 def test_run_command_waits_logs_and_kills_what_overruns(tmp_path: Path) -> None:
     log = tmp_path / "part.log"
     code, wall = launch.run_command(

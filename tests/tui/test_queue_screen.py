@@ -121,6 +121,7 @@ def test_history_queues_a_re_run_and_lists_queued_runs(env: TuiEnv) -> None:
     drive(app, script, notes)
 
 
+@pytest.mark.slow  # starts processes
 def test_run_now_takes_an_entry_out_of_the_queue_and_starts_it(env: TuiEnv) -> None:
     runs: Path = env.runs
     runqueue.set_slots(runs, "cpu", 0)

@@ -222,6 +222,7 @@ def test_run_from_presets_shows_growing_curves_then_stop_and_resume(env: TuiEnv)
     drive(app, script)
 
 
+@pytest.mark.slow  # starts processes
 def test_a_run_started_in_another_shell_shows_up_live(env: TuiEnv) -> None:
     run = launch.start_run(
         tiny_preset("elsewhere", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER
@@ -260,6 +261,7 @@ def test_live_whose_children_are_gone_when_its_mount_arrives_does_not_crash(
     drive(app, script)
 
 
+@pytest.mark.slow  # starts processes
 def test_quit_with_a_live_run_asks_and_leaves_it_running_by_default(env: TuiEnv) -> None:
     run = launch.start_run(
         tiny_preset("keep", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER
@@ -768,6 +770,7 @@ def test_history_at_80_columns_shows_each_run_s_outcome_and_end_goes_to_the_last
     drive(app, script, size=(80, 24))
 
 
+@pytest.mark.slow  # starts processes
 def test_the_app_opens_on_live_when_runs_are_training(env: TuiEnv) -> None:
     run = launch.start_run(
         tiny_preset("early", **{"train.steps": 100000}), env.runs, command=FAKE_TRAINER

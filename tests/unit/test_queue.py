@@ -371,6 +371,7 @@ def test_the_queue_command_says_what_is_wrong_in_one_line(
 # -- real processes ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts processes
 def test_queued_runs_train_one_after_another_in_real_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -404,6 +405,7 @@ def test_queued_runs_train_one_after_another_in_real_processes(
     assert queued_ids(runs) == []
 
 
+@pytest.mark.slow  # starts processes
 def test_a_detached_runner_serves_until_stopped_or_the_queue_is_empty(tmp_path: Path) -> None:
     """`grok-tui queue run` as the TUI starts it: it takes the runner lock and waits while
     the only device is paused; stopped, it leaves the queue as it was; a second one ends

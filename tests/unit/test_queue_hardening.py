@@ -46,6 +46,7 @@ def _link(run: store.RunDir, outside: Path) -> None:  # replaced by a link: neve
     ],
     ids=["syntax", "schema", "link"],
 )
+@pytest.mark.slow  # starts processes
 def test_a_queued_run_whose_preset_became_unreadable_fails_saying_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, damage, reason
 ) -> None:

@@ -468,6 +468,7 @@ def test_deleted_points_are_recreated_on_resume(sweep_file, runs_dir):
 FAIL = "import sys; print('error: no such device'); sys.exit(2)"
 
 
+@pytest.mark.slow  # starts processes
 def test_a_point_that_fails_before_training_is_marked_failed_and_retried(sweep_file, runs_dir):
     sweep = load_sweep(sweep_file)
     sweep_dir = create_sweep_dir(sweep, sweep.points(), runs_dir)

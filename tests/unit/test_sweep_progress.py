@@ -176,6 +176,7 @@ def test_a_broken_progress_line_never_stops_the_sweep(tmp_path):
 SLEEP = "import time; time.sleep(0.4)"
 
 
+@pytest.mark.slow  # starts processes
 def test_the_executor_feeds_the_progress_line_while_points_run(tmp_path, runs_dir):
     two = 'extends = "tiny.toml"\n[sweep]\n"train.seed" = [0, 1]\n'
     sweep_file = write_sweep(tmp_path, "two.toml", two)

@@ -353,6 +353,7 @@ def test_the_live_status_line_says_a_cpu_run_s_threads(tmp_path):
     assert "· cpu 2 threads" in status_text(follower).plain
 
 
+@pytest.mark.slow  # starts processes
 def test_the_shared_box_bench_sums_up_rounds_and_kills_its_busy_loops(tmp_path):
     from grok_tui.bench import shared_box
 
