@@ -20,7 +20,8 @@ TEST_WORKERS ?= 2
 
 # Two tiers. `make test` is the quick one: no test that starts a process (a trainer, real
 # or the tests' fake, a sweep, the queue runner, Ray or a terminal: tests/conftest.py fails
-# a quick test that does), and none that takes 5 s or more on an idle 2-core machine. `make test-slow` runs those (marked `slow`). CI (.ci/run) runs both.
+# a quick test that does), and none that takes 5 s or more on an idle 2-core machine.
+# `make test-slow` runs those (marked `slow`). CI (.ci/run) runs both.
 # Where Python is told not to write bytecode (PYTHONDONTWRITEBYTECODE, as on the CI
 # machines), every worker would compile every module, and rewrite every test module's
 # asserts, on every run (~7 CPU-s each): the test targets let Python write them (to
