@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from grok_tui.config import devices
+
 BENCH_HELP = (
     "Steps/s of the engine against a training loop written the common way, "
     "on the report's transformer and MLP configurations."
@@ -116,7 +118,7 @@ def bench_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def gpu_check_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     device = args.device or "cuda"
-    if not device.startswith("cuda") or args.steps < 100:
+    if not devices.is_cuda(device) or args.steps < 100:
         parser.error("--device must be cuda or cuda:N and --steps at least 100")
     from grok_tui.bench.gpu_check import gpu_check_command
 

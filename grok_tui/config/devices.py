@@ -27,6 +27,11 @@ def is_device_name(text: str) -> bool:
     return DEVICE_NAME.fullmatch(text) is not None
 
 
+def is_cuda(text: str) -> bool:
+    """``cuda`` or ``cuda:N``: what a GPU-only command (gpu-check, bench --capture) takes."""
+    return DEVICE_NAME.fullmatch(text) is not None and text.startswith("cuda")
+
+
 def cuda_present() -> bool:
     """Whether ``auto`` means a GPU here: an NVIDIA driver is installed. (The trainer
     checks the device for real.)"""
