@@ -28,7 +28,7 @@ from grok_tui.sweep.heatmap import HeatmapGrid, heatmap_grid, render_heatmap
 from grok_tui.sweep.labels import describe_axes, format_value, short_names
 from grok_tui.sweep.metrics import METRICS, SEED_FIELDS, ReportRow, format_metric, report_rows
 from grok_tui.sweep.spec import error_text
-from grok_tui.sweep.stats import ci_metrics, format_estimate, setting_stats
+from grok_tui.sweep.stats import METHOD, ci_metrics, format_estimate, setting_stats
 from grok_tui.sweep.sweepdir import SweepDir, find_sweep, scan_sweeps
 from grok_tui.text import safe_text
 
@@ -204,7 +204,7 @@ def ci_table(
     metric: str | None = None,
 ) -> str:
     """One line per setting: the fraction of seeds that grokked and the mean fit_step,
-    grok_step, grok_gap (and ``metric``), each with its 95% bootstrap interval."""
+    grok_step, grok_gap (and ``metric``), each with its 95% interval (stats.METHOD)."""
     _check_over(sweep_dir, over)
     rest = [f for f in sweep_dir.axes if f not in over]
     names = short_names(list(sweep_dir.axes))
@@ -230,8 +230,8 @@ def ci_table(
         for line in lines
     ]
     title = (
-        f"over {', '.join(over)}: mean [95% bootstrap CI] of the finished points; "
-        "grok_step and grok_gap over those that grokked"
+        f"over {', '.join(over)}: mean [95% CI] of the finished points; "
+        f"grok_step and grok_gap over those that grokked\nintervals: {METHOD}"
     )
     return "\n".join([title, *out])
 

@@ -1,9 +1,15 @@
-"""Uncertainty over seeds: bootstrap confidence intervals of a setting's figures.
+"""Uncertainty over seeds: confidence intervals of a setting's figures.
 
 A verdict such as "AdamW groks before Adam" is only evidence when it holds between the
-seeds' confidence intervals. For each setting (the points that differ only in their
-seed fields) this gives the mean fit_step, grok_step and grok_gap with a 95% percentile
-bootstrap interval, and the fraction of the points that grokked with its own interval.
+seeds' confidence intervals, and an interval only holds on new seeds when it resamples
+at the level the variation lives. The split seed (which pairs are trained on) moves
+grok_step by 11-33% at p = 29-97 and about 3x in Nanda's set-up, more than the training
+seed does, and the runs of one split seed are not independent of each other. So for
+each setting (the points that differ only in their seed fields) the mean fit_step,
+grok_step and grok_gap get a two-level percentile bootstrap: split seeds are resampled,
+then the training seeds within each chosen split seed (with one split seed it is the
+ordinary bootstrap over training seeds). The fraction of the points that grokked, a 0/1
+outcome whose percentile bootstrap gives [1, 1] for 5 of 5, gets a Wilson score interval.
 
 Means of grok_step and grok_gap are over the points that grokked (a point that never
 grokked has no grok step; the fraction says how many did). numpy with a seeded
@@ -13,8 +19,10 @@ generator (no torch), so a report prints the same intervals every time it is mad
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -23,6 +31,11 @@ from grok_tui.sweep.metrics import ReportRow
 CI_METRICS = ("fit_step", "grok_step", "grok_gap")
 RESAMPLES = 10_000
 LEVEL = 0.95
+SPLIT_SEED = "data.split_seed"  # the outer level of the bootstrap
+METHOD = (
+    "95% two-level percentile bootstrap (split seeds resampled, then the training seeds "
+    f"within each; {RESAMPLES:,} resamples); grokked fraction: Wilson score interval"
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,57 @@ def bootstrap_ci(
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [tail, 1.0 - tail])
     return Estimate(centre, float(lo), float(hi), len(data))
+
+
+def two_level_ci(
+    clusters: Sequence[Sequence[float]],
+    *,
+    resamples: int = RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> Estimate | None:
+    """The mean of every value with a two-level percentile bootstrap interval: each
+    resample draws as many clusters as there are, with replacement, then within each
+    drawn cluster as many of its values as it has. One cluster: the plain bootstrap."""
+    groups = [np.asarray(c, dtype=np.float64) for c in clusters if len(c)]
+    if not groups:
+        return None
+    if len(groups) == 1:
+        return bootstrap_ci(groups[0].tolist(), resamples=resamples, level=level, seed=seed)
+    every = np.concatenate(groups)
+    centre = float(every.mean())
+    if bool(np.all(every == every[0])):
+        return Estimate(centre, centre, centre, len(every))
+    rng = np.random.default_rng(seed)
+    chosen = rng.integers(0, len(groups), size=(resamples, len(groups)))
+    total = np.zeros(resamples)
+    count = np.zeros(resamples)
+    for index, values in enumerate(groups):
+        times = (chosen == index).sum(axis=1)  # how often each resample drew this cluster
+        most = int(times.max())
+        if most == 0:
+            continue
+        draws = values[rng.integers(0, len(values), size=(resamples, most, len(values)))]
+        used = np.arange(most)[None, :] < times[:, None]
+        total += (draws.sum(axis=2) * used).sum(axis=1)
+        count += times * len(values)
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(total / count, [tail, 1.0 - tail])
+    return Estimate(centre, float(lo), float(hi), len(every))
+
+
+def wilson(successes: int, n: int, *, level: float = LEVEL) -> Estimate:
+    """A proportion with its Wilson score interval (5 of 5 gives [0.57, 1.00], not the
+    percentile bootstrap's [1, 1]); n = 0 gives 0 [0, 0]."""
+    if n == 0:
+        return Estimate(0.0, 0.0, 0.0, 0)
+    z = float(NormalDist().inv_cdf(1.0 - (1.0 - level) / 2.0))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return Estimate(p, lo, hi, n)
 
 
 @dataclass
@@ -89,13 +153,8 @@ def setting_stats(
     for members in groups.values():
         finished = [r for r in members if r.status in ("completed", "diverged")]
         grokked = [1.0 if r.value("grok_step") is not None else 0.0 for r in finished]
-        fraction = bootstrap_ci(grokked, seed=seed) or Estimate(0.0, 0.0, 0.0, 0)
-        means = {
-            m: bootstrap_ci(
-                [float(v) for r in finished if (v := r.value(m)) is not None], seed=seed
-            )
-            for m in metrics
-        }
+        fraction = wilson(int(sum(grokked)), len(finished))
+        means = {m: two_level_ci(_clusters(finished, m, over), seed=seed) for m in metrics}
         out.append(
             SettingStats(
                 coords={a: members[0].coords.get(a) for a in rest},
@@ -106,6 +165,18 @@ def setting_stats(
             )
         )
     return out
+
+
+def _clusters(rows: Sequence[ReportRow], metric: str, over: Sequence[str]) -> list[list[float]]:
+    """The metric's values grouped by split seed (one group when it is not repeated)."""
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        value = row.value(metric)
+        if value is None:
+            continue
+        key = json.dumps(row.coords.get(SPLIT_SEED) if SPLIT_SEED in over else None, default=str)
+        groups.setdefault(key, []).append(float(value))
+    return list(groups.values())
 
 
 def format_estimate(
