@@ -69,10 +69,14 @@ def _chosen(runs_dir: str | Path | None, filter: str) -> list[store.RunInfo]:
     infos = store.list_runs(folder)
     if not filter.strip():
         return infos
-    _, problems = runtable.parse_filter(filter)
+    rows = [runtable.run_row(info) for info in infos]
+    _, problems = runtable.parse_filter(filter, runtable.filter_names(rows))
     if problems:  # History leaves such a term out; a notebook says so instead
         raise ValueError(f"filter {filter!r} not understood: " + "; ".join(problems))
-    shown = {row.path for row in runtable.filter_rows(map(runtable.run_row, infos), filter)}
+    shown = {row.path for row in runtable.filter_rows(rows, filter)}
+    unknown = runtable.unknown_fields(filter, rows)
+    if not shown and unknown:  # sed=4: searched as text, found nowhere; say what was meant
+        raise ValueError(f"filter {filter!r} matches no run: " + "; ".join(unknown))
     return [info for info in infos if info.run.path in shown]
 
 

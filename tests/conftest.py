@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # What starts a process of the product: a trainer (real or the tests' fake), a sweep, the
 # queue runner, a terminal. launch.py is the only module that does (test_contracts).
-PROCESS_STARTERS = ("spawn", "spawn_on_terminal", "run_command")
+PROCESS_STARTERS = ("spawn", "spawn_on_terminal", "run_command", "query_gpu")
 
 
 @pytest.fixture(autouse=True)

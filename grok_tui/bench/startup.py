@@ -2,8 +2,11 @@
 
 Makes a temporary runs directory of finished runs (200 records each), starts the app in
 a pseudo-terminal as a user would (a fresh interpreter: imports included) and measures
-until the screen shows the footer, then until the History table holds every run; an
-empty Textual app, timed alike, gives the floor of the machine. Torch-free. The records
+from the process start until the screen shows the footer, the presets listed and the
+form filled; then each screen switch of SWITCHES (History, Live, Queue, Presets, Compare)
+from its key press to the first frame of the new screen. Each figure comes with the app's
+CPU seconds meanwhile (a loaded machine stretches wall time far more), each line with the
+load average. An empty Textual app, timed alike, gives the floor. Torch-free. The records
 are grokking-shaped (curve_record), the same ones the tests' fake trainer writes
 (tests/support/fake_trainer.py imports them from here: grok_tui never imports tests).
 """
@@ -14,19 +17,22 @@ import contextlib
 import math
 import os
 import pty
+import re
 import select
 import signal
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from grok_tui import files
 from grok_tui.config import Preset, apply_overrides, validate_preset
 from grok_tui.rundirs import launch, store
+from grok_tui.rundirs.ownership import _read_proc  # /proc, read as ownership reads it
 
 APP = """
 import sys
@@ -105,10 +111,78 @@ def _read_until(fd: int, needles: list[bytes], deadline: float, buffer: bytearra
     return False
 
 
+# After the first frame: each screen switch, timed from the key press to the first frame
+# that shows text only the new screen has (styles stripped). (label, keys, texts); a
+# step without a label prepares the next one and is not timed. {runs}: the run count.
+SWITCHES: tuple[tuple[str | None, bytes, tuple[str, ...]], ...] = (
+    ("F4 History", b"\x1bOS", ("of {runs} runs",)),
+    ("F3 Live", b"\x1bOR", ("No live run",)),
+    ("F6 Queue", b"\x1b[17~", ("Queue", "state")),
+    ("F2 Presets", b"\x1bOQ", ("\u2713 valid  \u2717 invalid",)),
+    ("F4 History again", b"\x1bOS", ("of {runs} runs",)),
+    (None, b" \x1b[B ", ("2 marked",)),  # Space, Down, Space: two runs marked
+    ("Compare", b"c", ("field",)),
+    ("F3 Live again", b"\x1bOR", ("No live run",)),
+)
+# Seconds between the form filled (or a switch's frame) and the next key, as a user takes
+# them: the app may use them (it reads History's runs once the first screen is whole).
+THINK_S = 1.0
+# Escape sequences of the terminal (CSI, OSC, and two-byte ones): what is left is the text.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -~])")
+
+
+def screen_text(output: bytes) -> str:
+    """The text a terminal was sent, without its escape sequences (styles, moves)."""
+    return _ESCAPES.sub("", output.decode("utf-8", "replace"))
+
+
+def _read_text_until(fd: int, texts: list[str], deadline: float, buffer: bytearray) -> bool:
+    """Read until the text sent since ``buffer`` was cleared holds every one of ``texts``."""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return False
+            buffer.extend(chunk)
+            text = screen_text(bytes(buffer))
+            if all(t in text for t in texts):
+                return True
+    return False
+
+
+class Figure(NamedTuple):
+    """Wall seconds, and the app's CPU seconds meanwhile: a loaded machine stretches the
+    first, hardly the second (None: not measured, or the screen never showed)."""
+
+    wall: float | None
+    cpu: float | None = None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds of a process so far, every thread (Linux /proc)."""
+    data = _read_proc(Path("/proc") / str(pid) / "stat")
+    try:
+        fields = data.rsplit(b")", 1)[1].split() if data else []
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError, OSError):
+        return None
+
+
+def _since(start: tuple[float, float | None], pid: int) -> Figure:
+    cpu = cpu_seconds(pid)
+    return Figure(
+        time.monotonic() - start[0], cpu - start[1] if cpu is not None and start[1] else cpu
+    )
+
+
 def measure_once(
     runs_dir: Path, size: tuple[int, int] = (120, 40), app: str = APP
-) -> tuple[float, float, float | None]:
-    """Seconds to the first frame, to the presets and form shown, to History listing every run."""
+) -> dict[str, Figure]:
+    """From the process start to the first frame, to the presets listed (the list shows
+    quickstart), to the form filled; then each screen switch of SWITCHES, from its key.
+    The empty app gives the first frame only."""
     import fcntl
     import termios
 
@@ -120,63 +194,97 @@ def measure_once(
     )
     os.close(slave)
     buffer = bytearray()
+    figures: dict[str, Figure] = {}
+    begun = (start, 0.0)
     try:
         # The footer is drawn with the first full frame of the Presets screen.
         if not _read_until(master, [b"palette"], start + 30, buffer):
             raise RuntimeError(
                 "no first frame within 30 s:\n" + buffer.decode("utf-8", "replace")[-2000:]
             )
-        first_frame = time.monotonic() - start
-        if app == APP:  # then the presets listed and the form built
+        figures["first frame"] = _since(begun, child.pid)
+        if app == APP:
+            _read_text_until(master, ["\u2713 quickstart"], start + 30, buffer)
+            figures["presets listed"] = _since(begun, child.pid)
             _read_until(master, [b"quickstart", b"weight_decay"], start + 30, buffer)
-            ready = time.monotonic() - start
-        else:
-            ready = first_frame
-        buffer.clear()
-        history_start = time.monotonic()
-        os.write(master, b"\x1bOS")  # F4: History
-        count = len(list(store.iter_run_dirs(runs_dir)))
-        found = app == APP and _read_until(
-            master, [f"of {count} runs".encode()], history_start + 30, buffer
-        )
-        history = time.monotonic() - history_start if found else None
+            figures["form"] = _since(begun, child.pid)
+            count = len(list(store.iter_run_dirs(runs_dir)))
+            figures.update(_switches(master, child.pid, count))
         os.write(master, b"\x11")  # Ctrl+Q
-        child.wait(timeout=10)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # killed below
+            child.wait(timeout=30)
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
         os.close(master)
-    return first_frame, ready, history
+    return figures
+
+
+def _switches(master: int, pid: int, runs: int) -> dict[str, Figure]:
+    """Press each key of SWITCHES; the time until its screen shows (None: not in 30 s)."""
+    figures: dict[str, Figure] = {}
+    buffer = bytearray()
+    for label, keys, texts in SWITCHES:
+        time.sleep(THINK_S)  # a user reads the screen; its late frames are not the next's
+        _read_until(master, [], time.monotonic(), buffer)
+        buffer.clear()
+        pressed = (time.monotonic(), cpu_seconds(pid))
+        os.write(master, keys)
+        wanted = [t.format(runs=runs) for t in texts]
+        found = _read_text_until(master, wanted, pressed[0] + 30, buffer)
+        if label is not None:
+            figures[label] = _since(pressed, pid) if found else Figure(None)
+    return figures
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "nan"
+
+
+def _shown(figure: Figure) -> str:
+    cpu = f" (cpu {figure.cpu:.2f})" if figure.cpu is not None and figure.wall is not None else ""
+    return _seconds(figure.wall) + cpu
 
 
 def startup_command(runs: int = 200, repeat: int = 3) -> int:
-    """Time `repeat` starts of the app (and of an empty Textual app) over `runs` runs."""
+    """Time `repeat` starts of the app (and of an empty Textual app) over `runs` runs, and
+    its screen switches; each line with the load average it was measured under."""
     tmp = Path(tempfile.mkdtemp(prefix="grok-tui-bench-"))
     try:
         runs_dir = tmp / "runs"
         made = time.monotonic()
         make_runs(runs_dir, runs)
         print(f"{runs} runs made in {time.monotonic() - made:.1f} s ({runs_dir})")
-        firsts, readies, histories, floors = [], [], [], []
+        walls: dict[str, list[float]] = {}
+        cpus: dict[str, list[float]] = {}
         for _ in range(repeat):
             # Interleaved, so that both see the same load of the machine.
-            floors.append(measure_once(runs_dir, app=EMPTY_APP)[0])
-            first, ready, history = measure_once(runs_dir)
-            firsts.append(first)
-            readies.append(ready)
-            if history is not None:
-                histories.append(history)
+            floor = measure_once(runs_dir, app=EMPTY_APP)["first frame"]
+            figures = {**measure_once(runs_dir), "empty Textual app": floor}
+            for name, figure in figures.items():
+                if figure.wall is not None:
+                    walls.setdefault(name, []).append(figure.wall)
+                    if figure.cpu is not None:
+                        cpus.setdefault(name, []).append(figure.cpu)
             print(
-                f"first frame {first:.2f} s · presets and form {ready:.2f} s · F4 to History "
-                f"listing {runs} runs {history or float('nan'):.2f} s · empty Textual app "
-                f"{floors[-1]:.2f} s"
+                " · ".join(f"{name} {_shown(figure)}" for name, figure in figures.items())
+                + f" (load average {os.getloadavg()[0]:.1f})"
             )
+        order = ["first frame", "presets listed", "form"]
+        order += [label for label, _, _ in SWITCHES if label is not None]
+        order.append("empty Textual app")
+        if cpus:
+            print(
+                "median cpu seconds of the app: "
+                + ", ".join(f"{n} {statistics.median(cpus[n]):.2f}" for n in order if n in cpus)
+            )
+        medians = {n: statistics.median(walls[n]) if n in walls else None for n in order}
         print(
-            f"median: first frame {statistics.median(firsts):.2f} s, presets and form "
-            f"{statistics.median(readies):.2f} s, History "
-            f"{statistics.median(histories) if histories else float('nan'):.2f} s, empty Textual "
-            f"app {statistics.median(floors):.2f} s (load average {os.getloadavg()[0]:.1f})"
+            "median: "
+            + ", ".join(f"{name} {_seconds(value)}" for name, value in medians.items())
+            + f" (load average {os.getloadavg()[0]:.1f}; {runs} runs; switches from the key"
+            " press, the rest from the process start)"
         )
     finally:
         with contextlib.suppress(OSError):

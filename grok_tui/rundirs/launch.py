@@ -183,6 +183,21 @@ def resume_run(run: store.RunDir, *, command: Sequence[str] | None = None) -> in
     return pid
 
 
+GPU_QUERY = "utilization.gpu,memory.used,memory.total"
+
+
+def query_gpu(gpu: str, timeout: float = 3.0) -> str | None:
+    """nvidia-smi's figures of one device (procstat.parse_gpu reads them); None when
+    nvidia-smi is absent, fails or hangs. For the TUI's status line: call it off the UI
+    thread, every few seconds at most."""
+    command = ["nvidia-smi", f"--query-gpu={GPU_QUERY}", "--format=csv,noheader,nounits", "-i", gpu]
+    try:  # absent: FileNotFoundError
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
 def stop_run(run: store.RunDir) -> bool:
     """Ask a live run to stop (SIGTERM: it checkpoints and marks itself stopped).
 

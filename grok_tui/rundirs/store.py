@@ -422,17 +422,19 @@ def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[RunInfo]:
     A run whose files are damaged or crafted is listed as unreadable with the reason;
     it never hides the others.
     """
-    infos = []
-    for run in iter_run_dirs(runs_dir):
-        try:
-            preset, error = read_run_preset_raw(run), None
-        except UserError as exc:
-            preset, error = {}, str(exc)
-        summary, unreadable = read_summary_checked(run.path)
-        if unreadable and unreadable == f"no {SUMMARY_FILE}":
-            unreadable = None  # a run directory being created: not damaged
-        infos.append(RunInfo(run, summary, preset, error, run.note(), unreadable))
-    return infos
+    return [run_info(run) for run in iter_run_dirs(runs_dir)]
+
+
+def run_info(run: RunDir) -> RunInfo:
+    """One run of list_runs: its summary, raw preset and note, read now (never raises)."""
+    try:
+        preset, error = read_run_preset_raw(run), None
+    except UserError as exc:
+        preset, error = {}, str(exc)
+    summary, unreadable = read_summary_checked(run.path)
+    if unreadable and unreadable == f"no {SUMMARY_FILE}":
+        unreadable = None  # a run directory being created: not damaged
+    return RunInfo(run, summary, preset, error, run.note(), unreadable)
 
 
 def find_run(ref: str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> RunDir:

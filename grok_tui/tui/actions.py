@@ -239,21 +239,36 @@ def queued_count(runs_dir: Path) -> int:
 
 
 def quit_question(
-    live: Sequence[RunFollower], sweeps: int, waiting: int
+    live: Sequence[RunFollower], sweeps: int, waiting: int, edits: str = ""
 ) -> tuple[str, list[tuple[str, str]]]:
-    """What Quit asks while runs train: the text and the choices (leave, stop, cancel)."""
+    """What Quit asks while runs train or ``edits`` (in words) are unsaved: the text and
+    the choices (keep the edits, leave, stop or discard, cancel); keeping comes first, so
+    that Enter alone loses nothing."""
     names = ", ".join(safe_text(f.run_id) for f in live[:3]) + (" …" if len(live) > 3 else "")
     what = f"{len(live)} run(s) still running: {names}" if live else ""
     if sweeps:
         what += ("; " if what else "") + f"{sweeps} sweep(s) still training"
-    if waiting:
+    if waiting and what:
         what += f"; {waiting} queued run(s) start as slots free up (F6)"
-    stop = "Stop them (each saves a checkpoint; sweeps resume) and quit"
-    return what, [
-        ("leave", "Leave them running and quit (a new grok-tui finds them)"),
-        ("stop", stop + ("; the queue waits" if waiting else "")),
-        ("cancel", "Cancel"),
-    ]
+    if edits:
+        what += ("\n" if what else "") + f"Unsaved: {edits}; quitting discards them."
+    choices = [("keep", "Keep the edits: back to the Presets form")] if edits else []
+    if (live or sweeps) and edits:  # one line each at 80 columns
+        stop = (
+            "Stop them (checkpoints saved; queue waits), discard edits and quit"
+            if waiting
+            else "Stop them (checkpoints saved), discard the edits and quit"
+        )
+        choices += [("leave", "Leave them running, discard the edits and quit"), ("stop", stop)]
+    elif live or sweeps:
+        stop = "Stop them (each saves a checkpoint; sweeps resume) and quit"
+        choices += [
+            ("leave", "Leave them running and quit (a new grok-tui finds them)"),
+            ("stop", stop + ("; the queue waits" if waiting else "")),
+        ]
+    else:
+        choices.append(("discard", "Discard the edits and quit"))
+    return what, [*choices, ("cancel", "Cancel")]
 
 
 def stop_everything(runs_dir: Path, live: Sequence[RunFollower], sweeps: Sequence[Path]) -> None:

@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from grok_tui.errors import UserError
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui import actions
+from grok_tui.tui import actions, quitting
 from grok_tui.tui.messages import (
     ActionFailed,
     EditRunPresetRequested,
@@ -49,8 +49,10 @@ from grok_tui.tui.messages import (
     SweepRequested,
     ViewOptionsChanged,
 )
-from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, PathModal
+from grok_tui.tui.screens.modals import ConfirmModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
+from grok_tui.tui.smoothing_keys import SMOOTHING_ACTIONS, SMOOTHING_BINDINGS, SmoothingActions
+from grok_tui.tui.typeahead import TypeAhead
 from grok_tui.tui.views.curves import AxisOptions
 from grok_tui.tui.views.pacing import Pacing
 from grok_tui.tui.workbench import CurvesScreen, WorkbenchScreen
@@ -84,8 +86,17 @@ def _queue_screen() -> Screen:
     return QueueScreen()
 
 
-SMOOTHING = 0.6  # EMA weight when smoothing is on
-CURVE_ACTIONS = frozenset({"toggle_smoothing", "toggle_x_axis", "toggle_log_x"})  # m, t, l
+def _prefetch_screens(runs_dir: Path) -> None:
+    """Once the first screen is whole: History's module and runs, then Live's and the
+    Queue's modules (plotext), read before F4, F3 or F6 asks for them."""
+    from grok_tui.tui import run_listing
+    from grok_tui.tui.screens import history  # noqa: F401
+
+    run_listing.prefetch(runs_dir)
+    from grok_tui.tui.screens import live, queue  # noqa: F401
+
+
+CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, t, l
 KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
 STARTUP_S = 5.0  # runs found live this soon after start-up open Live (see _starting_up)
@@ -111,7 +122,7 @@ def _ensure_queue_runner(runs_dir: Path) -> int | None:
     return runqueue.ensure_runner(runs_dir, runqueue.start_runner)
 
 
-class GrokApp(App):
+class GrokApp(TypeAhead, SmoothingActions, App):
     """Presets (F2), Live (F3), History (F4); Compare and a run's page open from History."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
@@ -128,13 +139,7 @@ class GrokApp(App):
     BINDINGS = [
         # On the screens that draw curves only (check_action): elsewhere m and t are free;
         # first, so that the footer shows them beside the screen's own keys.
-        Binding(
-            "m",
-            "toggle_smoothing",
-            "Smooth",
-            id="app.smooth",
-            tooltip="Toggle smoothing\nEMA over the curves; raw stays visible",
-        ),
+        *SMOOTHING_BINDINGS,  # m, < and >
         Binding(
             "t",
             "toggle_x_axis",
@@ -186,7 +191,7 @@ class GrokApp(App):
             "Quit",
             id="app.quit",
             priority=True,
-            tooltip="Quit\nAsks first about live runs: leave them running or stop them",
+            tooltip="Quit\nAsks first about live runs (leave or stop them) and unsaved edits",
         ),
     ]
 
@@ -304,6 +309,13 @@ class GrokApp(App):
 
     _polled_once = False
     _opened_live = False
+    _prefetched = False
+
+    def on_preset_form_validated(self) -> None:
+        if not self._prefetched:  # the first screen is whole (its form checked)
+            self._prefetched = True
+            prefetch = partial(_prefetch_screens, self.runs_dir)
+            self.run_worker(prefetch, thread=True, exit_on_error=False, group="prefetch")
 
     def _starting_up(self) -> bool:
         """The first STARTUP_S after the first frame, until Live was opened for its runs:
@@ -475,11 +487,6 @@ class GrokApp(App):
             return
         screen.post_message(ViewOptionsChanged(options))
 
-    def action_toggle_smoothing(self) -> None:
-        on = self.axis_options.smoothing == 0
-        self._set_axis_options(replace(self.axis_options, smoothing=SMOOTHING if on else 0.0))
-        self.notify(f"Smoothing {'on (raw kept, faint)' if on else 'off'}", timeout=2)
-
     def action_toggle_x_axis(self) -> None:
         x_key = "elapsed_s" if self.axis_options.x_key == "step" else "step"
         self._set_axis_options(replace(self.axis_options, x_key=x_key))
@@ -511,24 +518,9 @@ class GrokApp(App):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        from grok_tui.rundirs import watch
-
-        live = self.live_followers()
-        sweeps = [path for path, _ in watch.live_sweeps(self.runs_dir)]
-        if not live and not sweeps:
-            self.exit()
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "stop":
-                actions.stop_everything(self.runs_dir, live, sweeps)
-            if choice in ("leave", "stop"):
-                self.exit()
-
-        what, choices = actions.quit_question(
-            live, len(sweeps), actions.queued_count(self.runs_dir)
-        )
-        self.push_screen(ChoiceModal(what, choices), chosen)
+        """Every way out (Ctrl+Q, q, the palette): asks first about live runs and unsaved
+        edits (quitting.py)."""
+        quitting.ask_to_quit(self, self.runs_dir, self.live_followers())
 
     # -- the command palette: built from the bindings ----------------------------------
 

@@ -20,6 +20,7 @@ from grok_tui import files
 from grok_tui.config import (
     Preset,
     PresetError,
+    apply_overrides,
     deep_merge,
     load_preset,
     parse_toml,
@@ -82,19 +83,33 @@ def preset_sources(
     return sources
 
 
-def _is_sweep(path: Path) -> bool:
+def _read_raw(path: Path) -> tuple[dict[str, Any], list[Path], bool] | None:
+    """The file with its ``extends`` chain merged (sweep.read_raw), its chain, and whether
+    it is a sweep: read once for both questions, is it a sweep and what preset is it.
+    None when it does not read (then load_preset says why)."""
     try:
-        from grok_tui.sweep import is_sweep_file
+        from grok_tui.sweep.spec import SWEEP_TABLE, read_raw
     except ImportError:  # pragma: no cover - sweeps are optional to this screen
-        return False
-    return is_sweep_file(path)
+        return None
+    try:
+        raw, chain = read_raw(path)
+    except (PresetError, OSError):
+        return None
+    return raw, chain, SWEEP_TABLE in raw
 
 
-def _sweep_entry(path: Path, source: str) -> PresetEntry:
-    from grok_tui.sweep import describe, load_sweep
+def _sweep_entry(path: Path, source: str, raw: dict[str, Any], chain: list[Path]) -> PresetEntry:
+    """As load_sweep(path) then describe, from the raw dict already read."""
+    from grok_tui.sweep import describe
+    from grok_tui.sweep.spec import sweep_from_raw
 
     try:
-        sweep = load_sweep(path)
+        try:
+            sweep = sweep_from_raw(raw, files=chain)
+        except PresetError as exc:
+            if exc.file is None:
+                exc.file = str(path)
+            raise
         return PresetEntry(
             path, source, sweep=f"sweep {sweep.name} · {describe(sweep, sweep.points())}"
         )
@@ -103,10 +118,18 @@ def _sweep_entry(path: Path, source: str) -> PresetEntry:
 
 
 def load_entry(path: Path, source: str) -> PresetEntry:
+    """The file's verdict: a sweep, a valid preset (as load_preset gives it) or an error.
+    Each file of its extends chain is read once here, not once per question."""
     try:
-        if _is_sweep(path):
-            return _sweep_entry(path, source)
-        return PresetEntry(path, source, preset=load_preset(path))
+        read = _read_raw(path)
+        if read is None:
+            return PresetEntry(path, source, preset=load_preset(path))
+        raw, chain, sweep = read
+        if sweep:
+            return _sweep_entry(path, source, raw, chain)
+        # load_preset(path) without overrides, from the raw dict already read
+        preset = validate_preset(apply_overrides(raw, []), files=chain, overridden=set())
+        return PresetEntry(path, source, preset=preset)
     except PresetError as exc:
         return PresetEntry(path, source, error=str(exc))
     except Exception as exc:  # a preset must never take the app down

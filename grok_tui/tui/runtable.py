@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from grok_tui.config import S5_OPERATIONS, flatten
 from grok_tui.formats.csvfile import csv_cell, write_csv
 from grok_tui.rundirs import store
 from grok_tui.text import format_duration
+from grok_tui.tui import fieldnames
 
 
 @dataclass(frozen=True)
@@ -219,22 +220,52 @@ class FilterTerm:
     value: str | float | None = None
 
 
+_COLUMN_NAMES = frozenset((*COLUMN_KEYS, *(c.title for c in COLUMNS), *FILTER_ALIASES))
+
+
 def _column_key(name: str) -> str | None:
     if "." in name:  # a preset field by its dotted name (optim.lr): whatever the run has
         return name
     titles = {c.title: c.key for c in COLUMNS}
     key = FILTER_ALIASES.get(name) or titles.get(name, name)
-    return key if key in COLUMN_KEYS else None
+    if key in COLUMN_KEYS:
+        return key
+    return fieldnames.short_names(_COLUMN_NAMES).get(name)  # seed is train.seed
 
 
-def parse_filter(text: str) -> tuple[list[FilterTerm], list[str]]:
+def filter_names(rows: Iterable[RunRow] = ()) -> set[str]:
+    """Every name a filter term may use: columns, aliases, preset fields (dotted and short),
+    and the dotted fields the runs have (an old run's field the schema has dropped)."""
+    names = set(_COLUMN_NAMES) | fieldnames.preset_fields()
+    names |= set(fieldnames.short_names(_COLUMN_NAMES))
+    for row in rows:
+        names.update(k for k in row.values if "." in k)
+    return names
+
+
+def unknown_fields(text: str, rows: Iterable[RunRow] = ()) -> list[str]:
+    """A hint for each ``name<op>value`` term whose name is no field, with the close
+    matches: ``sed=4`` -> 'sed' is no field: did you mean seed?"""
+    known = filter_names(rows)
+    hints = []
+    for word in text.lower().split():
+        match = _TERM.match(word)
+        if match and match.group(1) not in known:
+            hints.append(fieldnames.did_you_mean(match.group(1), known))
+    return hints
+
+
+def parse_filter(text: str, known: Iterable[str] = ()) -> tuple[list[FilterTerm], list[str]]:
     """The terms of a filter, and what was not understood (one hint each).
 
     ``key=value`` matches a column (numbers compare as numbers: ``lr=3e-3`` finds 0.003);
     ``key<v``, ``<=``, ``>``, ``>=``, ``!=`` compare numeric columns; other words are
     found in any cell, the note or the sweep id. A term that is not understood is left
-    out (the others still filter) and said why.
+    out (the others still filter) and said why, with the close field names: a dotted name
+    that is no preset field (``optim.lrr``) included. ``known``: more dotted fields (the
+    runs' own, see filter_names).
     """
+    names = filter_names() | set(known)
     terms: list[FilterTerm] = []
     problems: list[str] = []
     for word in text.lower().split():
@@ -245,12 +276,19 @@ def parse_filter(text: str) -> tuple[list[FilterTerm], list[str]]:
         name, op, wanted = match.groups()
         op = "=" if op == "==" else op
         key = _column_key(name)
+        if key is not None and "." in name and name not in names:
+            problems.append(fieldnames.did_you_mean(name, names))  # optim.lrr: no run has it
+            continue
+        if key is not None and "." not in name and "=" in wanted:
+            key = None  # seed=1-frac=0.3: a sweep point's label, found as text
         if key is None:
             if op == "=":  # "a=b" that names no column: plain text, as before
                 terms.append(FilterTerm(word))
             else:
-                known = ", ".join(sorted({c.title for c in COLUMNS if c.numeric}))
-                problems.append(f"'{name}' is not a column (numbers: {known})")
+                numbers = ", ".join(sorted({c.title for c in COLUMNS if c.numeric}))
+                close = fieldnames.close_fields(name, names)
+                also = f"; did you mean {' or '.join(close)}?" if close else ""
+                problems.append(f"'{name}' is not a column (numbers: {numbers}){also}")
             continue
         if (key in _NUMERIC_KEYS or "." in key) and wanted:
             try:
@@ -293,7 +331,8 @@ def _term_matches(row: RunRow, term: FilterTerm, haystack: str) -> bool:
 
 def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = None) -> list[RunRow]:
     """Rows that match every term of the filter (see parse_filter), with the given status."""
-    terms, _ = parse_filter(text)
+    rows = list(rows)
+    terms, _ = parse_filter(text, filter_names(rows))
     out = []
     for row in rows:
         if status and row.status.split(" ")[0] != status:
@@ -309,7 +348,7 @@ def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = Non
 
 def filter_hint(rows: Sequence[RunRow], text: str, status: str | None = None) -> str | None:
     """What to tell a user whose filter shows nothing, or is partly not understood."""
-    _, problems = parse_filter(text)
+    _, problems = parse_filter(text, filter_names(rows))
     if problems:
         return "not understood: " + "; ".join(problems)
     if not rows or filter_rows(rows, text, status):
@@ -317,6 +356,9 @@ def filter_hint(rows: Sequence[RunRow], text: str, status: str | None = None) ->
     what = f"'{text.strip()}'" if text.strip() else ""
     if status:
         what = f"{what} with status {status}".strip()
+    unknown = unknown_fields(text, rows)  # sed=4 is searched as text, and found nowhere
+    if unknown:
+        return f"no run of {len(rows)} matches {what}: " + "; ".join(unknown)
     return f"no run of {len(rows)} matches {what}: try fewer words, or grok<2000, lr=3e-3, p>50"
 
 
@@ -350,6 +392,22 @@ def group_by_sweep(rows: Sequence[RunRow]) -> list[Group]:
 def csv_value(value: Any) -> Any:
     """'' for missing; a text a spreadsheet would evaluate as a formula is quoted."""
     return csv_cell(value)
+
+
+def rows_in_scope(
+    rows: Sequence[RunRow], shown: Sequence[RunRow], marked: Collection[str], scope: str
+) -> list[RunRow]:
+    """What an export of ``scope`` ("all", "filtered", "marked") writes: each run once, as
+    ``rows`` (every run, refreshed as live runs move) has it now. ``shown`` (the filtered
+    table) says only which runs and in what order; marked runs the filter hides follow."""
+    if scope == "all":
+        ids = [r.run_id for r in rows]
+    elif scope == "filtered":
+        ids = [r.run_id for r in shown]
+    else:
+        ids = [r.run_id for r in (*shown, *rows) if r.run_id in marked]
+    current = {r.run_id: r for r in rows}
+    return [current[run_id] for run_id in dict.fromkeys(ids) if run_id in current]
 
 
 def write_table_csv(rows: Iterable[RunRow], path: Path) -> int:

@@ -19,12 +19,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from grok_tui.tui.messages import ViewOptionsChanged
+from grok_tui.tui.views import smoothing
 from grok_tui.tui.views.cursor import (
     MAX_ZOOM,
     View,
     cursor_line,
     cursor_xs,
     move_cursor,
+    pane_windows,
     view_window,
 )
 from grok_tui.tui.views.pacing import Pacing
@@ -178,11 +180,22 @@ class CurvesScreen(WorkbenchScreen):
         log_x = self.workbench.axis_options.log_x
         return view_window(self.panels() if panels is None else panels, log_x, self.view)
 
+    def own_ranges(self) -> bool:
+        """Whether each pane spans its own x range (small multiples), not one they share."""
+        return False
+
+    def pane_windows(self, panels: list[Panel]) -> list[tuple[float, float] | None]:
+        """The x window of each panel: their own (own_ranges) or the screen's one."""
+        if self.own_ranges():
+            return pane_windows(panels, self.workbench.axis_options.log_x, self.view)
+        return [self.window(panels)] * len(panels)
+
     def cursor_text(self, panels: list[Panel] | None = None) -> str:
         """The values under the cursor (or the latest ones), with the keys that move it."""
         line = cursor_line(self.panels() if panels is None else panels, self.view.cursor)
         zoom = f" │ zoom ×{2**self.view.zoom}" if self.view.zoom else ""
-        return line + zoom if line else ""
+        ema = smoothing.label(self.workbench.axis_options.smoothing)  # m, < and > change it
+        return line + zoom + (f" │ {ema}" if ema else "") if line else ""
 
     # -- actions ------------------------------------------------------------------
 
@@ -198,7 +211,8 @@ class CurvesScreen(WorkbenchScreen):
     def action_cursor(self, delta: int) -> None:
         panels = self.panels()
         log_x = self.workbench.axis_options.log_x
-        xs = cursor_xs(panels, log_x, self.window(panels))
+        windows = zip(panels, self.pane_windows(panels), strict=True)
+        xs = sorted({x for panel, window in windows for x in cursor_xs([panel], log_x, window)})
         self.view = replace(self.view, cursor=move_cursor(xs, self.view.cursor, delta))
         self.redraw_curves()
 
@@ -215,7 +229,9 @@ class CurvesScreen(WorkbenchScreen):
                 self.set_metric(pane, key)
 
         choices = [(k, ("● " if k == current else "  ") + k) for k in keys]
-        self.app.push_screen(ChoiceModal(f"Plot in pane {pane + 1}:", choices), chosen)
+        self.app.push_screen(
+            ChoiceModal(f"Plot in pane {pane + 1}:", choices, default=current), chosen
+        )
 
     def norm_pane(self) -> int:
         """The pane o puts the weight norm in: the second, where there is one."""
@@ -240,6 +256,8 @@ class CurvesScreen(WorkbenchScreen):
             self.notify("Nothing to export: no curve is drawn yet.", severity="warning")
             return
         log_x, window = self.workbench.axis_options.log_x, self.window(panels)
+        # matplotlib takes seconds to load and draw: say at once that the key was taken
+        self.notify("Exporting the plot (PNG and SVG)…", timeout=3)
         self.run_worker(
             lambda: self._export(panels, log_x, window),
             thread=True,
@@ -259,6 +277,8 @@ class CurvesScreen(WorkbenchScreen):
             )
         except (UserError, OSError) as exc:
             message, severity = f"Plot not exported: {exc}", "error"
+        except Exception as exc:  # noqa: BLE001 - matplotlib's own failures: say why, not nothing
+            message, severity = f"Plot not exported: {type(exc).__name__}: {exc}", "error"
         else:
             message, severity = "Plot written: " + ", ".join(str(p) for p in paths), "information"
         self.app.call_from_thread(

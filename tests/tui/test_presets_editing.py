@@ -581,7 +581,7 @@ def test_the_footer_ends_with_the_palette_key_at_80_columns_on_every_screen(
         assert "f1 Help" in rows["history"]  # help (every key) stays however many keys there are
         history = app.screen
         history.query_one(DataTable).move_cursor(row=0)
-        await pilot.press("space", "space", "c")
+        await pilot.press("space", "down", "space", "c")
         await until(pilot, lambda: isinstance(app.screen, CompareScreen), 60)
         await check("compare")
         await pilot.press("escape", "enter")

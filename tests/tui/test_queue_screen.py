@@ -19,8 +19,9 @@ from grok_tui.rundirs import runqueue, store
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.history import HistoryScreen
 from grok_tui.tui.screens.live import LiveScreen
+from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.screens.queue import QueueScreen
-from tests.support.pilot import until
+from tests.support.pilot import click, until
 from tests.support.tui import TINY, TuiEnv, pick, stop_all
 
 pytestmark = pytest.mark.tui_env(presets={"tiny.toml": TINY}, delay="0.02")
@@ -85,7 +86,9 @@ def test_queue_from_presets_then_reorder_remove_and_change_slots(env: TuiEnv) ->
         assert not any(n.strip().isdigit() for n in notes)  # a move says nothing
 
         table.move_cursor(row=0)
-        await pilot.press("d")
+        await pilot.press("d")  # asks first: the run directory goes too
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await click(pilot, "#yes")
         await until(pilot, lambda: queued(runs) == [ids[2], ids[1]])
         assert not (runs / ids[0]).exists()  # never trained: its directory goes with it
         await until(pilot, lambda: len(table.rows) == 2)

@@ -43,7 +43,7 @@ from textual.widgets import DataTable, OptionList, Static
 from grok_tui.analysis.paths import SCHEMA, analysis_path
 from grok_tui.config import Preset, apply_overrides, validate_preset
 from grok_tui.config import loading as config_loading
-from grok_tui.rundirs import ownership, runqueue, store
+from grok_tui.rundirs import ownership, procstat, runqueue, store
 from grok_tui.tui import catalog
 from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.analysis import AnalysisScreen
@@ -281,6 +281,9 @@ def world(env: TuiEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:
         lambda name, runs_dir, when=None: f"{clock.next():%Y%m%d-%H%M%S}-000-{store.slug(name)}",
     )
     monkeypatch.setattr(store, "now_iso", clock.iso)
+    # a live run's CPU and RSS are this test process's, which move: fixed figures instead
+    figures = procstat.ProcFigures(12.0, 300 * 1024 * 1024)
+    monkeypatch.setattr(procstat.ProcSampler, "sample", lambda self, pid: figures)
     fixture = Fixture()
     fixture.clock = clock  # type: ignore[attr-defined]
     yield fixture

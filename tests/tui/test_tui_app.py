@@ -425,7 +425,7 @@ def test_history_filters_sorts_marks_and_compares(env: TuiEnv) -> None:
             0.001,
         ]  # numeric: largest first
         table.move_cursor(row=0)
-        await pilot.press("space", "space")  # mark two runs (the cursor moves down)
+        await pilot.press("space", "down", "space")  # mark two runs (Space does not move)
         assert len(screen.marked) == 2
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, CompareScreen))

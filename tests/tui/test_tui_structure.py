@@ -272,7 +272,7 @@ def check_palette(app: GrokApp, screen: Screen) -> None:
 
 async def compare_two(pilot: Any, history: HistoryScreen) -> CompareScreen:
     history.query_one(DataTable).move_cursor(row=0)
-    await pilot.press("space", "space", "c")
+    await pilot.press("space", "down", "space", "c")
     await until(pilot, lambda: isinstance(history.app.screen, CompareScreen))
     compare = history.app.screen
     await until(pilot, lambda: points(compare.query_one("#compare-acc", CurvePane)) > 0)

@@ -90,10 +90,21 @@ def test_analytic_flops_match_the_flop_counter(quick_bench):
 
 
 def test_startup_timing_starts_the_tui_in_a_terminal(capsys):
-    """`grok-tui bench --startup`: the TUI started in a pseudo-terminal, every figure printed."""
+    """`grok-tui bench --startup`: the TUI started in a pseudo-terminal, every figure printed:
+    the presets listed, and each screen switch (each screen showed: no nan)."""
     assert cli.main(["bench", "--startup", "--runs", "2", "--repeat", "1"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("median: first frame ") and "History nan" not in last
+    assert last.startswith("median: first frame ") and "nan" not in last
+    for figure in ["presets listed", "F4 History", "F3 Live", "F6 Queue", "F2 Presets", "Compare"]:
+        assert f"{figure} " in last and "load average" in last
+
+
+def test_the_startup_bench_reads_text_through_the_terminal_codes():
+    """What the bench looks for on screen is the text without styles and moves."""
+    from grok_tui.bench.startup import screen_text
+
+    sent = b"\x1b[1;1H\x1b[1m\xe2\x9c\x93 \x1b[0mquick\x1b[38;2;1;2;3mstart\x1b]0;t\x07 2 of 2 runs"
+    assert screen_text(sent) == "\u2713 quickstart 2 of 2 runs"
 
 
 @pytest.mark.parametrize(

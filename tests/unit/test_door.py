@@ -49,6 +49,7 @@ ALLOWED = {
         "open()",
     ): "reads /proc/meminfo, the kernel's memory figures",
     ("grok_tui/rundirs/ownership.py", ".open"): "reads /proc (locks, a process's stat and cmdline)",
+    ("grok_tui/rundirs/procstat.py", ".open"): "reads /proc: a run's process's stat and statm",
     ("grok_tui/rundirs/threads.py", "open()"): "/proc and /sys: the kernel's CPU figures",
     ("grok_tui/sweep/report.py", "os.open"): "opens os.devnull to silence plotext's output",
     ("grok_tui/cli/parser.py", "os.open"): "opens os.devnull for stdout after a broken pipe",

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Static
 from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 from grok_tui.tui.runtable import config_diff
+from grok_tui.tui.seed_bands import SEED_BANDS_BINDING, SeedBands
 from grok_tui.tui.views.curves import run_colours
 from grok_tui.tui.views.layout import stack_panes, thin
 from grok_tui.tui.views.panels import Panel, runs_panel
@@ -43,7 +44,7 @@ def run_label(index: int, info: store.RunInfo) -> str:
     return f"{index}:{safe_text(name)}"
 
 
-class CompareScreen(CurvesScreen):
+class CompareScreen(SeedBands, CurvesScreen):
     """Marked runs overlaid; m and t (the app's) change every screen's curves."""
 
     DEFAULT_CSS = """
@@ -60,6 +61,7 @@ class CompareScreen(CurvesScreen):
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back\nTo History"),
         Binding("f", "focus_diff", "Diff table", show=False),
         *CURVE_BINDINGS,
+        SEED_BANDS_BINDING,
     ]
 
     def __init__(self, infos: list[store.RunInfo]) -> None:
@@ -139,6 +141,11 @@ class CompareScreen(CurvesScreen):
             for i in self.infos
         ]
         self._panels = [runs_panel(runs, self.colours, m, options) for m in self.metrics]
+        legend = self._legend()
+        if self.seed_bands:  # b: each setting's mean and band, its seeds grouped
+            presets = {i.run_id: i.preset for i in self.infos}
+            self._panels, settings = self.band_panels(runs, presets, self.metrics, options)
+            legend = self.bands_legend(settings)
         window = self.window(self._panels)
         panes = (
             self.query_one("#compare-acc", CurvePane),
@@ -149,7 +156,7 @@ class CompareScreen(CurvesScreen):
                 panel, log_x=options.log_x, window=window, cursor=self.view.cursor, legend=False
             )
         self.query_one("#compare-cursor", Static).update(self.cursor_text(self._panels))
-        self.query_one("#compare-legend", Static).update(self._legend())
+        self.query_one("#compare-legend", Static).update(legend)
 
     def runs_changed(self, changed: list[str]) -> None:
         moved = False

@@ -50,13 +50,17 @@ the preset instead of running it now (see Queue).
 Accuracy (0..1) and loss (log scale) of the followed runs; vertical marks at
 fit_step (train accuracy reached) and grok_step (test accuracy reached).
 **s** stop (checkpoint, then status stopped) · **r** resume · **[ ]** previous / next
-run · **m** smoothing (raw stays visible) · **t** x axis: steps or wall time.
+run · **m** smoothing (raw stays visible; **< >** its EMA weight) · **t** x axis.
 The status line follows every poll (about once a second); the curves are redrawn every
 2 s, or less often (up to 10 s) where drawing them would keep the TUI above 2.5% of a
-core. A run that starts, stops or ends, and every key, redraws at once.
+core. A run that starts, stops or ends, and every key, redraws at once. The status line
+ends with the run's CPU and RSS (from /proc) and, on a GPU, its device's use and memory
+(nvidia-smi, every 5 s); the bar lists the live runs, the ended ones fold into "+N ended",
+and when the run shown ends Live moves on to the next live one (not from a failed run).
 
 **v** the overview: every live run (each point of a running sweep too) and every pinned
-run, as small multiples or (**g**) overlaid, test solid and train dim; new runs appear by
+run, as small multiples (each on its own run's x range) or (**g**) overlaid (one x range,
+each line ending in its run's number), test solid and train dim; new runs appear by
 themselves. The list beside it: **↑ ↓** pick a run · **p** pin (a pinned run stays after
 it ends) · **Space** hide / show · **Enter** that run alone · **s** / **r** stop / resume it.
 
@@ -65,17 +69,18 @@ it ends) · **Space** hide / show · **Enter** that run alone · **s** / **r** s
 |---|---|
 | 1 / 2 | what the first / second pane plots: accuracy, loss, param_norm, grad_norm, lr or any numeric field of the records (progress measures: key_frequency_share, restricted_loss, …) |
 | o | weight norm (param_norm) in the second pane; again: back |
-| ← → (Shift: ×10) | the cursor: it stops at records; the values at it show under the plots |
-| + / - | zoom the x axis in / out, around the cursor (else on the latest steps) |
+| ← → (Shift: ×10) | the cursor: it stops at records; the values at it show under the plots (a run read at another step, one that ended before it say, names that step: `@2000`) |
+| + / - | zoom the x axis in / out, around the cursor (else on the latest steps), every pane alike |
 | 0 | whole run, no cursor (the line under the plots follows the latest record) |
 | l | log x axis (step 0 has no place on it) |
-| m / t | smoothing / steps or wall time |
+| m / t | smoothing (its EMA weight: < lighter, > heavier) / steps or wall time |
 | x | export the panes as PNG and SVG under RUNS/exports/ (needs matplotlib: `pip install 'grok-tui[analysis]'`) |
+| b | group seeds (Compare, the overview, a sweep): runs that differ only in `train.seed` and `data.split_seed` drawn as one setting, its mean line tagged A, B, … and its band (min–max of the seeds) dotted; again: each run |
 
 ## History (F4)
 Every run of the runs directory. **/** filter (words; `op=add`, `p=97` match one
 column), status selector beside it · **o** sort by a column (again: reverse) ·
-**Enter** open (curves, preset, log) · **Space** mark · **c** compare the marked runs ·
+**Enter** open (curves, preset, log) · **Space** mark (the cursor stays) · **c** compare the marked runs ·
 **d** delete · **t** a note on the run (kept in note.txt, searched by /) · **n** re-run the same preset · **e** copy the preset into the editor ·
 **x** export the table to CSV (all, filtered or marked), or every record · **w** the
 records of the marked runs (else the run under the cursor) in one CSV, with the run id
@@ -91,18 +96,20 @@ hand included. A runner process of its own starts the next run as a slot frees, 
 queue goes on after this app closes (and the app starts a runner again when runs wait
 and none serves them). The queue lives in RUNS/queue.json; `grok-tui queue` edits it too.
 **K** / **J** (or **Shift+↑ ↓**) move the entry up / down · **d** (or **Delete**) remove
-it (its never-trained run directory goes too) · **r** run it now, whatever the slots ·
+it, after asking (its never-trained run directory goes too) · **r** run it now, whatever the slots ·
 **+** / **-** one slot more / fewer on its device (**0** pauses the device).
 
 ## A sweep (v on History)
 Its table (a row per point: coordinates, status, fit_step, grok_step, accuracies), the
-spread over seeds with 95% bootstrap intervals, and a heatmap of two varying fields.
+spread over seeds with 95% intervals (a two-level bootstrap; Wilson for the grokked fraction), and a heatmap of two varying fields.
 **m** the metric · **a** swap the axes · **x** the table as CSV · **w** every point's
-records in one CSV.
+records in one CSV. **b** group seeds: a row per setting with its grokked fraction and Wilson 95%
+interval (`3/5 (0.23–0.88)`), and each setting's mean test accuracy with its band.
 
 ## Compare
 Accuracy and loss of the marked runs, one colour per run (the same each time): test
-solid, train dim; the legend gives each run's fit and grok steps. Below, the preset
+solid, train dim, each line ending in its run's number; the legend gives each run's fit
+and grok steps. Below, the preset
 fields in which they differ (**f** focuses that table). The curve keys above apply.
 
 ## Over SSH

@@ -21,6 +21,7 @@ from grok_tui.errors import UserError
 from grok_tui.rundirs import store
 from grok_tui.rundirs.watch import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
+from grok_tui.tui import run_listing
 from grok_tui.tui.messages import (
     EditRunPresetRequested,
     ExportRequested,
@@ -38,6 +39,7 @@ from grok_tui.tui.runtable import (
     filter_hint,
     filter_rows,
     load_rows,
+    rows_in_scope,
     run_row,
     sort_rows,
     write_table_csv,
@@ -45,6 +47,7 @@ from grok_tui.tui.runtable import (
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.ordered_input import OrderedInput
+from grok_tui.tui.widgets.run_note import RunNote
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 from grok_tui.tui.workbench import WorkbenchScreen
 
@@ -56,6 +59,11 @@ class RowsLoaded(Message):
         super().__init__()
         self.rows = rows
         self.infos = infos
+
+
+# A column's first sort puts what one looks for first: the newest run, the best accuracy,
+# the largest number; but the soonest fit or grok (fewest steps), and text from A to Z.
+SOONEST_FIRST = frozenset({"fit_step", "grok_step"})
 
 
 class HistoryScreen(WorkbenchScreen):
@@ -217,6 +225,7 @@ class HistoryScreen(WorkbenchScreen):
                 id="history-status",
             )
         yield RunTable(id="history-table")
+        yield RunNote(id="history-note")  # the note of the run under the cursor
         yield Static("", id="history-info")
         yield KeysFooter()
 
@@ -233,7 +242,8 @@ class HistoryScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
     def reload(self) -> None:
         runs_dir = self.workbench.runs_dir
-        infos = store.list_runs(runs_dir)
+        # store.list_runs, with the runs whose files did not change kept (run_listing.py)
+        infos = run_listing.listing(runs_dir).list_runs()
         rows = load_rows(runs_dir, listing=lambda _: infos)
         self.post_message(RowsLoaded(rows, {i.run_id: i for i in infos}))
 
@@ -241,6 +251,11 @@ class HistoryScreen(WorkbenchScreen):
         self.reload()
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
+        if self.all_rows and message.rows == self.all_rows:
+            # listed again (History shown again) and no run moved: the table stays as
+            # drawn, its rows the same objects as every list's (the ones exports write)
+            self.infos = message.infos
+            return
         self.all_rows, self.infos = message.rows, message.infos
         self.marked &= set(self.infos)
         self.apply()
@@ -263,6 +278,7 @@ class HistoryScreen(WorkbenchScreen):
         self._update_info()
 
     def _update_info(self) -> None:
+        self.query_one(RunNote).follow(self.query_one("#history-table", RunTable))
         sort_title = next(c.title for c in COLUMNS if c.key == self.sort_key)
         hint = self.hint
         if hint:  # nothing matches, or part of the filter was not understood
@@ -270,7 +286,8 @@ class HistoryScreen(WorkbenchScreen):
             return
         self.query_one("#history-info", Static).update(
             f"{len(self.shown)} of {len(self.all_rows)} runs · {len(self.marked)} marked · "
-            f"sorted by {sort_title} · {safe_markup(self.workbench.runs_dir)}"
+            f"sorted by {sort_title} {'▼' if self.sort_reverse else '▲'} · "
+            f"{safe_markup(self.workbench.runs_dir)}"
         )
 
     @on(Input.Changed, "#history-filter")
@@ -300,7 +317,9 @@ class HistoryScreen(WorkbenchScreen):
                 continue
             info.summary = follower.summary
             row = run_row(info)
+            # one row per run, the same in every list: an export writes its current values
             self.all_rows = [row if r.run_id == run_id else r for r in self.all_rows]
+            self.shown = [row if r.run_id == run_id else r for r in self.shown]
             table.update_run(row)
 
     # -- the run under the cursor ---------------------------------------------------------
@@ -310,6 +329,9 @@ class HistoryScreen(WorkbenchScreen):
         if row is None:
             self.notify("No run under the cursor.", severity="warning")
         return row
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.query_one(RunNote).follow(self.query_one("#history-table", RunTable))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -368,9 +390,8 @@ class HistoryScreen(WorkbenchScreen):
             self.marked.discard(row.run_id)
         else:
             self.marked.add(row.run_id)
+        # The cursor stays (as the help says, and as Space in Live): ↓ moves on.
         table.set_mark(row.run_id, row.run_id in self.marked)
-        if table.cursor_row < table.row_count - 1:
-            table.move_cursor(row=table.cursor_row + 1)
         self._update_info()
 
     def _mark_sweep(self, sweep_id: str) -> None:
@@ -421,7 +442,8 @@ class HistoryScreen(WorkbenchScreen):
             self.sort_reverse = not self.sort_reverse
         else:
             numeric = next(c.numeric for c in COLUMNS if c.key == key)
-            self.sort_key, self.sort_reverse = key, numeric or key == "started"
+            first_down = key == "started" or (numeric and key not in SOONEST_FIRST)
+            self.sort_key, self.sort_reverse = key, first_down
         self.apply()
 
     def action_export(self) -> None:
@@ -437,12 +459,7 @@ class HistoryScreen(WorkbenchScreen):
             if result is None:
                 return
             scope, path, kind = result
-            rows = {
-                "all": self.all_rows,
-                "filtered": self.shown,
-                "marked": [r for r in self.shown if r.run_id in self.marked]
-                + [r for r in self.all_rows if r.run_id in self.marked and r not in self.shown],
-            }[scope]
+            rows = rows_in_scope(self.all_rows, self.shown, self.marked, scope)
             if kind == "records":
                 runs = [store.RunDir(r.path) for r in rows]
                 self.post_message(RecordsExportRequested(runs, path.name, path=path))
@@ -465,7 +482,7 @@ class HistoryScreen(WorkbenchScreen):
     def action_write_records(self) -> None:
         """The records of the marked runs in one CSV (a marked sweep: all its points); with
         none marked, those of the run under the cursor."""
-        marked = [r for r in self.all_rows if r.run_id in self.marked]
+        marked = rows_in_scope(self.all_rows, self.shown, self.marked, "marked")
         if marked:
             name = f"records-{len(marked)}-runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
             self.post_message(RecordsExportRequested([store.RunDir(r.path) for r in marked], name))

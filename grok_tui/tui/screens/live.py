@@ -24,12 +24,18 @@ from textual.widgets import ContentSwitcher, OptionList, Static
 from textual.widgets.option_list import Option
 
 from grok_tui.rundirs.watch import LIVE_STATUSES, RunFollower, tail
-from grok_tui.text import format_duration, safe_markup, safe_text
+from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested, StopRequested
-from grok_tui.tui.views.curves import eta_seconds, event_marks, run_colours, x_axis
+from grok_tui.tui.screens.live_status import SystemFigures, bar_line
+from grok_tui.tui.seed_bands import SEED_BANDS_BINDING, SeedBands
+from grok_tui.tui.status_line import SYSTEM_RANK, status_parts
+from grok_tui.tui.status_line import status_text as status_text  # where tests look for it
+from grok_tui.tui.views import runs_bar
+from grok_tui.tui.views.curves import event_marks, run_colours, x_axis
 from grok_tui.tui.views.layout import cut, grid_shape, stack_panes, thin
 from grok_tui.tui.views.pacing import RedrawPace
 from grok_tui.tui.views.panels import Panel, run_panel, runs_panel, small_multiples
+from grok_tui.tui.views.status_fit import fit_parts
 from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.lines import update_line
@@ -51,43 +57,7 @@ def run_name(follower: RunFollower) -> str:
     return name
 
 
-def status_text(follower: RunFollower) -> Text:
-    """step / total, speed, ETA, device, status, latest accuracies and events."""
-    s = follower.summary
-    status = follower.status
-    step, steps = s.get("step") or 0, s.get("steps") or 0
-    percent = f" ({100 * step / steps:.0f}%)" if steps else ""
-    last = follower.records[-1] if follower.records else {}
-    parts: list[tuple[str, str] | str] = [
-        (safe_text(status), STATUS_STYLES.get(status, "bold")),
-        safe_text(f"  step {step}/{steps}{percent}"),
-    ]
-    speed = s.get("steps_per_s")
-    if isinstance(speed, int | float) and speed > 0:
-        parts.append(f" · {speed:.1f} steps/s")
-    if status in LIVE_STATUSES:
-        eta = eta_seconds(s)
-        if eta is not None:
-            parts.append(f" · ETA {format_duration(eta)}")
-    elif s.get("elapsed_s") is not None:
-        parts.append(f" · took {format_duration(s.get('elapsed_s'))}")
-    if s.get("device"):
-        gpu = str(s.get("device_name") or "").removeprefix("NVIDIA ")
-        parts.append(f" · {safe_text(s['device'])}" + (f" {safe_text(gpu)}" if gpu else ""))
-    threads = s.get("threads")  # a CPU run's thread choice (grok_tui/rundirs/threads.py)
-    if isinstance(threads, dict) and type(threads.get("n")) is int:
-        parts.append(f" {threads['n']} thread{'s' if threads['n'] != 1 else ''}")
-    if "train_acc" in last:
-        parts.append(f" · acc train {last['train_acc']:.3f} test {last.get('test_acc', 0):.3f}")
-    for key, name in (("fit_step", "fit"), ("grok_step", "grok")):
-        if s.get(key) is not None:
-            parts.append(f" · {name} @{safe_text(s[key])}")
-    if s.get("error"):
-        parts.append(("  " + safe_text(s["error"], multiline=True), "red"))
-    return Text.assemble(*parts)
-
-
-class LiveScreen(CurvesScreen):
+class LiveScreen(SeedBands, CurvesScreen):
     """One followed run ([ and ] switch), or the overview of them all (v)."""
 
     DEFAULT_CSS = """
@@ -169,6 +139,7 @@ class LiveScreen(CurvesScreen):
             tooltip="Hide or show the run\nA hidden run is listed but not drawn",
         ),
         *CURVE_BINDINGS,
+        SEED_BANDS_BINDING,
     ]
 
     def __init__(self) -> None:
@@ -185,6 +156,8 @@ class LiveScreen(CurvesScreen):
         self._side: list[str] = []  # run ids, in the order of the list beside the overview
         self._panels: list[Panel] = []
         self._side_shown: list[tuple[str, Text]] = []
+        self.system = SystemFigures(self)  # the status line's CPU, memory and GPU figures
+        self.following = runs_bar.Following()  # moves on when the shown run ends
 
     def compose(self) -> ComposeResult:
         yield Static("", id="live-runs")
@@ -233,7 +206,14 @@ class LiveScreen(CurvesScreen):
         # the status line (step, rate, accuracies) is one line: it follows every poll
         follower = self._highlighted() if self.overview else self.current()
         if follower is not None:
-            update_line(self.query_one("#live-status", Static), status_text(follower))
+            self.show_status(follower)
+
+    def show_status(self, follower: RunFollower) -> None:
+        widget = self.query_one("#live-status", Static)
+        parts = [*status_parts(follower), (self.system.text(follower), SYSTEM_RANK)]
+        # one row (its least used parts left out): no jump between one and two rows
+        width = 0 if follower.summary.get("error") else widget.content_size.width
+        update_line(widget, fit_parts(parts, width))
 
     def _draw_data(self) -> None:
         self._pending_draw = None
@@ -270,6 +250,9 @@ class LiveScreen(CurvesScreen):
             return
         grid = grids.first(Container)
         followers = list(self.workbench.followers.values())
+        runs = [(f.run_id, f.status) for f in followers]
+        shown = self.following.look(runs, self.workbench.current_run_id, LIVE_STATUSES)
+        self.workbench.current_run_id = shown  # the next live run, where the shown one ended
         follower = self.current()
         if follower is None and followers:
             follower = followers[-1]
@@ -318,7 +301,7 @@ class LiveScreen(CurvesScreen):
             self._panels = []
             log.display = False
             return
-        update_line(self.query_one("#live-status", Static), status_text(follower))
+        self.show_status(follower)
         records, options = thin(follower.records), self.workbench.axis_options
         self._panels = [run_panel(records, follower.summary, m, options) for m in self.metrics]
         window = self.window(self._panels)
@@ -332,19 +315,7 @@ class LiveScreen(CurvesScreen):
             log.display = False
 
     def _draw_run_list(self, followers: list[RunFollower], current: RunFollower | None) -> None:
-        if not followers:
-            update_line(self.query_one("#live-runs", Static), Text("Live runs: none", style="dim"))
-            return
-        parts: list[Any] = [("runs ", "dim")]
-        for index, follower in enumerate(followers, start=1):
-            style = STATUS_STYLES.get(follower.status, "")
-            label = f" {index}:{run_name(follower)} {safe_text(follower.status)} "
-            if current is not None and follower.run_id == current.run_id:
-                parts.append((label, f"reverse {style}".strip()))
-            else:
-                parts.append((label, style))
-        parts.append(("  [ ] switch · v overview", "dim"))
-        update_line(self.query_one("#live-runs", Static), Text.assemble(*parts))
+        update_line(self.query_one("#live-runs", Static), bar_line(followers, current, run_name))
 
     # -- the overview ---------------------------------------------------------------
 
@@ -359,10 +330,12 @@ class LiveScreen(CurvesScreen):
             (f.run_id, f"{numbers[f.run_id]}:{cut(run_name(f), LABEL_NAME)}", thin(f.records))
             for f in drawn
         ]
-        overlays = [runs_panel(runs, colours, m, options) for m in self.metrics]
+        overlays = self.overview_bands(runs, self.metrics, options) or [
+            runs_panel(runs, colours, m, options) for m in self.metrics
+        ]  # b: seeds grouped into each setting's mean and band, overlaid
         switcher = self.query_one("#live-views", ContentSwitcher)
         shown = len(drawn)
-        if self.grid:
+        if self.grid and not self.seed_bands:
             switcher.current = "live-grid"
             shown = self._draw_grid(drawn, runs, overlays[0], colours)
         else:
@@ -378,7 +351,7 @@ class LiveScreen(CurvesScreen):
                     log_x=options.log_x,
                     window=window,
                     cursor=self.view.cursor,
-                    legend=False,
+                    legend=self.seed_bands,  # names each setting's mean and band
                 )
         live = sum(f.status in LIVE_STATUSES for f in followers)
         counts = [f"{live} live"] + [
@@ -399,10 +372,10 @@ class LiveScreen(CurvesScreen):
             line = Text.assemble(*head[:-1])
         update_line(self.query_one("#live-runs", Static), line)
         highlighted = self._highlighted()
-        status = self.query_one("#live-status", Static)
-        update_line(
-            status, status_text(highlighted) if highlighted else Text("No run followed yet.")
-        )
+        if highlighted is None:
+            update_line(self.query_one("#live-status", Static), Text("No run followed yet."))
+        else:
+            self.show_status(highlighted)
 
     def _draw_grid(
         self,
@@ -431,7 +404,7 @@ class LiveScreen(CurvesScreen):
             titles.append((run_id, label + status, marks))
         self._panels = small_multiples(overlay, titles)
         self._cursor_panels = [overlay]
-        window = self.window(self._panels)
+        windows = self.pane_windows(self._panels)  # each pane spans its own run
         for n, pane in enumerate(panes):
             pane.display = n < count
             if n < count:
@@ -439,7 +412,7 @@ class LiveScreen(CurvesScreen):
                 pane.show_panel(
                     panel,
                     log_x=options.log_x,
-                    window=window,
+                    window=windows[n],
                     cursor=self.view.cursor,
                     legend=False,
                     title=f"{swatch(colours[titles[n][0]], titles[n][1])} {overlay.title}",
@@ -455,6 +428,9 @@ class LiveScreen(CurvesScreen):
         return super().cursor_text(panels)
 
     _cursor_panels: list[Panel] = []
+
+    def own_ranges(self) -> bool:
+        return self.overview and self.grid  # small multiples: each its own x range
 
     def _fill_side(
         self, followers: list[RunFollower], colours: dict[str, tuple[int, int, int]]
@@ -496,7 +472,7 @@ class LiveScreen(CurvesScreen):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         follower = self._highlighted()
         if self.overview and follower is not None:
-            update_line(self.query_one("#live-status", Static), status_text(follower))
+            self.show_status(follower)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a run of the list: that run alone."""
@@ -564,13 +540,11 @@ class LiveScreen(CurvesScreen):
 
     def action_cycle(self, delta: int) -> None:
         bench = self.workbench
-        ids = list(bench.followers)
-        if not ids:
-            return
-        current = bench.current_run_id
-        index = ids.index(current) if current in ids else 0
-        bench.current_run_id = ids[(index + delta) % len(ids)]
-        self.redraw()
+        runs = [(f.run_id, f.status) for f in bench.followers.values()]
+        shown = runs_bar.cycled(runs, bench.current_run_id, delta, LIVE_STATUSES)
+        if shown is not None:  # the runs of the bar: the live ones, and the one shown
+            bench.current_run_id = shown
+            self.redraw()
 
     def action_stop(self) -> None:
         follower = self.target()

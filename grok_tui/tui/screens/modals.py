@@ -62,11 +62,14 @@ class ConfirmModal(Dialog):
 
 
 class ChoiceModal(Dialog):
-    """Pick one of a few labelled choices; the first one is the default."""
+    """Pick one of a few labelled choices; the cursor starts on ``default`` (the choice in
+    force, such as the metric a pane shows), else on the first."""
 
-    def __init__(self, message: str, choices: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, message: str, choices: list[tuple[str, str]], default: str | None = None
+    ) -> None:
         super().__init__()
-        self.message, self.choices = message, choices
+        self.message, self.choices, self.default = message, choices, default
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -77,7 +80,8 @@ class ChoiceModal(Dialog):
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)
-        options.highlighted = 0
+        keys = [key for key, _ in self.choices]
+        options.highlighted = keys.index(self.default) if self.default in keys else 0
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -216,6 +220,16 @@ class SeedsModal(Dialog):
         self.dismiss(counts)
 
 
+class MarkedRadio(RadioButton):
+    """A radio button whose choice shows as a glyph: Textual draws the same ● in the chosen
+    and the other buttons, told apart by colour alone, which NO_COLOR takes away."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "●" if self.value else " "
+        return super()._button
+
+
 class ExportModal(Dialog):
     """Export runs: which runs, as the table (a row per run) or every record, and where;
     one Enter does it. Dismisses with (scope, path, kind)."""
@@ -230,14 +244,14 @@ class ExportModal(Dialog):
             with Horizontal(classes="dialog-choices"):
                 with RadioSet(id="scope"):
                     for scope in ("filtered", "all", "marked"):
-                        yield RadioButton(
+                        yield MarkedRadio(
                             f"{scope} ({self.counts.get(scope, 0)} runs)",
                             value=scope == self.default_scope,
                             id=f"scope-{scope}",
                         )
                 with RadioSet(id="kind"):
-                    yield RadioButton("table: a row per run", value=True, id="kind-table")
-                    yield RadioButton("records: every record", id="kind-records")
+                    yield MarkedRadio("table: a row per run", value=True, id="kind-table")
+                    yield MarkedRadio("records: every record", id="kind-records")
             yield OrderedInput(str(self.default_path), id="path")
             yield Static("Enter: export · Esc: cancel", classes="dialog-note")
 

@@ -24,12 +24,14 @@ from grok_tui.errors import UserError
 from grok_tui.rundirs import runqueue, store, watch
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import ResumeRequested
+from grok_tui.tui.screens.modals import ConfirmModal
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.workbench import WorkbenchScreen
 
 LOOK_EVERY_S = 1.0
+NAME_WIDTH = 12  # columns of a run's name: at 80 columns the whole row fits, scrollbar too
 HINT = (
-    "K/J or Shift+↑/↓ move · d remove · r run now · +/- slots of its device (0 pauses) · "
+    "K/J or Shift+↑/↓ move · d remove (asks) · r run now · +/- slots of its device (0 pauses) · "
     "Ctrl+T on Presets queues a preset, Q in History a re-run"
 )
 
@@ -42,6 +44,14 @@ class QueueRow:
     device: str
     steps: str
     state: str
+    name: str = ""  # the preset's name (the id's tail is cut to a slug)
+
+
+def short_id(run_id: str, name: str) -> str:
+    """The run id without the name it ends with (beside it in the name column): its
+    time, to the millisecond, tells runs of one preset apart."""
+    stamp, dash, tail = run_id.partition(f"-{store.slug(name)}") if name else (run_id, "", "")
+    return stamp + (f"…{tail}" if tail else "") if dash and stamp else run_id
 
 
 class QueueLoaded(Message):
@@ -67,7 +77,10 @@ def read_rows(
     for entry, why in zip(state.entries, runqueue.waits(state, live), strict=True):
         summary = store.read_summary(runs_dir / entry.run)
         steps = summary.get("steps")
-        rows.append(QueueRow(entry.run, entry.device, "" if steps is None else str(steps), why))
+        name = str(summary.get("name") or "")
+        rows.append(
+            QueueRow(entry.run, entry.device, "" if steps is None else str(steps), why, name)
+        )
     waiting = f"{len(rows)} waiting" if rows else "empty"
     head = f"Queue · {waiting} · {runner} · slots: {runqueue.slots_line(state, live)}"
     return rows, head, None
@@ -104,7 +117,7 @@ class QueueScreen(WorkbenchScreen):
             "remove",
             "Remove",
             id="queue.remove",
-            tooltip="Remove from the queue\nIts run directory, never trained, is deleted",
+            tooltip="Remove from the queue\nAsks first: its run directory, never trained, is deleted",
         ),
         Binding(
             "r",
@@ -146,7 +159,8 @@ class QueueScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         table = self.query_one("#queue-table", DataTable)
         table.add_column("#", key="position", width=3)
-        table.add_column("run", key="run")
+        table.add_column("name", key="name", width=NAME_WIDTH)
+        table.add_column("queued", key="run")
         table.add_column("device", key="device")
         table.add_column("steps", key="steps")
         table.add_column("state", key="state")
@@ -187,7 +201,8 @@ class QueueScreen(WorkbenchScreen):
             style = "green" if row.state == "next" else "dim" if "paused" in row.state else ""
             table.add_row(
                 Text(str(position)),
-                Text(safe_text(row.run_id)),
+                Text(safe_text(row.name), no_wrap=True, overflow="ellipsis"),
+                Text(safe_text(short_id(row.run_id, row.name))),
                 Text(safe_text(row.device)),
                 Text(row.steps, justify="right"),
                 Text(safe_text(row.state), style=style),
@@ -220,10 +235,27 @@ class QueueScreen(WorkbenchScreen):
             self._edit(move)
 
     def action_remove(self) -> None:
+        """Asks first: removing a queued run deletes its run directory."""
         run_id = self.current_run()
         if run_id is None:
             return
+        row = next((r for r in self.rows if r.run_id == run_id), None)
+        name = f"{row.name} " if row is not None and row.name else ""
 
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._remove(run_id)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Remove {name}({run_id}) from the queue?\n"
+                "Its run directory, never trained, is deleted.",
+                yes="Remove",
+            ),
+            confirmed,
+        )
+
+    def _remove(self, run_id: str) -> None:
         def remove(runs_dir: Path) -> str:
             deleted = runqueue.remove(runs_dir, run_id)
             return f"Removed {run_id} from the queue" + (

@@ -11,6 +11,7 @@ terminal-safe rich Text (grok_tui.text), never as markup.
 from __future__ import annotations
 
 import re
+import statistics
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ from grok_tui.sweep.report import (
 )
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import RecordsExportRequested
+from grok_tui.tui.seed_bands import SEED_BANDS_BINDING, SeedBands
+from grok_tui.tui.views.bands import Setting, grokked_text, group_settings
+from grok_tui.tui.views.layout import thin
+from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.workbench import WorkbenchScreen
 
@@ -97,7 +102,7 @@ class SweepLoaded(Message):
         self.sweep_dir, self.rows, self.error = sweep_dir, rows, error
 
 
-class SweepScreen(WorkbenchScreen):
+class SweepScreen(SeedBands, WorkbenchScreen):
     """A sweep's table and heatmap; Enter opens a point's run."""
 
     DEFAULT_CSS = """
@@ -111,6 +116,7 @@ class SweepScreen(WorkbenchScreen):
         padding: 0 1;
         border-top: solid $panel-lighten-2;
     }
+    SweepScreen #sweep-bands { height: 2fr; min-height: 10; display: none; }
     """
 
     # The tooltips are the palette's commands: title, then what it does (see the app).
@@ -154,6 +160,7 @@ class SweepScreen(WorkbenchScreen):
             id="sweep.reload",
             tooltip="Reload sweep\nRead the sweep directory again",
         ),
+        SEED_BANDS_BINDING,
     ]
 
     def __init__(self, sweep_path: Path, *, metric: str = "final_test_acc") -> None:
@@ -173,6 +180,7 @@ class SweepScreen(WorkbenchScreen):
         with VerticalScroll(id="sweep-spread-box"):
             yield Static("", id="sweep-spread")
         yield Static("", id="sweep-heatmap")
+        yield CurvePane("accuracy", id="sweep-bands")  # b: each setting's mean and band
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -187,6 +195,8 @@ class SweepScreen(WorkbenchScreen):
         try:
             sweep_dir = read_sweep_dir(self.sweep_path)
             rows = report_rows(sweep_dir)
+            for row in rows if self.seed_bands else ():
+                row.records()  # the bands' curves: read here, off the UI thread
         except UserError as exc:
             self.post_message(SweepLoaded(None, [], str(exc)))
             return
@@ -214,6 +224,7 @@ class SweepScreen(WorkbenchScreen):
         self._fill_table()
         self._fill_spread()
         self.draw_heatmap()
+        self.draw_bands()
 
     def _fill_spread(self) -> None:
         assert self.sweep_dir is not None
@@ -229,6 +240,9 @@ class SweepScreen(WorkbenchScreen):
     def _fill_table(self) -> None:
         assert self.sweep_dir is not None
         table = self.query_one("#sweep-table", DataTable)
+        if self.seed_bands:
+            self._fill_settings(table)
+            return
         names = self.sweep_dir.labels()
         metrics = table_columns(self.metric)
         cursor = table.cursor_row
@@ -252,6 +266,58 @@ class SweepScreen(WorkbenchScreen):
             )
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
+
+    # -- seeds grouped (b) ---------------------------------------------------------
+
+    @staticmethod
+    def _point_key(row: ReportRow) -> str:
+        return row.run_id or f"point:{row.index}"
+
+    def _settings(self) -> list[Setting]:
+        """The points as settings: those that differ only in their seed fields are one."""
+        return group_settings({self._point_key(row): row.coords for row in self.rows})
+
+    def _fill_settings(self, table: DataTable) -> None:
+        """A row per setting: its points, how many of the finished ones grokked with the
+        Wilson 95% interval ("3/5 (0.23–0.88)"), and the mean of the metric."""
+        rows = {self._point_key(row): row for row in self.rows}
+        table.clear(columns=True)
+        title = f"mean {TABLE_TITLES.get(self.metric, self.metric)}"
+        for key, name in (("setting", "setting"), ("n", "n"), ("grokked", "grokked (95%)")):
+            table.add_column(name, key=key)
+        table.add_column(title, key=self.metric)
+        for setting in self._settings():
+            members = [rows[key] for key in setting.run_ids]
+            finished = [r for r in members if r.status in ("completed", "diverged")]
+            grokked = sum(r.value("grok_step") is not None for r in finished)
+            values = [v for r in finished if isinstance(v := r.value(self.metric), int | float)]
+            table.add_row(
+                cell(f"{setting.tag} {setting.label}"),
+                cell(len(members)),
+                cell(grokked_text(grokked, len(finished))),
+                cell(format_metric(self.metric, statistics.fmean(values) if values else None)),
+                key=f"setting:{setting.key}",
+            )
+
+    def draw_bands(self) -> None:
+        """Each setting's mean test accuracy and its band, in place of the heatmap."""
+        pane = self.query_one("#sweep-bands", CurvePane)
+        self.query_one("#sweep-heatmap", Static).display = not self.seed_bands
+        pane.display = self.seed_bands
+        if not self.seed_bands:
+            return
+        runs = [(self._point_key(r), r.label, thin(r.records())) for r in self.rows]
+        presets = {self._point_key(row): row.coords for row in self.rows}
+        options = self.workbench.axis_options
+        panels, _ = self.band_panels(runs, presets, ("test_acc",), options)
+        pane.show_panel(panels[0], log_x=options.log_x)
+
+    def seed_bands_changed(self) -> None:
+        if self.sweep_dir is not None:
+            self._fill_table()
+        self.query_one("#sweep-heatmap", Static).display = not self.seed_bands
+        self.query_one("#sweep-bands", CurvePane).display = self.seed_bands
+        self.reload()  # the points' records are read there, and the bands drawn on arrival
 
     def on_resize(self) -> None:
         self.draw_heatmap()
@@ -326,6 +392,8 @@ class SweepScreen(WorkbenchScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        if str(event.row_key.value).startswith("setting:"):  # a setting is several points
+            return
         row = next((r for r in self.rows if r.run_id == event.row_key.value), None)
         if row is None or row.path is None:
             self.notify("This point has no run directory.", severity="warning")

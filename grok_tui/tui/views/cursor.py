@@ -70,6 +70,14 @@ def view_window(panels: Sequence[Panel], log_x: bool, view: View) -> tuple[float
     return x_window(x_extent(panels, log_x), view.zoom, centre)
 
 
+def pane_windows(
+    panels: Sequence[Panel], log_x: bool, view: View
+) -> list[tuple[float, float] | None]:
+    """Each panel's own window: a small multiple spans (and zooms into) its own run, where
+    one window shared with the longest run would leave a short run a sliver, or nothing."""
+    return [view_window([panel], log_x, view) for panel in panels]
+
+
 def cursor_xs(
     panels: Sequence[Panel], log_x: bool, window: tuple[float, float] | None
 ) -> list[float]:
@@ -97,22 +105,34 @@ def move_cursor(xs: Sequence[float], cursor: float | None, delta: int) -> float 
     return xs[max(0, min(len(xs) - 1, index + delta))]
 
 
+def reading_at(pts: Sequence[Point], x: float) -> Point | None:
+    """The last point at or before x: a curve holds its value until its next record."""
+    i = bisect.bisect_right([p[0] for p in pts], x)
+    return pts[i - 1] if i else None
+
+
 def value_at(pts: Sequence[Point], x: float) -> float | None:
     """y of the last point at or before x (a curve holds its value until its next record)."""
-    i = bisect.bisect_right([p[0] for p in pts], x)
-    return pts[i - 1][1] if i else None
+    point = reading_at(pts, x)
+    return None if point is None else point[1]
 
 
-def values_at(panel: Panel, x: float) -> list[tuple[str, float]]:
-    """(name, value in data units) of each drawn curve of a panel at x."""
+def readings_at(panel: Panel, x: float) -> list[tuple[str, float, float]]:
+    """(name, value in data units, x it was recorded at) of each drawn curve at x: a run
+    that ended before x, or was not evaluated at x, is read at its own last record."""
     out = []
     for s in panel.series:
         if s.faint:
             continue
-        y = value_at(s.points, x)
-        if y is not None:
-            out.append((s.name, 10**y if panel.scale == "log" else y))
+        point = reading_at(s.points, x)
+        if point is not None:
+            out.append((s.name, 10 ** point[1] if panel.scale == "log" else point[1], point[0]))
     return out
+
+
+def values_at(panel: Panel, x: float) -> list[tuple[str, float]]:
+    """(name, value in data units) of each drawn curve of a panel at x."""
+    return [(name, value) for name, value, _ in readings_at(panel, x)]
 
 
 def latest_x(panels: Sequence[Panel]) -> float | None:
@@ -121,26 +141,39 @@ def latest_x(panels: Sequence[Panel]) -> float | None:
 
 
 def cursor_line(panels: Sequence[Panel], cursor: float | None) -> str:
-    """The values under the cursor (or the latest ones), pane by pane, on one line."""
+    """The values under the cursor (or the latest ones), pane by pane, on one line.
+
+    Each curve is read at its own record at or before the line's x; one recorded at
+    another x (a run that ended earlier, or evaluated at other steps) says its step.
+    """
     x = cursor if cursor is not None else latest_x(panels)
     if x is None or not panels:
         return ""
     label = panels[0].x_label
-    where = f"step {x:.0f}" if label == "step" else f"{label} {format_value(x)}"
+
+    def at(value: float) -> str:
+        return f"{value:.0f}" if label == "step" else format_value(value)
+
+    where = f"step {at(x)}" if label == "step" else f"{label} {format_value(x)}"
+    every = [readings_at(panel, x) for panel in panels]
+    read = {at(x_read) for readings in every for _, _, x_read in readings}
+    common = read.pop() if len(read) == 1 else at(x)  # all at one record: said once
+    where += "" if common == at(x) else f" @{common}"
     parts = ["cursor " + where if cursor is not None else "latest " + where]
-    for panel in panels:
-        values = dict(values_at(panel, x))
+    for panel, listed in zip(panels, every, strict=True):
+        readings = {name: (value, x_read) for name, value, x_read in listed}
         shown = []
-        for name, value in values.items():
-            if name.endswith(" train") and name.removesuffix(" train") in values:
+        for name, (value, x_read) in readings.items():
+            if name.endswith(" train") and name.removesuffix(" train") in readings:
                 continue  # told with its run's test value: "1:a 0.41/1"
-            train = values.get(f"{name} train")
-            text = format_value(value) + ("" if train is None else f"/{format_value(train)}")
-            shown.append(f"{name} {text}")
+            train = readings.get(f"{name} train")
+            text = format_value(value) + ("" if train is None else f"/{format_value(train[0])}")
+            step = "" if at(x_read) == common else f" @{at(x_read)}"
+            shown.append(f"{name} {text}{step}")
         key = panel.title.removesuffix(" (log)")
-        if list(values) == [key]:  # one field, named as its pane: "param_norm 23.5"
+        if list(readings) == [key]:  # one field, named as its pane: "param_norm 23.5"
             parts.append(shown[0])
         elif shown:
-            pair = " (test/train)" if any(n.endswith(" train") for n in values) else ""
+            pair = " (test/train)" if any(n.endswith(" train") for n in readings) else ""
             parts.append(f"{key}{pair}: {' '.join(shown)}")
     return " │ ".join(parts)

@@ -51,6 +51,7 @@ class Series:
     faint: bool = False
     dashed: bool = False  # the train curve beside a run's test curve (overlays, exports)
     group: str = ""  # the run it belongs to, in a panel of several runs
+    marker: str = ""  # plotext's marker when not braille: a seed band's dotted "·" lines
 
 
 def finite(value: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field  # 'field' is a record's, here
 from typing import Any
 
 from grok_tui.tui.views.curves import (
@@ -101,6 +102,10 @@ class Panel:
     series: list[Series]
     marks: list[Mark]
     x_label: str
+    # an overlay's label per run (group): its number, where its line ends, so that runs
+    # are told apart without colour (NO_COLOR, 16 colours); a legend maps it to the name
+    tags: dict[str, str] = dataclass_field(default_factory=dict)
+    smoothing: float = 0.0  # the EMA weight its curves were smoothed with (the legend says it)
 
 
 def _y_points(pts: list[Point], m: Metric) -> list[Point]:
@@ -119,7 +124,8 @@ def run_panel(
         name = field.partition("_")[0] if m.paired else field
         pts = _y_points(scaled(points(records, options.x_key, field), divisor), m)
         series += build_series(pts, name, colour, options)
-    return Panel(m.title, m.scale, series, event_marks(records, summary, options, divisor), label)
+    marks = event_marks(records, summary, options, divisor)
+    return Panel(m.title, m.scale, series, marks, label, smoothing=options.smoothing)
 
 
 def runs_panel(
@@ -129,6 +135,7 @@ def runs_panel(
     options: AxisOptions,
 ) -> Panel:
     """Several runs' metric overlaid, one colour each: (run id, label, records) per run.
+    A label "1:alpha" tags the run's line with "1".
 
     Of a pair, test is drawn solid in the run's colour and train dimmer (dashed in an
     export), so that the gap between them, the grokking, reads at a glance.
@@ -148,17 +155,24 @@ def runs_panel(
                 series += [
                     replace(s, group=run_id) for s in build_series(pts, name, colour, options)
                 ]
-    return Panel(m.title, m.scale, series, [], label)
+    tags = {run_id: name.partition(":")[0] for run_id, name, _ in runs if ":" in name}
+    return Panel(m.title, m.scale, series, [], label, tags, smoothing=options.smoothing)
 
 
 def small_multiples(panel: Panel, runs: Sequence[tuple[str, str, list[Mark]]]) -> list[Panel]:
     """A panel of several runs cut into one panel per run: (run id, title, marks) each.
 
-    Cut from one runs_panel, so that every small pane shares its x unit and window.
+    Cut from one runs_panel, so that every small pane shares its x unit (each its own
+    window: cursor.pane_windows); its title names the run, so its line needs no tag.
     """
     return [
         Panel(
-            title, panel.scale, [s for s in panel.series if s.group == run_id], marks, panel.x_label
+            title,
+            panel.scale,
+            [s for s in panel.series if s.group == run_id],
+            marks,
+            panel.x_label,
+            smoothing=panel.smoothing,
         )
         for run_id, title, marks in runs
     ]

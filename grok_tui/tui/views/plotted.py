@@ -3,12 +3,14 @@ the width, with its ticks and limits (pure: tested without plotext)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grok_tui.tui.views.cursor import to_plot_x
 from grok_tui.tui.views.curves import Mark, Point, Series, downsample
 from grok_tui.tui.views.panels import Panel
 from grok_tui.tui.views.ticks import format_number, linear_labels, log_ticks, nice_ticks
+
+Label = tuple[float, float, str, tuple[int, int, int] | None]
 
 
 @dataclass
@@ -22,6 +24,51 @@ class Plotted:
     x_lim: tuple[float, float] | None
     y_lim: tuple[float, float] | None
     cursor: float | None
+    # (x, y, text, colour or None): the tag a line ends with, right-aligned at its last point
+    labels: list[Label] = field(default_factory=list)
+
+
+def end_labels(
+    panel: Panel,
+    curves: list[tuple[Series, list[Point]]],
+    x_lim: tuple[float, float],
+    y_lim: tuple[float, float],
+    width: int,
+    height: int,
+) -> list[Label]:
+    """Each tagged run's label at the end of its solid line in the window (panel.tags), so
+    that an overlay reads without colour; labels that would overlap in a pane of width x
+    height cells are written once, as "1,2", at the later point."""
+    ends: dict[str, tuple[Point, tuple[int, int, int]]] = {}
+    for series, pts in curves:
+        if series.group in panel.tags and not series.faint and not series.dashed:
+            ends[series.group] = (pts[-1], series.colour)
+    cols, rows = max(1, width - 8), max(1, height - 4)  # the plot area, about
+
+    def cell(x: float, y: float) -> tuple[int, int]:
+        dx, dy = x_lim[1] - x_lim[0], y_lim[1] - y_lim[0]
+        return (
+            round((x - x_lim[0]) / dx * cols) if dx > 0 else 0,
+            round((y - y_lim[0]) / dy * rows) if dy > 0 else 0,
+        )
+
+    placed: list[tuple[int, int, Label]] = []
+    for group, tag in panel.tags.items():
+        if group not in ends:
+            continue
+        (x, y), colour = ends[group]
+        col, row = cell(x, y)
+        for n, (other_col, other_row, other) in enumerate(placed):
+            # right-aligned: a label covers the cells up to its column, one cell apart
+            if row == other_row and abs(col - other_col) <= max(len(tag), len(other[2])):
+                text = f"{other[2]},{tag}"
+                later = (x, y) if x > other[0] else (other[0], other[1])
+                mixed = colour if colour == other[3] else None
+                placed[n] = (max(col, other_col), row, (*later, text, mixed))
+                break
+        else:
+            placed.append((col, row, (x, y, tag, colour)))
+    return [label for _, _, label in placed]
 
 
 def plotted(
@@ -82,4 +129,8 @@ def plotted(
         ticks = nice_ticks(lo, hi, 3 if height < 12 else 4)
         y_ticks = (ticks, linear_labels(ticks))
     x_lim = (x_lo, x_hi) if x_hi > x_lo else None
-    return Plotted(curves, marks, x_ticks, y_ticks, x_lim, y_lim, cursor_px)
+    labels = []
+    if panel.tags and ys:
+        span = y_lim or (min(ys), max(ys))
+        labels = end_labels(panel, curves, (x_lo, x_hi), span, width, height)
+    return Plotted(curves, marks, x_ticks, y_ticks, x_lim, y_lim, cursor_px, labels)

@@ -69,7 +69,7 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     if len(positions) < 2:  # a narrow range (4.3 .. 4.9): round values inside it
         values = [v for v in nice_ticks(10**lo, 10**hi, 4) if v > 0]
         positions = [math.log10(v) for v in values]
-        labels = [f"{v:.3g}" for v in values]
+        labels = linear_labels(values)  # 4.302, 4.304: not "4.3" twice
     return positions, labels
 
 
@@ -97,8 +97,12 @@ def format_value(value: float) -> str:
 
 def linear_labels(ticks: Sequence[float]) -> list[str]:
     """Tick labels with as many decimals as their spacing needs (29.78, 29.79: not 29.8 twice)."""
-    if len(ticks) < 2 or max(abs(t) for t in ticks) >= 1e3:
+    if len(ticks) < 2:
         return [format_number(t) for t in ticks]
+    if max(abs(t) for t in ticks) >= 1e3:
+        short = [format_number(t) for t in ticks]
+        if len(set(short)) == len(short):
+            return short
     spacing = abs(ticks[1] - ticks[0]) or 1.0
     for decimals in range(7):  # the fewest that write every tick exactly
         if all(abs(round(t, decimals) - t) < spacing * 1e-6 for t in ticks):

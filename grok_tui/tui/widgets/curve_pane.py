@@ -16,6 +16,7 @@ from textual_plotext import PlotextPlot
 
 from grok_tui.text import safe_markup
 from grok_tui.tui.ansi import ansi_content
+from grok_tui.tui.views import smoothing
 from grok_tui.tui.views.curves import Mark, Series, downsample, split_legend
 from grok_tui.tui.views.panels import Panel
 from grok_tui.tui.views.plotted import Plotted, plotted
@@ -116,14 +117,18 @@ class CurvePane(PlotextPlot):
         head = self.head
         key = head.removesuffix(" (log)")  # a one-field metric's curve is named by the head
         shown = [s for s in self.series if not s.faint and s.name != key] if self._legend else []
-        names, top_marks, bottom_marks = split_legend(
-            head, [s.name for s in shown], [m.label for m in self.marks], width
-        )
+        ema = smoothing.label(self.panel.smoothing) if self.panel is not None else ""
+        labels = [m.label for m in self.marks] + ([ema] if ema else [])  # "EMA 0.9": no swatch
+        names, top_marks, bottom_marks = split_legend(head, [s.name for s in shown], labels, width)
         colours = {m.label: m.colour for m in self.marks}
+
+        def entry(label: str) -> str:
+            return swatch(colours[label], label) if label in colours else safe_markup(label)
+
         parts = [head] + [swatch(s.colour, n) for s, n in zip(shown, names, strict=False)]
-        parts += [swatch(colours[label], label) for label in top_marks]
+        parts += [entry(label) for label in top_marks]
         self.border_title = "  ".join(parts)
-        self.border_subtitle = "  ".join(swatch(colours[label], label) for label in bottom_marks)
+        self.border_subtitle = "  ".join(entry(label) for label in bottom_marks)
 
     _legend = True
 
@@ -206,9 +211,11 @@ class CurvePane(PlotextPlot):
             if len(pts) == 1:
                 plt.scatter(xs, ys, marker="dot", color=series.colour)
             else:
-                plt.plot(xs, ys, marker="braille", color=series.colour)
+                plt.plot(xs, ys, marker=series.marker or "braille", color=series.colour)
         for mark in view.marks:
             plt.vertical_line(mark.x, color=mark.colour)
+        for x, y, text, colour in view.labels:  # an overlay's runs, told apart without colour
+            plt.text(text, x, y, color=colour or "default", style="bold", alignment="right")
         if view.cursor is not None:
             plt.vertical_line(view.cursor, color=CURSOR_COLOUR)
         if view.x_lim is not None:

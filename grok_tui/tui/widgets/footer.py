@@ -46,12 +46,28 @@ class KeysFooter(Footer):
         mode = getattr(self.app, "current_mode", None)
         return getattr(widget, "action", None) == f"switch_mode('{mode}')"
 
+    def _rank(self, widget: Widget) -> tuple[int, int]:
+        """Where a key stands whatever has focus: the focused widget's own keys, then the
+        screen's and the app's in the order they declare them, the palette last.
+
+        Textual lists the focused widget's keys first, and a screen key that the focused
+        widget also binds (Ctrl+E in an Input) moved to the front with it."""
+        if PALETTE in widget.classes:
+            return (3, 0)
+        action, key = getattr(widget, "action", None), getattr(widget, "key", None)
+        for level, node in ((1, self.screen), (2, self.app)):
+            for index, (bound, binding) in enumerate(node._bindings):
+                if bound == key and binding.action == action:
+                    return (level, index)
+        return (0, 0)
+
     def compose(self) -> ComposeResult:
         widgets = [w for w in super().compose() if not self._here(w)]
         width = self._laid_out_width = self.size.width
         if not width or any(key_width(w) is None for w in widgets):  # not laid out, or groups
             yield from widgets
             return
+        widgets.sort(key=self._rank)
         room = width - sum((key_width(w) or 0) for w in widgets if self._kept(w))
         full = False
         for widget in widgets:

@@ -232,7 +232,12 @@ class PresetForm(VerticalScroll):
     PresetForm Input, PresetForm Select { width: 1fr; }
     PresetForm .-bad { background: $error 25%; }
     PresetForm #form-help { dock: bottom; color: $text-muted; height: auto; padding: 0; }
+    /* a focused Select shows it without colour too (NO_COLOR): reversed, as a cursor */
+    PresetForm FormSelect:focus > SelectCurrent { text-style: reverse; }
     """
+    # Not a Tab stop of its own: focus goes to its fields (each shows it), which it
+    # scrolls into view; a stop on the form itself showed nothing.
+    can_focus = False
 
     class Validated(Message):
         """The form changed: the preset it now describes, or its errors."""
@@ -265,6 +270,11 @@ class PresetForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="form-help")
+
+    def on_mount(self) -> None:
+        # the help follows focus in the very step focus moves (a watch, not a message
+        # that keys typed ahead would overtake)
+        self.watch(self.screen, "focused", self._show_help, init=False)
 
     async def _build(self) -> None:
         grid = Widget(id="form-grid")
@@ -511,9 +521,20 @@ class PresetForm(VerticalScroll):
             self._show_family(family)
         self.schedule_validation()
 
-    def on_descendant_focus(self, event: Any) -> None:
-        widget = event.widget
-        for field in form_fields():
-            if widget.id == field.widget_id:
-                self.query_one("#form-help", Static).update(f"{field.key}: {describe(field)}")
+    def _show_help(self, focused: Widget | None) -> None:
+        """The help line names the focused field (its Select's menu too); nothing when
+        focus is outside the fields."""
+        # form_fields() imports grok_tui.config (pydantic): only when focus is in the form,
+        # never for the first frame's focus on the presets list (bench/startup.py)
+        inside = focused is not None and self in focused.ancestors
+        fields = {field.widget_id: field for field in form_fields()} if inside else {}
+        help_text = ""
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if node is self:
                 break
+            field = fields.get(node.id or "")
+            if field is not None:
+                help_text = f"{field.key}: {describe(field)}"
+                break
+        with contextlib.suppress(NoMatches):  # the form is being taken down
+            self.query_one("#form-help", Static).update(help_text)

@@ -125,11 +125,14 @@ class PresetActions(WorkbenchScreen):
     def action_save_as(self) -> None:
         from grok_tui.rundirs.store import slug
         from grok_tui.tui.catalog import default_save_dir
+        from grok_tui.tui.preset_text import free_path
 
         preset = self._valid_preset()
         if preset is None:
             return
-        default = default_save_dir(self.workbench.preset_dirs) / f"{slug(preset.name)}.toml"
+        # a name no file has, nor the preset shown: "save as" never proposes to overwrite
+        folder = default_save_dir(self.workbench.preset_dirs)
+        default = free_path(folder, slug(preset.name), self.base_path)
 
         def chosen(path: Path | None) -> None:
             if path is None:
@@ -151,10 +154,14 @@ class PresetActions(WorkbenchScreen):
         self.app.push_screen(PathModal("Save the preset as (TOML file):", default), chosen)
 
     def _save(self, preset: Preset, path: Path) -> None:
-        from grok_tui.tui.catalog import load_entry, preset_sources, save_preset_file
+        from grok_tui.tui.catalog import load_entry, preset_sources
+        from grok_tui.tui.preset_text import save_file
 
+        sync = self.sync  # into the file shown: its own text, as the TOML tab holds it
+        into_shown = sync.file is not None and sync.file.resolve() == path.resolve()
+        own = sync.editor.text if into_shown and not sync.stale else None
         try:
-            save_preset_file(preset, path, self.base_path)
+            save_file(preset, path, self.base_path, own)
         except (OSError, UserError) as exc:
             self.notify(
                 safe_markup(f"Could not save {path}: {exc}", multiline=True), severity="error"

@@ -3,7 +3,8 @@ with the TUI suspended meanwhile, validated on return.
 
 The form's preset goes through a draft file and comes back into the form; a draft that
 does not load is kept for the next Ctrl+E, so nothing typed is lost. A file the form
-cannot show (invalid, or a sweep) is edited in place.
+cannot show (invalid, or a sweep) is edited in place, unless it is shipped: then a copy
+in the user's presets folder is.
 """
 
 from __future__ import annotations
@@ -37,6 +38,32 @@ def text_or_empty(path: Path) -> str:
         return ""
 
 
+def copy_shipped(shipped: Path, folder: Path) -> Path:
+    """Copy a shipped preset or sweep file into ``folder`` (a new name beside a file of
+    the same name, never over it), its ``extends`` and ``#:schema`` lines made to reach
+    from there what they reached from the shipped folder; the copy's path."""
+    import re
+
+    import tomli_w
+
+    from grok_tui.config.reading import parse_toml
+    from grok_tui.tui.catalog import _schema_line
+
+    text = files.read_text(shipped, files.MAX_TOML_BYTES)
+    base = parse_toml(text, file=shipped).get("extends")
+    if isinstance(base, str):
+        line = tomli_w.dumps({"extends": str((shipped.parent / base).resolve())}).strip()
+        text = re.sub(r"(?m)^extends\s*=.*$", lambda _: line, text, count=1)
+    text = re.sub(r"(?m)^#:schema .*\n", lambda _: _schema_line(folder.absolute()), text, count=1)
+    files.make_dirs(folder)
+    copy, number = folder / shipped.name, 1
+    while copy.exists():
+        number += 1
+        copy = folder / f"{shipped.stem}-{number}{shipped.suffix}"
+    files.write_text_atomic(copy, text)
+    return copy
+
+
 class EditorRoundTrip(WorkbenchScreen):
     """The $EDITOR part of the Presets screen (a mixin of PresetsScreen)."""
 
@@ -60,7 +87,11 @@ class EditorRoundTrip(WorkbenchScreen):
         if not form.display:
             shown = self.current is not None and self.current is self._shown_entry()
             if shown and self.current is not None and not self._toml_unsaved_note():
-                self._edit_file_in_place(self.current.path)
+                path = self.current.path
+                if self.current.source == "shipped":  # never edited in place: a copy is
+                    path = self._user_copy(path)
+                if path is not None:
+                    self._edit_file_in_place(path)
             return
         if self.sync.tab == TOML_TAB and not self._leave_toml():
             return  # the TOML tab's text goes into the form first, when it loads
@@ -151,6 +182,34 @@ class EditorRoundTrip(WorkbenchScreen):
             ),
             chosen,
         )
+
+    def _user_copy(self, shipped: Path) -> Path | None:
+        """A shipped file copied into the user's presets folder, to be edited there (an
+        upgrade would overwrite the shipped one, and every user shares it); None, and a
+        message, when it cannot be copied."""
+        from grok_tui.tui.catalog import default_save_dir
+
+        try:
+            copy = copy_shipped(shipped, default_save_dir(self.workbench.preset_dirs))
+        except (OSError, UnicodeDecodeError, UserError) as exc:
+            self.notify(
+                safe_markup(
+                    f"{shipped.name} is shipped with grok-tui and is not edited in "
+                    f"place; it could not be copied: {exc}",
+                    multiline=True,
+                ),
+                severity="error",
+                timeout=8,
+            )
+            return None
+        self.notify(
+            safe_markup(
+                f"{shipped.name} is shipped with grok-tui: you edit a copy, {copy}",
+                multiline=True,
+            ),
+            timeout=8,
+        )
+        return copy
 
     def _edit_file_in_place(self, path: Path) -> None:
         """A preset or sweep file that the form cannot show: the editor opens the file."""

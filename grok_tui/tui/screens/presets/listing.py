@@ -50,6 +50,29 @@ def folders_signature(folders: list[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(seen)
 
 
+def telling_apart(entries: list[PresetEntry]) -> list[Text]:
+    """What follows each name in the list: nothing for a name of its own; for a name that
+    several files share, their file name (or, for files of the same name, their folder),
+    so that no two lines of the list read the same."""
+    by_name: dict[str, list[PresetEntry]] = {}
+    for entry in entries:
+        by_name.setdefault(entry.name, []).append(entry)
+    tails = []
+    for entry in entries:
+        same = by_name[entry.name]
+        if len(same) < 2:
+            tails.append(Text(""))
+            continue
+        file_names = [e.path.name for e in same]
+        if file_names.count(entry.path.name) == 1:
+            tail = entry.path.name
+        else:
+            shared = [e.folder for e in same].count(entry.folder) > 1
+            tail = str(entry.path.parent) if shared or not entry.folder else entry.folder
+        tails.append(Text(f" · {safe_text(tail)}", style="dim"))
+    return tails
+
+
 class PresetList(WorkbenchScreen):
     """The list's part of the Presets screen (a mixin of PresetsScreen)."""
 
@@ -115,6 +138,7 @@ class PresetList(WorkbenchScreen):
     def _fill_list(self, entries: list[PresetEntry]) -> None:
         options = self.query_one("#preset-list", OptionList)
         options.clear_options()
+        apart = telling_apart(entries)
         group = None
         for index, entry in enumerate(entries):
             folder = entry.folder or entry.source
@@ -126,7 +150,9 @@ class PresetList(WorkbenchScreen):
             else:
                 mark = Text("✓ ", style="green") if entry.valid else Text("✗ ", style="bold red")
             # one line, cut with an ellipsis: the heading above the form shows the full name
-            prompt = Text.assemble(mark, safe_text(entry.name), no_wrap=True, overflow="ellipsis")
+            prompt = Text.assemble(
+                mark, safe_text(entry.name), apart[index], no_wrap=True, overflow="ellipsis"
+            )
             options.add_option(Option(prompt, id=str(index)))
 
     def _refresh_list(self, entries: list[PresetEntry]) -> None:

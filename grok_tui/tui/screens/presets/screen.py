@@ -167,6 +167,26 @@ class PresetsScreen(PresetList, TomlTab, EditorRoundTrip, PresetActions):
         """Whether the form or the TOML tab holds edits that are not in a file."""
         return self.query_one("#preset-form", PresetForm).modified or self.sync.dirty
 
+    def unsaved_edits(self) -> str:
+        """The unsaved edits in words, for a question that would lose them ('' when none):
+        Quit asks from every screen, and names what it would discard."""
+        parts = []
+        if self.query_one("#preset-form", PresetForm).modified:
+            parts.append("the form")
+        if self.sync.dirty:
+            parts.append("the TOML tab")
+        if not parts:
+            return ""
+        name = self.current.name if self.current is not None else self.origin or "a preset"
+        return f"edits to {safe_text(name)} in {' and '.join(parts)} (Presets, F2)"
+
+    def _drop_form_edits(self) -> None:
+        """The form back to what it last loaded: an invalid preset or a sweep shown next
+        hides the form without loading it, and its edits stayed "modified" and unsaved."""
+        form = self.query_one("#preset-form", PresetForm)
+        if form.modified:
+            form.load(form.pristine)
+
     def _discard_then(self, go: Callable[[], Any], stay: Any = None) -> None:
         """Run ``go`` at once, or, when the form or the TOML tab holds unsaved edits,
         after the user says they may be discarded (``stay`` otherwise)."""
@@ -176,6 +196,7 @@ class PresetsScreen(PresetList, TomlTab, EditorRoundTrip, PresetActions):
 
         def answered(yes: bool | None) -> None:
             if yes:
+                self._drop_form_edits()
                 go()
             elif stay is not None:
                 stay()

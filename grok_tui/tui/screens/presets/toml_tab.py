@@ -78,10 +78,11 @@ class FormSide:
 
 
 def preset_text_at(preset: Preset, path: Path) -> str:
-    """``preset`` as the text of its own file at ``path`` (extends kept as written)."""
-    from grok_tui.tui.catalog import preset_file_text
+    """``preset`` as the text of its own file at ``path``: the file's text with only what
+    changed edited (comments and layout kept, no default added)."""
+    from grok_tui.tui.preset_text import file_text
 
-    return preset_file_text(preset, path, path)
+    return file_text(preset, path, path)
 
 
 class TomlTab(WorkbenchScreen):
