@@ -174,10 +174,11 @@ def test_the_sweep_screen_shows_the_spread_over_seeds(tmp_path):
         assert lines[3].split()[:4] == ["3e-3", "3", "3/3", "50"]  # fit 40, 50, 60
         # and the intervals of sweep-report --ci: mean fit_step 20 [10, 30] over 3 seeds
         ci = text[text.index("mean [95% CI]") :].splitlines()
-        assert ci[2].split()[:3] == ["1e-3", "3", "0.67"] and "20 [10, 30]" in ci[2]
+        assert ci[1].startswith("intervals: 95% two-level percentile bootstrap")
+        assert ci[3].split()[:3] == ["1e-3", "3", "0.67"] and "20 [10, 30]" in ci[3]
         # the metric the screen shows has its interval too (as sweep-report --ci --metric)
-        assert ci[1].split()[-1] == "final_test_acc"
-        assert ci[2].rstrip().endswith("0.500 [0.500, 0.500]")
+        assert ci[2].split()[-1] == "final_test_acc"
+        assert ci[3].rstrip().endswith("0.500 [0.500, 0.500]")
 
     on_sweep_screen(sweep_dir.path, check)
 
