@@ -279,3 +279,35 @@ def one_widget_app(widget: Widget) -> App[None]:
             yield widget
 
     return One()
+
+
+# The owner of a run that another host trains: it reads as running, and since nothing
+# here can prove it is that process, nothing here ever signals it.
+ELSEWHERE = {"host": "elsewhere", "pid": 4242, "started": "b:1", "cmdline": ["grok-tui"]}
+
+
+def grow(run: store.RunDir, first: int, last: int, *, best: float) -> None:
+    """Records ``first`` (exclusive) to ``last``, step 10 each, and the summary that a
+    trainer on another host writes with them."""
+    writer = store.MetricsWriter(run.path)
+    for step in range(first + 10, last + 1, 10):
+        writer.append(curve_record(step, 1000, step / 100))
+    writer.close()
+    store.update_summary(
+        run.path,
+        status="running",
+        owner=ELSEWHERE,
+        pid=ELSEWHERE["pid"],
+        host=ELSEWHERE["host"],
+        step=last,
+        best_test_acc=best,
+        final={"test_acc": best, "train_acc": 1.0},
+        started_at=store.now_iso(),
+    )
+
+
+def running_elsewhere(runs: Path, name: str = "busy", steps: int = 100) -> store.RunDir:
+    """A run that another host trains: recorded every 10 steps up to ``steps``, best 0.25."""
+    run = store.create_run(tiny_preset(name, **{"train.steps": 1000}), runs)
+    grow(run, 0, steps, best=0.25)
+    return run

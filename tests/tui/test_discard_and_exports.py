@@ -30,14 +30,20 @@ from grok_tui.tui.screens.modals import ChoiceModal, ExportModal, PathModal
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
 from grok_tui.tui.widgets.toml_editor import TomlEditor
-from tests.support.fake_trainer import curve_record
 from tests.support.pilot import click, until
-from tests.support.tui import TINY, TuiEnv, drive, finished_run, pick, tiny_preset
+from tests.support.tui import (
+    TINY,
+    TuiEnv,
+    drive,
+    finished_run,
+    grow,
+    pick,
+    running_elsewhere,
+)
 
 pytestmark = pytest.mark.tui_env(presets={"tiny.toml": TINY}, toasts_stay=True)
 
 # A trainer on another host: its run reads as live here, and is never signalled from here.
-ELSEWHERE = {"host": "elsewhere", "pid": 4242, "started": "b:1", "cmdline": ["grok-tui"]}
 
 
 # -- asking before quitting ----------------------------------------------------------------
@@ -136,30 +142,8 @@ def test_ctrl_q_with_unsaved_toml_tab_edits_asks_and_keeps_them(env: TuiEnv) -> 
 
 
 def running_run(env: TuiEnv, name: str = "busy", steps: int = 10) -> store.RunDir:
-    """A run that another host trains: status running, ``steps`` records of 10 so far."""
-    run = store.create_run(tiny_preset(name, **{"train.steps": 1000}), env.runs)
-    grow(run, 0, steps, best=0.25)
-    return run
-
-
-def grow(run: store.RunDir, first: int, last: int, *, best: float) -> None:
-    """Records ``first`` (exclusive) to ``last``, step 10 each, and the summary that a
-    trainer writes with them."""
-    writer = store.MetricsWriter(run.path)
-    for step in range(first + 10, last + 1, 10):
-        writer.append(curve_record(step, 1000, step / 100))
-    writer.close()
-    store.update_summary(
-        run.path,
-        status="running",
-        owner=ELSEWHERE,
-        pid=ELSEWHERE["pid"],
-        host=ELSEWHERE["host"],
-        step=last,
-        best_test_acc=best,
-        final={"test_acc": best, "train_acc": 1.0},
-        started_at=store.now_iso(),
-    )
+    """A run that another host trains: status running, recorded up to step ``steps``."""
+    return running_elsewhere(env.runs, name, steps)
 
 
 def test_the_quit_question_with_a_live_run_names_the_unsaved_edits(env: TuiEnv) -> None:

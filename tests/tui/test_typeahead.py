@@ -31,14 +31,20 @@ from grok_tui.tui.app import GrokApp
 from grok_tui.tui.screens.live import LiveScreen
 from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.widgets.preset_form import PresetForm
-from tests.support.fake_trainer import curve_record
 from tests.support.pilot import settle, until
-from tests.support.tui import TINY, TuiEnv, drive, finished_run, open_history, pick, tiny_preset
+from tests.support.tui import (
+    TINY,
+    TuiEnv,
+    drive,
+    finished_run,
+    open_history,
+    pick,
+    running_elsewhere,
+)
 
 # Sixteen scripts, each played twice on its own app: minutes, so in the slow tier.
 pytestmark = [pytest.mark.tui_env(presets={"tiny.toml": TINY}), pytest.mark.slow]
 
-ELSEWHERE = {"host": "elsewhere", "pid": 4242, "started": "b:1", "cmdline": ["grok-tui"]}
 
 # what the app asks for when a key starts, stops or resumes something (never started here)
 REQUESTS = tuple(
@@ -55,23 +61,7 @@ SCREEN_STATE = ("marked", "grouped", "sort_key", "sort_reverse", "overview", "gr
 
 def running_run(runs: Path, name: str = "busy") -> store.RunDir:
     """A run that another host trains: it reads as running, and nothing here signals it."""
-    run = store.create_run(tiny_preset(name, **{"train.steps": 1000}), runs)
-    writer = store.MetricsWriter(run.path)
-    for step in range(10, 101, 10):
-        writer.append(curve_record(step, 1000, step / 100))
-    writer.close()
-    store.update_summary(
-        run.path,
-        status="running",
-        owner=ELSEWHERE,
-        pid=ELSEWHERE["pid"],
-        host=ELSEWHERE["host"],
-        step=100,
-        best_test_acc=0.25,
-        final={"test_acc": 0.25, "train_acc": 1.0},
-        started_at=store.now_iso(),
-    )
-    return run
+    return running_elsewhere(runs, name, 100)
 
 
 def finished_runs(runs: Path) -> None:
