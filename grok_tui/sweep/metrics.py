@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grok_tui.rundirs import curves, store
+from grok_tui.rundirs import curves, stability, store
 from grok_tui.sweep.sweepdir import SweepDir
 
 SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of one setting, not settings
@@ -25,7 +25,7 @@ class Metric:
     computed from its metrics.jsonl: the shape of a curve, which no summary field holds)."""
 
     name: str
-    kind: str  # acc, delta (a change of accuracy), step, epoch, loss, time
+    kind: str  # acc, delta (a change of accuracy), step, epoch, loss, time, count
     read: Callable[[dict[str, Any]], Any]
     higher_is_better: bool = True
     from_records: Callable[[list[dict[str, Any]], dict[str, Any]], Any] | None = None
@@ -96,6 +96,19 @@ METRICS: dict[str, Metric] = {
         ),
         _curve("min_test_loss_step", "step", lambda r, _: curves.min_test_loss_step(r)),
         _curve("min_test_loss_epoch", "epoch", lambda r, _: curves.min_test_loss_epoch(r)),
+        # steadiness after the grok (docs/plans/row-03-prime-stability.md): lowest test
+        # accuracy, and falls below 0.99, in the 1,000 steps after grok_step
+        _curve(
+            "post_grok_min_test_acc",
+            "acc",
+            lambda r, s: stability.post_grok_min_test_acc(r, s.get("grok_step")),
+        ),
+        _curve(
+            "post_grok_dips",
+            "count",
+            lambda r, s: stability.post_grok_dips(r, s.get("grok_step")),
+            higher_is_better=False,
+        ),
     )
 }
 
@@ -172,6 +185,8 @@ def format_metric(metric: str, value: Any, *, width: int | None = None) -> str:
             text = f"{number / 1000:.0f}k" if number >= 10_000 else f"{number / 1000:.1f}k"
     elif kind == "epoch":
         text = f"{value:,.0f}"
+    elif kind == "count":
+        text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
     elif kind == "time":
         text = f"{value:.0f}s" if value >= 10 else f"{value:.1f}s"
     else:

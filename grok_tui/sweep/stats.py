@@ -188,7 +188,7 @@ def format_estimate(
         return "-"
     if fraction:
         return f"{estimate.mean:.2f} [{estimate.lo:.2f}, {estimate.hi:.2f}]"
-    spec = {"acc": ".3f", "delta": ".3f", "loss": ".3g"}.get(kind, ",.0f")
+    spec = {"acc": ".3f", "delta": ".3f", "loss": ".3g", "count": ".2f"}.get(kind, ",.0f")
     if estimate.n == 1:
         return f"{estimate.mean:{spec}} (n=1)"
     return f"{estimate.mean:{spec}} [{estimate.lo:{spec}}, {estimate.hi:{spec}}]"
