@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from grok_tui.config import flatten
 from grok_tui.errors import UserError
-from grok_tui.rundirs import store
+from grok_tui.rundirs import index, store
 from grok_tui.tui import runtable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,7 +66,7 @@ def _chosen(runs_dir: str | Path | None, filter: str) -> list[store.RunInfo]:
     folder = store.resolve_runs_dir(runs_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"no runs folder {str(folder)!r}")
-    infos = store.list_runs(folder)
+    infos = index.list_runs(folder)  # through the runs index: only changed runs are read
     if not filter.strip():
         return infos
     rows = [runtable.run_row(info) for info in infos]

@@ -13,6 +13,7 @@ from grok_tui.cli.options import FILES, complete
 from grok_tui.cli.table import Column, dash, print_table
 from grok_tui.errors import UserError, user_error
 from grok_tui.rundirs import store
+from grok_tui.rundirs.layout import INDEX_FILE
 from grok_tui.rundirs.stopping import EXIT_OK
 from grok_tui.rundirs.store import resolve_runs_dir
 from grok_tui.text import safe_text
@@ -24,6 +25,11 @@ NOTE_HELP = (
 
 
 def add_runs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reindex",
+        action="store_true",
+        help=f"read every run directory again and rebuild the runs index (RUNS_DIR/{INDEX_FILE})",
+    )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="every run as a JSON list")
     complete(
@@ -128,7 +134,10 @@ def runs_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     A run directory may come from someone else: its id, status, numbers and note must
     not carry escape sequences (or bidi overrides) to the terminal, nor break the table.
     """
-    runs = store.list_runs(resolve_runs_dir(args.runs_dir))
+    from grok_tui.rundirs import index  # sqlite3: only for the commands that list
+
+    # through the runs index: only the run directories that changed are read (index.py)
+    runs = index.list_runs(resolve_runs_dir(args.runs_dir), reindex=args.reindex)
     if args.json:  # json.dumps escapes every control character: safe on a terminal
         print(json.dumps([run_record(info) for info in runs], indent=2))
         return EXIT_OK

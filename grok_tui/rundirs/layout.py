@@ -31,6 +31,7 @@ SWEEP_LOCK = ".sweep.lock"  # held by the process that trains the sweep
 DEFAULT_RUNS_DIR = Path("runs")
 QUEUE_FILE = "queue.json"
 LOGS_DIR = "logs"  # sweeps' and the queue runner's logs: RUNS/logs/
+INDEX_FILE = ".grok-tui-index.sqlite"  # the runs index, a cache (rundirs/index.py)
 
 
 def in_sweep(run_path: str | Path) -> bool:

@@ -1,0 +1,284 @@
+"""The runs of a runs folder, listed through an index: a cache, never the truth.
+
+store.list_runs reads three files of every run and parses its frozen preset (TOML): with
+10,000 runs that is seconds. The index (a SQLite file in the runs folder, index_db.py)
+keeps what store.run_info read of each run (its summary, raw preset, preset error, note,
+why it is unreadable) with the stamp of the three files it read (inode, size, mtime and
+ctime of preset.toml, summary.json and note.txt); a listing reads again only the runs
+whose stamp moved, drops the runs that are gone and writes back what it read. The run
+directory stays the single source of truth (DESIGN.md rule 1): a run the index and the
+directory disagree on is read from the directory.
+
+Three lstat calls a run, not one of the directory: grok-tui replaces those files whole
+(which moves the directory's mtime too), but a file written in place (someone's tool, a
+hand-edited note.txt, tests/unit/test_fuzz_files.py) moves only its own times. The
+stat of preset.toml is also the one that tells a run directory from a sweep's folder.
+
+Racy stamps (git's "racily clean" entries): file times move in clock ticks, so a change
+in the tick of a read could leave a stamp as it was. A run whose files changed less than
+SETTLE_NS before the listing began, or changed while they were read, is listed as read
+but not indexed: it is read again next time (a live run is read every time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from grok_tui.rundirs import store
+from grok_tui.rundirs.index_db import IndexDb, Row, Stamp
+from grok_tui.rundirs.layout import INDEX_FILE, NOTE_FILE, PRESET_FILE, SUMMARY_FILE
+from grok_tui.text import safe_text
+
+__all__ = ["INDEX_FILE", "RunIndex", "list_runs", "warn_once"]
+
+SETTLE_NS = 1_000_000_000  # a folder changed this recently is read again next time
+BATCH = 500  # rows written per transaction while a listing reads directories
+
+Warn = Callable[[Path, str], None]
+_warned: set[str] = set()
+
+
+def warn_once(runs_dir: Path, problem: str) -> None:
+    """One line on stderr, once per process and runs folder, when its index cannot be used."""
+    if str(runs_dir) in _warned:
+        return
+    _warned.add(str(runs_dir))
+    print(
+        f"note: the runs index of {safe_text(runs_dir)} is not used: {safe_text(problem)}; "
+        "runs are read from their folders",
+        file=sys.stderr,
+    )
+
+
+class _Indexed(store.RunInfo):
+    """A RunInfo from the index. Its preset is decoded when first asked for: `grok-tui
+    runs` never asks, History and notebooks do. One that does not decode is read from
+    the run directory instead."""
+
+    def __init__(self, run: store.RunDir, summary: dict[str, Any], preset_json: str,
+                 preset_error: str | None, note: str, unreadable: str | None) -> None:  # fmt: skip
+        self.run, self.summary, self.note = run, summary, note
+        self.preset_error, self.unreadable = preset_error, unreadable
+        self._preset_json: str | None = preset_json
+        self._preset: dict[str, Any] = {}
+
+    @property  # type: ignore[override]
+    def preset(self) -> dict[str, Any]:
+        if self._preset_json is not None:
+            try:
+                preset = json.loads(self._preset_json)
+            except (ValueError, RecursionError):
+                preset = None
+            if isinstance(preset, dict):
+                self._preset = preset
+            else:
+                fresh = store.run_info(self.run)
+                self._preset, self.preset_error = fresh.preset, fresh.preset_error
+            self._preset_json = None
+        return self._preset
+
+    @preset.setter
+    def preset(self, value: dict[str, Any]) -> None:
+        self._preset, self._preset_json = value, None
+
+
+def _copy(info: store.RunInfo) -> store.RunInfo:
+    """A new RunInfo object with the same fields (History sets a live run's summary on it)."""
+    new = info.__class__.__new__(info.__class__)
+    new.__dict__.update(info.__dict__)
+    return new
+
+
+def _dirs(folder: Path) -> list[str] | None:
+    """The names of the folders in a folder (never a link), sorted; None when it cannot
+    be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return None
+    found.sort()
+    return found
+
+
+_PACK = struct.Struct("<QQqqQQqqQQqq").pack
+_ABSENT = (0, 0, 0, 0)
+
+
+def run_stamp(folder: str) -> tuple[Stamp, int] | None:
+    """(the stamp of a run folder's three files, the newest mtime among them); None for
+    a folder without a preset.toml: not a run (store.iter_run_dirs' test, one lstat)."""
+    lstat = os.lstat
+    try:
+        p = lstat(f"{folder}/{PRESET_FILE}")
+    except (OSError, ValueError):
+        return None
+    try:
+        s = lstat(f"{folder}/{SUMMARY_FILE}")
+        summary = (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    except (OSError, ValueError):
+        summary = _ABSENT
+    try:
+        n = lstat(f"{folder}/{NOTE_FILE}")
+        note = (n.st_ino, n.st_size, n.st_mtime_ns, n.st_ctime_ns)
+    except (OSError, ValueError):
+        note = _ABSENT
+    stamp = _PACK(p.st_ino, p.st_size, p.st_mtime_ns, p.st_ctime_ns, *summary, *note)
+    return stamp, max(p.st_mtime_ns, summary[2], note[2])
+
+
+def _row(rel: str, stamp: Stamp, info: store.RunInfo) -> Row | None:
+    """What the index keeps of a run read from its directory; None for what it cannot
+    keep as it is (a TOML date in a preset, a name that is not UTF-8)."""
+    try:
+        row: Row = (rel, stamp, json.dumps(info.summary, separators=(",", ":")),
+                    json.dumps(info.preset, separators=(",", ":")), info.preset_error,
+                    info.note, info.unreadable)  # fmt: skip
+        for text in (rel, info.preset_error or "", info.note, info.unreadable or ""):
+            text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return None
+    return row
+
+
+class RunIndex:
+    """The runs of one runs folder through its index. ``remember``: keep this process's
+    last listing too (the TUI lists again and again), so that an unchanged run is not
+    even decoded again; each listing's RunInfo objects are new ones."""
+
+    def __init__(self, runs_dir: str | Path, *, warn: Warn | None = warn_once,
+                 remember: bool = False) -> None:  # fmt: skip
+        self.runs_dir = Path(runs_dir)  # as given: the listed runs' paths are spelt from it
+        self.warn = warn
+        self.remember = remember
+        self.reads = 0  # run directories read so far (the others came from the index)
+        self.problem: str | None = None  # why the index was not used last time, or None
+        self._seen: dict[str, tuple[Stamp, store.RunInfo]] = {}
+
+    def list_runs(self, *, reindex: bool = False) -> list[store.RunInfo]:
+        """What store.list_runs returns now, in its order. ``reindex``: start the index
+        anew and read every run directory."""
+        if not self.runs_dir.is_dir():
+            self._seen = {}
+            return []
+        begun = time.time_ns()
+        if reindex:
+            self._seen = {}
+        db = IndexDb.at(self.runs_dir, fresh=reindex)
+        try:
+            return self._list(db, begun)
+        finally:
+            db.close()
+            self.problem = db.problem
+            if db.problem and self.warn is not None:
+                self.warn(self.runs_dir, db.problem)
+
+    def _list(self, db: IndexDb, begun: int) -> list[store.RunInfo]:
+        if self._seen:  # listed before: most runs come from this process's own memory
+            indexed, rows = db.stamps(), None
+        else:  # every row at once (one query)
+            rows = {row[0]: row for row in db.rows(None)}
+            indexed = {rel: row[1] for rel, row in rows.items()}
+        found, complete = self._scan()
+        stamps = {rel: stamp for rel, stamp, _ in found}
+        ready: dict[str, store.RunInfo] = {}
+        wanted = []
+        for rel, stamp, _ in found:
+            seen = self._seen.get(rel)
+            if seen is not None and seen[0] == stamp:
+                ready[rel] = seen[1]
+            elif indexed.get(rel) == stamp:
+                wanted.append(rel)
+        for row in db.rows(wanted) if rows is None else (rows[rel] for rel in wanted):
+            info = self._from_row(row)
+            if info is not None and row[1] == stamps.get(row[0]):
+                ready[row[0]] = info
+        infos, pending, kept = [], [], {}
+        for rel, stamp, newest in found:
+            info = ready.get(rel)
+            if info is None:
+                info, row = self._read(rel, stamp, newest > begun - SETTLE_NS)
+                if row is not None:
+                    pending.append(row)
+                    kept[rel] = (stamp, info)
+                if len(pending) >= BATCH:  # a long first build keeps what it has read
+                    db.put(pending)
+                    pending = []
+            else:
+                kept[rel] = (stamp, info)
+            infos.append(_copy(info) if self.remember else info)
+        db.put(pending)
+        if complete:
+            db.drop(indexed.keys() - stamps.keys())
+        self._seen = kept if self.remember else {}
+        return infos
+
+    def _scan(self) -> tuple[list[tuple[str, Stamp, int]], bool]:
+        """(run folder below the runs folder, its stamp, its newest mtime) in
+        store.iter_run_dirs' order (a sweep's runs one level down), and whether every
+        folder could be listed."""
+        top = _dirs(self.runs_dir)
+        if top is None:
+            return [], False
+        found, complete = [], True
+        base = str(self.runs_dir)
+        for name in top:
+            stamped = run_stamp(f"{base}/{name}")
+            if stamped is not None:
+                found.append((name, *stamped))
+                continue
+            below = _dirs(self.runs_dir / name)
+            if below is None:
+                complete = False
+                continue
+            for sub in below:
+                rel = f"{name}/{sub}"
+                stamped = run_stamp(f"{base}/{rel}")
+                if stamped is not None:
+                    found.append((rel, *stamped))
+        return found, complete
+
+    def _read(self, rel: str, stamp: Stamp, racy: bool) -> tuple[store.RunInfo, Row | None]:
+        """A run read from its directory, and its row for the index when its files kept
+        their stamp while read and had settled before the listing began (not ``racy``)."""
+        run = store.RunDir(self.runs_dir / rel)
+        info = store.run_info(run)
+        self.reads += 1
+        after = run_stamp(str(run.path))
+        if racy or after is None or after[0] != stamp:
+            return info, None
+        return info, _row(rel, stamp, info)
+
+    def _from_row(self, row: tuple) -> store.RunInfo | None:
+        """A RunInfo from an index row; None for a row that is not what this module writes."""
+        rel, _, summary, preset, preset_error, note, unreadable = row
+        if not (isinstance(summary, str) and isinstance(preset, str) and isinstance(note, str)):
+            return None
+        if not all(v is None or isinstance(v, str) for v in (preset_error, unreadable)):
+            return None
+        try:
+            summary = json.loads(summary)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(summary, dict):
+            return None
+        return _Indexed(store.RunDir(self.runs_dir / rel), summary, preset, preset_error,
+                        note, unreadable)  # fmt: skip
+
+
+def _has_preset(folder: Path) -> bool:
+    return os.path.lexists(os.path.join(folder, PRESET_FILE))
+
+
+def list_runs(
+    runs_dir: str | Path, *, reindex: bool = False, warn: Warn | None = warn_once
+) -> list[store.RunInfo]:
+    """store.list_runs of a runs folder, through its index (see the module's docstring)."""
+    return RunIndex(runs_dir, warn=warn).list_runs(reindex=reindex)
