@@ -12,6 +12,7 @@ One job per module, each importing only those before it:
 - ray_executor (a package; the only one importing ray): each point as a Ray task
 - ray_watchdog: a process that takes down a local Ray instance whose driver died
 - commands: ``grok-tui --run SWEEP.toml`` and ``--resume SWEEP_DIR``, as the cli calls them
+- estimate: a figure with its interval, a fraction's Wilson interval (no numpy: the TUI's)
 - metrics, stats, heatmap, report: a point's figures; the spread over seeds; the
   heatmap; the table, CSV and spread
 

@@ -19,13 +19,12 @@ generator (no torch), so a report prints the same intervals every time it is mad
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
+from grok_tui.sweep.estimate import Estimate, wilson  # numpy-free: the TUI's too
 from grok_tui.sweep.metrics import ReportRow
 
 CI_METRICS = ("fit_step", "grok_step", "grok_gap")
@@ -36,19 +35,6 @@ METHOD = (
     "95% two-level percentile bootstrap (split seeds resampled, then the training seeds "
     f"within each; {RESAMPLES:,} resamples); grokked fraction: Wilson score interval"
 )
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A mean and its confidence interval; ``n`` values behind it (lo = hi = mean at n = 1)."""
-
-    mean: float
-    lo: float
-    hi: float
-    n: int
-
-    def overlaps(self, other: Estimate) -> bool:
-        return self.lo <= other.hi and other.lo <= self.hi
 
 
 def bootstrap_ci(
@@ -103,20 +89,6 @@ def two_level_ci(
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(total / count, [tail, 1.0 - tail])
     return Estimate(centre, float(lo), float(hi), len(every))
-
-
-def wilson(successes: int, n: int, *, level: float = LEVEL) -> Estimate:
-    """A proportion with its Wilson score interval (5 of 5 gives [0.57, 1.00], not the
-    percentile bootstrap's [1, 1]); n = 0 gives 0 [0, 0]."""
-    if n == 0:
-        return Estimate(0.0, 0.0, 0.0, 0)
-    z = float(NormalDist().inv_cdf(1.0 - (1.0 - level) / 2.0))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return Estimate(p, lo, hi, n)
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """The "group seeds" key (b) of Compare, Live's overview and a sweep: runs that differ
 only in their seeds drawn as each setting's mean curve and its band (views/bands.py).
 
-A mixin, so that each screen gains the key, its state and the panels with a line or two
-(Live is near the 600-line limit); the maths is in views/bands.py, without Textual.
+b steps through each run, each setting's mean with its min–max band, and with the 95% t
+interval of its mean; every pane names the band drawn ("band: 95% t interval of 5 runs"),
+words that read without colour. A mixin, so that each screen gains the key, its state and
+the panels with a line or two (Live is near the 600-line limit); the maths is in
+views/bands.py, without Textual.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from grok_tui.errors import UserError
 from grok_tui.rundirs import store
 from grok_tui.text import safe_text
 from grok_tui.tui.views.bands import (
+    INTERVALS,
     RANGE,
     Setting,
     bands_panel,
     group_settings,
+    legend_key,
     legend_lines,
     setting_colours,
 )
@@ -34,7 +39,7 @@ SEED_BANDS_BINDING = Binding(
     show=False,  # the footer is full at 80 columns: the help and the palette name it
     id="curves.seeds",
     tooltip="Group seeds\nRuns that differ only in train.seed and data.split_seed as one "
-    "mean curve with its min–max band (again: each run)",
+    "mean curve with its band: min–max, again the 95% t interval of the mean, again each run",
 )
 
 Runs = Sequence[tuple[str, str, Sequence[dict[str, Any]]]]  # (run id, label, records)
@@ -48,8 +53,14 @@ class SeedBands:
     _presets: dict[str, dict[str, Any]]
 
     def action_group_seeds(self) -> None:
-        self.seed_bands = not self.seed_bands
-        what = "each setting's mean and its min–max band" if self.seed_bands else "each run"
+        """Each run, then the min–max band, then the 95% t interval, then each run again."""
+        if not self.seed_bands:
+            self.seed_bands, self.band_interval = True, INTERVALS[0]
+        elif self.band_interval != INTERVALS[-1]:
+            self.band_interval = INTERVALS[INTERVALS.index(self.band_interval) + 1]
+        else:
+            self.seed_bands, self.band_interval = False, RANGE
+        what = f"each setting's mean, band: {self.band_interval}" if self.seed_bands else "each run"
         self.notify(f"group seeds: {what}", timeout=2)  # type: ignore[attr-defined]
         self.seed_bands_changed()
 
@@ -100,12 +111,16 @@ class SeedBands:
         presets = self.run_presets(followers[run_id].run for run_id, _, _ in runs)
         return self.band_panels(runs, presets, metrics, options)[0]
 
-    def bands_legend(self, settings: Sequence[Setting]) -> Text:
-        """Each setting's colour, its tag, 'mean' and 'band', and what it is: readable
-        without colour (the tag ends the mean's line in the plot)."""
+    def bands_legend(
+        self, settings: Sequence[Setting], outcomes: Mapping[str, tuple[str, Any]] | None = None
+    ) -> Text:
+        """Each setting's colour, its tag and fields (with its grokked fraction when the
+        runs' outcomes, (status, grok_step) by run id, are given), then which band is
+        drawn: readable without colour (the tag ends the mean's line in the plot)."""
         colours = setting_colours(settings)
         parts: list[Any] = []
-        for setting, line in zip(settings, legend_lines(settings, self.band_interval), strict=True):
+        for setting, line in zip(settings, legend_lines(settings, outcomes), strict=True):
             r, g, b = colours[setting.key]
             parts += [("■ ", f"rgb({r},{g},{b})"), (safe_text(line), f"rgb({r},{g},{b})"), "  "]
+        parts.append((legend_key(settings, self.band_interval), "dim"))
         return Text.assemble(*parts)

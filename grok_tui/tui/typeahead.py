@@ -18,9 +18,12 @@ screen or mounted widgets, one refresh went by. The held event is then posted to
 again, exactly as it came, and goes where the earlier keys sent the focus. A key typed
 slowly finds nothing in flight and passes at once; a burst costs what typing it slowly
 costs (the app's own work for each key), and keys into one field flow without waiting for
-a refresh. Mouse events are not held: a click goes where it points. (The dialogs'
-FieldInput and OrderedInput, fixes for one field or one dialog from before, stay correct
-under the gate.)
+a refresh. The mouse's events from the terminal go through the same gate, in their place
+among the keys: a click after held keys waits for them (it must not focus a field before
+the keys typed before it reach theirs), goes where it points on the screen they left, and
+the keys after it wait for it, so that they go where the click sent the focus. (The
+dialogs' FieldInput and OrderedInput, fixes for one field or one dialog from before, stay
+correct under the gate.)
 """
 
 from __future__ import annotations
@@ -48,8 +51,11 @@ NAP_S = 0.002
 
 
 def gated(event: events.Event) -> bool:
-    """Keys and pastes from the terminal (not yet forwarded to a widget) go one at a time."""
-    return isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded
+    """Keys, pastes and the mouse's presses, releases, moves and wheel from the terminal
+    (not yet forwarded to a widget) go one at a time, in the order they came."""
+    return (
+        isinstance(event, (events.Key, events.Paste, events.MouseEvent)) and not event.is_forwarded
+    )
 
 
 def _queued(pump: MessagePump) -> int:
@@ -59,7 +65,7 @@ def _queued(pump: MessagePump) -> int:
 
 
 class KeyGate:
-    """Holds the keys that arrive while an earlier key is still taking effect."""
+    """Holds the keys (and clicks) that arrive while an earlier one is still taking effect."""
 
     def __init__(self, app: App[Any]) -> None:
         self.app = app

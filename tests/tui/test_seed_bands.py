@@ -42,13 +42,16 @@ def test_compare_groups_seeds_into_each_setting_s_mean_and_band(env: TuiEnv) -> 
         legend = screen.query_one("#compare-legend", Static)
         await until(pilot, lambda: len({s.group for s in pane.series}) == 6)
         await pilot.press("b")
-        await until(pilot, lambda: "A mean" in str(legend.render()))
+        await until(pilot, lambda: "A optim" in str(legend.render()))
         text = str(legend.render())
-        assert "A mean ━ / band ··· (min–max over 3 runs): optim.lr=0.001" in text
-        assert "B mean ━ / band ··· (min–max over 3 runs): optim.lr=0.003" in text
+        assert "A optim.lr=0.001 · 3 runs · grokked 3/3" in text
+        assert "B optim.lr=0.003 · 3 runs · grokked 3/3" in text
+        assert "(mean ━, band: min–max of 3 runs ···)" in text
         assert len({s.group for s in pane.series}) == 2  # two settings, not six runs
         names = {s.name for s in pane.series}
         assert {"A mean ·band", "A band", "B mean ·band", "B band"} <= names
+        await pilot.press("b")  # again: the 95% t interval of the mean
+        await until(pilot, lambda: "95% t interval" in str(legend.render()))
         await pilot.press("b")  # again: each run
         await until(pilot, lambda: len({s.group for s in pane.series}) == 6)
         assert "mean" not in str(legend.render())
@@ -96,8 +99,8 @@ def test_the_sweep_groups_seeds_with_the_grokked_fraction_and_its_interval(env: 
         pane = screen.query_one("#sweep-bands", CurvePane)
         await until(pilot, lambda: table.row_count == 2 and pane.display and pane.series)
         cells = [[str(c) for c in table.get_row_at(i)] for i in range(2)]
-        assert cells[0][:3] == ["A optim.lr=0.001", "3", "2/3 (0.21–0.94)"]
-        assert cells[1][:3] == ["B optim.lr=0.003", "3", "3/3 (0.44–1.00)"]
+        assert cells[0][:3] == ["A optim.lr=0.001", "3", "2/3 0.67 [0.21, 0.94]"]
+        assert cells[1][:3] == ["B optim.lr=0.003", "3", "3/3 1.00 [0.44, 1.00]"]
         assert {s.name for s in pane.series} == {
             "A mean ·band",
             "A band",
@@ -106,7 +109,8 @@ def test_the_sweep_groups_seeds_with_the_grokked_fraction_and_its_interval(env: 
         }
         assert "A mean ·band" in pane.border_title and "B mean ·band" in pane.border_title
         assert not screen.query_one("#sweep-heatmap", Static).display
-        await pilot.press("b")  # again: a row per point, the heatmap back
+        await pilot.press("b")  # the 95% t interval, then again: a row per point, the heatmap
+        await pilot.press("b")
         await until(pilot, lambda: table.row_count == 6 and not pane.display)
 
     drive(app, script)
@@ -131,6 +135,12 @@ def test_live_s_overview_draws_each_setting_s_mean_and_band(env: TuiEnv) -> None
         await until(pilot, lambda: live.overview and len({s.group for s in overlay.series}) == 2)
         # the legend in its border names each setting's mean and band (dotted "·" lines)
         await until(pilot, lambda: all(f"{t} mean ·band" in overlay.border_title for t in "AB"))
+        key = f"{overlay.border_title} {overlay.border_subtitle}"  # which band: in words
+        assert "band: min–max of 2 runs" in key
+        await pilot.press("b")  # the 95% t interval of the mean
+        await until(
+            pilot, lambda: "95% t interval" in f"{overlay.border_title} {overlay.border_subtitle}"
+        )
         await pilot.press("b")  # again: a pane per run
         switcher = live.query_one("#live-views", ContentSwitcher)
         await until(pilot, lambda: switcher.current == "live-grid")

@@ -42,7 +42,7 @@ from tests.support.tui import (
     running_elsewhere,
 )
 
-# Sixteen scripts, each played twice on its own app: minutes, so in the slow tier.
+# Eighteen scripts, each played twice on its own app: minutes, so in the slow tier.
 pytestmark = [pytest.mark.tui_env(presets={"tiny.toml": TINY}), pytest.mark.slow]
 
 
@@ -53,6 +53,7 @@ REQUESTS = tuple(
     if isinstance(cls, type) and issubclass(cls, Message) and cls.__name__.endswith("Requested")
 )
 PASTE = "paste:"  # a script's "paste:text": the terminal's bracketed paste of the text
+CLICK = "click:"  # a script's "click:#id": the terminal's mouse press and release on it
 SCREEN_STATE = ("marked", "grouped", "sort_key", "sort_reverse", "overview", "grid", "pinned")
 
 
@@ -244,6 +245,29 @@ SCRIPTS = [
         ("m", "t", "l", ">", "v", "f4", "/", *"busy"),
         lambda s: value(s, "history-filter") == "busy" and s["smoothing"] and not s["requests"],
     ),
+    # -- a click among the keys: after the keys before it, before the keys after it
+    Script(
+        "name: Tab End C-u hi, a click on the name, End -y",
+        finished_runs,
+        at_the_name,
+        ("tab", "end", "ctrl+u", *"hi", f"{CLICK}#f-name", "end", *"-y"),
+        lambda s: (
+            value(s, "f-description") == "hi"
+            and value(s, "f-name") == "tiny-mlp-y"
+            and s["focused"] == "f-name"
+        ),
+    ),
+    Script(
+        "history: /al Esc, a click on the filter, End pha",
+        finished_runs,
+        in_history,
+        ("/", *"al", "escape", f"{CLICK}#history-filter", "end", *"pha"),
+        lambda s: (
+            s["screen"] == "HistoryScreen"
+            and value(s, "history-filter") == "alpha"
+            and s["focused"] == "history-filter"
+        ),
+    ),
     Script(
         "F6 (Queue) + + -, F2, then type into the form",
         finished_runs,
@@ -275,6 +299,25 @@ def key_event(key: str) -> events.Key | events.Paste:
     except KeyError:
         character = key if len(key) == 1 else None
     return events.Key(key, character)
+
+
+def click_events(app: GrokApp, selector: str) -> list[events.MouseEvent]:
+    """A left click on the widget, as the terminal driver sends it (a press and a
+    release, not yet forwarded: the App makes the Click), at the widget's place now."""
+    region = app.screen.query_one(selector).region
+    x, y = region.x + min(2, region.width - 1), region.y + region.height // 2
+    where = {"x": x, "y": y, "delta_x": 0, "delta_y": 0, "button": 1}
+    flags = {"shift": False, "meta": False, "ctrl": False, "screen_x": x, "screen_y": y}
+    return [kind(None, **where, **flags) for kind in (events.MouseDown, events.MouseUp)]
+
+
+def send(app: GrokApp, key: str) -> None:
+    """A script's key, paste or click, posted to the app as the terminal driver does."""
+    if key.startswith(CLICK):
+        for event in click_events(app, key.removeprefix(CLICK)):
+            app.post_message(event)
+    else:
+        app.post_message(key_event(key))
 
 
 RUN_ID = re.compile(r"\b\d{8}-\d{6}-\d{3}-")  # the time in a run id: each world has its own
@@ -350,11 +393,11 @@ def play(env: TuiEnv, script: Script, burst: bool) -> dict[str, Any]:
         await script.start(pilot, app)
         if burst:
             for key in script.keys:  # all queued before the app handles the first
-                app.post_message(key_event(key))
+                send(app, key)
         else:
             for key in script.keys:
-                if key.startswith(PASTE):
-                    app.post_message(key_event(key))
+                if key.startswith((PASTE, CLICK)):  # Pilot's click skips the App's handling
+                    send(app, key)
                 else:
                     await pilot.press(key)
                 await settle(pilot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grok_tui.config import Preset, apply_overrides
+from grok_tui.sweep.estimate import wilson
 from grok_tui.tui.views import bands
 from grok_tui.tui.views.curves import AxisOptions
 
@@ -69,13 +70,17 @@ def test_the_band_is_min_max_and_the_mean_of_the_runs_at_each_step() -> None:
     [(5, 5, 0.5655, 1.0), (0, 5, 0.0, 0.4345), (3, 5, 0.2307, 0.8824), (1, 2, 0.0945, 0.9055)],
 )
 def test_the_wilson_interval_has_its_known_values(k: int, n: int, lo: float, hi: float) -> None:
-    assert bands.wilson(k, n) == pytest.approx((lo, hi), abs=1e-4)
+    interval = wilson(k, n)
+    assert (interval.lo, interval.hi) == pytest.approx((lo, hi), abs=1e-4)
 
 
 def test_the_grokked_fraction_reads_with_its_interval() -> None:
-    assert bands.grokked_text(3, 5) == "3/5 (0.23–0.88)"
-    assert bands.grokked_text(5, 5) == "5/5 (0.57–1.00)"
-    assert bands.grokked_text(0, 0) == "-"
+    """As sweep-report --ci writes a fraction; only the runs that finished count."""
+    done, running = ("completed", 80), ("running", None)
+    three_of_five = [done] * 3 + [("completed", None), ("diverged", None), running]
+    assert bands.grokked_text(three_of_five) == "3/5 0.60 [0.23, 0.88]"
+    assert bands.grokked_text([done] * 5) == "5/5 1.00 [0.57, 1.00]"
+    assert bands.grokked_text([running]) == "-"
 
 
 def test_a_panel_draws_each_setting_s_mean_and_band_tagged() -> None:
@@ -112,4 +117,4 @@ def test_a_panel_draws_each_setting_s_mean_and_band_tagged() -> None:
         for (_, lo), (_, y), (_, hi) in zip(lower.points, mean.points, upper.points, strict=True)
     )
     lines = bands.legend_lines(settings)
-    assert lines[0] == "A mean ━ / band ··· (min–max over 3 runs): optim.lr=0.001"
+    assert lines[0] == "A optim.lr=0.001 · 3 runs"

@@ -145,7 +145,10 @@ class CompareScreen(SeedBands, CurvesScreen):
         if self.seed_bands:  # b: each setting's mean and band, its seeds grouped
             presets = {i.run_id: i.preset for i in self.infos}
             self._panels, settings = self.band_panels(runs, presets, self.metrics, options)
-            legend = self.bands_legend(settings)
+            outcomes = {
+                r: (s.get("status", ""), s.get("grok_step")) for r, s in self.summaries.items()
+            }
+            legend = self.bands_legend(settings, outcomes)  # with each one's grokked fraction
         window = self.window(self._panels)
         panes = (
             self.query_one("#compare-acc", CurvePane),

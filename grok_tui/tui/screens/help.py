@@ -75,7 +75,7 @@ it ends) · **Space** hide / show · **Enter** that run alone · **s** / **r** s
 | l | log x axis (step 0 has no place on it) |
 | m / t | smoothing (its EMA weight: < lighter, > heavier) / steps or wall time |
 | x | export the panes as PNG and SVG under RUNS/exports/ (needs matplotlib: `pip install 'grok-tui[analysis]'`) |
-| b | group seeds (Compare, the overview, a sweep): runs that differ only in `train.seed` and `data.split_seed` drawn as one setting, its mean line tagged A, B, … and its band (min–max of the seeds) dotted; again: each run |
+| b | group seeds (Compare, the overview, a sweep): runs that differ only in `train.seed` and `data.split_seed` drawn as one setting, its mean line tagged A, B, … and its band dotted: min–max of the seeds, again the 95% t interval of the mean (the pane names which), again each run |
 
 ## History (F4)
 Every run of the runs directory. **/** filter (words; `op=add`, `p=97` match one
@@ -104,7 +104,7 @@ Its table (a row per point: coordinates, status, fit_step, grok_step, accuracies
 spread over seeds with 95% intervals (a two-level bootstrap; Wilson for the grokked fraction), and a heatmap of two varying fields.
 **m** the metric · **a** swap the axes · **x** the table as CSV · **w** every point's
 records in one CSV. **b** group seeds: a row per setting with its grokked fraction and Wilson 95%
-interval (`3/5 (0.23–0.88)`), and each setting's mean test accuracy with its band.
+interval (`4/5 0.80 [0.38, 0.96]`, as History's row of a sweep of seeds), and each setting's mean test accuracy with its band.
 
 ## Compare
 Accuracy and loss of the marked runs, one colour per run (the same each time): test

@@ -42,7 +42,7 @@ from grok_tui.sweep.report import (
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui.messages import RecordsExportRequested
 from grok_tui.tui.seed_bands import SEED_BANDS_BINDING, SeedBands
-from grok_tui.tui.views.bands import Setting, grokked_text, group_settings
+from grok_tui.tui.views.bands import FINISHED, Setting, grokked_text, group_settings
 from grok_tui.tui.views.layout import thin
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.footer import KeysFooter
@@ -279,7 +279,7 @@ class SweepScreen(SeedBands, WorkbenchScreen):
 
     def _fill_settings(self, table: DataTable) -> None:
         """A row per setting: its points, how many of the finished ones grokked with the
-        Wilson 95% interval ("3/5 (0.23–0.88)"), and the mean of the metric."""
+        Wilson 95% interval ("4/5 0.80 [0.38, 0.96]"), and the mean of the metric."""
         rows = {self._point_key(row): row for row in self.rows}
         table.clear(columns=True)
         title = f"mean {TABLE_TITLES.get(self.metric, self.metric)}"
@@ -288,13 +288,12 @@ class SweepScreen(SeedBands, WorkbenchScreen):
         table.add_column(title, key=self.metric)
         for setting in self._settings():
             members = [rows[key] for key in setting.run_ids]
-            finished = [r for r in members if r.status in ("completed", "diverged")]
-            grokked = sum(r.value("grok_step") is not None for r in finished)
+            finished = [r for r in members if r.status in FINISHED]
             values = [v for r in finished if isinstance(v := r.value(self.metric), int | float)]
             table.add_row(
                 cell(f"{setting.tag} {setting.label}"),
                 cell(len(members)),
-                cell(grokked_text(grokked, len(finished))),
+                cell(grokked_text([(r.status, r.value("grok_step")) for r in members])),
                 cell(format_metric(self.metric, statistics.fmean(values) if values else None)),
                 key=f"setting:{setting.key}",
             )

@@ -5,7 +5,8 @@ One run's curve says little about a setting: the split seed alone moves grok_ste
 third. So runs whose presets agree on every field but ``train.seed`` and
 ``data.split_seed`` are one setting (as W&B groups runs), drawn as the mean over its
 seeds and the band they span (min–max, or a 95% t interval of the mean), and its grokked
-fraction is given with a Wilson 95% interval (5 of 5 is [0.57, 1], not a certainty).
+fraction is given with a Wilson 95% interval (5 of 5 is [0.57, 1], not a certainty:
+grok_tui.sweep.estimate, as sweep-report --ci gives it).
 
 Pure Python (no Textual, no numpy): the screens only draw the Panel made here.
 """
@@ -21,6 +22,7 @@ from statistics import NormalDist
 from typing import Any
 
 from grok_tui.config import flatten
+from grok_tui.sweep.estimate import fraction_text
 from grok_tui.tui.views.curves import (
     AxisOptions,
     Point,
@@ -37,8 +39,9 @@ from grok_tui.tui.views.panels import Panel, metric
 
 SEED_FIELDS = ("train.seed", "data.split_seed")  # repeats of a setting, not settings
 NOT_SETTING = frozenset(("name", "description", *SEED_FIELDS))
-RANGE, CI95 = "min–max", "95% CI"  # the two bands, as the legend names them
-LEVEL = 0.95
+RANGE, CI95 = "min–max", "95% t interval"  # the two bands, as their key names them
+INTERVALS = (RANGE, CI95)
+FINISHED = ("completed", "diverged")  # a run that ended with its verdict: grokked or not
 # two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (beyond: z)
 T975 = (
     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -178,25 +181,37 @@ def band(curves: Sequence[Sequence[Point]], interval: str = RANGE) -> Band:
     return out
 
 
-def wilson(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    """The Wilson score interval of a proportion: 5 of 5 gives (0.566, 1), 0 of n (0, ...)."""
-    if n <= 0:
-        return (0.0, 0.0)
-    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return (lo, hi)
+def grokked_text(outcomes: Sequence[tuple[str, Any]]) -> str:
+    """'4/5 0.80 [0.38, 0.96]': of a setting's runs ((status, grok_step) each), how many
+    of those that finished grokked, with the Wilson 95% interval; '-' when none finished."""
+    finished = [grok for status, grok in outcomes if status in FINISHED]
+    return fraction_text(sum(grok is not None for grok in finished), len(finished))
 
 
-def grokked_text(successes: int, n: int) -> str:
-    """'3/5 (0.23–0.88)': how many of a setting's finished runs grokked, Wilson 95%."""
-    if n <= 0:
-        return "-"
-    lo, hi = wilson(successes, n)
-    return f"{successes}/{n} ({lo:.2f}–{hi:.2f})"
+def sweep_grokked(points: Mapping[str, tuple[Mapping[str, Any], str, Any]]) -> str:
+    """History's cell for a sweep's header row, of (coords, status, grok_step) by run id:
+    the grokked fraction with its interval when the points are one setting over seeds (a
+    ``--seeds`` sweep), "3 settings" when several settings repeat seeds (the sweep's own
+    screen, b, gives each one's), "" when no setting repeats."""
+    settings = group_settings({run_id: coords for run_id, (coords, _, _) in points.items()})
+    if not repeats_seeds(settings):
+        return ""
+    if len(settings) > 1:
+        return f"{len(settings)} settings"
+    return grokked_text([points[run_id][1:] for run_id in settings[0].run_ids])
+
+
+def runs_text(settings: Sequence[Setting]) -> str:
+    """'3 runs', or '2–5 runs' when the settings have different numbers of seeds."""
+    counts = sorted({len(s.run_ids) for s in settings}) or [0]
+    many = f"{counts[0]}–{counts[-1]}" if len(counts) > 1 else str(counts[0])
+    return f"{many} run{'' if many == '1' else 's'}"
+
+
+def band_key(settings: Sequence[Setting], interval: str = RANGE) -> str:
+    """Which band is drawn, in words (no colour needed): 'band: min–max of 3 runs',
+    'band: 95% t interval of 5 runs'."""
+    return f"band: {interval} of {runs_text(settings)}"
 
 
 def setting_colours(settings: Sequence[Setting]) -> dict[str, tuple[int, int, int]]:
@@ -251,14 +266,34 @@ def bands_panel(
             name = f"{setting.tag} mean {BAND_MARKER}band"  # the pane's legend: fits A, B
             series.append(Series(name, mean, colour, group=setting.key))
     tags = {s.key: s.tag for s in settings}
-    return Panel(m.title, m.scale, series, [], x_label, tags, smoothing=options.smoothing)
+    return Panel(
+        m.title,
+        m.scale,
+        series,
+        [],
+        x_label,
+        tags,
+        smoothing=options.smoothing,
+        band=band_key(settings, interval),
+    )
 
 
-def legend_lines(settings: Sequence[Setting], interval: str = RANGE) -> list[str]:
-    """What each tag means, readable without colour: 'A mean ━ / band ··· (min–max over 3
-    runs): optim.lr=0.001'."""
-    return [
-        f"{s.tag} mean ━ / band ··· ({interval} over {len(s.run_ids)} "
-        f"run{'s' if len(s.run_ids) != 1 else ''}): {s.label}"
-        for s in settings
-    ]
+def legend_lines(
+    settings: Sequence[Setting], outcomes: Mapping[str, tuple[str, Any]] | None = None
+) -> list[str]:
+    """What each tag means, readable without colour: 'A optim.lr=0.001 · 3 runs · grokked
+    2/3 0.67 [0.21, 0.94]' (the grokked fraction when outcomes, (status, grok_step) by
+    run id, are given)."""
+    lines = []
+    for s in settings:
+        line = f"{s.tag} {s.label} · {runs_text([s])}"
+        if outcomes is not None:
+            line += " · grokked " + grokked_text([outcomes.get(r, ("", None)) for r in s.run_ids])
+        lines.append(line)
+    return lines
+
+
+def legend_key(settings: Sequence[Setting], interval: str = RANGE) -> str:
+    """How a setting is drawn, after the settings' legend: '(mean ━, band: min–max of 3
+    runs ···)'."""
+    return f"(mean ━, {band_key(settings, interval)} ···)"

@@ -106,6 +106,7 @@ class Panel:
     # are told apart without colour (NO_COLOR, 16 colours); a legend maps it to the name
     tags: dict[str, str] = dataclass_field(default_factory=dict)
     smoothing: float = 0.0  # the EMA weight its curves were smoothed with (the legend says it)
+    band: str = ""  # which band a mean's band is ("band: min–max of 3 runs"): the legend says it
 
 
 def _y_points(pts: list[Point], m: Metric) -> list[Point]:

@@ -118,7 +118,8 @@ class CurvePane(PlotextPlot):
         key = head.removesuffix(" (log)")  # a one-field metric's curve is named by the head
         shown = [s for s in self.series if not s.faint and s.name != key] if self._legend else []
         ema = smoothing.label(self.panel.smoothing) if self.panel is not None else ""
-        labels = [m.label for m in self.marks] + ([ema] if ema else [])  # "EMA 0.9": no swatch
+        band = self.panel.band if self.panel is not None else ""  # "band: min–max of 3 runs"
+        labels = [m.label for m in self.marks] + [t for t in (ema, band) if t]  # no swatch
         names, top_marks, bottom_marks = split_legend(head, [s.name for s in shown], labels, width)
         colours = {m.label: m.colour for m in self.marks}
 
