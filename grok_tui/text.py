@@ -48,7 +48,9 @@ def safe_text(value: object, *, multiline: bool = False) -> str:
     unicode included, is unchanged. ``multiline`` keeps newlines (and a CRLF as one
     newline) and tabs, for notes, logs and error messages.
     """
-    text = str(value)
+    text = value if type(value) is str else str(value)
+    if text.isprintable():  # the common case, and fast: every unsafe character is not
+        return text
     if multiline:
         return _UNSAFE_BLOCK.sub(_shown, text.replace("\r\n", "\n"))
     return _UNSAFE_LINE.sub(_shown, text)
