@@ -20,7 +20,8 @@ A thread is taken when at least TAKE (0.8) of a CPU is free for it and kept whil
 (0.65) is: too many threads cost up to 20x, too few at most the missing threads' share,
 and a run's own surplus threads take time from the others, who then look less busy than
 they would be (one busy loop beside 2 threads on 2 CPUs gets ~0.67 of a CPU). The choice
-is made before the first step (over a window of at least FIRST_LOOK_S) and looked at
+is made before the first step (over a window of at least FIRST_LOOK_S, which
+``look_ahead`` starts before torch's import, so that it is there already) and looked at
 again at evaluations, every INTERVAL_S at most (a few reads of /proc: well under a
 millisecond); the trainer's call (torch.set_num_threads) applies a change. The summary says it
 (``threads: {"n": 1, "why": "2 CPUs, 1.9 busy with other processes"}``).
@@ -48,6 +49,7 @@ INTERVAL_S = 2.0  # the load is looked at (at an evaluation) at most this often
 RUNS_EVERY_S = 10.0  # the runs folder is scanned for the other live runs at most this often
 FIRST_LOOK_S = 0.25  # the shortest window for the choice made before the first step
 RECENT_S = 120.0  # a running run rewrites its summary at every evaluation
+AHEAD_S = 60.0  # a window look_ahead started longer ago is not this run's start
 # Parameters x batch rows (about a sixth of the FLOPs of a training step) that make one
 # more thread worth its fork-join cost: ~25 MFLOP, ~1 ms of one core. An estimate, not a
 # measurement on a quiet many-core machine: the quickstart (80 M) gets any count the
@@ -401,8 +403,12 @@ class ThreadShare:
         self.runs_at = -math.inf
         self.siblings: set[int] = set()
         self.runs = 1
-        self.scan()
-        self.meter = LoadMeter(self.machine, self.siblings)  # the first window starts now
+        ahead = _AHEAD.pop(_ahead_key(self.runs_dir), None) if machine is None else None
+        if ahead is not None and self.machine.clock() - ahead[0] < AHEAD_S:
+            self.runs_at, self.runs, self.siblings, self.meter = ahead
+        else:
+            self.scan()
+            self.meter = LoadMeter(self.machine, self.siblings)  # the first window starts now
         self.threads: int | None = None
         self.choice: dict[str, Any] | None = None
 
@@ -444,9 +450,7 @@ class ThreadShare:
     def scan(self) -> None:
         """The other grok-tui CPU runs of the runs folder: how many, and their pids."""
         self.runs_at = self.machine.clock()
-        me = os.getpid()
-        others = [pid for pid in live_cpu_trainers(self.runs_dir).values() if pid != me]
-        self.runs, self.siblings = 1 + len(others), {p for p in others if p is not None}
+        self.runs, self.siblings = _siblings(self.runs_dir)
 
     def echo(self) -> ThreadNote:
         """A sink for another member of this group: the choice in its summary too."""
@@ -457,6 +461,32 @@ class ThreadShare:
 
     def on_end(self, summary: dict[str, Any]) -> None:
         pass
+
+
+def _siblings(runs_dir: Path) -> tuple[int, set[int]]:
+    """The grok-tui CPU trainers of the runs folder, this process included, and the
+    others' pids."""
+    me = os.getpid()
+    others = [pid for pid in live_cpu_trainers(runs_dir).values() if pid != me]
+    return 1 + len(others), {p for p in others if p is not None}
+
+
+# look_ahead's first window, by (process, runs folder): (when, runs, siblings, meter).
+_AHEAD: dict[tuple[int, str], tuple[float, int, set[int], LoadMeter]] = {}
+
+
+def _ahead_key(runs_dir: Path) -> tuple[int, str]:
+    return os.getpid(), os.path.abspath(runs_dir)
+
+
+def look_ahead(runs_dir: Path) -> None:
+    """Start the first load window of this process's next ThreadShare of ``runs_dir``
+    now, before torch's import (seconds), so that the choice before the first step has
+    its window already instead of waiting FIRST_LOOK_S for one (the process's own CPU
+    time is not counted as busy, so the import is not either)."""
+    machine = Machine()
+    runs, siblings = _siblings(runs_dir)
+    _AHEAD[_ahead_key(runs_dir)] = (machine.clock(), runs, siblings, LoadMeter(machine, siblings))
 
 
 class ThreadNote:

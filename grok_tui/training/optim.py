@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -42,6 +43,33 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     if cfg.name == "adagrad":  # cfg.eps is documented for Adam-family and RMSprop only
         return torch.optim.Adagrad(params, lr=lr, weight_decay=wd, foreach=True)
     raise ValueError(f"unknown optimizer '{cfg.name}'")
+
+
+def step_optimizer(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()`` without importing torch._dynamo on the way.
+
+    torch wraps every optimizer's step in one that imports torch._dynamo (1.2-2 s on a
+    2-core CPU: as long as torch's own import) to mark graph breaks for torch.compile,
+    which never traces this step ([train] compile compiles the model's forward only),
+    and in a profiler scope. This runs the class's own step under no_grad, as the
+    wrapper does, and tells the LR scheduler the optimizer stepped: the same arithmetic.
+    Where hooks are registered or the optimizer is differentiable, torch's step runs.
+    """
+    from torch.optim import optimizer as torch_optimizer
+
+    hooks = (
+        getattr(torch_optimizer, "_global_optimizer_pre_hooks", None),
+        getattr(torch_optimizer, "_global_optimizer_post_hooks", None),
+        getattr(optimizer, "_optimizer_step_pre_hooks", None),
+        getattr(optimizer, "_optimizer_step_post_hooks", None),
+    )
+    own = inspect.unwrap(type(optimizer).step)
+    if any(h is None or h for h in hooks) or optimizer.defaults.get("differentiable"):
+        optimizer.step()
+        return
+    with torch.no_grad():
+        own(optimizer)
+    optimizer._opt_called = True  # type: ignore[attr-defined]  # read by lr_scheduler.step
 
 
 def lr_factor(step: int, cfg: OptimConfig, total_steps: int) -> float:

@@ -29,6 +29,7 @@ from grok_tui.rundirs.stopping import (
 from grok_tui.rundirs.stopping import EXIT_STOPPED as EXIT_STOPPED  # callers' names
 from grok_tui.rundirs.stopping import EXIT_TERMINATED as EXIT_TERMINATED
 from grok_tui.rundirs.stopping import STOPPED_CODES as STOPPED_CODES
+from grok_tui.rundirs.threads import look_ahead
 from grok_tui.text import safe_text
 
 # Set to 1 for the traceback of an unexpected error (a bug) besides its one-line message.
@@ -283,6 +284,7 @@ def run(
     """
     from grok_tui.training.progress import ProgressSink, describe_end
 
+    look_ahead(runs_dir)  # the load is measured while torch imports: no wait before step 1
     check_device(preset)
     stop = stop or StopFlag()
     stop.install()
@@ -330,6 +332,7 @@ def resume(
     from, mark it). ``progress``: a progress line on this stream (the command line's);
     ``stop``, ``sinks`` and ``log_to`` as for execute.
     """
+    look_ahead(layout.runs_folder(run.path))  # as run() does
     preset, checkpoint = load_resume(run, force=force)
     if device:
         with_overrides(preset, [("train.device", device)])

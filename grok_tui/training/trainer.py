@@ -32,6 +32,7 @@ from grok_tui.training.optim import (
     build_optimizer,
     build_scheduler,
     orthogonalize_gradients,
+    step_optimizer,
 )
 
 # Rows per forward pass when evaluating the whole train/test sets: a GPU wants large
@@ -144,7 +145,7 @@ class Trainer:
             grad_norm = nn.utils.clip_grad_norm_(params, clip, foreach=True)
         elif want_grad_norm:
             grad_norm = total_norm([p.grad for p in params if p.grad is not None])
-        self.optimizer.step()
+        step_optimizer(self.optimizer)  # no torch._dynamo import (optim.py)
         if self.target_norm is not None:
             with torch.no_grad():
                 torch._foreach_mul_(params, self.target_norm / total_norm(params))
@@ -208,19 +209,27 @@ def total_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def defer_dynamo_import() -> None:
-    """Let the first record come before torch._dynamo is imported (1.9 s on this CPU).
+    """Keep torch._dynamo unimported (1.2-2 s on a 2-core CPU) where nothing compiles.
 
     torch.optim.Optimizer.add_param_group is wrapped by torch._compile._disable_dynamo,
     which imports torch._dynamo on its first call, only to wrap the method so that dynamo
     never traces it; nothing here compiles an optimizer's construction. Handing the
-    wrapper its own method as the cached result skips that import; the first optimizer
-    step imports dynamo anyway, after the step-0 record is on disk (its latency is what
-    a user watches, from the TUI). Where torch changes, nothing happens.
+    wrapper its own method as the cached result skips that import; zero_grad, state_dict
+    and load_state_dict likewise, and the step goes round its wrapper
+    (optim.step_optimizer), so a run that compiles nothing never imports dynamo. Where
+    torch changes, nothing happens.
     """
-    method = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__", None)
-    if method is not None and getattr(method, "__dynamo_disable", None) is None:
-        with contextlib.suppress(AttributeError, TypeError):
-            method.__dynamo_disable = method
+    optimizer = torch.optim.Optimizer
+    for wrapped in (
+        optimizer.add_param_group,
+        optimizer.zero_grad,
+        optimizer.state_dict,  # a checkpoint
+        optimizer.load_state_dict,  # a resume, before its first step
+    ):
+        method = getattr(wrapped, "__wrapped__", None)
+        if method is not None and getattr(method, "__dynamo_disable", None) is None:
+            with contextlib.suppress(AttributeError, TypeError):
+                method.__dynamo_disable = method
 
 
 def build_trainer(preset: Preset, device: str | torch.device | None = None) -> Trainer:
