@@ -6,7 +6,8 @@ rounds (engine, baseline, engine, baseline, then baseline, engine, ...), so that
 from other work on the machine hits all loops alike; the figure of a loop is the median
 of its timed rounds' steps/s (one untimed warm-up round first; timing.py). The machine's
 matmul throughput, measured before and between rounds, is the denominator of the
-engine's FLOP/s (flops.py). The command line lives in cli/bench.py, which calls bench_command.
+engine's FLOP/s (flops.py). Last, one profiled stretch of the engine's transformer says
+where its step's time goes (breakdown.py). The command line lives in cli/bench.py, which calls bench_command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 
 from grok_tui import files
+from grok_tui.bench.breakdown import breakdown
 from grok_tui.bench.flops import achieved_flops, engine_transformer_flops, matmul_gflops
 from grok_tui.bench.loops import BaselineLoop, EngineLoop
 from grok_tui.bench.plan import (
@@ -102,6 +104,7 @@ def run_bench(
             matmul["by_size"][str(plan.matmul_sizes[-1])] = again["gflops"]
 
     by_name = {t.name: t for t in loops}
+    parts = breakdown(make_preset(TRANSFORMER, plan.eval_every), device, plan.steps["transformer"])
 
     def ratio(model_name: str, kind: str = "engine") -> float:
         return by_name[f"{model_name} {kind}"].median / by_name[f"{model_name} baseline"].median
@@ -139,6 +142,7 @@ def run_bench(
             **achieved_flops(flops, by_name["transformer engine"].median, matmul["gflops"]),
         },
         "speedup": {"transformer": ratio("transformer"), "mlp": ratio("mlp")},
+        "transformer_breakdown": parts,
     }
     if "transformer engine+graphs" in by_name:
         result["speedup_graphs"] = {

@@ -35,6 +35,8 @@ from grok_tui.training.trainer import Trainer, build_trainer, total_norm
 # ---------------------------------------------------------------------------
 # The engine's loop
 
+EVALUATION = "grok_tui.evaluation"  # the profiler's name for an evaluation's range
+
 
 class EngineLoop:
     """grok_tui's Trainer driven the way `loop.train` drives it (minus sinks and checkpoints)."""
@@ -56,8 +58,9 @@ class EngineLoop:
             if eval_next:
                 if (bad := int(self.steps.first_bad)) >= 0:
                     raise RuntimeError(f"the engine diverged at step {bad}")
-                train_loss, train_acc = tr.evaluate(tr.task.train_x, tr.task.train_y)
-                test_loss, test_acc = tr.evaluate(tr.task.test_x, tr.task.test_y)
+                with torch.profiler.record_function(EVALUATION):  # breakdown.py's part
+                    train_loss, train_acc = tr.evaluate(tr.task.train_x, tr.task.train_y)
+                    test_loss, test_acc = tr.evaluate(tr.task.test_x, tr.task.test_y)
                 self.last_record = {
                     "train_loss": train_loss,
                     "train_acc": train_acc,

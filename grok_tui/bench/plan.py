@@ -26,6 +26,31 @@ MLP = {
     "model": {"type": "mlp", "embed_dim": 128, "widths": [256, 256]},
     "optim": {"name": "adamw", "lr": 1e-3, "weight_decay": 1.0, "betas": [0.9, 0.98]},
 }
+# The common replication's default (presets/classic/danielmamay-default.toml): what
+# `bench --against` trains beside danielmamay/grokking's own code.
+DANIELMAMAY = {
+    "data": {"operation": "div", "p": P, "train_fraction": 0.5, "include_op_tokens": True},
+    "model": {
+        "type": "transformer",
+        "layers": 2,
+        "d_model": 128,
+        "heads": 4,
+        "d_ff": 512,
+        "attn_bias": False,
+        "ffn_bias": False,
+        "unembed_bias": False,
+        "positions": "learned",
+        "output_classes": "vocab",
+    },
+    "optim": {
+        "name": "adamw",
+        "lr": 1e-3,
+        "weight_decay": 1.0,
+        "betas": [0.9, 0.98],
+        "warmup_steps": 10,
+        "warmup_start": 0.0,
+    },
+}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from grok_tui.bench.breakdown import format_breakdown
+
 
 def format_report(result: dict[str, Any]) -> str:
     """The table and summary lines of a result of compare.run_bench."""
@@ -66,6 +68,8 @@ def format_report(result: dict[str, Any]) -> str:
             f"engine+compile ({result['compile_mode']}): transformer={s['transformer']:.2f}x"
             f" mlp={s['mlp']:.2f}x"
         )
+    if "transformer_breakdown" in result:
+        lines.append(format_breakdown(result["transformer_breakdown"]))
     s = result["speedup"]
     lines.append(f"speedup: transformer={s['transformer']:.2f}x mlp={s['mlp']:.2f}x")
     return "\n".join(lines)

@@ -51,6 +51,16 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
         help="the quickstart beside 0, 2 and 4 busy processes: automatic CPU threads "
         "against OMP_NUM_THREADS=1 and 2, in steps/s (about 15 minutes; --quick, --rounds)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="PATH",
+        help="the default transformer beside danielmamay/grokking's own code from the "
+        "checkout at PATH (needs einops), in alternating rounds; --threads, --rounds, --quick",
+    )
+    parser.add_argument(
+        "--threads", metavar="N,N,...", help="torch threads for --against (default 1,2)"
+    )
     startup = parser.add_argument_group(
         "start-up", "--startup times the TUI instead: no training, no torch"
     )
@@ -62,9 +72,45 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     )
     startup.add_argument("--runs", type=int, metavar="N", help="runs on disk (default 200)")
     startup.add_argument("--repeat", type=int, metavar="N", help="starts timed (default 3)")
+    startup.add_argument(
+        "--startup-run",
+        action="store_true",
+        help="seconds from `grok-tui run quickstart` to its first step, mark by mark "
+        "(imports, preset, torch, threads, data, model...), beside torch's import alone",
+    )
+    scale = parser.add_argument_group(
+        "scale", "--scale: many finished runs and a long run, timed from each process start"
+    )
+    scale.add_argument(
+        "--scale",
+        nargs="?",
+        const="1000,10000",
+        metavar="N,N",
+        help="runs listing, index, first frame, History, filter with this many runs "
+        "(default 1000,10000), a long run's page and export; targets beside (--json)",
+    )
+    scale.add_argument("--records", type=int, metavar="N", help="the long run's (200,000)")
+    scale.add_argument(
+        "--engine",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="--scale: also `grok-tui bench`, or `--against PATH` with a danielmamay/grokking "
+        "checkout (minutes)",
+    )
+    scale.add_argument(
+        "--shared-box", action="store_true", help="--scale: also --shared (about 15 minutes)"
+    )
 
 
 def bench_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    extras = (args.records, args.engine, args.shared_box or None)
+    if args.scale is None and extras != (None, None, None):
+        parser.error("--records, --engine and --shared-box apply to --scale")
+    if args.startup_run and args.scale is not None:
+        parser.error("--startup-run and --scale are two benches: one at a time")
+    if args.startup_run or args.scale is not None:
+        return _startup_run_or_scale(args, parser)
     if args.shared:  # each run is a process of its own: torch is not imported here
         from grok_tui.bench.shared_box import shared_command
 
@@ -85,6 +131,8 @@ def bench_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.runs is not None or args.repeat is not None:
         parser.error("--runs and --repeat apply to --startup only")
     device = args.device or "auto"
+    if args.against is not None or args.threads is not None:
+        return against_handler(args, parser)
     if args.scaling is not None:
         try:
             sizes = [int(n) for n in args.scaling.split(",")]
@@ -113,6 +161,53 @@ def bench_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         json_path=args.json,
         compile_choice=args.compile,
         rounds=args.rounds,
+    )
+
+
+def against_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.against is None:
+        parser.error("--threads applies to --against only")
+    try:
+        threads = [int(n) for n in (args.threads or "1,2").split(",")]
+    except ValueError:
+        threads = []
+    if not threads or min(threads) < 1:
+        parser.error(f"--threads takes thread counts >= 1 such as 1,2; got {args.threads}")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    from grok_tui.bench.against import against_command  # torch: only when training is timed
+
+    return against_command(
+        args.against, threads, rounds=args.rounds, quick=args.quick, json_path=args.json
+    )
+
+
+def _startup_run_or_scale(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """--startup-run and --scale: processes timed from their start (torch-free here)."""
+    repeat = 1 if args.repeat is None else args.repeat
+    if repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.startup_run:
+        from grok_tui.bench.run_startup import startup_run_command
+
+        return startup_run_command(3 if args.repeat is None else repeat, args.json)
+    try:
+        sizes = tuple(int(n) for n in args.scale.split(","))
+    except ValueError:
+        sizes = ()
+    records = 200_000 if args.records is None else args.records
+    if not sizes or min(sizes) < 1 or records < 0:
+        parser.error(f"--scale takes run counts >= 1 such as 1000,10000; got {args.scale}")
+    from grok_tui.bench.scale import scale_command
+
+    return scale_command(
+        sizes,
+        records=records,
+        repeat=repeat,
+        engine=args.engine,
+        shared=args.shared_box,
+        quick=args.quick,
+        json_path=args.json,
     )
 
 

@@ -55,9 +55,15 @@ ALLOWED = {
     ("grok_tui/cli/parser.py", "os.open"): "opens os.devnull for stdout after a broken pipe",
     ("grok_tui/bench/startup.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
     ("grok_tui/bench/shared_box.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
+    ("grok_tui/bench/run_startup.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
+    ("grok_tui/bench/scale.py", "tempfile.mkdtemp"): "a private 0700 folder of its own",
     ("grok_tui/sweep/ray_executor/worker.py", "tempfile.mkdtemp"): "a worker's private scratch run",
     ("grok_tui/tui/screens/presets/check.py", "tempfile.mkdtemp"): "a private folder to check",
     ("grok_tui/tui/screens/presets/editor.py", "tempfile.mkdtemp"): "a private folder for a draft",
+    (
+        "grok_tui/rundirs/index_db.py",
+        "sqlite3.connect",
+    ): "the runs index: made and checked through the door first, a link refused",
 }
 
 
@@ -93,7 +99,7 @@ def file_calls(path: Path) -> list[tuple[int, str]]:
                 continue
             if base == "os" and func.attr in OS_CALLS:
                 what = f"os.{func.attr}"
-            elif base in ("shutil", "tempfile"):
+            elif base in ("shutil", "tempfile") or (base, func.attr) == ("sqlite3", "connect"):
                 what = f"{base}.{func.attr}"
             elif func.attr in ("savefig", "save") and base in (None, "torch", "fig", "figure"):
                 if func.attr == "save" and base != "torch":
@@ -138,6 +144,7 @@ def test_the_door_scan_finds_each_way_around_it(tmp_path: Path) -> None:
         "    p.write_text('x')\n"
         "    fig.savefig(p / 'a.png')\n"
         "    shutil.rmtree(p)\n"
+        "    sqlite3.connect(p)\n"
         "    os.replace(p, p)\n"
         "    p.unlink()\n"
         "    buffer = io.BytesIO()\n"
@@ -149,6 +156,7 @@ def test_the_door_scan_finds_each_way_around_it(tmp_path: Path) -> None:
         ".write_text",
         "savefig",
         "shutil.rmtree",
+        "sqlite3.connect",
         "os.replace",
         ".unlink",
     ]
