@@ -89,10 +89,11 @@ def _queue_screen() -> Screen:
 def _prefetch_screens(runs_dir: Path) -> None:
     """Once the first screen is whole: History's module and runs, then Live's and the
     Queue's modules (plotext), read before F4, F3 or F6 asks for them."""
-    from grok_tui.tui import run_listing
+    from grok_tui.tui import run_listing, runtable
     from grok_tui.tui.screens import history  # noqa: F401
 
-    run_listing.prefetch(runs_dir)
+    infos = run_listing.listing(runs_dir).list_runs()  # as run_listing.prefetch, kept
+    runtable.load_rows(runs_dir, listing=lambda _: infos)  # the rows, made once (RowCache)
     from grok_tui.tui.screens import live, queue  # noqa: F401
 
 
@@ -100,6 +101,10 @@ CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, 
 KEY_NAMES = {"enter": "Enter", "space": "Space", "escape": "Esc"}
 SCAN_EVERY = 4  # polls between scans of the runs directory for runs started elsewhere
 STARTUP_S = 5.0  # runs found live this soon after start-up open Live (see _starting_up)
+# The first poll waits for the first screen to be whole (its presets listed, its form
+# checked), at most this long: its thread reads every run's summary and would hold the
+# GIL while the presets are listed.
+FIRST_POLL_WAIT_S = 10.0
 
 
 def terminal_lost(fd: int) -> bool:
@@ -251,6 +256,8 @@ class GrokApp(TypeAhead, SmoothingActions, App):
     def _tick(self) -> None:
         if self._polling:  # the last poll is still reading: never two at once
             return
+        if not self._screen_whole and time.monotonic() - self._mounted_at < FIRST_POLL_WAIT_S:
+            return  # the first screen first: a poll's thread would take the GIL from it
         now = time.monotonic()
         settled = self.pacing.settled_poll_s
         if now - self._last_poll < settled and not self._poll_fast():
@@ -310,10 +317,14 @@ class GrokApp(TypeAhead, SmoothingActions, App):
     _polled_once = False
     _opened_live = False
     _prefetched = False
+    _screen_whole = False  # the first screen listed its presets and checked its form
 
     def on_preset_form_validated(self) -> None:
         if not self._prefetched:  # the first screen is whole (its form checked)
             self._prefetched = True
+            self._screen_whole = True
+            self._mounted_at = time.monotonic()  # the start-up's STARTUP_S begin now
+            self._tick()  # the first poll, held back until now
             prefetch = partial(_prefetch_screens, self.runs_dir)
             self.run_worker(prefetch, thread=True, exit_on_error=False, group="prefetch")
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
+
 from grok_tui.config import S5_OPERATIONS, flatten
 from grok_tui.formats.csvfile import csv_cell, write_csv
 from grok_tui.rundirs import store
-from grok_tui.text import format_duration
+from grok_tui.text import format_duration, safe_text
 from grok_tui.tui import fieldnames
 
 
@@ -62,6 +65,9 @@ STATUSES = (
 )
 
 
+_DOTTED: dict[frozenset[str], frozenset[str]] = {}  # each layout of dotted fields, once
+
+
 @dataclass
 class RunRow:
     """One run as the history shows it: raw values (for sorting and CSV) by column key."""
@@ -78,6 +84,44 @@ class RunRow:
 
     def cell(self, key: str) -> str:
         return format_cell(key, self.values.get(key))
+
+    # Made once per row (a row is replaced, never changed, when its run moves): with
+    # 10,000 runs, a filter or the table's widths must not format every cell again.
+    _cells: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _haystack: str | None = field(default=None, init=False, repr=False, compare=False)
+    _widths: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _dotted: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def dotted(self) -> frozenset[str]:
+        """The dotted preset fields this run has (optim.lr), one shared set per layout:
+        runs of one schema share it, and filter_names unions the few distinct ones."""
+        if self._dotted is None:
+            keys = frozenset(k for k in self.values if "." in k)
+            self._dotted = _DOTTED.setdefault(keys, keys)
+        return self._dotted
+
+    def cells(self) -> tuple[str, ...]:
+        """Every column's cell, in COLUMNS order, as drawn: terminal-safe, one line."""
+        if self._cells is None:
+            self._cells = tuple(safe_text(self.cell(key)) for key in COLUMN_KEYS)
+        return self._cells
+
+    def widths(self) -> tuple[int, ...]:
+        """Terminal columns of each cell of cells(): the table's widths, without Text."""
+        if self._widths is None:
+            self._widths = tuple(cell_len(text) for text in self.cells())
+        return self._widths
+
+    def haystack(self) -> str:
+        """What a filter's plain word is looked for in: the id, every cell, every line of
+        the note and the sweep id, lower case."""
+        if self._haystack is None:
+            text = " ".join([self.run_id, *(self.cell(k) for k in COLUMN_KEYS)])
+            text += " " + str(self.values.get("note") or "")  # every line of the note
+            if self.sweep_id:
+                text += " " + self.sweep_id
+            self._haystack = text.lower()
+        return self._haystack
 
 
 def _get(mapping: Any, *keys: str) -> Any:
@@ -238,8 +282,9 @@ def filter_names(rows: Iterable[RunRow] = ()) -> set[str]:
     and the dotted fields the runs have (an old run's field the schema has dropped)."""
     names = set(_COLUMN_NAMES) | fieldnames.preset_fields()
     names |= set(fieldnames.short_names(_COLUMN_NAMES))
-    for row in rows:
-        names.update(k for k in row.values if "." in k)
+    layouts = {id(keys): keys for keys in (row.dotted() for row in rows)}
+    for keys in layouts.values():
+        names |= keys
     return names
 
 
@@ -332,26 +377,34 @@ def _term_matches(row: RunRow, term: FilterTerm, haystack: str) -> bool:
 def filter_rows(rows: Iterable[RunRow], text: str = "", status: str | None = None) -> list[RunRow]:
     """Rows that match every term of the filter (see parse_filter), with the given status."""
     rows = list(rows)
-    terms, _ = parse_filter(text, filter_names(rows))
+    if not text.strip() and not status:
+        return rows
+    terms, _ = parse_filter(text, filter_names(rows) if text.strip() else ())
     out = []
     for row in rows:
         if status and row.status.split(" ")[0] != status:
             continue
-        haystack = " ".join([row.run_id, *(row.cell(k) for k in COLUMN_KEYS)]).lower()
-        haystack += " " + str(row.values.get("note") or "").lower()  # every line of the note
-        if row.sweep_id:
-            haystack += " " + row.sweep_id.lower()
-        if all(_term_matches(row, term, haystack) for term in terms):
+        if all(_term_matches(row, term, row.haystack()) for term in terms):
             out.append(row)
     return out
 
 
-def filter_hint(rows: Sequence[RunRow], text: str, status: str | None = None) -> str | None:
-    """What to tell a user whose filter shows nothing, or is partly not understood."""
+def filter_hint(
+    rows: Sequence[RunRow],
+    text: str,
+    status: str | None = None,
+    matched: Sequence[RunRow] | None = None,
+) -> str | None:
+    """What to tell a user whose filter shows nothing, or is partly not understood.
+    ``matched``: filter_rows(rows, text, status), when the caller has it already."""
+    if not text.strip() and not status:
+        return None
     _, problems = parse_filter(text, filter_names(rows))
     if problems:
         return "not understood: " + "; ".join(problems)
-    if not rows or filter_rows(rows, text, status):
+    if matched is None:
+        matched = filter_rows(rows, text, status)
+    if not rows or matched:
         return None
     what = f"'{text.strip()}'" if text.strip() else ""
     if status:
@@ -472,9 +525,62 @@ def _section_order(key: str) -> tuple[int, str]:
     return (order.get(key.split(".")[0], 4), key)
 
 
+class RowCache:
+    """run_row of each run, made again only where what it reads changed.
+
+    History lists every run each time it is shown; with 10,000 runs making every row
+    again took most of a second. A row is kept while its run's summary, preset, note and
+    verdicts are equal (the same objects, as run_listing shares them, or equal ones); a
+    live run's row is always made again (its duration runs on with the clock). The rows'
+    cells, widths and search text are made here too, off the UI's thread.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[Path, tuple[tuple[Any, ...], RunRow]] = {}
+        self._lock = threading.Lock()  # History's worker and the app's prefetch
+        self.made = 0  # rows made so far (the others were kept)
+
+    def rows(self, infos: Iterable[store.RunInfo]) -> list[RunRow]:
+        with self._lock:
+            out: list[RunRow] = []
+            kept: dict[Path, tuple[tuple[Any, ...], RunRow]] = {}
+            for info in infos:
+                stamp = (
+                    info.run_id,
+                    info.status,
+                    info.note,
+                    info.unreadable,
+                    info.preset_error,
+                    info.summary,
+                    info.preset,
+                )
+                old = self._rows.get(info.run.path)
+                if (
+                    old is not None
+                    and info.status not in store.LIVE_STATUSES
+                    and _same(old[0], stamp)
+                ):
+                    row = old[1]
+                else:
+                    row = run_row(info)
+                    row.cells(), row.widths(), row.haystack(), row.dotted()
+                    self.made += 1
+                kept[info.run.path] = (stamp, row)
+                out.append(row)
+            self._rows = kept
+            return out
+
+
+def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    return all(a is b or a == b for a, b in zip(old, new, strict=True))
+
+
+ROWS = RowCache()
+
+
 def load_rows(
     runs_dir: Path, *, listing: Callable[[Path], list[store.RunInfo]] | None = None
 ) -> list[RunRow]:
     """Every run of the runs directory as a row (never raises on a bad run)."""
     infos = (listing or store.list_runs)(runs_dir)
-    return [run_row(info) for info in infos]
+    return ROWS.rows(infos)

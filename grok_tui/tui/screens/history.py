@@ -266,7 +266,7 @@ class HistoryScreen(WorkbenchScreen):
         status = self.query_one("#history-status", Select).value
         chosen = None if status in (ALL, Select.NULL) else str(status)
         rows = filter_rows(self.all_rows, text, chosen)
-        self.hint = filter_hint(self.all_rows, text, chosen)
+        self.hint = filter_hint(self.all_rows, text, chosen, matched=rows)
         ordered = list(reversed(rows)) if self.sort_reverse else rows  # newest first on ties
         self.shown = sort_rows(ordered, self.sort_key, reverse=self.sort_reverse)
         table = self.query_one("#history-table", RunTable)

@@ -63,7 +63,15 @@ class KeysFooter(Footer):
 
     def compose(self) -> ComposeResult:
         widgets = [w for w in super().compose() if not self._here(w)]
-        width = self._laid_out_width = self.size.width
+        for widget in widgets:
+            # Born compact: FooterKey's compact watcher then finds the class set, instead
+            # of restyling every key once more as it mounts (a third of the first frame's
+            # style work with the Presets screen's keys).
+            if self.compact and isinstance(widget, FooterKey):
+                widget.add_class("-compact", update=False)
+        # Before its first layout the footer is as wide as the terminal (it docks at the
+        # bottom of a screen): laid out for that now, not composed twice.
+        width = self._laid_out_width = self.size.width or self.app.size.width
         if not width or any(key_width(w) is None for w in widgets):  # not laid out, or groups
             yield from widgets
             return

@@ -8,15 +8,26 @@ come from someone else ("[red]x[/red]" shows as typed, an ESC as ``\x1b``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from functools import partial
+from typing import Any
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import (
+    CellDoesNotExist,
+    ColumnKey,
+    DuplicateKey,
+    Row,
+    RowDoesNotExist,
+    RowKey,
+)
 
 from grok_tui.text import safe_text
-from grok_tui.tui.runtable import COLUMNS, RunRow, group_by_sweep
+from grok_tui.tui.runtable import COLUMNS, Group, RunRow, group_by_sweep
+from grok_tui.tui.views.bands import sweep_grokked
 
 STATUS_STYLES = {
     "running": "bold green",
@@ -30,6 +41,63 @@ STATUS_STYLES = {
     "crashed": "bold red",
 }
 SWEEP_PREFIX = "sweep:"
+COLUMN_INDEX = {column.key: index for index, column in enumerate(COLUMNS)}
+INDENT = 2  # a sweep's runs are indented under its header row
+
+
+def _indented(widths: Sequence[int], indent: bool) -> Sequence[int]:
+    return (widths[0] + INDENT, *widths[1:]) if indent else widths
+
+
+class LazyCells(MutableMapping[ColumnKey, Any]):
+    """A row's cells for DataTable's ``_data``, made the first time the table reads one.
+
+    DataTable reads the cells of the rows it draws (and of a row a test or an action
+    asks for), so with 10,000 runs only a screenful is made. ``made``: a list that each
+    row appends its key to when its cells are made (a test counts them).
+    """
+
+    __slots__ = ("_cells", "_columns", "_made", "_make")
+
+    def __init__(
+        self, columns: Sequence[ColumnKey], make: Callable[[], list[Any]], made: list[int]
+    ) -> None:
+        self._columns = columns
+        self._make: Callable[[], list[Any]] | None = make
+        self._cells: dict[ColumnKey, Any] | None = None
+        self._made = made
+
+    def _built(self) -> dict[ColumnKey, Any]:
+        if self._cells is None:
+            assert self._make is not None
+            self._cells = dict(zip(self._columns, self._make(), strict=True))
+            self._make = None
+            self._made.append(1)
+        return self._cells
+
+    def __getitem__(self, key: ColumnKey) -> Any:
+        return self._built()[key]
+
+    def __setitem__(self, key: ColumnKey, value: Any) -> None:
+        self._built()[key] = value
+
+    def __delitem__(self, key: ColumnKey) -> None:
+        del self._built()[key]
+
+    def __iter__(self) -> Iterator[ColumnKey]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._columns) if self._cells is None else len(self._cells)
+
+
+def sweep_cell(rows: Sequence[RunRow], key: str) -> Text:
+    """A sweep header's cell: in the grok column, the grokked fraction of a sweep of seeds
+    with its interval ("4/5 0.80 [0.38, 0.96]", views/bands.py); the others empty."""
+    if key != "grok_step":
+        return Text("")
+    points = {r.run_id: (r.sweep_coords, r.status, r.values.get("grok_step")) for r in rows}
+    return Text(sweep_grokked(points), justify="right")
 
 
 class RunTable(DataTable):
@@ -52,6 +120,7 @@ class RunTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, fixed_columns=2)
         self.rows_by_key: dict[str, RunRow] = {}
         self.sweeps: dict[str, list[RunRow]] = {}
+        self.made: list[int] = []  # one item per row whose cells were made (LazyCells)
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
@@ -66,42 +135,74 @@ class RunTable(DataTable):
         self.refresh()
 
     def show_rows(self, rows: Sequence[RunRow], marked: set[str], *, grouped: bool) -> None:
-        """Replace the rows, keeping the cursor on the same run when it is still shown."""
+        """Replace the rows, keeping the cursor on the same run when it is still shown.
+
+        Each row's cells are made when the table first draws it (LazyCells): with 10,000
+        runs only a screenful is made, and the widths come from the rows' plain text.
+        """
         current = self.current_key()
         self.clear()
         self.rows_by_key = {}
         self.sweeps = {}
-        groups = group_by_sweep(rows) if grouped else None
-        if groups is None:
-            for row in rows:
-                self._add(row, marked)
-        else:
-            for group in groups:
-                if group.sweep_id is not None:
-                    self.sweeps[group.sweep_id] = group.rows
-                    short = group.sweep_id.split("-sweep-", 1)[-1]  # ids are <stamp>-sweep-<name>
-                    label = Text(f"▸ sweep {safe_text(short)} ({len(group.rows)})", style="bold")
-                    cells = [Text(""), label] + [Text("")] * (len(COLUMNS) - 1)
-                    self.add_row(*cells, key=SWEEP_PREFIX + group.sweep_id)
-                for row in group.rows:
-                    self._add(row, marked, indent=group.sweep_id is not None)
-        self._fit_columns()
+        entries: list[tuple[str, Callable[[], list[Text]]]] = []
+        widths: list[Sequence[int]] = []
+        groups = group_by_sweep(rows) if grouped else [Group(None, list(rows))]
+        for group in groups:
+            indent = group.sweep_id is not None
+            if group.sweep_id is not None:
+                self.sweeps[group.sweep_id] = group.rows
+                short = group.sweep_id.split("-sweep-", 1)[-1]  # ids are <stamp>-sweep-<name>
+                label = Text(f"▸ sweep {safe_text(short)} ({len(group.rows)})", style="bold")
+                cells = [Text(""), label] + [sweep_cell(group.rows, c.key) for c in COLUMNS[1:]]
+                entries.append((SWEEP_PREFIX + group.sweep_id, partial(list, cells)))
+                widths.append([c.cell_len for c in cells[1:]])
+            for row in group.rows:
+                self.rows_by_key[row.run_id] = row
+                entries.append((row.run_id, partial(self._row_cells, row, marked, indent)))
+                widths.append(_indented(row.widths(), indent))
+        self._fill(entries)
+        self._fit_columns(widths)
         if current is not None and (
             current in self.rows_by_key or current.startswith(SWEEP_PREFIX)
         ):
             with contextlib.suppress(RowDoesNotExist):  # gone: the cursor stays where it is
                 self.move_cursor(row=self.get_row_index(current))
 
-    def _fit_columns(self) -> None:
+    def _fill(self, entries: Sequence[tuple[str, Callable[[], list[Text]]]]) -> None:
+        """DataTable.add_row for every entry at once, each row's cells left to be made.
+
+        add_row sets the cursor, bumps the caches and queues the row to be measured, each
+        time: with 10,000 runs that was seconds. The table's own structures are filled as
+        add_row fills them; the rows are not measured (show_rows gives the widths).
+        """
+        keys = [RowKey(key) for key, _ in entries]
+        if len(set(keys)) != len(keys):
+            raise DuplicateKey("a run is listed twice")
+        column_keys = [column.key for column in self.ordered_columns]
+        self._row_locations = TwoWayDict({key: index for index, key in enumerate(keys)})
+        for key, (_, make) in zip(keys, entries, strict=True):
+            self._data[key] = LazyCells(column_keys, make, self.made)
+            self.rows[key] = Row(key, 1)
+        self._update_count += 1
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if keys and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # as add_row does for a table's first row
+        self.check_idle()
+
+    def _fit_columns(self, widths: Sequence[Sequence[int]]) -> None:
         """Widen the columns to their new cells now, not at DataTable's next idle pass.
 
         DataTable measures new rows when idle, but a frame rendered before that is cached
         without the width in its key, so a column that grew (a note just written) could
-        stay cut until the next reload.
+        stay cut until the next reload. ``widths``: each row's cell widths, COLUMNS order.
         """
-        for key, column in self.columns.items():
-            width = max((self.get_cell(row, key).cell_len for row in self.rows), default=0)
-            limit = self.MAX_WIDTH.get(str(key.value))
+        widest = [max(column, default=0) for column in zip(*widths, strict=True)] or [0] * len(
+            COLUMNS
+        )
+        for column_def, width in zip(COLUMNS, widest, strict=True):
+            column = self.columns[ColumnKey(column_def.key)]
+            limit = self.MAX_WIDTH.get(column_def.key)
             if limit is not None:
                 column.auto_width = False
                 column.width = min(max(width, len(str(column.label))), limit)
@@ -109,20 +210,20 @@ class RunTable(DataTable):
                 column.content_width = max(column.content_width, width)
         self.refresh(layout=True)
 
-    def _add(self, row: RunRow, marked: set[str], indent: bool = False) -> None:
+    def _row_cells(self, row: RunRow, marked: set[str], indent: bool) -> list[Text]:
+        """A run's cells (the mark first), made when the table first reads the row."""
         cells: list[Text] = [Text("●" if row.run_id in marked else " ", style="bold magenta")]
         cells += [self._cell(row, column.key, indent) for column in COLUMNS]
-        self.rows_by_key[row.run_id] = row
-        self.add_row(*cells, key=row.run_id)
+        return cells
 
     @staticmethod
     def _cell(row: RunRow, key: str, indent: bool = False) -> Text:
         """A cell as plain, terminal-safe text (never markup), styled by its column."""
-        text = safe_text(row.cell(key))
+        text = row.cells()[COLUMN_INDEX[key]]
         if key == "name" and indent:
             text = "  " + text
         style = STATUS_STYLES.get(text.split(" ")[0], "") if key == "status" else ""
-        numeric = next(c.numeric for c in COLUMNS if c.key == key)
+        numeric = COLUMNS[COLUMN_INDEX[key]].numeric
         return Text(text, style=style, justify="right" if numeric else "left")
 
     def update_run(self, row: RunRow) -> None:
@@ -133,6 +234,11 @@ class RunTable(DataTable):
         indent = any(r.run_id == row.run_id for rows in self.sweeps.values() for r in rows)
         for column in COLUMNS:
             self.update_cell(row.run_id, column.key, self._cell(row, column.key, indent))
+        for sweep_id, rows in self.sweeps.items():  # its sweep's grokked fraction moves too
+            if any(r.run_id == row.run_id for r in rows):
+                rows[:] = [row if r.run_id == row.run_id else r for r in rows]
+                header = SWEEP_PREFIX + sweep_id
+                self.update_cell(header, "grok_step", sweep_cell(rows, "grok_step"))
 
     def set_mark(self, run_id: str, marked: bool) -> None:
         if run_id in self.rows_by_key:
