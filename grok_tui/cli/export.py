@@ -42,7 +42,8 @@ def add_export(parser: argparse.ArgumentParser) -> None:
 def export_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.csv is None and args.tensorboard is None:
         parser.error("give --csv FILE, --tensorboard DIR, or both")
-    from grok_tui.export import write_runs_csv, write_tensorboard
+    from grok_tui.export import write_tensorboard
+    from grok_tui.export.stream import write_runs_csv  # row by row: long runs in little memory
 
     try:
         runs = _runs_named(args.refs, resolve_runs_dir(args.runs_dir))

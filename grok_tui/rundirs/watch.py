@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from grok_tui import files
 from grok_tui.rundirs import launch, layout, store
+from grok_tui.rundirs.columns import Columns, ColumnsReader, RecordsView
 
 STARTING = store.STARTING
 LIVE_STATUSES = store.LIVE_STATUSES
@@ -81,22 +82,38 @@ class RunFollower:
     """Follows one run directory: new records by byte offset, summary by mtime.
 
     poll() is cheap when nothing changed (two stats and a kill(pid, 0)), so many runs
-    can be polled every half second. Only one thread may call poll(); readers on other
-    threads see ``records`` grow (append only) or replaced whole (after a rewrite).
+    can be polled every half second; when records were appended, only the new lines are
+    read. The records are held as columns (rundirs/columns.py: a 200,000-record run in
+    16 MB, not 320); ``records`` shows them as dicts. Only one thread may call poll();
+    readers on other threads see ``columns`` grow (append only) or replaced whole (after
+    a rewrite: a resume that truncated its records, a file replaced by another).
     """
 
     def __init__(self, run: store.RunDir) -> None:
         self.run = run
-        self.records: list[dict[str, Any]] = []
+        self.columns = Columns()
         self.summary: dict[str, Any] = {}
         self.status = "unknown"
         self.version = 0  # bumped on every change; views redraw when it moved
-        self._offset = 0
+        self._reader = ColumnsReader(run.metrics_path)
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file read
         self._summary_stamp: tuple[int, int] | None = None
 
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    @property
+    def records(self) -> RecordsView:
+        """The records read so far, as dicts made when read."""
+        return self.columns.view()
+
+    @records.setter
+    def records(self, records: Sequence[dict[str, Any]]) -> None:
+        """Hold these records instead (a test's or a caller's own)."""
+        columns = Columns()
+        columns.add_records(records)
+        self.columns = columns
 
     def poll(self) -> bool:
         """Read what is new; True when records, summary or status changed."""
@@ -111,25 +128,32 @@ class RunFollower:
         return changed
 
     def _poll_records(self) -> bool:
-        path = self.run.metrics_path
         try:
-            size = path.stat().st_size
+            st = self.run.metrics_path.stat()
         except OSError:
             return False
-        if size < self._offset:  # rewritten (a resume truncated records past its checkpoint)
-            return self._reload()
-        if size == self._offset:
+        file = (st.st_dev, st.st_ino)
+        if self._file is not None and file != self._file:  # replaced (an atomic rewrite)
+            return self._reload(file)
+        if st.st_size < self._reader.offset:  # truncated in place
+            return self._reload(file)
+        self._file = file
+        if st.st_size == self._reader.offset:
             return False
-        new, offset = store.read_records_from(path, self._offset)
-        if new and self.records and new[0].get("step", 0) <= self.records[-1].get("step", 0):
-            return self._reload()
-        self._offset = offset
-        self.records.extend(new)
-        return bool(new)
+        columns = self.columns
+        before = len(columns)
+        if not self._reader.read(columns):
+            return False
+        steps = columns.values("step")
+        if before and steps[before] <= steps[before - 1]:  # rewritten behind the offset
+            return self._reload(file)
+        return True
 
-    def _reload(self) -> bool:
-        records, self._offset = store.read_records_from(self.run.metrics_path, 0)
-        self.records = records
+    def _reload(self, file: tuple[int, int]) -> bool:
+        self._reader = ColumnsReader(self.run.metrics_path)
+        columns = Columns()
+        self._reader.read(columns)
+        self.columns, self._file = columns, file
         return True
 
     def _poll_summary(self) -> bool:

@@ -32,9 +32,10 @@ from grok_tui.tui.status_line import SYSTEM_RANK, status_parts
 from grok_tui.tui.status_line import status_text as status_text  # where tests look for it
 from grok_tui.tui.views import runs_bar
 from grok_tui.tui.views.curves import event_marks, run_colours, x_axis
+from grok_tui.tui.views.downsample import view_panels
 from grok_tui.tui.views.layout import cut, grid_shape, stack_panes, thin
 from grok_tui.tui.views.pacing import RedrawPace
-from grok_tui.tui.views.panels import Panel, run_panel, runs_panel, small_multiples
+from grok_tui.tui.views.panels import Panel, runs_panel, small_multiples
 from grok_tui.tui.views.status_fit import fit_parts
 from grok_tui.tui.widgets.curve_pane import CurvePane, swatch
 from grok_tui.tui.widgets.footer import KeysFooter
@@ -302,8 +303,11 @@ class LiveScreen(SeedBands, CurvesScreen):
             log.display = False
             return
         self.show_status(follower)
-        records, options = thin(follower.records), self.workbench.axis_options
-        self._panels = [run_panel(records, follower.summary, m, options) for m in self.metrics]
+        options = self.workbench.axis_options  # a long run: its downsampled view
+        zoomed = self.view.zoom > 0
+        self._panels = view_panels(
+            follower.columns, follower.summary, self.metrics, options, zoomed, self.window
+        )
         window = self.window(self._panels)
         for pane, panel in zip(panes, self._panels, strict=True):
             pane.show_panel(panel, log_x=options.log_x, window=window, cursor=self.view.cursor)

@@ -9,6 +9,7 @@ heading is rich Text of terminal-safe parts, the log is escaped (grok_tui.text).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rich.syntax import Syntax
@@ -22,7 +23,8 @@ from textual.widgets import ContentSwitcher, Static
 
 from grok_tui import files
 from grok_tui.config import task_size_label
-from grok_tui.rundirs import store
+from grok_tui.rundirs import columns, store
+from grok_tui.rundirs.columns import Columns, RecordsView
 from grok_tui.rundirs.watch import run_status, tail
 from grok_tui.text import format_duration, safe_markup, safe_text
 from grok_tui.tui.messages import (
@@ -33,8 +35,9 @@ from grok_tui.tui.messages import (
     StopRequested,
 )
 from grok_tui.tui.runtable import model_label
-from grok_tui.tui.views.layout import stack_panes, thin
-from grok_tui.tui.views.panels import Panel, run_panel
+from grok_tui.tui.views.downsample import view_panels
+from grok_tui.tui.views.layout import stack_panes
+from grok_tui.tui.views.panels import Panel
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.run_table import STATUS_STYLES
@@ -42,15 +45,20 @@ from grok_tui.tui.workbench import CURVE_BINDINGS, CurvesScreen
 
 
 class RunLoaded(Message):
+    """The run's files read: its records as columns (``complete`` False for the sample
+    of a long run that is drawn while the whole of it is read)."""
+
     def __init__(
         self,
-        records: list[dict[str, Any]],
+        columns: Columns,
         summary: dict[str, Any],
         preset_text: str,
         log: list[str],
+        complete: bool = True,
     ) -> None:
         super().__init__()
-        self.records, self.summary, self.preset_text, self.log = records, summary, preset_text, log
+        self.columns, self.summary, self.preset_text, self.log = columns, summary, preset_text, log
+        self.complete = complete
 
 
 def run_heading(info: store.RunInfo, summary: dict[str, Any]) -> Text:
@@ -172,7 +180,9 @@ class RunScreen(CurvesScreen):
     def __init__(self, info: store.RunInfo) -> None:
         super().__init__()
         self.info = info
-        self.records: list[dict[str, Any]] = []
+        self.columns = Columns()
+        self.complete = False  # every record read (not a long run's first sample)
+        self._sample_drawn = threading.Event()
         self.summary: dict[str, Any] = dict(info.summary)
         self.preset_text = ""
         self._panels: list[Panel] = []
@@ -205,18 +215,32 @@ class RunScreen(CurvesScreen):
             preset_text = files.read_text(run.preset_path, files.MAX_TOML_BYTES)
         except (OSError, UnicodeDecodeError) as exc:
             preset_text = f"# cannot read {run.preset_path}: {exc}"
-        self.post_message(
-            RunLoaded(run.records(), run.summary(), preset_text, tail(run.log_path, 200))
-        )
+        summary, log = run.summary(), tail(run.log_path, 200)
+        sample = columns.sample_columns(run.path)  # a long run: a first picture at once
+        if sample is not None:
+            self.post_message(RunLoaded(sample, summary, preset_text, log, complete=False))
+            self._sample_drawn.wait(1.0)  # the first frame draws before the long read holds the GIL
+        records = columns.read_columns_cached(run.path)
+        self.post_message(RunLoaded(records, summary, preset_text, log))
+
+    @property
+    def records(self) -> RecordsView:
+        """The records shown, as dicts made when read."""
+        return self.columns.view()
 
     def on_run_loaded(self, message: RunLoaded) -> None:
-        self.records, self.summary = message.records, message.summary or self.summary
+        if self.complete and not message.complete:
+            return  # the sample came after the whole (a follower's poll was first)
+        self.columns, self.complete = message.columns, message.complete
+        self.summary = message.summary or self.summary
         self.preset_text = message.preset_text
         self.query_one("#run-preset-text", Static).update(
             Syntax(safe_text(message.preset_text, multiline=True), "toml", theme="ansi_dark")
         )
         self.show_log(message.log, follow=True)
         self.draw()
+        if not message.complete:
+            self.call_after_refresh(self._sample_drawn.set)
 
     def show_log(self, lines: list[str], follow: bool) -> None:
         """The log's last lines; the view stays at the tail while the user has not
@@ -240,18 +264,20 @@ class RunScreen(CurvesScreen):
     def draw(self) -> None:
         self.query_one("#run-head", Static).update(run_heading(self.info, self.summary))
         options = self.workbench.axis_options
-        records = thin(self.records)
-        self._panels = [run_panel(records, self.summary, m, options) for m in self.metrics]
+        self._panels = view_panels(
+            self.columns, self.summary, self.metrics, options, self.view.zoom > 0, self.window
+        )
         window = self.window(self._panels)
         panes = (self.query_one("#run-acc", CurvePane), self.query_one("#run-loss", CurvePane))
         for pane, panel in zip(panes, self._panels, strict=True):
             pane.show_panel(panel, log_x=options.log_x, window=window, cursor=self.view.cursor)
-        self.query_one("#run-cursor", Static).update(self.cursor_text(self._panels))
+        reading = "" if self.complete else f"reading {self.info.run_id}'s records… │ "
+        self.query_one("#run-cursor", Static).update(reading + self.cursor_text(self._panels))
 
     def panels(self) -> list[Panel]:
         return self._panels
 
-    def metric_records(self) -> list[dict[str, Any]]:
+    def metric_records(self) -> RecordsView:  # type: ignore[override]
         return self.records
 
     def export_name(self) -> str:
@@ -260,7 +286,8 @@ class RunScreen(CurvesScreen):
     def runs_changed(self, changed: list[str]) -> None:
         follower = self.workbench.followers.get(self.info.run_id)
         if follower is not None and self.info.run_id in changed:
-            self.records, self.summary = list(follower.records), follower.summary
+            self.columns, self.summary = follower.columns, follower.summary
+            self.complete = True
             self.draw()
             self.reload_log()
 
