@@ -364,6 +364,7 @@ def test_runs_are_read_once_a_second_unless_one_awaits_its_first_record(
     polls: list[float] = []
     monkeypatch.setattr(app, "poll_runs", lambda followers, scan: polls.append(now[0]))
     app._polled_once, app._mounted_at = True, 0.0  # 100 s after start-up
+    app._screen_whole = True  # its first screen drawn long ago (the first poll waits for it)
     run = finished_run(env.runs, "settled")
     follower = app.follow(run)
     follower.status, follower.records = "running", [{"step": 0}]
