@@ -5,7 +5,9 @@ machine's float32 matmul throughput, counted two ways: model FLOPs (the nominal 
 model at every position, 5.0 GFLOP per training step, what the common loop computes and
 what "MFU" counts, the usual "about 5 GFLOP per step") and executed FLOPs (what the
 engine really runs, counted by torch.utils.flop_counter on one real step and one real
-evaluation; its shortcuts skip about 40% of the nominal work).
+evaluation; its shortcuts skip most of the nominal work: on the default transformer the
+last block at one position and the first block's q, k, v table 40%, the shared-prefix
+table of positions 0 and 1 a further third of what was left).
 """
 
 from __future__ import annotations
@@ -43,7 +45,12 @@ def matmul_gflops(device: torch.device, sizes: tuple[int, ...], repeats: int) ->
 
 
 def transformer_flops(
-    cfg: TransformerConfig, batch: int, seq_len: int, n_classes: int, vocab_size: int
+    cfg: TransformerConfig,
+    batch: int,
+    seq_len: int,
+    n_classes: int,
+    vocab_size: int,
+    shared: int = 0,
 ) -> dict[str, float]:
     """Analytic matmul FLOPs (2 per multiply-add) of one forward pass over `batch` examples.
 
@@ -52,21 +59,28 @@ def transformer_flops(
     `engine`: what grok_tui's transformer computes: the first block's q, k, v from a
     (T * V, 3C) table when the batch has more rows than the vocabulary (V) has tokens,
     the last block's query, attention output and feed-forward at the last position only
-    (keys and values at every position), the unembedding at the last position only.
+    (keys and values at every position), the unembedding at the last position only; and
+    with `shared` > 0 (Transformer.prefix_positions) the first `shared` positions once
+    per token in a table of V rows, the batch's rows from position `shared` on.
     Attention score/value products are included in both.
     """
-    C, Fd, T, V = cfg.d_model, cfg.d_ff, seq_len, n_classes
-    qkv, proj, ffn = 2 * C * 3 * C, 2 * C * C, 2 * 2 * C * Fd  # per position
-    attn_all = 2 * 2 * T * T * C  # scores and values, every query
-    full_block = T * (qkv + proj + ffn) + attn_all
-    last_block = T * 2 * C * 2 * C + 2 * C * C + proj + ffn + 2 * 2 * T * C
+    C, Fd, T, V, P = cfg.d_model, cfg.d_ff, seq_len, n_classes, shared
+    S = T - P  # positions computed per batch row
+    qkv, proj, ffn, kv = 2 * C * 3 * C, 2 * C * C, 2 * 2 * C * Fd, 2 * C * 2 * C  # per position
+    full_block = T * (qkv + proj + ffn) + 2 * 2 * T * T * C  # with scores and values
     L = cfg.layers
     full = batch * (L * full_block + T * 2 * C * V)
-    engine = batch * ((L - 1) * full_block + last_block + 2 * C * V)
+    # per batch row: S queries over T keys; the last block's query at the last position
+    row_block = S * (qkv + proj + ffn) + 2 * 2 * S * T * C
+    row_last = S * kv + 2 * C * C + proj + ffn + 2 * 2 * T * C
+    # the prefix table: V rows of P positions; the last block needs its keys and values
+    table = vocab_size * ((L - 1) * (P * (qkv + proj + ffn) + 2 * 2 * P * P * C) + P * kv)
+    engine = batch * ((L - 1) * row_block + row_last + 2 * C * V) + table
     if batch > vocab_size:  # the first block's q, k, v: a table instead of a matmul per row
-        # per row, the matmul replaced: q, k, v everywhere, or (one block) q at the last position
-        first_qkv = batch * (T * qkv if L > 1 else 2 * C * C + T * 2 * C * 2 * C)
-        engine += T * vocab_size * qkv - first_qkv
+        # the matmul replaced: q, k, v everywhere, or (one block) the last query and the keys
+        replaced = qkv if L > 1 else kv
+        engine += T * vocab_size * qkv - batch * (S * replaced + (2 * C * C if L == 1 else 0))
+        engine -= vocab_size * P * replaced
     return {"full": float(full), "engine": float(engine)}
 
 
@@ -100,6 +114,7 @@ def engine_transformer_flops(preset: Preset, device: torch.device) -> dict[str, 
     batch = tr.batcher.batch_size
     n_eval = len(task.train_y) + len(task.test_y)
     sizes = (task.seq_len, task.n_classes, task.vocab_size)
+    shared = tr.model.prefix_positions(task.train_x[:batch])
     nominal_step = 3 * transformer_flops(cfg, batch, *sizes)["full"]
     nominal_eval = transformer_flops(cfg, n_eval, *sizes)["full"]
     every = preset.train.eval_every
@@ -107,7 +122,7 @@ def engine_transformer_flops(preset: Preset, device: torch.device) -> dict[str, 
         "train_step": float(step_flops),
         "evaluation": float(eval_flops),
         "per_step_with_eval": float(step_flops + eval_flops / every),
-        "analytic_train_step": 3 * transformer_flops(cfg, batch, *sizes)["engine"],
+        "analytic_train_step": 3 * transformer_flops(cfg, batch, *sizes, shared)["engine"],
         "nominal_full_model_train_step": nominal_step,
         "nominal_evaluation": nominal_eval,
         "nominal_per_step_with_eval": nominal_step + nominal_eval / every,

@@ -1,8 +1,8 @@
 """The MLP and the transformer with a leading member dimension: N same-shape models, one pass.
 
 The batched forward follows the solo model's code path step for step (models/mlp.py,
-models/transformer.py: the first-layer tables, the last block at the last position, the
-short CPU attention) with bmm / baddbmm where the solo model calls mm / addmm, reading
+models/transformer.py: the first-layer tables, the shared-prefix table, the last block at
+the last position, the short CPU attention) with bmm / baddbmm where the solo model calls mm / addmm, reading
 the stacked parameters of group/params.py. On CPU each member's slice of these gives the
 solo model's numbers and gradients bit for bit (tests/unit/test_group_exact.py trains whole runs);
 LayerNorm is the one layer that needs a call per member for it.
@@ -18,7 +18,7 @@ from torch import nn
 
 from grok_tui.training.group.params import GroupParams
 from grok_tui.training.models import MLP, Transformer
-from grok_tui.training.models.transformer import SHORT_SEQUENCE, short_attention
+from grok_tui.training.models.transformer import attend
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -149,74 +149,117 @@ class GroupTransformer(GroupModel):
             return self.p(model.position_embedding)[:, :T]
         return model.sinusoids[:T].unsqueeze(0)
 
-    def first_qkv(self, tokens: torch.Tensor) -> torch.Tensor:
+    def qkv_table(self, T: int) -> torch.Tensor:
+        """The first block's q, k, v of every (t, v): (N, T * V, 3C)."""
         model: Transformer = self.template  # type: ignore[assignment]
-        N, B, T = tokens.shape
         block = model.blocks[0]
         emb = self.p(model.token_embedding)  # (N, V, C)
-        V, C = emb.shape[1:]
+        N, V, C = emb.shape
         x_all = emb.unsqueeze(1) + self.positions(T).unsqueeze(2)  # (N, T, V, C)
         x_all = self.norm(block.ln1, x_all) if block.pre_norm else x_all
-        table = self.linear(block.attn.qkv, x_all)  # (N, T, V, 3C)
-        return gather_rows(table.reshape(N, T * V, 3 * C), tokens + model.offsets[:T])
+        return self.linear(block.attn.qkv, x_all).reshape(N, T * V, 3 * C)  # (N, T, V, 3C)
 
     def attention(
-        self, attn: nn.Module, x: torch.Tensor, last_only: bool, qkv: torch.Tensor | None
+        self,
+        attn: nn.Module,
+        x: torch.Tensor,
+        last_only: bool,
+        qkv: torch.Tensor | None,
+        prefix_kv: torch.Tensor | None = None,
+        kv_out: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         N, B, T, C = x.shape
         if qkv is not None:
-            q, k, v = qkv.split(C, dim=3)
+            q, kv = qkv.split([C, 2 * C], dim=3)
             q = q[:, :, -1:] if last_only else q
         elif last_only:
             w, b = self.p(attn.qkv), self.p(attn.qkv, "bias")
             q = linear(x[:, :, -1:], w[:, :C], None if b is None else b[:, :C])
-            k, v = linear(x, w[:, C:], None if b is None else b[:, C:]).split(C, dim=3)
+            kv = linear(x, w[:, C:], None if b is None else b[:, C:])
         else:
-            q, k, v = self.linear(attn.qkv, x).split(C, dim=3)
-        Tq, H = q.shape[2], attn.heads
+            q, kv = self.linear(attn.qkv, x).split([C, 2 * C], dim=3)
+        if kv_out is not None:
+            kv_out.append(kv)
+        if prefix_kv is not None:
+            kv = torch.cat([prefix_kv, kv], dim=2)  # (N, B, P + T, 2C)
+        k, v = kv.split(C, dim=3)
+        Tq, Tk, H = q.shape[2], k.shape[2], attn.heads
         q = q.reshape(N * B, Tq, H, C // H)
-        k = k.reshape(N * B, T, H, C // H)
-        v = v.reshape(N * B, T, H, C // H)
-        if x.device.type == "cpu" and T <= SHORT_SEQUENCE:
-            y = short_attention(q, k, v, causal=not last_only)
-        else:
-            y = F.scaled_dot_product_attention(
-                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=not last_only
-            ).transpose(1, 2)
+        k = k.reshape(N * B, Tk, H, C // H)
+        v = v.reshape(N * B, Tk, H, C // H)
+        y = attend(q, k, v, causal=not last_only)
         return self.linear(attn.proj, y.reshape(N, B, Tq, C))
+
+    def keys_values(
+        self, block: nn.Module, x: torch.Tensor, qkv: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Block.keys_values: the attention's keys and values (N, B, T, 2C) of block input x."""
+        C = x.shape[-1]
+        if qkv is not None:
+            return qkv[..., C:]
+        if block.pre_norm or block.residual_from_norm:
+            x = self.norm(block.ln1, x)
+        w, b = self.p(block.attn.qkv), self.p(block.attn.qkv, "bias")
+        return linear(x, w[:, C:], None if b is None else b[:, C:])
 
     def ffn(self, ffn: nn.Module, x: torch.Tensor) -> torch.Tensor:
         first, second = ffn.net[0], ffn.net[2]
         return self.linear(second, self.act(self.linear(first, x)))
 
     def block(
-        self, block: nn.Module, x: torch.Tensor, last_only: bool, qkv: torch.Tensor | None
+        self,
+        block: nn.Module,
+        x: torch.Tensor,
+        last_only: bool,
+        qkv: torch.Tensor | None,
+        prefix_kv: torch.Tensor | None = None,
+        kv_out: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        extra = (prefix_kv, kv_out)
         if block.residual_from_norm:
             x = self.norm(block.ln1, x)
             residual = x[:, :, -1:] if last_only else x
-            x = residual + self.attention(block.attn, x, last_only, qkv)
+            x = residual + self.attention(block.attn, x, last_only, qkv, *extra)
             return x + self.ffn(block.ffn, self.norm(block.ln2, x))
         residual = x[:, :, -1:] if last_only else x
         if block.pre_norm:
             attn_in = x if qkv is not None else self.norm(block.ln1, x)
-            x = residual + self.attention(block.attn, attn_in, last_only, qkv)
+            x = residual + self.attention(block.attn, attn_in, last_only, qkv, *extra)
             return x + self.ffn(block.ffn, self.norm(block.ln2, x))
-        x = self.norm(block.ln1, residual + self.attention(block.attn, x, last_only, qkv))
+        x = self.norm(block.ln1, residual + self.attention(block.attn, x, last_only, qkv, *extra))
         return self.norm(block.ln2, x + self.ffn(block.ffn, x))
 
     def __call__(self, tokens: torch.Tensor) -> torch.Tensor:
         model: Transformer = self.template  # type: ignore[assignment]
-        rows, length = tokens.shape[1:]
-        if length > model.seq_len:
-            raise ValueError(f"{length} tokens; the model has {model.seq_len} positions")
-        x = gather_rows(self.p(model.token_embedding), tokens)
-        x = x + self.positions(length).unsqueeze(1)  # (N, B, T, C)
-        lookup = model.lookup_first_layer and rows > model.token_embedding.num_embeddings
-        qkv = self.first_qkv(tokens) if lookup else None
+        N, B, T = tokens.shape
+        if model.seq_len < T:
+            raise ValueError(f"{T} tokens; the model has {model.seq_len} positions")
+        P = model.prefix_positions(tokens)
+        emb = self.p(model.token_embedding)  # (N, V, C)
+        V = emb.shape[1]
+        x = gather_rows(emb, tokens[:, :, P:]) + self.positions(T)[:, P:].unsqueeze(1)
+        qkv = prefix_qkv = prefix = None
+        if model.lookup_first_layer and V < B:
+            table = self.qkv_table(T)
+            qkv = gather_rows(table, tokens[:, :, P:] + model.offsets[P:T])
+        if P:
+            prefix_tokens = model.prefix_tokens(tokens, P).expand(N, V, P)
+            prefix = gather_rows(emb, prefix_tokens) + self.positions(P).unsqueeze(1)
+            if qkv is not None:
+                prefix_qkv = gather_rows(table, prefix_tokens + model.offsets[:P])
         last = len(model.blocks) - 1
         for i, block in enumerate(model.blocks):
-            x = self.block(block, x, last_only=i == last, qkv=qkv if i == 0 else None)
+            prefix_kv = None
+            if prefix is not None:  # as the solo forward: keys and values of the prefix table
+                first_qkv = prefix_qkv if i == 0 else None
+                if i == last:
+                    kv = self.keys_values(block, prefix, first_qkv)
+                else:
+                    kept: list[torch.Tensor] = []
+                    prefix = self.block(block, prefix, False, first_qkv, kv_out=kept)
+                    kv = kept[0]
+                prefix_kv = gather_rows(kv.reshape(N, V, -1), tokens[:, :, 0]).view(N, B, P, -1)
+            x = self.block(block, x, i == last, qkv if i == 0 else None, prefix_kv)
         return self.linear(model.unembed, self.norm(model.ln_f, x[:, :, 0]))
 
 

@@ -6,7 +6,12 @@ Two exact shortcuts, both equal to the plain computation up to float rounding:
   from every position);
 - the first block's attention input depends on one token and its position only, so when a
   batch has more rows than the vocabulary has tokens its q, k, v are looked up in a
-  (T * V, 3C) table computed once per step instead of a (B * T, C) x (C, 3C) matmul.
+  (T * V, 3C) table computed once per step instead of a (B * T, C) x (C, 3C) matmul;
+- with causal attention a block's output at position t depends on tokens 0..t alone; in
+  these tasks the first positions hold x and constants ([x, op, ...]), so their outputs
+  (and every block's keys and values there) are computed once per vocabulary token, a
+  table of V rows, and gathered into the batch (prefix_positions says how many); only
+  the later positions run per batch row.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ def short_attention(
     For the 2-4 tokens of these tasks, CPU time goes to the fused kernel's per-row setup,
     not to arithmetic: one broadcast product (a single query) or two einsums (every
     query) in the (B, T, H, D) layout are 1.3-2x faster, forward and backward, and need
-    no transposes. causal masks query i from keys j > i (queries and keys aligned).
+    no transposes. causal masks each query from the keys after it, the queries being the
+    last Tq of the T positions (with Tq == T: query i from keys j > i).
     """
     q = q * q.shape[-1] ** -0.5
     if q.shape[1] == 1 and not causal:
@@ -46,9 +52,36 @@ def short_attention(
         return (scores.softmax(1) * v).sum(1, keepdim=True)  # (B, 1, H, D)
     scores = torch.einsum("bihd,bjhd->bijh", q, k)  # (B, Tq, T, H)
     if causal:
-        future = torch.ones(q.shape[1], k.shape[1], dtype=torch.bool, device=q.device).triu(1)
+        future = future_mask(q.shape[1], k.shape[1], q.device)
         scores = scores.masked_fill(future[:, :, None], float("-inf"))
     return torch.einsum("bijh,bjhd->bihd", scores.softmax(2), v)
+
+
+def future_mask(Tq: int, T: int, device: torch.device) -> torch.Tensor:
+    """(Tq, T) True where a key comes after its query; the queries are the last Tq positions."""
+    return torch.ones(Tq, T, dtype=torch.bool, device=device).triu(1 + T - Tq)
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, dropout: float = 0.0
+) -> torch.Tensor:
+    """Attention of q (B, Tq, H, D), the last Tq positions, over k, v (B, T, H, D)."""
+    Tq, T = q.shape[1], k.shape[1]
+    if q.device.type == "cpu" and T <= SHORT_SEQUENCE and dropout == 0.0:
+        return short_attention(q, k, v, causal)  # (B, Tq, H, D)
+    # is_causal aligns its mask top-left, right only when Tq == T; a single last query
+    # sees every position and needs no mask.
+    mask = None
+    if causal and Tq != T:
+        mask = ~future_mask(Tq, T, q.device)
+    return F.scaled_dot_product_attention(
+        q.transpose(1, 2),
+        k.transpose(1, 2),
+        v.transpose(1, 2),
+        attn_mask=mask,
+        dropout_p=dropout,
+        is_causal=causal and mask is None,
+    ).transpose(1, 2)  # (B, H, Tq, D) -> (B, Tq, H, D)
 
 
 class CausalSelfAttention(nn.Module):
@@ -62,42 +95,49 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
     def forward(
-        self, x: torch.Tensor, last_only: bool = False, qkv: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        last_only: bool = False,
+        qkv: torch.Tensor | None = None,
+        prefix_kv: torch.Tensor | None = None,
+        kv_out: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """x (B, T, C) -> (B, T, C), or (B, 1, C) for the last position when last_only.
 
         qkv: the projections self.qkv(x), (B, T, 3C), when the caller has them already.
+        prefix_kv: keys and values (B, P, 2C) of P positions before x's (a prefix table's);
+        kv_out: x's own keys and values (B, T, 2C) are appended to it (for such a table).
         """
         B, T, C = x.shape
         if qkv is not None:
-            q, k, v = qkv.split(C, dim=2)
+            q, kv = qkv.split([C, 2 * C], dim=2)
             q = q[:, -1:] if last_only else q
         elif last_only:
             # Rows [0, C) of the fused weight are the query; [C, 3C) keys and values.
             w, b = self.qkv.weight, self.qkv.bias
             q = F.linear(x[:, -1:], w[:C], None if b is None else b[:C])  # (B, 1, C)
-            k, v = F.linear(x, w[C:], None if b is None else b[C:]).split(C, dim=2)
+            kv = F.linear(x, w[C:], None if b is None else b[C:])
         else:
-            q, k, v = self.qkv(x).split(C, dim=2)
-        Tq, H = q.shape[1], self.heads
+            q, kv = self.qkv(x).split([C, 2 * C], dim=2)
+        if kv_out is not None:
+            kv_out.append(kv)
+        if prefix_kv is not None:
+            kv = torch.cat([prefix_kv, kv], dim=1)  # (B, P + T, 2C)
+        k, v = kv.split(C, dim=2)
+        Tq, Tk, H = q.shape[1], k.shape[1], self.heads
         q = q.view(B, Tq, H, C // H)  # (B, Tq, H, D)
-        k = k.view(B, T, H, C // H)  # (B, T, H, D)
-        v = v.view(B, T, H, C // H)  # (B, T, H, D)
+        k = k.view(B, Tk, H, C // H)  # (B, Tk, H, D)
+        v = v.view(B, Tk, H, C // H)  # (B, Tk, H, D)
         dropout = self.dropout if self.training else 0.0
-        if x.device.type == "cpu" and T <= SHORT_SEQUENCE and dropout == 0.0:
-            y = short_attention(q, k, v, causal=not last_only)  # (B, Tq, H, D)
-        else:
-            # The last query may see every position, so it needs no mask; note that
-            # is_causal with Tq < T would align the mask top-left, which is wrong here.
-            y = F.scaled_dot_product_attention(
-                q.transpose(1, 2),
-                k.transpose(1, 2),
-                v.transpose(1, 2),
-                dropout_p=dropout,
-                is_causal=not last_only,
-            ).transpose(1, 2)  # (B, H, Tq, D) -> (B, Tq, H, D)
+        y = attend(q, k, v, causal=not last_only, dropout=dropout)  # (B, Tq, H, D)
         y = y.reshape(B, Tq, C)
         return self.resid_dropout(self.proj(y))
+
+    def keys_values(self, x: torch.Tensor) -> torch.Tensor:
+        """The keys and values (B, T, 2C) of attention input x (B, T, C)."""
+        C = x.shape[-1]
+        w, b = self.qkv.weight, self.qkv.bias
+        return F.linear(x, w[C:], None if b is None else b[C:])
 
 
 class FeedForward(nn.Module):
@@ -127,22 +167,34 @@ class Block(nn.Module):
         self.ffn = FeedForward(cfg)
 
     def forward(
-        self, x: torch.Tensor, last_only: bool = False, qkv: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        last_only: bool = False,
+        qkv: torch.Tensor | None = None,
+        prefix_kv: torch.Tensor | None = None,
+        kv_out: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C) -> (B, T, C), or (B, 1, C) when last_only; qkv as in the attention."""
+        """x (B, T, C) -> (B, T, C), or (B, 1, C) when last_only; the rest as in the attention."""
         if self.residual_from_norm:
             x = self.ln1(x)
             residual = x[:, -1:] if last_only else x
-            x = residual + self.attn(x, last_only, qkv)
+            x = residual + self.attn(x, last_only, qkv, prefix_kv, kv_out)
             return x + self.ffn(self.ln2(x))
         residual = x[:, -1:] if last_only else x
         if self.pre_norm:
             # ln1 is only needed for q, k, v, which qkv already holds
-            x = residual + self.attn(x if qkv is not None else self.ln1(x), last_only, qkv)
+            attn_in = x if qkv is not None else self.ln1(x)
+            x = residual + self.attn(attn_in, last_only, qkv, prefix_kv, kv_out)
             return x + self.ffn(self.ln2(x))
         # post (Power et al., danielmamay) and none (Nanda et al.: ln1, ln2 are Identity)
-        x = self.ln1(residual + self.attn(x, last_only, qkv))
+        x = self.ln1(residual + self.attn(x, last_only, qkv, prefix_kv, kv_out))
         return self.ln2(x + self.ffn(x))
+
+    def keys_values(self, x: torch.Tensor, qkv: torch.Tensor | None = None) -> torch.Tensor:
+        """The attention's keys and values (B, T, 2C) of block input x, nothing else."""
+        if qkv is not None:
+            return qkv[..., x.shape[-1] :]
+        return self.attn.keys_values(self.ln1(x) if self.pre_norm or self.residual_from_norm else x)
 
 
 def sinusoids(length: int, width: int) -> torch.Tensor:
@@ -177,14 +229,17 @@ def nanda_init(model: nn.Module, d_model: int, n_classes: int) -> None:
 class Transformer(nn.Module):
     """Tokens (B, T) int64 -> logits (B, n_classes), read at the last position."""
 
-    # Class switch for the first block's q, k, v table; tests turn it off to compare.
+    # Class switches for the two tables (the first block's q, k, v; the shared prefix's
+    # blocks); tests turn them off to compare with the plain computation.
     lookup_first_layer: bool = True
+    share_prefix: bool = True
 
     def __init__(
         self, cfg: TransformerConfig, *, vocab_size: int, seq_len: int, n_classes: int
     ) -> None:
         super().__init__()
         self.seq_len = seq_len
+        self.dropout = cfg.dropout
         self.token_embedding = nn.Embedding(vocab_size, cfg.d_model)
         if cfg.positions == "learned":
             self.position_embedding = nn.Embedding(seq_len, cfg.d_model)
@@ -205,22 +260,79 @@ class Transformer(nn.Module):
             return self.position_embedding.weight[:T]
         return self.sinusoids[:T]
 
-    def first_qkv(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The first block's q, k, v (B, T, 3C), looked up in a table of every (t, v)."""
-        T = tokens.shape[1]
+    def qkv_table(self, T: int) -> torch.Tensor:
+        """The first block's q, k, v of every (position t, token v): (T * V, 3C)."""
         block = self.blocks[0]
         x_all = self.token_embedding.weight + self.positions(T)[:, None]  # (T, V, C)
         table = block.attn.qkv(block.ln1(x_all) if block.pre_norm else x_all)  # (T, V, 3C)
-        return F.embedding(tokens + self.offsets[:T], table.flatten(0, 1))  # (B, T, 3C)
+        return table.flatten(0, 1)
+
+    def first_qkv(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The first block's q, k, v (B, T, 3C), looked up in a table of every (t, v)."""
+        return F.embedding(
+            tokens + self.offsets[: tokens.shape[1]], self.qkv_table(tokens.shape[1])
+        )
+
+    def prefix_positions(self, tokens: torch.Tensor) -> int:
+        """How many leading positions (P) the shared-prefix table computes: those whose
+        tokens after the first are one constant in every row (..., B, T) (the operator
+        after x), so that their block outputs depend on the first token alone.
+
+        0 (no table) when switched off, off the CPU (no host decision in a CUDA graph, and
+        there the step is not bound by arithmetic), with dropout in training (each row
+        draws its own masks), or when the batch has no more rows than the table (V).
+        """
+        T = tokens.shape[-1]
+        rows = tokens.reshape(-1, T)
+        V = self.token_embedding.num_embeddings
+        if (
+            not self.share_prefix
+            or tokens.device.type != "cpu"
+            or (self.training and self.dropout > 0)
+            or tokens.shape[-2] <= V
+            or T < 2
+        ):
+            return 0
+        constant = (rows[:, 1:] == rows[:1, 1:]).all(0).tolist()
+        P = 1
+        while P < T - 1 and constant[P - 1]:
+            P += 1
+        return P
+
+    def prefix_tokens(self, tokens: torch.Tensor, P: int) -> torch.Tensor:
+        """The table's (V, P) token rows: each token v, then the prefix's constants."""
+        V = self.token_embedding.num_embeddings
+        first = torch.arange(V, device=tokens.device)[:, None]
+        return torch.cat([first, tokens.reshape(-1, tokens.shape[-1])[:1, 1:P].expand(V, -1)], 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if tokens.shape[1] > self.seq_len:
             raise ValueError(f"{tokens.shape[1]} tokens; the model has {self.seq_len} positions")
-        T = tokens.shape[1]
-        x = self.token_embedding(tokens) + self.positions(T)  # (B, T, C)
+        B, T = tokens.shape
+        P = self.prefix_positions(tokens)
+        x = self.token_embedding(tokens[:, P:]) + self.positions(T)[P:]  # (B, T - P, C)
         vocab_size = self.token_embedding.num_embeddings
-        qkv = self.first_qkv(tokens) if self.lookup_first_layer and len(x) > vocab_size else None
+        qkv = prefix_qkv = prefix = None
+        if self.lookup_first_layer and vocab_size < B:
+            table = self.qkv_table(T)
+            qkv = F.embedding(tokens[:, P:] + self.offsets[P:T], table)  # (B, T - P, 3C)
+        if P:
+            prefix_tokens = self.prefix_tokens(tokens, P)  # (V, P)
+            prefix = self.token_embedding(prefix_tokens) + self.positions(P)  # (V, P, C)
+            if qkv is not None:
+                prefix_qkv = F.embedding(prefix_tokens + self.offsets[:P], table)
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
-            x = block(x, last_only=i == last, qkv=qkv if i == 0 else None)  # (B, T or 1, C)
+            prefix_kv = None
+            if prefix is not None:
+                first_qkv = prefix_qkv if i == 0 else None
+                if i == last:  # only the batch's last position is read: the keys and values
+                    kv = block.keys_values(prefix, first_qkv)
+                else:
+                    kept: list[torch.Tensor] = []
+                    prefix = block(prefix, False, first_qkv, kv_out=kept)  # (V, P, C)
+                    kv = kept[0]
+                # each row's keys and values at the prefix, by its first token
+                prefix_kv = F.embedding(tokens[:, 0], kv.reshape(vocab_size, -1)).view(B, P, -1)
+            x = block(x, i == last, qkv if i == 0 else None, prefix_kv)  # (B, T - P or 1, C)
         return self.unembed(self.ln_f(x[:, 0]))  # (B, n_classes)
