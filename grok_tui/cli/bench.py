@@ -54,9 +54,9 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--against",
         type=Path,
-        metavar="PATH",
+        metavar="DIR",
         help="the default transformer beside danielmamay/grokking's own code from the "
-        "checkout at PATH (needs einops), in alternating rounds; --threads, --rounds, --quick",
+        "checkout at DIR (needs einops), in alternating rounds; --threads, --rounds, --quick",
     )
     parser.add_argument(
         "--threads", metavar="N,N,...", help="torch threads for --against (default 1,2)"
@@ -94,8 +94,8 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
         "--engine",
         nargs="?",
         const="",
-        metavar="PATH",
-        help="--scale: also `grok-tui bench`, or `--against PATH` with a danielmamay/grokking "
+        metavar="DIR",
+        help="--scale: also `grok-tui bench`, or `--against DIR` with a danielmamay/grokking "
         "checkout (minutes)",
     )
     scale.add_argument(
