@@ -39,6 +39,9 @@ class Columns:
         self.fields: list[str] = []
         self._data: dict[str, array[float]] = {}
         self._ints: dict[str, bool] = {}  # every value the field held was a JSON int
+        # values a column cannot give back (a flag such as "resumed", a text, a NaN),
+        # by record: few, and kept as they were read
+        self._extras: dict[int, dict[str, Any]] = {}
         self._n = 0
 
     def __len__(self) -> int:
@@ -87,6 +90,8 @@ class Columns:
                 column = self._column(field)
                 if len(column) == n:
                     column.append(float(value) if _finite_number(value) else NAN)
+                if not _finite_number(value) or value != value:  # not a number, or NaN
+                    self._extras.setdefault(n, {})[field] = value
                 if type(value) is not int and value is not None:
                     self._ints[field] = False
             self._pad(n + 1)
@@ -98,12 +103,15 @@ class Columns:
         self._n = n
 
     def record(self, index: int) -> dict[str, Any]:
-        """Record ``index`` as a dict: ints as ints; a field it has no number for is left out."""
+        """Record ``index`` as a dict, as it was read: ints as ints, flags and texts too."""
         out: dict[str, Any] = {}
         for field in list(self.fields):
             value = self._data[field][index]
             if not math.isnan(value):
                 out[field] = int(value) if self._ints[field] else value
+        extras = self._extras.get(index)
+        if extras:
+            out.update(extras)
         return out
 
     def view(self) -> RecordsView:
