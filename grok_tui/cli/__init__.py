@@ -15,9 +15,15 @@ or the TUI; nothing below imports it. parser.py holds the one parser and the dis
 each command family its own module (train.py: run, resume, tui; runs.py: runs, note;
 presets.py, export.py, sweep.py, analyze.py, queue.py, bench.py), table.py the one table
 printer of every listing.
+
+Light to import: a command's module is imported when that command runs (parser.py), and
+this package's names from presets.py and runs.py when first asked for (PEP 562), so
+that ``grok-tui runs`` or ``--help`` never loads pydantic, the sweep side or torch.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from grok_tui.cli.parser import (
     COMMANDS,
@@ -34,8 +40,20 @@ from grok_tui.cli.parser import (
     cmd_validate,
     main,
 )
-from grok_tui.cli.presets import find_shipped, resolve_preset, shipped_presets
-from grok_tui.cli.runs import RUN_FIELDS, device_label, run_record
+
+
+# presets.py's and runs.py's names, imported on first use
+def __getattr__(name: str) -> Any:
+    if name in ("find_shipped", "resolve_preset", "shipped_presets"):
+        from grok_tui.cli import presets
+
+        return getattr(presets, name)
+    if name in ("RUN_FIELDS", "device_label", "run_record"):
+        from grok_tui.cli import runs
+
+        return getattr(runs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COMMANDS",

@@ -2,6 +2,7 @@
 "did you mean" for a mistyped choice, --runs-dir / --device, and shell completion hints.
 
 The commands' modules add their options with these; parser.py puts them together.
+Light: what only an error asks (shipped presets, run and sweep folders) is imported there.
 """
 
 from __future__ import annotations
@@ -14,17 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from grok_tui.cli.presets import find_shipped
 from grok_tui.cli.table import or_list
 from grok_tui.errors import cut_text
-from grok_tui.rundirs import store
-from grok_tui.sweep.sweepdir import is_sweep_dir
 from grok_tui.text import safe_text
-
-# Shell completion (shtab reads an action's `complete`; shtab.FILE and shtab.DIRECTORY,
-# written out so that the parser is built without shtab). A preset completes as a file
-# or as a shipped preset's name.
-
 
 # Shell completion (shtab reads an action's `complete`; shtab.FILE and shtab.DIRECTORY,
 # written out so that the parser is built without shtab). A preset completes as a file
@@ -146,7 +139,11 @@ def invalid_choice(action: argparse.Action, value: str) -> str:
 
 def meant_command(value: str) -> str | None:
     """``grok-tui quickstart.toml``: grok-tui run quickstart.toml; a run or sweep
-    directory: grok-tui resume DIR."""
+    directory: grok-tui resume DIR. (An error's path: what it asks is imported here.)"""
+    from grok_tui.cli.presets import find_shipped
+    from grok_tui.rundirs import store
+    from grok_tui.sweep.sweepdir import is_sweep_dir
+
     shown = safe_text(cut_text(value, 200))
     if value.endswith(".toml") or os.path.isfile(value) or find_shipped(value) is not None:
         return f"grok-tui run {shown}"

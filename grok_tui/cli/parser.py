@@ -3,12 +3,21 @@
 Each command family keeps its options and handler in a module of its own (train.py,
 runs.py, queue.py ...); here they are put together, and a mistake in the command line (a
 misplaced option, an unknown one, --device where it does not apply) gets its one-line error.
+
+A command's module is imported only when that command is parsed: ``main`` builds every
+sub-parser as a stub (its name, its line of --help, the shared options) and a stub gets
+its options when its command is the one given (``LazyCommands``). ``grok-tui runs``
+thus loads neither pydantic, the sweep side nor the TUI, and ``grok-tui --help`` none of
+the commands' modules. What needs every command's options builds them all: shell
+completion, ``build_parser()`` and the hints of "unrecognized arguments" (which command
+takes an option).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import os
 import re
 import sys
@@ -17,15 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import __version__
-from grok_tui.cli.analyze import ANALYZE_HELP, add_analyze, analyze_handler
-from grok_tui.cli.bench import (
-    BENCH_HELP,
-    GPU_CHECK_HELP,
-    add_bench,
-    bench_handler,
-    gpu_check_handler,
-)
-from grok_tui.cli.export import EXPORT_HELP, add_export, export_handler
 from grok_tui.cli.options import (
     DIRECTORIES,
     FILES,
@@ -36,10 +36,6 @@ from grok_tui.cli.options import (
     global_options,
     parent_parser,
 )
-from grok_tui.cli.presets import presets_handler, validate_handler
-from grok_tui.cli.queue import QUEUE_HELP, add_queue, queue_handler
-from grok_tui.cli.runs import NOTE_HELP, add_note, add_runs, note_handler, runs_handler
-from grok_tui.cli.sweep import SWEEP_REPORT_HELP, add_sweep_report, sweep_report_handler
 from grok_tui.cli.table import or_list
 from grok_tui.cli.train import (
     LEGACY,
@@ -47,13 +43,12 @@ from grok_tui.cli.train import (
     TRAINING_OPTIONS,
     older_spelling,
     train_or_open,
-    training_handler,
     training_options,
 )
-from grok_tui.config.json_schema import schema_command
 from grok_tui.errors import user_error
 from grok_tui.rundirs.stopping import EXIT_OK
-from grok_tui.tui.serve import add_serve_options, serve_command
+
+Handler = Callable[[argparse.Namespace, argparse.ArgumentParser], int]
 
 # Every command, with its one line of `grok-tui --help`, in the order --help lists them.
 COMMANDS = {
@@ -62,7 +57,6 @@ COMMANDS = {
     "tui": "open the TUI: presets, live runs, history, compare (bare grok-tui too)",
     "presets": "list the shipped presets, name and description",
     "validate": "check presets, one verdict per file",
-    "schema": "print the presets' JSON Schema, for editors (presets/grok-tui.schema.json)",
     "runs": "list the runs of the runs directory (--json, --csv)",
     "note": "show, set or clear a run's note",
     "export": "write runs' records as one CSV, or for TensorBoard",
@@ -71,6 +65,7 @@ COMMANDS = {
     "queue": "runs that start when a slot of their device is free",
     "bench": "measure the engine against a plain training loop",
     "gpu-check": "on a GPU box: GPU tests, bench, quickstart and speed, in one report",
+    "schema": "print the presets' JSON Schema, for editors (presets/grok-tui.schema.json)",
     "serve": "the TUI in a browser (needs the serve extra); loopback unless --host",
     "completion": "print the bash or zsh completion script (needs shtab)",
 }
@@ -100,9 +95,38 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad input, 130 stopped by Ctrl-C, 14
 by SIGTERM. Shell completion: eval "$(grok-tui completion bash)" (pip install shtab)."""
 
 
-def build_parser() -> CommandParser:
+class LazyCommands(argparse._SubParsersAction):
+    """argparse's sub-parsers, each given its options when its command is parsed (or by
+    ``build``): a stub holds only its name, its line of --help and the shared options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.builders: dict[str, Callable[[CommandParser], None]] = {}
+
+    def build(self, name: str) -> None:
+        builder = self.builders.pop(name, None)
+        if builder is not None:
+            builder(self._name_parser_map[name])
+
+    def build_all(self) -> None:
+        for name in list(self.builders):
+            self.build(name)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.build(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(*, lazy: bool = False) -> CommandParser:
     """The one parser of grok-tui: global options, the older --run / --resume spelling,
-    and a sub-parser per command (shell completion is generated from it too)."""
+    and a sub-parser per command (shell completion is generated from it too). ``lazy``:
+    each sub-parser gets its options when its command is parsed (``main``)."""
     parser = CommandParser(
         prog="grok-tui",
         usage="grok-tui [--runs-dir DIR] [--device D] [COMMAND] [ARGS...]",
@@ -124,24 +148,46 @@ def build_parser() -> CommandParser:
         "--resume", dest=LEGACY + "resume", metavar="RUN", nargs="+", help="grok-tui resume RUN..."
     )
     training_options(parser, "*", prefix=LEGACY, hidden=True)
-    commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", title="commands", parser_class=CommandParser
+    commands: LazyCommands = parser.add_subparsers(  # type: ignore[assignment]
+        action=LazyCommands,
+        dest="command",
+        metavar="COMMAND",
+        title="commands",
+        parser_class=CommandParser,
     )
     runs_only, with_device = parent_parser(device=False), parent_parser(device=True)
-
-    def command(
-        name: str, *, device: bool = False, intermixed: bool = True, **kwargs: Any
-    ) -> CommandParser:
-        return commands.add_parser(  # type: ignore[no-any-return]
+    for name in COMMANDS:
+        device = name in DEVICE_COMMANDS
+        commands.add_parser(
             name,
             prog=f"grok-tui {name}",
             help=COMMANDS[name],
             parents=[with_device if device else runs_only],
-            intermixed=intermixed,
-            **kwargs,
+            intermixed=name != "queue",  # queue's own sub-commands come after it
+            description=COMMANDS[name],
         )
+        commands.builders[name] = _builder(name)
+    if not lazy:
+        commands.build_all()
+    return parser
 
-    run = command("run", device=True, description=COMMANDS["run"])
+
+def _builder(name: str) -> Callable[[CommandParser], None]:
+    """What gives a command's sub-parser its options and description: a function here, or
+    the one of the command's module (imported now)."""
+    if name in OWN_OPTIONS:
+        return OWN_OPTIONS[name]
+    where, adds, description = COMMAND_OPTIONS[name]
+
+    def build(sub: CommandParser) -> None:
+        module = importlib.import_module(where)
+        sub.description = getattr(module, description) if description else sub.description
+        getattr(module, adds)(sub)
+
+    return build
+
+
+def _add_run(run: CommandParser) -> None:
     complete(
         run.add_argument(
             "preset",
@@ -151,25 +197,34 @@ def build_parser() -> CommandParser:
         PRESETS,
     )
     training_options(run, "run")
-    resume = command(
-        "resume",
-        device=True,
-        description="continue a stopped (or crashed) run from its checkpoint; several runs "
+
+
+def _add_resume(resume: CommandParser) -> None:
+    resume.description = (
+        "continue a stopped (or crashed) run from its checkpoint; several runs "
         "of one shape continue as one vectorised group; a sweep directory continues "
-        "without redoing finished points",
+        "without redoing finished points"
     )
     complete(
         resume.add_argument("refs", nargs="+", metavar="RUN", help="run or sweep: path or id"),
         DIRECTORIES,
     )
     training_options(resume, "resume")
-    tui = command("tui", description=COMMANDS["tui"])
+
+
+def _add_tui(tui: CommandParser) -> None:
     training_options(tui, "tui")
-    presets = command("presets", description="the shipped presets: name and description")
+
+
+def _add_presets(presets: CommandParser) -> None:
+    presets.description = "the shipped presets: name and description"
     shape = presets.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="a JSON list (with paths)")
     shape.add_argument("--names", action="store_true", help="names only, one per line")
-    validate = command("validate", description="check presets, one verdict per file")
+
+
+def _add_validate(validate: CommandParser) -> None:
+    validate.description = "check presets, one verdict per file"
     complete(
         validate.add_argument(
             "files", nargs="+", metavar="PRESET", help="a file or a shipped preset's name"
@@ -177,23 +232,30 @@ def build_parser() -> CommandParser:
         PRESETS,
     )
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
-    add_runs(command("runs", description="list the runs of the runs directory"))
-    add_note(command("note", description=NOTE_HELP))
-    add_export(command("export", description=EXPORT_HELP))
-    add_sweep_report(command("sweep-report", description=SWEEP_REPORT_HELP))
-    add_analyze(command("analyze", device=True, description=ANALYZE_HELP))
-    add_queue(command("queue", device=True, intermixed=False, description=QUEUE_HELP))
-    add_bench(command("bench", device=True, description=BENCH_HELP))
-    gpu_check = command("gpu-check", device=True, description=GPU_CHECK_HELP)
+
+
+def _add_runs(runs: CommandParser) -> None:
+    from grok_tui.cli.runs import add_runs
+
+    runs.description = "list the runs of the runs directory"
+    add_runs(runs)
+
+
+def _add_gpu_check(gpu_check: CommandParser) -> None:
+    from grok_tui.cli.bench import GPU_CHECK_HELP
+
+    gpu_check.description = GPU_CHECK_HELP
     gpu_check.add_argument("--out", type=Path, default=Path("gpu-check"), metavar="DIR")
     gpu_check.add_argument(
         "--steps", type=int, default=20_000, help="steps of the default transformer (20,000)"
     )
-    schema = command(
-        "schema",
-        description="the JSON Schema (draft 2020-12) of preset and sweep files, for editors: "
+
+
+def _add_schema(schema: CommandParser) -> None:
+    schema.description = (
+        "the JSON Schema (draft 2020-12) of preset and sweep files, for editors: "
         "a preset's first line #:schema ./grok-tui.schema.json points Taplo (Even Better "
-        "TOML) at the copy shipped in presets/",
+        "TOML) at the copy shipped in presets/"
     )
     complete(
         schema.add_argument(
@@ -201,10 +263,11 @@ def build_parser() -> CommandParser:
         ),
         FILES,
     )
-    add_serve_options(command("serve", description=COMMANDS["serve"]))
-    completion = command("completion", description=COMPLETION_HELP)
+
+
+def _add_completion(completion: CommandParser) -> None:
+    completion.description = COMPLETION_HELP
     completion.add_argument("shell", choices=["bash", "zsh"], help="the shell")
-    return parser
 
 
 COMPLETION_HELP = (
@@ -212,6 +275,11 @@ COMPLETION_HELP = (
     'shtab). bash: eval "$(grok-tui completion bash)" in ~/.bashrc; zsh: grok-tui '
     'completion zsh > "${fpath[1]}/_grok-tui"'
 )
+
+
+def _commands(parser: argparse.ArgumentParser) -> LazyCommands:
+    """The top-level parser's sub-parsers."""
+    return next(a for a in parser._actions if isinstance(a, LazyCommands))
 
 
 def _parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -227,18 +295,19 @@ def _parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPars
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(lazy=True)  # the given command's sub-parser is built as parsed
     args, extras = parser.parse_known_args(argv)
-    parsers = _parsers(parser)
     words = " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
-    here = parsers.get(words, parser)
-    if extras:
-        here.error(_unrecognized(extras, words, parsers))
+    if extras:  # which command takes an option: every command's options are needed
+        _commands(parser).build_all()
+        parsers = _parsers(parser)
+        parsers.get(words, parser).error(_unrecognized(extras, words, parsers))
+    here = _parsers(parser).get(words, parser)
     if args.command is None:
         return train_or_open(older_spelling(args), parser)
     _refuse_misplaced(args, parser)
     try:
-        return HANDLERS[args.command](args, here)
+        return handler(args.command)(args, here)
     except BrokenPipeError:  # `grok-tui presets | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 128 + 13  # as a process ended by SIGPIPE
@@ -323,24 +392,64 @@ def completion_handler(args: argparse.Namespace, parser: argparse.ArgumentParser
     return EXIT_OK
 
 
-HANDLERS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], int]] = {
-    "run": training_handler,
-    "resume": training_handler,
-    "tui": training_handler,
-    "presets": presets_handler,
-    "validate": validate_handler,
-    "runs": runs_handler,
-    "note": note_handler,
-    "export": export_handler,
-    "sweep-report": sweep_report_handler,
-    "analyze": analyze_handler,
-    "queue": queue_handler,
-    "bench": bench_handler,
-    "gpu-check": gpu_check_handler,
-    "serve": serve_command,
-    "completion": completion_handler,
-    "schema": lambda args, _parser: schema_command(args.out),
+# Each command's options, where a module of its own adds them: (module, the function
+# that adds them, the name of its description there or "" for its line of --help). The
+# commands whose few options are declared here: OWN_OPTIONS.
+COMMAND_OPTIONS = {
+    "note": ("grok_tui.cli.runs", "add_note", "NOTE_HELP"),
+    "export": ("grok_tui.cli.export", "add_export", "EXPORT_HELP"),
+    "sweep-report": ("grok_tui.cli.sweep", "add_sweep_report", "SWEEP_REPORT_HELP"),
+    "analyze": ("grok_tui.cli.analyze", "add_analyze", "ANALYZE_HELP"),
+    "queue": ("grok_tui.cli.queue", "add_queue", "QUEUE_HELP"),
+    "bench": ("grok_tui.cli.bench", "add_bench", "BENCH_HELP"),
+    "serve": ("grok_tui.tui.serve", "add_serve_options", ""),
 }
+
+
+OWN_OPTIONS: dict[str, Callable[[CommandParser], None]] = {
+    "run": _add_run,
+    "resume": _add_resume,
+    "tui": _add_tui,
+    "presets": _add_presets,
+    "validate": _add_validate,
+    "runs": _add_runs,
+    "gpu-check": _add_gpu_check,
+    "schema": _add_schema,
+    "completion": _add_completion,
+}
+
+
+# Each command's handler, "module:function", imported when the command runs.
+HANDLERS = {
+    "run": "grok_tui.cli.train:training_handler",
+    "resume": "grok_tui.cli.train:training_handler",
+    "tui": "grok_tui.cli.train:training_handler",
+    "presets": "grok_tui.cli.presets:presets_handler",
+    "validate": "grok_tui.cli.presets:validate_handler",
+    "runs": "grok_tui.cli.runs:runs_handler",
+    "note": "grok_tui.cli.runs:note_handler",
+    "export": "grok_tui.cli.export:export_handler",
+    "sweep-report": "grok_tui.cli.sweep:sweep_report_handler",
+    "analyze": "grok_tui.cli.analyze:analyze_handler",
+    "queue": "grok_tui.cli.queue:queue_handler",
+    "bench": "grok_tui.cli.bench:bench_handler",
+    "gpu-check": "grok_tui.cli.bench:gpu_check_handler",
+    "serve": "grok_tui.tui.serve:serve_command",
+    "completion": "grok_tui.cli.parser:completion_handler",
+    "schema": "grok_tui.cli.parser:schema_handler",
+}
+
+
+def handler(command: str) -> Handler:
+    """The function that runs a command, its module imported now."""
+    where, name = HANDLERS[command].split(":")
+    return getattr(importlib.import_module(where), name)  # type: ignore[no-any-return]
+
+
+def schema_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from grok_tui.config.json_schema import schema_command
+
+    return schema_command(args.out)
 
 
 # The entry points of the commands as they were (a command's arguments, without its name).

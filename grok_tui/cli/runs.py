@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from grok_tui.cli.options import FILES, complete
-from grok_tui.cli.table import Column, dash, print_table
+from grok_tui.cli.table import Column, print_table
 from grok_tui.errors import UserError, user_error
 from grok_tui.rundirs import store
 from grok_tui.rundirs.layout import INDEX_FILE
@@ -85,15 +85,17 @@ RUNS_TABLE = (
 )
 
 
-def _problem(info: store.RunInfo) -> str | None:
-    """Why a run shows no note of its own: unreadable, its preset unreadable, its error."""
+def _problem(info: store.RunInfo, status: str | None = None) -> str | None:
+    """Why a run shows no note of its own: unreadable, its preset unreadable, its error.
+    ``status``: the run's, when the caller has it already."""
     s = info.summary
     if info.unreadable:  # shown, never fatal: one damaged run must not hide the others
         return f"unreadable: {info.unreadable}"
     if info.preset_error:  # its own preset.toml, named so: the reason fits the column
         own = info.preset_error.replace(str(info.run.preset_path), store.PRESET_FILE)
         return f"preset unreadable: {own}"
-    if info.status in _ENDED_BADLY and isinstance(s.get("error"), str):
+    status = info.status if status is None else status
+    if status in _ENDED_BADLY and isinstance(s.get("error"), str):
         return f"error: {s['error']}"  # why it failed (the queue could not start it...)
     return None
 
@@ -136,8 +138,16 @@ def runs_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     """
     from grok_tui.rundirs import index  # sqlite3: only for the commands that list
 
-    # through the runs index: only the run directories that changed are read (index.py)
-    runs = index.list_runs(resolve_runs_dir(args.runs_dir), reindex=args.reindex)
+    with index.collector_paused():  # tens of thousands of objects, no cycle (index.py)
+        # through the runs index: only the run directories that changed are read; a
+        # preset only where a summary has no name (--json, --csv): from its directory
+        folder = resolve_runs_dir(args.runs_dir)
+        runs = index.list_runs(folder, reindex=args.reindex, presets=False)
+        return _show(runs, args)
+
+
+def _show(runs: list[store.RunInfo], args: argparse.Namespace) -> int:
+    """The runs as a table, JSON or CSV."""
     if args.json:  # json.dumps escapes every control character: safe on a terminal
         print(json.dumps([run_record(info) for info in runs], indent=2))
         return EXIT_OK
@@ -146,27 +156,30 @@ def runs_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if not runs:
         print("no runs")
         return EXIT_OK
-    rows = []
-    for info in runs:
-        s = info.summary
-        final = s.get("final") if isinstance(s.get("final"), dict) else {}
-        note = info.note.splitlines()[0] if info.note else ""
-        if info.unreadable or info.preset_error or not note:
-            note = _problem(info) or note
-        rows.append(
-            (
-                info.run_id,
-                info.status,
-                dash(s.get("step", 0)),
-                dash(s.get("fit_step")),
-                dash(s.get("grok_step")),
-                _acc(final.get("test_acc")),
-                device_label(s),
-                note[:100],
-            )
-        )
-    print_table(RUNS_TABLE, rows)
+    print_table(RUNS_TABLE, [_row(info) for info in runs])  # print_table makes it safe
     return EXIT_OK
+
+
+def _row(info: store.RunInfo) -> tuple[object, ...]:
+    """One run's cells in the table of `grok-tui runs` (print_table makes them safe)."""
+    s = info.summary
+    final = s.get("final")
+    test_acc = final.get("test_acc") if isinstance(final, dict) else None
+    status = info.status
+    note = info.note.splitlines()[0] if info.note else ""
+    if info.unreadable or info.preset_error or not note:
+        note = _problem(info, status) or note
+    step, fit, grok = s.get("step", 0), s.get("fit_step"), s.get("grok_step")
+    return (
+        info.run_id,
+        status,
+        "-" if step is None else step,
+        "-" if fit is None else fit,
+        "-" if grok is None else grok,
+        _acc(test_acc),
+        device_label(s),
+        note[:100],
+    )
 
 
 def _runs_csv(records: list[dict[str, Any]], target: str) -> int:

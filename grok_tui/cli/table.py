@@ -35,13 +35,34 @@ def print_table(
     out: TextIO | None = None,
 ) -> None:
     """The header line (unless ``header`` is false) and one line per row, each cell
-    terminal-safe and padded to its column, each line without trailing spaces."""
+    terminal-safe and padded to its column, each line without trailing spaces.
+
+    A row is laid out by one format string; only a line that is not all printable (a
+    cell to escape: safe_text's own test) is laid out again from its escaped cells. The
+    lines are written at once: 10,000 runs are one write, not 10,000."""
     out = out or sys.stdout
-    if header:
-        out.write(_line(columns, [c.title for c in columns]) + "\n")
+    template = _template(columns)
+    lines = [_line(columns, [c.title for c in columns])] if header else []
     for row in rows:
-        out.write(_line(columns, [safe_text(cell) for cell in row]) + "\n")
+        if len(row) != len(columns):
+            raise ValueError(f"a row of {len(row)} cells in a table of {len(columns)} columns")
+        cells = [cell if type(cell) is str else str(cell) for cell in row]
+        line = template.format(*cells)
+        if not line.isprintable():
+            line = template.format(*[safe_text(cell) for cell in cells])
+        lines.append(line.rstrip())
+    out.write("".join(f"{line}\n" for line in lines))
     out.flush()
+
+
+def _template(columns: Sequence[Column]) -> str:
+    """The format string of a line: each cell padded to its column, after its gap."""
+    parts = []
+    for n, column in enumerate(columns):
+        gap = " " * column.gap if n else ""
+        align = ">" if column.right else "<"
+        parts.append(f"{gap}{{:{align}{column.width}}}" if column.width else f"{gap}{{}}")
+    return "".join(parts)
 
 
 def _line(columns: Sequence[Column], cells: Sequence[str]) -> str:

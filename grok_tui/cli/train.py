@@ -1,7 +1,11 @@
 """``grok-tui run``, ``resume`` and ``tui``, and their older spellings ``--run PRESET``
 and ``--resume RUN...`` (rundirs/launch.py, the sweep executor and the queue start runs with
 them): the options, and the hand-over to a sweep (sweep/commands.py), a run or a group
-(training/runner.py, training/group/runner.py) or the TUI."""
+(training/runner.py, training/group/runner.py) or the TUI.
+
+The options are declared here for every command line (the top-level parser takes the
+older spelling's); what runs them (presets, sweeps, the run store) is imported by the
+functions that run, so that declaring them costs nothing."""
 
 from __future__ import annotations
 
@@ -13,14 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui.cli.options import DIRECTORIES, complete
-from grok_tui.cli.presets import resolve_preset
-from grok_tui.cli.sweep import sweep_options
-from grok_tui.config import load_preset
 from grok_tui.errors import UserError, user_error
-from grok_tui.rundirs import store
 from grok_tui.rundirs.stopping import EXIT_OK, StopFlag
-from grok_tui.rundirs.store import resolve_runs_dir
-from grok_tui.sweep.commands import dispatch, sweep_ref
 from grok_tui.text import safe_text
 
 # The options of run and resume (and of --run / --resume): (dest, option, commands).
@@ -203,6 +201,11 @@ def training_handler(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 
 def train_or_open(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """run, resume and the TUI, from either spelling: what `grok-tui --run/--resume` did."""
+    from grok_tui.cli.presets import resolve_preset
+    from grok_tui.cli.sweep import sweep_options
+    from grok_tui.rundirs.store import resolve_runs_dir
+    from grok_tui.sweep.commands import dispatch, sweep_ref
+
     ray_only = sweep_options(args).ray_only()
     if ray_only and args.executor != "ray":
         parser.error(f"{', '.join(ray_only)} apply to --executor ray")
@@ -263,6 +266,14 @@ def open_tui(runs_dir: Path, preset_dirs: list[Path]) -> int:
     return code if isinstance(code, int) else EXIT_OK
 
 
+def load_preset(path: Path, overrides: Sequence[Any]) -> Any:
+    """config.load_preset, imported once a preset is read (pydantic), not for declaring
+    the options; a function of this module (bench --startup-run marks its return)."""
+    from grok_tui.config import load_preset as load
+
+    return load(path, overrides)
+
+
 def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None) -> int:
     try:
         preset = load_preset(path, [*overrides, *([("train.device", device)] if device else [])])
@@ -280,6 +291,7 @@ def cmd_run(path: Path, overrides: list[str], runs_dir: Path, device: str | None
 def cmd_resume(
     ref: str, runs_dir: Path, device: str | None, force: bool = False, log_to: Sequence[str] = ()
 ) -> int:
+    from grok_tui.rundirs import store
     from grok_tui.training import runner
 
     try:
@@ -315,6 +327,8 @@ def cmd_resume(
 
 def cmd_resume_group(refs: list[str], runs_dir: Path, device: str | None, force: bool) -> int:
     """``--resume RUN RUN...``: these runs continue as one vectorised group (group/runner)."""
+    from grok_tui.rundirs import store
+
     try:
         runs = [store.find_run(ref, runs_dir) for ref in refs]
     except UserError as exc:

@@ -22,12 +22,14 @@ but not indexed: it is read again next time (a live run is read every time).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,7 @@ from grok_tui.rundirs.index_db import IndexDb, Row, Stamp
 from grok_tui.rundirs.layout import INDEX_FILE, NOTE_FILE, PRESET_FILE, SUMMARY_FILE
 from grok_tui.text import safe_text
 
-__all__ = ["INDEX_FILE", "RunIndex", "list_runs", "warn_once"]
+__all__ = ["INDEX_FILE", "RunIndex", "collector_paused", "list_runs", "warn_once"]
 
 SETTLE_NS = 1_000_000_000  # a folder changed this recently is read again next time
 BATCH = 500  # rows written per transaction while a listing reads directories
@@ -59,15 +61,33 @@ def warn_once(runs_dir: Path, problem: str) -> None:
 
 class _Indexed(store.RunInfo):
     """A RunInfo from the index. Its preset is decoded when first asked for: `grok-tui
-    runs` never asks, History and notebooks do. One that does not decode is read from
-    the run directory instead."""
+    runs` never asks, History and notebooks do. One that does not decode (or was not
+    read from the index: '') is read from the run directory instead. Its RunDir (a
+    Path) is made when first asked for too: a listing names a run by its id, a string."""
 
-    def __init__(self, run: store.RunDir, summary: dict[str, Any], preset_json: str,
+    def __init__(self, runs_dir: Path, rel: str, summary: dict[str, Any], preset_json: str,
                  preset_error: str | None, note: str, unreadable: str | None) -> None:  # fmt: skip
-        self.run, self.summary, self.note = run, summary, note
+        self._runs_dir, self._rel, self._run = runs_dir, rel, None
+        self.summary, self.note = summary, note
         self.preset_error, self.unreadable = preset_error, unreadable
         self._preset_json: str | None = preset_json
         self._preset: dict[str, Any] = {}
+
+    @property  # type: ignore[override]
+    def run(self) -> store.RunDir:
+        if self._run is None:
+            self._run = store.RunDir(self._runs_dir / self._rel)
+        return self._run
+
+    @run.setter
+    def run(self, value: store.RunDir) -> None:
+        self._run = value
+
+    @property
+    def run_id(self) -> str:
+        if self._run is not None:
+            return self._run.run_id
+        return self._rel.rpartition("/")[2]  # its folder's name, as RunDir.run_id
 
     @property  # type: ignore[override]
     def preset(self) -> dict[str, Any]:
@@ -89,6 +109,23 @@ class _Indexed(store.RunInfo):
         self._preset, self._preset_json = value, None
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a while (as it was before, after).
+
+    A listing makes tens of thousands of objects (a summary's dict, a RunInfo per run)
+    and no reference cycle: the collector's passes over the growing heap are wasted
+    work, about a sixth of a listing of 10,000 runs."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def _copy(info: store.RunInfo) -> store.RunInfo:
     """A new RunInfo object with the same fields (History sets a live run's summary on it)."""
     new = info.__class__.__new__(info.__class__)
@@ -107,6 +144,10 @@ def _dirs(folder: Path) -> list[str] | None:
     found.sort()
     return found
 
+
+# A row's JSON as this module wrote it (compact, nothing around it): json.loads is this
+# and two passes of a whitespace pattern, a fifth of its time on a summary.
+_decode = json.JSONDecoder().raw_decode
 
 _PACK = struct.Struct("<QQqqQQqqQQqq").pack
 _ABSENT = (0, 0, 0, 0)
@@ -154,10 +195,11 @@ class RunIndex:
     even decoded again; each listing's RunInfo objects are new ones."""
 
     def __init__(self, runs_dir: str | Path, *, warn: Warn | None = warn_once,
-                 remember: bool = False) -> None:  # fmt: skip
+                 remember: bool = False, presets: bool = True) -> None:  # fmt: skip
         self.runs_dir = Path(runs_dir)  # as given: the listed runs' paths are spelt from it
         self.warn = warn
         self.remember = remember
+        self.presets = presets  # False: presets are not read from the index (see _Indexed)
         self.reads = 0  # run directories read so far (the others came from the index)
         self.problem: str | None = None  # why the index was not used last time, or None
         self._seen: dict[str, tuple[Stamp, store.RunInfo]] = {}
@@ -173,7 +215,8 @@ class RunIndex:
             self._seen = {}
         db = IndexDb.at(self.runs_dir, fresh=reindex)
         try:
-            return self._list(db, begun)
+            with collector_paused():
+                return self._list(db, begun)
         finally:
             db.close()
             self.problem = db.problem
@@ -181,43 +224,47 @@ class RunIndex:
                 self.warn(self.runs_dir, db.problem)
 
     def _list(self, db: IndexDb, begun: int) -> list[store.RunInfo]:
-        if self._seen:  # listed before: most runs come from this process's own memory
-            indexed, rows = db.stamps(), None
-        else:  # every row at once (one query)
-            rows = {row[0]: row for row in db.rows(None)}
-            indexed = {rel: row[1] for rel, row in rows.items()}
+        seen = self._seen
         found, complete = self._scan()
-        stamps = {rel: stamp for rel, stamp, _ in found}
-        ready: dict[str, store.RunInfo] = {}
-        wanted = []
-        for rel, stamp, _ in found:
-            seen = self._seen.get(rel)
-            if seen is not None and seen[0] == stamp:
-                ready[rel] = seen[1]
-            elif indexed.get(rel) == stamp:
-                wanted.append(rel)
-        for row in db.rows(wanted) if rows is None else (rows[rel] for rel in wanted):
-            info = self._from_row(row)
-            if info is not None and row[1] == stamps.get(row[0]):
-                ready[row[0]] = info
+        if seen:  # listed before: most runs come from this process's own memory
+            indexed = db.stamps()
+            wanted = []
+            for rel, stamp, _ in found:
+                known = seen.get(rel)
+                if indexed.get(rel) == stamp and (known is None or known[0] != stamp):
+                    wanted.append(rel)
+            rows = {row[0]: row for row in db.rows(wanted, presets=self.presets)}
+        else:  # every row at once (one query)
+            rows = {row[0]: row for row in db.rows(None, presets=self.presets)}
+            indexed = rows
         infos, pending, kept = [], [], {}
+        settled = begun - SETTLE_NS
+        remember = self.remember
         for rel, stamp, newest in found:
-            info = ready.get(rel)
+            info = None
+            known = seen.get(rel) if seen else None
+            if known is not None and known[0] == stamp:
+                info = known[1]
+            else:
+                row = rows.get(rel)
+                if row is not None and row[1] == stamp:  # read at the files' own stamp
+                    info = self._from_row(row)
             if info is None:
-                info, row = self._read(rel, stamp, newest > begun - SETTLE_NS)
-                if row is not None:
-                    pending.append(row)
-                    kept[rel] = (stamp, info)
+                info, written = self._read(rel, stamp, newest > settled)
+                if written is not None:
+                    pending.append(written)
+                    if remember:
+                        kept[rel] = (stamp, info)
                 if len(pending) >= BATCH:  # a long first build keeps what it has read
                     db.put(pending)
                     pending = []
-            else:
+            elif remember:
                 kept[rel] = (stamp, info)
-            infos.append(_copy(info) if self.remember else info)
+            infos.append(_copy(info) if remember else info)
         db.put(pending)
         if complete:
-            db.drop(indexed.keys() - stamps.keys())
-        self._seen = kept if self.remember else {}
+            db.drop(indexed.keys() - {rel for rel, _, _ in found})
+        self._seen = kept
         return infos
 
     def _scan(self) -> tuple[list[tuple[str, Stamp, int]], bool]:
@@ -258,27 +305,30 @@ class RunIndex:
 
     def _from_row(self, row: tuple) -> store.RunInfo | None:
         """A RunInfo from an index row; None for a row that is not what this module writes."""
-        rel, _, summary, preset, preset_error, note, unreadable = row
-        if not (isinstance(summary, str) and isinstance(preset, str) and isinstance(note, str)):
+        rel, _, text, preset, preset_error, note, unreadable = row
+        if not (type(text) is str and type(preset) is str and type(note) is str):
             return None
-        if not all(v is None or isinstance(v, str) for v in (preset_error, unreadable)):
+        if not (preset_error is None or type(preset_error) is str) or not (
+            unreadable is None or type(unreadable) is str
+        ):
             return None
         try:
-            summary = json.loads(summary)
+            summary, end = _decode(text)  # json.loads less its wrapping: what we wrote
         except (ValueError, RecursionError):
             return None
-        if not isinstance(summary, dict):
+        if type(summary) is not dict or end != len(text):
             return None
-        return _Indexed(store.RunDir(self.runs_dir / rel), summary, preset, preset_error,
-                        note, unreadable)  # fmt: skip
-
-
-def _has_preset(folder: Path) -> bool:
-    return os.path.lexists(os.path.join(folder, PRESET_FILE))
+        return _Indexed(self.runs_dir, rel, summary, preset, preset_error, note, unreadable)
 
 
 def list_runs(
-    runs_dir: str | Path, *, reindex: bool = False, warn: Warn | None = warn_once
+    runs_dir: str | Path,
+    *,
+    reindex: bool = False,
+    warn: Warn | None = warn_once,
+    presets: bool = True,
 ) -> list[store.RunInfo]:
-    """store.list_runs of a runs folder, through its index (see the module's docstring)."""
-    return RunIndex(runs_dir, warn=warn).list_runs(reindex=reindex)
+    """store.list_runs of a runs folder, through its index (see the module's docstring).
+    ``presets`` False: for a caller that seldom asks for a run's preset (each one asked
+    for is read from its run directory)."""
+    return RunIndex(runs_dir, warn=warn, presets=presets).list_runs(reindex=reindex)

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from grok_tui import files
-from grok_tui.rundirs import ondisk
 
 LOCK_NAME = ".lock"
 _PROC = Path("/proc")
@@ -96,6 +95,8 @@ class Identity:
     @classmethod
     def from_dict(cls, data: Any) -> Identity | None:
         """An identity read from disk, or None when it is not one (crafted or damaged)."""
+        from grok_tui.rundirs import ondisk  # pydantic: only once an identity is read
+
         if ondisk.identity_problem(data) is not None:
             return None
         host, pid = data.get("host"), data.get("pid")

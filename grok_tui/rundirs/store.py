@@ -3,7 +3,11 @@
 A run is a folder ``<runs_dir>/<run_id>/`` holding ``preset.toml`` (resolved),
 ``metrics.jsonl`` (one record per evaluation, appended and flushed), ``summary.json``
 (rewritten atomically), ``checkpoint.pt`` and ``log.txt`` for a detached run.
-This module never imports torch at import time: the TUI reads runs through it.
+This module never imports torch at import time: the TUI reads runs through it. Nor
+pydantic: the presets (grok_tui.config) and the models of what is read back (ondisk.py)
+are imported by the functions that read or validate a file, and ownership.py (processes,
+locks) by those that ask about a live run or a lock, so that a listing served by the
+runs index (``grok-tui runs``) loads none of them.
 """
 
 from __future__ import annotations
@@ -17,14 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from grok_tui import files
-from grok_tui.config import Preset, PresetError, parse_toml, validate_preset
 from grok_tui.errors import RunBusyError, RunNotFoundError, UserError
-from grok_tui.rundirs import ondisk, ownership
 from grok_tui.rundirs.layout import (  # the names of a run directory (kept importable here)
     CHECKPOINT_FILE,
     DEFAULT_RUNS_DIR,
@@ -57,18 +58,51 @@ UNREADABLE = "unreadable"  # a run directory whose files are not what grok-tui w
 
 
 # What is read from a run directory is checked to its bounds before anything uses it: the
-# models live in ondisk.py, beside those of every other file the product reads.
-_Untrusted = ondisk.Untrusted
-MetricsRecord = ondisk.MetricsRecord
-RunSummary = ondisk.RunSummary
+# models live in ondisk.py, beside those of every other file the product reads. They are
+# pydantic models, loaded on first use: store.RunSummary, store.MetricsRecord,
+# store.RECORD_FIELDS (the keys of a record, in order: the one list the engine writes
+# and the CSV export follows) and store.PresetError are this module's lazy attributes.
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
-# The keys of a record, in order: the one list the engine writes and the CSV export follows.
-RECORD_FIELDS = tuple(MetricsRecord.model_fields)
+    from grok_tui.config import Preset
+    from grok_tui.rundirs import ownership
+    from grok_tui.rundirs.ondisk import MetricsRecord as MetricsRecord
+    from grok_tui.rundirs.ondisk import RunSummary as RunSummary
+
+    RECORD_FIELDS: tuple[str, ...]
+
+_ondisk: ModuleType | None = None
+
+
+def _models() -> ModuleType:
+    """grok_tui.rundirs.ondisk, imported on first use (a record is validated per line:
+    a global, not an import statement, on that path)."""
+    global _ondisk
+    if _ondisk is None:
+        from grok_tui.rundirs import ondisk
+
+        _ondisk = ondisk
+    return _ondisk
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("MetricsRecord", "RunSummary"):
+        return getattr(_models(), name)
+    if name == "_Untrusted":
+        return _models().Untrusted
+    if name == "RECORD_FIELDS":
+        return tuple(_models().MetricsRecord.model_fields)
+    if name == "PresetError":
+        from grok_tui.config import PresetError
+
+        return PresetError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validation_reason(exc: ValidationError) -> str:
     """The first problem of a validation error in one short line: 'step: Input should be ...'."""
-    return ondisk.validation_reason(exc)
+    return _models().validation_reason(exc)
 
 
 def resolve_runs_dir(runs_dir: str | Path | None = None) -> Path:
@@ -145,6 +179,8 @@ class RunDir:
             files.unlink(self.note_path)
             return
         if len(text.encode("utf-8")) >= files.MAX_NOTE_BYTES:
+            from grok_tui.config import PresetError
+
             raise PresetError(
                 f"a note holds at most {files.MAX_NOTE_BYTES // 1024} KiB", file="note"
             )
@@ -153,6 +189,8 @@ class RunDir:
     @property
     def lock(self) -> ownership.DirLock:
         """The lock that makes one process at a time train this run."""
+        from grok_tui.rundirs import ownership
+
         return ownership.DirLock(self.path)
 
 
@@ -242,8 +280,10 @@ def read_summary_checked(run_path: str | Path) -> tuple[dict[str, Any], str | No
         return {}, f"{SUMMARY_FILE} is not valid JSON"
     if not isinstance(data, dict):
         return {}, f"{SUMMARY_FILE} holds a {type(data).__name__}, not an object"
+    from pydantic import ValidationError
+
     try:
-        RunSummary.model_validate(data)
+        _models().RunSummary.model_validate(data)
     except ValidationError as exc:
         return {}, f"{SUMMARY_FILE}: {validation_reason(exc)}"
     return data, None
@@ -316,18 +356,22 @@ def parse_record(line: bytes | str) -> dict[str, Any] | None:
     """One metrics.jsonl line as a record, or None when it is not one (skipped by readers)."""
     try:
         record = json.loads(line)
-        MetricsRecord.model_validate(record)
+        (_ondisk or _models()).MetricsRecord.model_validate(record)
     except (ValueError, RecursionError):  # ValidationError is a ValueError
         return None
     return record
 
 
 def pid_alive(pid: int) -> bool:
+    from grok_tui.rundirs import ownership
+
     return ownership.pid_alive(pid)
 
 
 def owner_of(summary: dict[str, Any]) -> ownership.Identity | None:
     """The process that a summary says trains the run (as its trainer or launcher recorded)."""
+    from grok_tui.rundirs import ownership  # only for a live run: a listing's are few
+
     owner = ownership.Identity.from_dict(summary.get("owner"))
     if owner is not None:
         return owner
@@ -349,6 +393,8 @@ def effective_status(summary: dict[str, Any], run_path: str | Path | None = None
         return UNREADABLE
     if status not in LIVE_STATUSES:
         return status
+    from grok_tui.rundirs import ownership
+
     owner = owner_of(summary)
     if owner is None or not ownership.is_local(owner):
         return status
@@ -378,7 +424,12 @@ class RunInfo:
 
     @property
     def status(self) -> str:
-        return UNREADABLE if self.unreadable else effective_status(self.summary, self.run.path)
+        if self.unreadable:
+            return UNREADABLE
+        status = self.summary.get("status", "unknown")
+        if type(status) is str and status not in LIVE_STATUSES:  # no process to ask
+            return status  # effective_status's answer, without the run's path (listings)
+        return effective_status(self.summary, self.run.path)
 
 
 def iter_run_dirs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Iterator[RunDir]:
@@ -406,6 +457,8 @@ def _entries(folder: Path) -> list[Path]:
 
 def read_run_preset_raw(run: RunDir) -> dict[str, Any]:
     """A run's frozen preset as a raw dict: a regular file inside the run, never a link."""
+    from grok_tui.config import PresetError, parse_toml
+
     try:
         text = files.read_text(run.preset_path, files.MAX_TOML_BYTES)
     except FileNotFoundError:
@@ -459,6 +512,8 @@ def delete_run(run: RunDir) -> None:
 
     Raises RunNotFoundError, RunBusyError (a live trainer holds it) or OSError.
     """
+    from grok_tui.rundirs import ownership
+
     if not run.exists():
         raise RunNotFoundError(f"{run.path} is not a run directory")
     try:
@@ -471,6 +526,8 @@ def delete_run(run: RunDir) -> None:
 
 
 def load_run_preset(run: RunDir) -> Preset:
+    from grok_tui.config import validate_preset
+
     return validate_preset(read_run_preset_raw(run), files=[run.preset_path], check_memory=False)
 
 
