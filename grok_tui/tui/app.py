@@ -87,14 +87,9 @@ def _queue_screen() -> Screen:
 
 
 def _prefetch_screens(runs_dir: Path) -> None:
-    """Once the first screen is whole: History's module and runs, then Live's and the
-    Queue's modules (plotext), read before F4, F3 or F6 asks for them."""
-    from grok_tui.tui import run_listing, runtable
-    from grok_tui.tui.screens import history  # noqa: F401
+    from grok_tui.tui.prefetch import prefetch_screens  # in the worker, off the first frame
 
-    infos = run_listing.listing(runs_dir).list_runs()  # as run_listing.prefetch, kept
-    runtable.load_rows(runs_dir, listing=lambda _: infos)  # the rows, made once (RowCache)
-    from grok_tui.tui.screens import live, queue  # noqa: F401
+    prefetch_screens(runs_dir)
 
 
 CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, t, l
@@ -284,6 +279,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
     @work(thread=True, exit_on_error=False, group="poll")
     def poll_runs(self, followers: list[watch.RunFollower], scan: bool) -> None:
         from grok_tui.rundirs import watch
+        from grok_tui.tui.prefetch import live_scanner
 
         changed: list[str] = []
         discovered: list[store.RunDir] = []
@@ -291,7 +287,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
             changed = watch.poll_all(followers)
             if scan:
                 if self.scanner is None:
-                    self.scanner = watch.LiveRunScanner(self.runs_dir)
+                    self.scanner = live_scanner(self.runs_dir)
                 discovered = self.scanner.scan()
                 self._keep_queue_going()
         finally:

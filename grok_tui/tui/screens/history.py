@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from grok_tui.errors import UserError
@@ -23,14 +24,8 @@ from grok_tui.rundirs.watch import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
 from grok_tui.tui import run_listing
 from grok_tui.tui.messages import (
-    EditRunPresetRequested,
-    ExportRequested,
-    QueueRequested,
     RecordsExportRequested,
-    RerunRequested,
-    ResumeRequested,
     RunForgotten,
-    StopRequested,
 )
 from grok_tui.tui.runtable import (
     COLUMNS,
@@ -44,6 +39,7 @@ from grok_tui.tui.runtable import (
     sort_rows,
     write_table_csv,
 )
+from grok_tui.tui.screens.history_requests import RunRequests
 from grok_tui.tui.screens.modals import ChoiceModal, ConfirmModal, ExportModal, TextModal
 from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.ordered_input import OrderedInput
@@ -52,6 +48,9 @@ from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 from grok_tui.tui.workbench import WorkbenchScreen
 
 ALL = "all"
+# With this many runs a filter is applied when its keys pause, not at every key.
+FILTER_PAUSE_FROM = 1000
+FILTER_PAUSE_S = 0.08
 
 
 class RowsLoaded(Message):
@@ -66,7 +65,7 @@ class RowsLoaded(Message):
 SOONEST_FIRST = frozenset({"fit_step", "grok_step"})
 
 
-class HistoryScreen(WorkbenchScreen):
+class HistoryScreen(RunRequests, WorkbenchScreen):
     """The run table with a filter line; actions apply to the run under the cursor."""
 
     # what to tell a user whose filter shows nothing or is partly not understood
@@ -262,6 +261,9 @@ class HistoryScreen(WorkbenchScreen):
 
     def apply(self) -> None:
         """Filter, sort and show the rows."""
+        if self._filter_timer is not None:  # what it waited to apply is applied now
+            self._filter_timer.stop()
+            self._filter_timer = None
         text = self.query_one("#history-filter", Input).value
         status = self.query_one("#history-status", Select).value
         chosen = None if status in (ALL, Select.NULL) else str(status)
@@ -290,9 +292,21 @@ class HistoryScreen(WorkbenchScreen):
             f"{safe_markup(self.workbench.runs_dir)}"
         )
 
+    _filter_timer: Timer | None = None  # a filter change waiting for the keys after it
+
     @on(Input.Changed, "#history-filter")
     def _filter_changed(self) -> None:
-        self.apply()
+        """Apply the filter; with many runs, once per burst of keys (a paste, typing ahead
+        over SSH). The app lets a key through only when the one before it has settled
+        (typeahead.py), and an apply rebuilds the table (a third of a second with 10,000
+        runs), so each key of ``/bench-9999`` cost one: 12 s. The apply waits for a pause
+        of FILTER_PAUSE_S between keys instead (a timer: the keys flow meanwhile)."""
+        if len(self.all_rows) < FILTER_PAUSE_FROM:
+            self.apply()
+            return
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_PAUSE_S, self.apply, name="filter")
 
     @on(Input.Submitted, "#history-filter")
     def _filter_done(self) -> None:
@@ -478,43 +492,6 @@ class HistoryScreen(WorkbenchScreen):
             )
             return
         self.app.call_from_thread(self.notify, safe_markup(f"Wrote {count} runs to {path}"))
-
-    def action_write_records(self) -> None:
-        """The records of the marked runs in one CSV (a marked sweep: all its points); with
-        none marked, those of the run under the cursor."""
-        marked = rows_in_scope(self.all_rows, self.shown, self.marked, "marked")
-        if marked:
-            name = f"records-{len(marked)}-runs-{datetime.now():%Y%m%d-%H%M%S}.csv"
-            self.post_message(RecordsExportRequested([store.RunDir(r.path) for r in marked], name))
-            return
-        row = self.current_row()
-        if row is not None:
-            self.post_message(ExportRequested(store.RunDir(row.path)))
-
-    def action_rerun(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(RerunRequested(store.RunDir(row.path)))
-
-    def action_queue_rerun(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(QueueRequested(store.RunDir(row.path)))
-
-    def action_edit(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(EditRunPresetRequested(store.RunDir(row.path)))
-
-    def action_stop(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(StopRequested(store.RunDir(row.path)))
-
-    def action_resume(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(ResumeRequested(store.RunDir(row.path)))
 
     def action_delete(self) -> None:
         row = self.current_row()
