@@ -132,6 +132,8 @@ def expected_code(argv: list[str]) -> int:
         return 2  # "needs Ray: pip install 'grok-tui[cluster]'"
     if argv[:1] == ["completion"] and importlib.util.find_spec("shtab") is None:
         return 2  # "needs shtab: pip install shtab"
+    if "--against" in argv:
+        return 2  # a fresh folder is no danielmamay/grokking checkout: one line, exit 2
     return 0
 
 

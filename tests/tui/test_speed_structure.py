@@ -28,6 +28,7 @@ from tests.support.tui import TuiEnv, drive, one_widget_app, open_history
 RUNS = 150  # several screenfuls at 120x40
 
 
+@pytest.mark.slow  # 150 runs made and listed: 7 s on an idle 2-core machine
 def test_history_makes_the_cells_of_a_screenful_of_rows_only(env: TuiEnv) -> None:
     make_runs(env.runs, RUNS, records=1)
     app = env.app()

@@ -291,6 +291,8 @@ class Transformer(nn.Module):
             or (self.training and self.dropout > 0)
             or tokens.shape[-2] <= V
             or T < 2
+            # under torch.func (vmap, grad) a decision on the tokens' values cannot be read
+            or torch._C._functorch.is_functorch_wrapped_tensor(tokens)
         ):
             return 0
         constant = (rows[:, 1:] == rows[:1, 1:]).all(0).tolist()
