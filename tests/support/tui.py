@@ -311,3 +311,25 @@ def running_elsewhere(runs: Path, name: str = "busy", steps: int = 100) -> store
     run = store.create_run(tiny_preset(name, **{"train.steps": 1000}), runs)
     grow(run, 0, steps, best=0.25)
     return run
+
+
+def seeds_sweep(env: TuiEnv) -> Path:
+    """A finished sweep of lr (2 values) x train.seed (3): of lr 1e-3, two seeds grokked;
+    of 3e-3, all three; runs of different lengths. The sweep's folder."""
+    import grok_tui.sweep as sweep_mod
+
+    sweep_file = env.presets / "seeds.toml"
+    sweep_file.write_text(TINY + '\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1, 2]\n')
+    sweep = sweep_mod.load_sweep(sweep_file)
+    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env.runs)
+    for n, point in enumerate(made.points()):
+        assert point.run is not None
+        writer = store.MetricsWriter(point.run.path)
+        for step in range(10, 101 + 10 * (n % 3), 10):  # of different lengths
+            writer.append(curve_record(step, 100, step / 100))
+        writer.close()
+        grokked = point.coords["optim.lr"] == 3e-3 or point.coords["train.seed"] != 2
+        store.update_summary(
+            point.run.path, status="completed", step=100, grok_step=80 if grokked else None
+        )
+    return made.path

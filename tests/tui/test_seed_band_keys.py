@@ -16,9 +16,8 @@ from grok_tui.tui.screens.compare import CompareScreen
 from grok_tui.tui.screens.sweep import SweepScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
-from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.support.tui import TINY, TuiEnv, drive, finished_run, open_history
+from tests.support.tui import TuiEnv, drive, finished_run, open_history, seeds_sweep
 
 SEEDS, GRID, PLAIN = (
     "20250101-000000-sweep-seeds",
@@ -111,27 +110,6 @@ def test_compare_s_band_says_which_band_it_is_and_b_steps_through_both(env: TuiE
         assert "band:" not in border(pane) and "band:" not in str(legend.render())
 
     drive(app, script, size=(120, 40))
-
-
-def seeds_sweep(env: TuiEnv) -> Path:
-    """A finished sweep of lr (2 values) x train.seed (3): of lr 1e-3, two seeds grokked."""
-    import grok_tui.sweep as sweep_mod
-
-    sweep_file = env.presets / "seeds.toml"
-    sweep_file.write_text(TINY + '\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1, 2]\n')
-    sweep = sweep_mod.load_sweep(sweep_file)
-    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env.runs)
-    for point in made.points():
-        assert point.run is not None
-        writer = store.MetricsWriter(point.run.path)
-        for step in range(10, 101, 10):
-            writer.append(curve_record(step, 100, step / 100))
-        writer.close()
-        grokked = point.coords["optim.lr"] == 3e-3 or point.coords["train.seed"] != 2
-        store.update_summary(
-            point.run.path, status="completed", step=100, grok_step=80 if grokked else None
-        )
-    return made.path
 
 
 def test_the_sweep_s_band_says_which_band_it_is(env: TuiEnv) -> None:

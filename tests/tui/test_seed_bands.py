@@ -4,7 +4,6 @@ grokked fraction of each setting with its Wilson interval."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,15 @@ from grok_tui.tui.screens.help import HELP
 from grok_tui.tui.screens.live import LiveScreen
 from grok_tui.tui.screens.sweep import SweepScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
-from tests.support.fake_trainer import curve_record
 from tests.support.pilot import until
-from tests.support.tui import FAKE_TRAINER, TINY, TuiEnv, drive, finished_run, tiny_preset
+from tests.support.tui import (
+    FAKE_TRAINER,
+    TuiEnv,
+    drive,
+    finished_run,
+    seeds_sweep,
+    tiny_preset,
+)
 
 
 def two_settings_three_seeds(env: TuiEnv) -> list[store.RunDir]:
@@ -61,28 +66,6 @@ def test_compare_groups_seeds_into_each_setting_s_mean_and_band(env: TuiEnv) -> 
 
 def test_the_help_names_the_group_seeds_key() -> None:
     assert "| b | group seeds" in HELP and "**b** group seeds" in HELP
-
-
-def seeds_sweep(env: TuiEnv) -> Path:
-    """A finished sweep of lr (2 values) x train.seed (3): of lr 1e-3, two seeds grokked;
-    of 3e-3, all three. The sweep's folder."""
-    import grok_tui.sweep as sweep_mod
-
-    sweep_file = env.presets / "seeds.toml"
-    sweep_file.write_text(TINY + '\n[sweep]\n"optim.lr" = [1e-3, 3e-3]\n"train.seed" = [0, 1, 2]\n')
-    sweep = sweep_mod.load_sweep(sweep_file)
-    made = sweep_mod.create_sweep_dir(sweep, sweep.points(), env.runs)
-    for n, point in enumerate(made.points()):
-        assert point.run is not None
-        writer = store.MetricsWriter(point.run.path)
-        for step in range(10, 101 + 10 * (n % 3), 10):  # of different lengths
-            writer.append(curve_record(step, 100, step / 100))
-        writer.close()
-        grokked = point.coords["optim.lr"] == 3e-3 or point.coords["train.seed"] != 2
-        store.update_summary(
-            point.run.path, status="completed", step=100, grok_step=80 if grokked else None
-        )
-    return made.path
 
 
 def test_the_sweep_groups_seeds_with_the_grokked_fraction_and_its_interval(env: TuiEnv) -> None:
