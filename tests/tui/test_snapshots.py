@@ -29,8 +29,11 @@ everything on screen is fixed here:
 from __future__ import annotations
 
 import asyncio
+import difflib
+import html
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -365,17 +368,43 @@ async def settled(pilot: Any) -> None:
     """Wait until the screen stays the same over a few of the app's polls: no poll, timer
     or layout still on its way can change it after the snapshot's own screenshot."""
     app = pilot.app
-    previous = None
+    previous, same = None, 0
     for _ in range(40):
         polls = app._polls
         await until(pilot, lambda polls=polls: app._polls >= polls + 3)
         await until(pilot, lambda: getattr(app.screen, "_pending_draw", None) is None)
         await pilot.pause()
         shot = re.sub(r"terminal-\d+-", "terminal-", app.export_screenshot())
-        if shot == previous:
+        same = same + 1 if shot == previous else 0
+        if same == 2:  # three screenshots alike, six polls apart
+            SETTLED_SHOTS.append(shot)
             return
         previous = shot
     raise AssertionError("the screen kept changing")
+
+
+# The settled screenshot of the test now running: on a mismatch, its text is compared
+# with the kept snapshot's, so that CI's log says what differed (its HTML report is lost).
+SETTLED_SHOTS: list[str] = []
+
+
+def svg_lines(svg: str) -> list[str]:
+    """The text rows of a Textual SVG screenshot (styles dropped)."""
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows.setdefault(float(m.group(2)), []).append(
+            (float(m.group(1)), html.unescape(m.group(3)))
+        )
+    return ["".join(t for _, t in sorted(row)).rstrip() for _, row in sorted(rows.items())]
+
+
+def mismatch_report(kept: Path) -> str:
+    """What the settled screen shows against the kept snapshot, row by row."""
+    if not SETTLED_SHOTS or not kept.is_file():
+        return "no settled screenshot or no kept snapshot to compare"
+    want, got = svg_lines(kept.read_text()), svg_lines(SETTLED_SHOTS[-1])
+    diff = list(difflib.unified_diff(want, got, "kept", "settled", lineterm="", n=1))
+    return "\n".join(diff) if diff else "the text is the same: the difference is in styles"
 
 
 def drawn(screen: Any) -> bool:
@@ -417,7 +446,11 @@ async def history_loaded(pilot: Any, world: Fixture) -> HistoryScreen:
 def snap(
     snap_compare: Callable[..., bool], size: tuple[int, int], run_before: Callable[[Any], Any]
 ) -> None:
-    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+    SETTLED_SHOTS.clear()
+    if not snap_compare(make_app(), terminal_size=size, run_before=run_before):
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].split("::")[-1]
+        kept = Path(__file__).parent / "__snapshots__" / "test_snapshots" / f"{test}.svg"
+        pytest.fail(f"{test}: the screen differs from its snapshot\n{mismatch_report(kept)}")
 
 
 # -- without runs ---------------------------------------------------------------------------
