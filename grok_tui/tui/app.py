@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from grok_tui.errors import UserError
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui import actions, quitting
+from grok_tui.tui import actions, modes, quitting
 from grok_tui.tui.messages import (
     ActionFailed,
     EditRunPresetRequested,
@@ -66,30 +66,11 @@ if TYPE_CHECKING:
 # frame should come at once (see bench/startup.py).
 
 
-def _live_screen() -> Screen:
-    # Imported when first shown: plotext and the history table are not needed for the
-    # first frame, and the first frame must come fast (the benchmark in bench/startup.py).
-    from grok_tui.tui.screens.live import LiveScreen
-
-    return LiveScreen()
-
-
-def _history_screen() -> Screen:
-    from grok_tui.tui.screens.history import HistoryScreen
-
-    return HistoryScreen()
-
-
-def _queue_screen() -> Screen:
-    from grok_tui.tui.screens.queue import QueueScreen
-
-    return QueueScreen()
-
-
-def _prefetch_screens(runs_dir: Path) -> None:
+def _prefetch_screens(runs_dir: Path, done: Callable[[], None]) -> None:
     from grok_tui.tui.prefetch import prefetch_screens  # in the worker, off the first frame
 
     prefetch_screens(runs_dir)
+    done()
 
 
 CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, t, l
@@ -127,12 +108,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "grok-tui"
-    MODES = {
-        "presets": PresetsScreen,
-        "live": _live_screen,
-        "history": _history_screen,
-        "queue": _queue_screen,
-    }
+    MODES = modes.MODES
     DEFAULT_MODE = "presets"
     # A binding with an id is also a command of the palette: its tooltip's first line is
     # the command's title, the rest says what it does (see get_system_commands).
@@ -318,11 +294,22 @@ class GrokApp(TypeAhead, SmoothingActions, App):
     def on_preset_form_validated(self) -> None:
         if not self._prefetched:  # the first screen is whole (its form checked)
             self._prefetched = True
+            modes.styled(self.screen)  # else its next F2 restyles the whole app again
             self._screen_whole = True
             self._mounted_at = time.monotonic()  # the start-up's STARTUP_S begin now
             self._tick()  # the first poll, held back until now
-            prefetch = partial(_prefetch_screens, self.runs_dir)
+            prefetch = partial(_prefetch_screens, self.runs_dir, self._prefetched_runs)
             self.run_worker(prefetch, thread=True, exit_on_error=False, group="prefetch")
+
+    def _prefetched_runs(self) -> None:
+        """In the prefetch's thread, once History's rows are made: make History and the
+        Queue's screens (modes.make_early)."""
+        for mode in ("history", "queue"):  # one at a time: keys are handled between
+            with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+                self.call_from_thread(self._make_screen_early, mode)
+
+    def _make_screen_early(self, mode: str) -> None:
+        modes.make_early(self, mode)
 
     def _starting_up(self) -> bool:
         """The first STARTUP_S after the first frame, until Live was opened for its runs:

@@ -8,7 +8,7 @@ directory's ``presets/`` and every ``--presets DIR``. No Textual import here.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class PresetEntry:
     error: str | None = None
     sweep: str | None = None
     folder: str = ""  # the group heading: source label plus the subfolder, e.g. shipped/report
+    checked: bool = True  # a sweep's points built and validated (else only counted)
 
     @property
     def valid(self) -> bool:
@@ -98,26 +99,40 @@ def _read_raw(path: Path) -> tuple[dict[str, Any], list[Path], bool] | None:
     return raw, chain, SWEEP_TABLE in raw
 
 
-def _sweep_entry(path: Path, source: str, raw: dict[str, Any], chain: list[Path]) -> PresetEntry:
-    """As load_sweep(path) then describe, from the raw dict already read."""
+def _sweep_entry(
+    path: Path, source: str, raw: dict[str, Any], chain: list[Path], check_points: bool = True
+) -> PresetEntry:
+    """As load_sweep(path) then describe, from the raw dict already read. Without
+    ``check_points`` its points are counted, not built and validated (PresetEntry.checked
+    says which): the list is drawn first, its sweeps checked right after."""
     from grok_tui.sweep import describe
-    from grok_tui.sweep.spec import sweep_from_raw
+    from grok_tui.sweep.spec import SWEEP_TABLE, count_points, sweep_from_raw, too_many_points
 
     try:
         try:
             sweep = sweep_from_raw(raw, files=chain)
+            if check_points:
+                points: Sized = sweep.points()
+            else:
+                count = count_points(sweep.axes, sweep.mode, sweep.zip_groups)
+                if message := too_many_points(count):
+                    raise PresetError(message, file=sweep.file, field=SWEEP_TABLE)
+                points = range(count)  # as many as points() makes when they all validate
         except PresetError as exc:
             if exc.file is None:
                 exc.file = str(path)
             raise
         return PresetEntry(
-            path, source, sweep=f"sweep {sweep.name} · {describe(sweep, sweep.points())}"
+            path,
+            source,
+            sweep=f"sweep {sweep.name} · {describe(sweep, points)}",
+            checked=check_points,
         )
     except PresetError as exc:
         return PresetEntry(path, source, error=str(exc), sweep=None)
 
 
-def load_entry(path: Path, source: str) -> PresetEntry:
+def load_entry(path: Path, source: str, *, check_points: bool = True) -> PresetEntry:
     """The file's verdict: a sweep, a valid preset (as load_preset gives it) or an error.
     Each file of its extends chain is read once here, not once per question."""
     try:
@@ -126,7 +141,7 @@ def load_entry(path: Path, source: str) -> PresetEntry:
             return PresetEntry(path, source, preset=load_preset(path))
         raw, chain, sweep = read
         if sweep:
-            return _sweep_entry(path, source, raw, chain)
+            return _sweep_entry(path, source, raw, chain, check_points)
         # load_preset(path) without overrides, from the raw dict already read
         preset = validate_preset(apply_overrides(raw, []), files=chain, overridden=set())
         return PresetEntry(path, source, preset=preset)
@@ -136,18 +151,35 @@ def load_entry(path: Path, source: str) -> PresetEntry:
         return PresetEntry(path, source, error=f"{path}: {type(exc).__name__}: {exc}")
 
 
-def discover_presets(sources: list[PresetSource]) -> list[PresetEntry]:
-    """Every ``*.toml`` of the sources (subfolders too), each with its verdict."""
+def discover_presets(
+    sources: list[PresetSource], *, check_points: bool = True
+) -> list[PresetEntry]:
+    """Every ``*.toml`` of the sources (subfolders too), each with its verdict (a sweep's
+    points counted only, without ``check_points``: check_sweeps does the rest)."""
     entries = []
     for source in sources:
         paths = [p for p in source.path.rglob("*.toml") if p.is_file()]
         # the folder's own files first, then each subfolder's, each group by name
         for path in sorted(paths, key=lambda p: (p.parent != source.path, str(p.parent), p.name)):
-            entry = load_entry(path, source.label)
+            entry = load_entry(path, source.label, check_points=check_points)
             sub = path.parent.relative_to(source.path).as_posix()
             entry.folder = source.label if sub == "." else f"{source.label}/{sub}"
             entries.append(entry)
     return entries
+
+
+def check_sweeps(entries: list[PresetEntry]) -> list[PresetEntry] | None:
+    """The entries with every unchecked sweep's points built and validated; None when
+    each verdict stays as it was (the list need not be drawn again)."""
+    checked, moved = [], False
+    for entry in entries:
+        if entry.sweep is not None and not entry.checked:
+            fresh = load_entry(entry.path, entry.source)
+            fresh.folder = entry.folder
+            moved = moved or (fresh.sweep, fresh.error) != (entry.sweep, entry.error)
+            entry = fresh
+        checked.append(entry)
+    return checked if moved else None
 
 
 def default_save_dir(extra_dirs: list[Path] | None = None, cwd: Path | None = None) -> Path:

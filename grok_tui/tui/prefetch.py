@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grok_tui.rundirs import watch
-from grok_tui.tui import run_listing, runtable
+from grok_tui.tui import prefetched, run_listing, runtable
 
 
 def prefetch_screens(runs_dir: Path) -> None:
@@ -19,7 +19,8 @@ def prefetch_screens(runs_dir: Path) -> None:
     from grok_tui.tui.screens import history  # noqa: F401
 
     infos = run_listing.listing(runs_dir).list_runs()  # as run_listing.prefetch, kept
-    runtable.load_rows(runs_dir, listing=lambda _: infos)  # the rows, made once (RowCache)
+    rows = runtable.load_rows(runs_dir, listing=lambda _: infos)  # made once (RowCache)
+    prefetched.keep(runs_dir, rows, {i.run_id: i for i in infos})
     from grok_tui.tui.screens import live, queue  # noqa: F401
 
 

@@ -22,7 +22,7 @@ from grok_tui.errors import UserError
 from grok_tui.rundirs import store
 from grok_tui.rundirs.watch import LIVE_STATUSES
 from grok_tui.text import safe_markup, safe_text
-from grok_tui.tui import run_listing
+from grok_tui.tui import prefetched, run_listing
 from grok_tui.tui.messages import (
     RecordsExportRequested,
     RunForgotten,
@@ -67,6 +67,10 @@ SOONEST_FIRST = frozenset({"fit_step", "grok_step"})
 
 class HistoryScreen(RunRequests, WorkbenchScreen):
     """The run table with a filter line; actions apply to the run under the cursor."""
+
+    # Focused as the screen is composed, so that its first frame draws the table focused
+    # (focused later in on_mount, every cell was drawn twice: blurred, then focused).
+    AUTO_FOCUS = "#history-table"
 
     # what to tell a user whose filter shows nothing or is partly not understood
     hint: str | None = None
@@ -230,11 +234,25 @@ class HistoryScreen(RunRequests, WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.query_one("#history-table", RunTable).focus()
-        self.reload()
+        # The runs as the app's prefetch listed them a moment ago, drawn in the first
+        # frame (10,000 runs are listed again in a second or more), then listed again
+        # behind them: what moved since is redrawn when that listing comes.
+        kept = prefetched.take(self.workbench.runs_dir)
+        if kept is not None:
+            self.call_after_refresh(self._show_prefetched, RowsLoaded(*kept))
+        else:
+            self.reload()
+
+    def _show_prefetched(self, rows: RowsLoaded) -> None:
+        """After the first layout (the table's size known: a resize redraws every cell)."""
+        self.on_rows_loaded(rows)
+        if not self.is_current:  # made early (the app's _make_screen_early): draw its cells
+            self.call_after_refresh(self.query_one("#history-table", RunTable).draw_ahead)
+        self.call_after_refresh(self.reload)
 
     def on_screen_resume(self) -> None:
-        if self.all_rows:
-            self.reload()
+        if self.all_rows:  # listed again once the screen is drawn (the listing's thread
+            self.call_after_refresh(self.reload)  # holds the GIL while it reads)
 
     # -- loading and showing --------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
@@ -121,6 +123,51 @@ class RunTable(DataTable):
         self.rows_by_key: dict[str, RunRow] = {}
         self.sweeps: dict[str, list[RunRow]] = {}
         self.made: list[int] = []  # one item per row whose cells were made (LazyCells)
+
+    # The styles the drawn cells are cached for, and the caches of the styles before (a
+    # table loses focus and gets it back: two styles, each with its drawn cells).
+    _drawn_with: tuple[Any, ...] | None = None
+    _caches_by_style: dict[tuple[Any, ...], tuple[Any, ...]] | None = None
+    _CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache", "_line_cache")
+
+    def notify_style_update(self) -> None:
+        """DataTable drops every drawn cell at each style pass, and a screen shown again
+        restyles all its nodes (blurred, then focused): History's 700 cells at 120x40
+        were drawn anew at each F4, a third of the switch. Here the drawn cells are kept
+        by the styles they were drawn with (the table's and its components': colours,
+        cursor), and taken back when those styles come back. Every cache key holds the
+        rows' update count, so kept cells are never of older rows."""
+        Widget.notify_style_update(self)  # this widget's own style caches
+        try:
+            drawn_with: tuple[Any, ...] | None = (
+                self.rich_style,
+                tuple(self.get_component_rich_style(c) for c in sorted(self.COMPONENT_CLASSES)),
+                repr(self.styles.base.get_rules()),
+            )
+        except KeyError:  # the component styles are not made yet (the first pass)
+            drawn_with = None
+        if drawn_with is not None and drawn_with == self._drawn_with:
+            self.refresh()
+            return
+        kept = self._caches_by_style = self._caches_by_style or {}
+        if self._drawn_with is not None:  # set aside what was drawn with the old styles
+            kept[self._drawn_with] = tuple(getattr(self, name) for name in self._CACHES)
+            for name in self._CACHES:
+                setattr(self, name, LRUCache(getattr(self, name).maxsize))
+            while len(kept) > 2:
+                del kept[next(iter(kept))]
+        self._drawn_with = drawn_with
+        super().notify_style_update()  # clears the (fresh) caches, redraws
+        restored = kept.pop(drawn_with, None) if drawn_with is not None else None
+        if restored is not None:
+            for name, cache in zip(self._CACHES, restored, strict=True):
+                setattr(self, name, cache)
+
+    def draw_ahead(self) -> None:
+        """Draw the rows in view into the table's caches while its screen is not shown
+        (700 cells at 120x40, about 0.1 s): the screen's first frame takes them from there."""
+        if self.size.area:
+            self.render_lines(self.size.region)
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)

@@ -1,0 +1,29 @@
+"""History's rows as the app's prefetch made them, until the first History takes them.
+
+The prefetch (prefetch.py, in a thread after the first screen is whole) lists the runs
+and makes their rows; History's first frame draws those at once and lists the runs again
+behind them (10,000 runs take a second or more to list), redrawing what moved.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from grok_tui.rundirs import store
+from grok_tui.tui.runtable import RunRow
+
+_KEPT: dict[Path, tuple[list[RunRow], dict[str, store.RunInfo]]] = {}
+_LOCK = threading.Lock()
+
+
+def keep(runs_dir: Path, rows: list[RunRow], infos: dict[str, store.RunInfo]) -> None:
+    """The rows and runs of ``runs_dir`` as just listed (the prefetch's thread)."""
+    with _LOCK:
+        _KEPT[Path(runs_dir)] = (rows, infos)
+
+
+def take(runs_dir: Path) -> tuple[list[RunRow], dict[str, store.RunInfo]] | None:
+    """The kept rows and runs of ``runs_dir``, once (None: none kept)."""
+    with _LOCK:
+        return _KEPT.pop(Path(runs_dir), None)
