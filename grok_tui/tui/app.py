@@ -66,11 +66,10 @@ if TYPE_CHECKING:
 # frame should come at once (see bench/startup.py).
 
 
-def _prefetch_screens(runs_dir: Path, done: Callable[[], None]) -> None:
+def _prefetch_screens(runs_dir: Path, ready: Callable[[str], bool]) -> None:
     from grok_tui.tui.prefetch import prefetch_screens  # in the worker, off the first frame
 
-    prefetch_screens(runs_dir)
-    done()
+    prefetch_screens(runs_dir, ready)
 
 
 CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, t, l
@@ -301,15 +300,12 @@ class GrokApp(TypeAhead, SmoothingActions, App):
             prefetch = partial(_prefetch_screens, self.runs_dir, self._prefetched_runs)
             self.run_worker(prefetch, thread=True, exit_on_error=False, group="prefetch")
 
-    def _prefetched_runs(self) -> None:
-        """In the prefetch's thread, once History's rows are made: make History and the
-        Queue's screens (modes.make_early)."""
-        for mode in ("history", "queue"):  # one at a time: keys are handled between
-            with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-                self.call_from_thread(self._make_screen_early, mode)
-
-    def _make_screen_early(self, mode: str) -> None:
-        modes.make_early(self, mode)
+    def _prefetched_runs(self, mode: str) -> bool:
+        """In the prefetch's thread, once what a mode's screen needs is read (History's
+        rows, the Queue's module): make that screen (modes.make_early); made or not."""
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            return bool(self.call_from_thread(modes.make_early, self, mode))
+        return False
 
     def _starting_up(self) -> bool:
         """The first STARTUP_S after the first frame, until Live was opened for its runs:

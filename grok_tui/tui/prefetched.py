@@ -15,11 +15,13 @@ from grok_tui.tui.runtable import RunRow
 
 _KEPT: dict[Path, tuple[list[RunRow], dict[str, store.RunInfo]]] = {}
 _LOCK = threading.Lock()
+_DRAWN = threading.Event()  # History drew the kept rows (its cells in view)
 
 
 def keep(runs_dir: Path, rows: list[RunRow], infos: dict[str, store.RunInfo]) -> None:
     """The rows and runs of ``runs_dir`` as just listed (the prefetch's thread)."""
     with _LOCK:
+        _DRAWN.clear()
         _KEPT[Path(runs_dir)] = (rows, infos)
 
 
@@ -27,3 +29,14 @@ def take(runs_dir: Path) -> tuple[list[RunRow], dict[str, store.RunInfo]] | None
     """The kept rows and runs of ``runs_dir``, once (None: none kept)."""
     with _LOCK:
         return _KEPT.pop(Path(runs_dir), None)
+
+
+def drawn() -> None:
+    """History drew the kept rows: the prefetch may go on (History's own thread)."""
+    _DRAWN.set()
+
+
+def wait_drawn(timeout: float) -> None:
+    """In the prefetch's thread: let History draw the kept rows before the next import
+    (Live's module, plotext) takes the GIL from it; at most ``timeout`` seconds."""
+    _DRAWN.wait(timeout)

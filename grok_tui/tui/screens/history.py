@@ -246,9 +246,15 @@ class HistoryScreen(RunRequests, WorkbenchScreen):
     def _show_prefetched(self, rows: RowsLoaded) -> None:
         """After the first layout (the table's size known: a resize redraws every cell)."""
         self.on_rows_loaded(rows)
-        if not self.is_current:  # made early (the app's _make_screen_early): draw its cells
-            self.call_after_refresh(self.query_one("#history-table", RunTable).draw_ahead)
+        if not self.is_current:  # made early (modes.make_early): draw its cells
+            self.call_after_refresh(self._draw_ahead)
+        else:
+            prefetched.drawn()
         self.call_after_refresh(self.reload)
+
+    def _draw_ahead(self) -> None:
+        self.query_one("#history-table", RunTable).draw_ahead()
+        prefetched.drawn()
 
     def on_screen_resume(self) -> None:
         if self.all_rows:  # listed again once the screen is drawn (the listing's thread
