@@ -9,6 +9,7 @@ second while starting up or while a live run has no record yet.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import re
@@ -293,6 +294,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
     def on_preset_form_validated(self) -> None:
         if not self._prefetched:  # the first screen is whole (its form checked)
             self._prefetched = True
+            self.long_lived()
             modes.styled(self.screen)  # else its next F2 restyles the whole app again
             self._screen_whole = True
             self._mounted_at = time.monotonic()  # the start-up's STARTUP_S begin now
@@ -304,8 +306,19 @@ class GrokApp(TypeAhead, SmoothingActions, App):
         """In the prefetch's thread, once what a mode's screen needs is read (History's
         rows, the Queue's module): make that screen (modes.make_early); made or not."""
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            return bool(self.call_from_thread(modes.make_early, self, mode))
+            made = bool(self.call_from_thread(modes.make_early, self, mode))
+            if mode == "queue":  # the last made: what the app holds now, it holds for long
+                self.long_lived()
+            return made
         return False
+
+    # Python's full collections walked every object the app holds (its modules, the DOM
+    # of each screen, History's rows): 90-290 ms each, now and then in a screen switch of
+    # a 0.3 s budget. run_app sets this to gc.freeze, called once the first screen is
+    # whole and again once the screens made early are made: those objects live as long
+    # as the app, and later collections walk only what came after. Tests leave it off
+    # (one process runs many apps; frozen objects are never collected).
+    long_lived: Callable[[], None] = staticmethod(lambda: None)
 
     def _starting_up(self) -> bool:
         """The first STARTUP_S after the first frame, until Live was opened for its runs:
@@ -567,6 +580,7 @@ def run_app(runs_dir: Path, preset_dirs: list[Path]) -> int:
     with; a quit is 0.
     """
     app = GrokApp(runs_dir, preset_dirs)
+    app.long_lived = gc.freeze
     app.run()
     return app.return_code or 0
 
