@@ -67,10 +67,13 @@ if TYPE_CHECKING:
 # frame should come at once (see bench/startup.py).
 
 
-def _prefetch_screens(runs_dir: Path, ready: Callable[[str], bool]) -> None:
+def _prefetch_screens(
+    runs_dir: Path, ready: Callable[[str], bool], done: Callable[[], None]
+) -> None:
     from grok_tui.tui.prefetch import prefetch_screens  # in the worker, off the first frame
 
     prefetch_screens(runs_dir, ready)
+    done()
 
 
 CURVE_ACTIONS = SMOOTHING_ACTIONS | {"toggle_x_axis", "toggle_log_x"}  # m < >, t, l
@@ -299,23 +302,27 @@ class GrokApp(TypeAhead, SmoothingActions, App):
             self._screen_whole = True
             self._mounted_at = time.monotonic()  # the start-up's STARTUP_S begin now
             self._tick()  # the first poll, held back until now
-            prefetch = partial(_prefetch_screens, self.runs_dir, self._prefetched_runs)
+            prefetch = partial(
+                _prefetch_screens, self.runs_dir, self._prefetched_runs, self._prefetched_all
+            )
             self.run_worker(prefetch, thread=True, exit_on_error=False, group="prefetch")
 
     def _prefetched_runs(self, mode: str) -> bool:
         """In the prefetch's thread, once what a mode's screen needs is read (History's
         rows, the Queue's module): make that screen (modes.make_early); made or not."""
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            made = bool(self.call_from_thread(modes.make_early, self, mode))
-            if mode == "queue":  # the last made: what the app holds now, it holds for long
-                self.long_lived()
-            return made
+            return bool(self.call_from_thread(modes.make_early, self, mode))
         return False
+
+    def _prefetched_all(self) -> None:
+        """In the prefetch's thread, at its end: what the app holds now, it holds for long."""
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            self.call_from_thread(self.long_lived)
 
     # Python's full collections walked every object the app holds (its modules, the DOM
     # of each screen, History's rows): 90-290 ms each, now and then in a screen switch of
     # a 0.3 s budget. run_app sets this to gc.freeze, called once the first screen is
-    # whole and again once the screens made early are made: those objects live as long
+    # whole and again at the prefetch's end (the screens made early): those objects live as long
     # as the app, and later collections walk only what came after. Tests leave it off
     # (one process runs many apps; frozen objects are never collected).
     long_lived: Callable[[], None] = staticmethod(lambda: None)

@@ -5,6 +5,7 @@ app carries out (tui/messages.py); the screen only says which runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -48,27 +49,23 @@ class RunRequests:
         if row is not None:
             self.post_message(ExportRequested(store.RunDir(row.path)))
 
-    def action_rerun(self) -> None:
+    def _ask(self, request: Callable[[store.RunDir], Message]) -> None:
+        """Post ``request`` for the run under the cursor, if there is one."""
         row = self.current_row()
         if row is not None:
-            self.post_message(RerunRequested(store.RunDir(row.path)))
+            self.post_message(request(store.RunDir(row.path)))
+
+    def action_rerun(self) -> None:
+        self._ask(RerunRequested)
 
     def action_queue_rerun(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(QueueRequested(store.RunDir(row.path)))
+        self._ask(QueueRequested)
 
     def action_edit(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(EditRunPresetRequested(store.RunDir(row.path)))
+        self._ask(EditRunPresetRequested)
 
     def action_stop(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(StopRequested(store.RunDir(row.path)))
+        self._ask(StopRequested)
 
     def action_resume(self) -> None:
-        row = self.current_row()
-        if row is not None:
-            self.post_message(ResumeRequested(store.RunDir(row.path)))
+        self._ask(ResumeRequested)
