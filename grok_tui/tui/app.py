@@ -298,7 +298,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
         if not self._prefetched:  # the first screen is whole (its form checked)
             self._prefetched = True
             self.long_lived()
-            modes.styled(self.screen)  # else its next F2 restyles the whole app again
+            modes.mark_styled(self, "presets")  # made before the first restyle
             self._screen_whole = True
             self._mounted_at = time.monotonic()  # the start-up's STARTUP_S begin now
             self._tick()  # the first poll, held back until now

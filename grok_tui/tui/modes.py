@@ -77,3 +77,12 @@ def make_early(app: Any, mode: str) -> bool:
         return False
     start(mode)
     return True
+
+
+def mark_styled(app: Any, mode: str) -> None:
+    """Count a mode's screen, made before the app's first full restyle, as styled now
+    (else its next show restyles the whole app again). Nothing when it is not made, or
+    where Textual's modes work otherwise."""
+    stack = getattr(app, "_screen_stacks", {}).get(mode)
+    if stack:
+        styled(stack[0])
