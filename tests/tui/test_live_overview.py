@@ -323,6 +323,41 @@ def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the
     asyncio.run(main())
 
 
+def test_a_status_line_whose_relayout_was_drawn_at_the_old_height_is_relayouted_again() -> None:
+    """Under load a relayout asked for can be drawn at the height of the line before (CI:
+    Live's status line kept a blank second row for a one-row line, and no later poll
+    changed it). update_line measures every line again once drawn, not only those it
+    showed without a relayout."""
+    from rich.text import Text
+
+    from grok_tui.tui.widgets.lines import update_line
+
+    class Line(Static):
+        lose_layout = False  # the next relayout asked for is drawn at the old height
+
+        def update(self, content: Any = "", *, layout: bool = True) -> None:
+            lost, self.lose_layout = self.lose_layout and layout, False
+            super().update(content, layout=layout and not lost)
+
+    async def main() -> None:
+        app = one_widget_app(Line("", id="line"))
+        async with app.run_test(size=(40, 10)) as pilot:
+            line = app.query_one(Line)
+            update_line(line, Text("x" * 70))
+            await pilot.pause()
+            assert line.size.height == 2
+            line.lose_layout = True
+            update_line(line, Text("step 3"))  # one row: a relayout, lost
+            assert not line.lose_layout  # the relayout was asked for (and lost)
+            for _ in range(20):
+                await pilot.pause(0.05)
+                if line.size.height == 1:
+                    break
+            assert line.size.height == 1
+
+    asyncio.run(main())
+
+
 def test_a_chart_decoded_in_one_pass_is_the_content_rich_and_textual_give() -> None:
     """tui/ansi.py against Text.from_ansi then Content.from_rich_text, on a real chart
     (truecolor curves, 256-colour frame and background, marks, labels) and edge cases."""
