@@ -306,12 +306,16 @@ def save_preset(preset: Preset, path: str | Path) -> Path:
     return path
 
 
+# Values that are never a table: flatten skips the Mapping check (an ABC's, slow) for them
+_SCALARS = frozenset({int, float, str, bool, type(None), list})
+
+
 def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested tables as dotted keys: {"optim": {"lr": 1}} -> {"optim.lr": 1}."""
     flat: dict[str, Any] = {}
     for key, item in value.items():
         dotted = f"{prefix}{key}"
-        if isinstance(item, Mapping):
+        if type(item) is dict or (type(item) not in _SCALARS and isinstance(item, Mapping)):
             flat.update(flatten(item, dotted + "."))
         else:
             flat[dotted] = item

@@ -59,6 +59,20 @@ def warn_once(runs_dir: Path, problem: str) -> None:
     )
 
 
+class _Preset:
+    """A run's preset as the index keeps it: JSON until first asked for, then decoded,
+    once for the listing's RunInfo and every copy made of it (_copy): History lists the
+    runs each time it is shown, and decoding 10,000 presets again each time took most of
+    a second (RowCache compares them)."""
+
+    __slots__ = ("json", "value", "error")
+
+    def __init__(self, text: str | None, value: dict[str, Any] | None = None) -> None:
+        self.json = text
+        self.value: dict[str, Any] = {} if value is None else value
+        self.error: tuple[str | None] | None = None  # read from the directory instead
+
+
 class _Indexed(store.RunInfo):
     """A RunInfo from the index. Its preset is decoded when first asked for: `grok-tui
     runs` never asks, History and notebooks do. One that does not decode (or was not
@@ -70,8 +84,7 @@ class _Indexed(store.RunInfo):
         self._runs_dir, self._rel, self._run = runs_dir, rel, None
         self.summary, self.note = summary, note
         self.preset_error, self.unreadable = preset_error, unreadable
-        self._preset_json: str | None = preset_json
-        self._preset: dict[str, Any] = {}
+        self._cell = _Preset(preset_json)  # shared by the copies (_copy)
 
     @property  # type: ignore[override]
     def run(self) -> store.RunDir:
@@ -89,24 +102,34 @@ class _Indexed(store.RunInfo):
             return self._run.run_id
         return self._rel.rpartition("/")[2]  # its folder's name, as RunDir.run_id
 
+    @property
+    def folder(self) -> str:
+        if self._run is not None:
+            return str(self._run.path)
+        base = str(self._runs_dir)  # str(runs_dir / rel), without making the Path
+        return self._rel if base == "." else base.rstrip("/") + "/" + self._rel
+
     @property  # type: ignore[override]
     def preset(self) -> dict[str, Any]:
-        if self._preset_json is not None:
+        cell = self._cell
+        if cell.json is not None:  # two threads may both decode: the same value
             try:
-                preset = json.loads(self._preset_json)
+                preset = json.loads(cell.json)
             except (ValueError, RecursionError):
                 preset = None
             if isinstance(preset, dict):
-                self._preset = preset
+                cell.value = preset
             else:
                 fresh = store.run_info(self.run)
-                self._preset, self.preset_error = fresh.preset, fresh.preset_error
-            self._preset_json = None
-        return self._preset
+                cell.value, cell.error = fresh.preset, (fresh.preset_error,)
+            cell.json = None
+        if cell.error is not None:
+            self.preset_error = cell.error[0]
+        return cell.value
 
     @preset.setter
     def preset(self, value: dict[str, Any]) -> None:
-        self._preset, self._preset_json = value, None
+        self._cell = _Preset(None, value)  # this copy's own
 
 
 @contextlib.contextmanager

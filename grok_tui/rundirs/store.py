@@ -423,6 +423,11 @@ class RunInfo:
         return self.run.run_id
 
     @property
+    def folder(self) -> str:
+        """The run directory's path as a string: a key for caches of listed runs."""
+        return str(self.run.path)
+
+    @property
     def status(self) -> str:
         if self.unreadable:
             return UNREADABLE

@@ -70,8 +70,16 @@ class LiveRunScanner:
         self._runs: set[str] = set()  # folders seen with a preset: a run stays a run
         self.reads = 0  # summaries read from their files (a test counts them)
 
-    def scan(self) -> list[store.RunDir]:
-        stamps = [(folder, _stamp(f"{folder}/{layout.SUMMARY_FILE}")) for folder in self._folders()]
+    def scan(self, *, full: bool = True) -> list[store.RunDir]:
+        """The live runs. ``full=False`` (the start-up's quick scans, every poll) stats
+        only the runs that are new or were live or starting at the last look: with
+        10,000 runs a full scan is 10,000 stats, and the start-up's scans of every run
+        kept the GIL from the listing History waits for (its stats waited their turn
+        behind the scan's). A finished run that is resumed is found by the next full scan."""
+        folders = self._folders()
+        if not full and self._seen:
+            return self._scan_some(folders)
+        stamps = [(folder, _stamp(f"{folder}/{layout.SUMMARY_FILE}")) for folder in folders]
         unseen = [f for f, st in stamps if st is not None and f not in self._seen]
         listed = self._listed() if len(unseen) > LISTING_FROM else {}
         seen: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
@@ -95,6 +103,26 @@ class LiveRunScanner:
         self._runs &= set(seen)
         return live
 
+    def _scan_some(self, folders: list[str]) -> list[store.RunDir]:
+        """A quick scan: the runs last seen finished are taken as they were seen."""
+        live = []
+        for folder in folders:
+            cached = self._seen.get(folder)
+            if cached is not None and _finished(cached[1]):
+                continue
+            st = _stamp(f"{folder}/{layout.SUMMARY_FILE}")
+            if st is None:
+                continue
+            if cached is not None and cached[0] == st:
+                summary = cached[1]
+            else:
+                summary = store.read_summary(folder)
+                self.reads += 1
+                self._seen[folder] = (st, summary)
+            if is_live(summary, Path(folder)):
+                live.append(store.RunDir(Path(folder)))
+        return live
+
     def _listed(self) -> dict[str, dict[str, Any]]:
         if self._listing is None:
             return {}
@@ -102,7 +130,7 @@ class LiveRunScanner:
             infos = list(self._listing())
         except Exception:  # noqa: BLE001 - the files are read one by one instead
             return {}
-        return {str(i.run.path): i.summary for i in infos if not i.unreadable}
+        return {i.folder: i.summary for i in infos if not i.unreadable}
 
     def _folders(self) -> list[str]:
         """Run folders as store.iter_run_dirs finds them (also one level down), oldest first."""
@@ -129,6 +157,12 @@ class LiveRunScanner:
 
 
 LISTING_FROM = 50  # unread summaries from which the scanner asks the listing for them
+
+
+def _finished(summary: dict[str, Any]) -> bool:
+    """A summary whose own status says the run ended (no process to ask about)."""
+    status = summary.get("status")
+    return type(status) is str and status not in LIVE_STATUSES
 
 
 def _dir_names(folder: str) -> list[str]:

@@ -239,7 +239,9 @@ class GrokApp(TypeAhead, SmoothingActions, App):
         self._last_poll = now
         self._polling = True
         self._polls += 1
-        scan = self._polls % SCAN_EVERY == 1 or self._starting_up()
+        # every SCAN_EVERY polls a full scan; while starting up, quick ones in between
+        full = self._polls % SCAN_EVERY == 1
+        scan = "full" if full else "quick" if self._starting_up() else None
         self.poll_runs(list(self.followers.values()), scan)
 
     def _poll_fast(self) -> bool:
@@ -256,7 +258,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
         )
 
     @work(thread=True, exit_on_error=False, group="poll")
-    def poll_runs(self, followers: list[watch.RunFollower], scan: bool) -> None:
+    def poll_runs(self, followers: list[watch.RunFollower], scan: str | None) -> None:
         from grok_tui.rundirs import watch
         from grok_tui.tui.prefetch import live_scanner
 
@@ -267,7 +269,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
             if scan:
                 if self.scanner is None:
                     self.scanner = live_scanner(self.runs_dir)
-                discovered = self.scanner.scan()
+                discovered = self.scanner.scan(full=scan == "full")
                 self._keep_queue_going()
         finally:
             self.post_message(RunsPolled(changed, discovered))

@@ -21,9 +21,13 @@ def prefetch_screens(runs_dir: Path, ready: Callable[[str], bool] = lambda mode:
     answers whether it was made then."""
     from grok_tui.tui.screens import history  # noqa: F401
 
-    infos = run_listing.listing(runs_dir).list_runs()  # as run_listing.prefetch, kept
-    rows = runtable.load_rows(runs_dir, listing=lambda _: infos)  # made once (RowCache)
-    prefetched.keep(runs_dir, rows, {i.run_id: i for i in infos})
+    prefetched.begin(runs_dir)
+    try:
+        infos = run_listing.listing(runs_dir).list_runs()  # as run_listing.prefetch, kept
+        rows = runtable.load_rows(runs_dir, listing=lambda _: infos)  # made once (RowCache)
+        prefetched.keep(runs_dir, rows, {i.run_id: i for i in infos})
+    finally:
+        prefetched.end(runs_dir)  # a History waiting for them waits no more
     if ready("history"):  # History made now: it draws these rows
         prefetched.wait_drawn(DRAW_WAIT_S)
     from grok_tui.tui.screens import queue  # noqa: F401

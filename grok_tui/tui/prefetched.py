@@ -16,6 +16,14 @@ from grok_tui.tui.runtable import RunRow
 _KEPT: dict[Path, tuple[list[RunRow], dict[str, store.RunInfo]]] = {}
 _LOCK = threading.Lock()
 _DRAWN = threading.Event()  # History drew the kept rows (its cells in view)
+_COMING: dict[Path, threading.Event] = {}  # set once the prefetch kept (or gave up on) rows
+
+
+def begin(runs_dir: Path) -> None:
+    """The prefetch starts listing ``runs_dir`` (its thread): a History opened meanwhile
+    waits for these rows (wait_take) rather than listing 10,000 runs beside it."""
+    with _LOCK:
+        _COMING[Path(runs_dir)] = threading.Event()
 
 
 def keep(runs_dir: Path, rows: list[RunRow], infos: dict[str, store.RunInfo]) -> None:
@@ -23,6 +31,27 @@ def keep(runs_dir: Path, rows: list[RunRow], infos: dict[str, store.RunInfo]) ->
     with _LOCK:
         _DRAWN.clear()
         _KEPT[Path(runs_dir)] = (rows, infos)
+    end(runs_dir)
+
+
+def end(runs_dir: Path) -> None:
+    """The prefetch of ``runs_dir`` is over, rows kept or not."""
+    with _LOCK:
+        coming = _COMING.pop(Path(runs_dir), None)
+    if coming is not None:
+        coming.set()
+
+
+def wait_take(
+    runs_dir: Path, timeout: float
+) -> tuple[list[RunRow], dict[str, store.RunInfo]] | None:
+    """In a worker's thread: the rows the prefetch is making now, once kept (at most
+    ``timeout`` seconds), or those kept already; None when there are none."""
+    with _LOCK:
+        coming = _COMING.get(Path(runs_dir))
+    if coming is not None:
+        coming.wait(timeout)
+    return take(runs_dir)
 
 
 def take(runs_dir: Path) -> tuple[list[RunRow], dict[str, store.RunInfo]] | None:

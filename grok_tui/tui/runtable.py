@@ -115,8 +115,8 @@ class RunRow:
     def haystack(self) -> str:
         """What a filter's plain word is looked for in: the id, every cell, every line of
         the note and the sweep id, lower case."""
-        if self._haystack is None:
-            text = " ".join([self.run_id, *(self.cell(k) for k in COLUMN_KEYS)])
+        if self._haystack is None:  # the cells as drawn (formatted once, in cells())
+            text = " ".join([self.run_id, *self.cells()])
             text += " " + str(self.values.get("note") or "")  # every line of the note
             if self.sweep_id:
                 text += " " + self.sweep_id
@@ -536,15 +536,16 @@ class RowCache:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[Path, tuple[tuple[Any, ...], RunRow]] = {}
+        self._rows: dict[str, tuple[tuple[Any, ...], RunRow]] = {}  # by RunInfo.folder
         self._lock = threading.Lock()  # History's worker and the app's prefetch
         self.made = 0  # rows made so far (the others were kept)
 
     def rows(self, infos: Iterable[store.RunInfo]) -> list[RunRow]:
         with self._lock:
             out: list[RunRow] = []
-            kept: dict[Path, tuple[tuple[Any, ...], RunRow]] = {}
+            kept: dict[str, tuple[tuple[Any, ...], RunRow]] = {}
             for info in infos:
+                preset = info.preset  # first: an index row that does not decode sets the error
                 stamp = (
                     info.run_id,
                     info.status,
@@ -552,9 +553,10 @@ class RowCache:
                     info.unreadable,
                     info.preset_error,
                     info.summary,
-                    info.preset,
+                    preset,
                 )
-                old = self._rows.get(info.run.path)
+                folder = info.folder
+                old = self._rows.get(folder)
                 if (
                     old is not None
                     and info.status not in store.LIVE_STATUSES
@@ -565,7 +567,7 @@ class RowCache:
                     row = run_row(info)
                     row.cells(), row.widths(), row.haystack(), row.dotted()
                     self.made += 1
-                kept[info.run.path] = (stamp, row)
+                kept[folder] = (stamp, row)
                 out.append(row)
             self._rows = kept
             return out

@@ -68,3 +68,34 @@ def test_the_first_scan_takes_summaries_from_the_listing(tmp_path: Path) -> None
     store.update_summary(run.path, status="running")  # no owner recorded: shown as running
     assert [r.run_id for r in scanner.scan()] == [run.run_id]
     assert scanner.reads == 1 and len(listed) == 1  # the changed summary, from its file
+
+
+def test_a_quick_scan_stats_only_new_runs_and_those_last_seen_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start-up's scans (every poll for 5 s) stat only what can have started: with
+    10,000 finished runs each full scan was 10,000 stats beside History's listing."""
+    runs = tmp_path / "runs"
+    make_runs(runs, 6, records=1)
+    live, *finished = list(store.iter_run_dirs(runs))
+    store.update_summary(live.path, status="running")  # no owner recorded: shown as running
+    scanner = watch.LiveRunScanner(runs)
+    assert [r.run_id for r in scanner.scan()] == [live.run_id]  # the first scan: full
+    stats: list[str] = []
+    stamp = watch._stamp
+
+    def counted(path: str) -> tuple[int, int] | None:
+        stats.append(path)
+        return stamp(path)
+
+    monkeypatch.setattr(watch, "_stamp", counted)
+    assert [r.run_id for r in scanner.scan(full=False)] == [live.run_id]
+    assert [Path(p).parent.name for p in stats] == [live.run_id]  # the finished: not statted
+    new = store.create_run(store.load_run_preset(live), runs)
+    store.update_summary(new.path, status="running")
+    stats.clear()
+    assert {r.run_id for r in scanner.scan(full=False)} == {live.run_id, new.run_id}
+    assert {Path(p).parent.name for p in stats} == {live.run_id, new.run_id}
+    store.update_summary(finished[0].path, status="running")  # a finished run resumed
+    assert finished[0].run_id not in {r.run_id for r in scanner.scan(full=False)}
+    assert finished[0].run_id in {r.run_id for r in scanner.scan()}  # the next full scan

@@ -64,3 +64,26 @@ def test_the_listing_is_shared_per_runs_directory(tmp_path: Path) -> None:
     run_listing.prefetch(tmp_path / "a")
     assert run_listing.listing(tmp_path / "a") is shared and shared.reads == 1
     assert run_listing.listing(tmp_path / "b") is not shared
+
+
+def test_a_preset_from_the_index_is_decoded_once_for_every_listing(tmp_path: Path) -> None:
+    """History lists the runs each time it is shown; each listing's RunInfo objects are
+    new ones, and decoding each run's preset from the index again took most of a second
+    with 10,000 runs. The copies share the decoded preset, and the rows stay as made."""
+    from grok_tui.rundirs.index import RunIndex
+    from grok_tui.tui.runtable import RowCache
+
+    runs = [finished_run(tmp_path, name) for name in ("alpha", "beta")]
+    _settled(*runs)
+    RunIndex(tmp_path).list_runs()  # another process wrote the index
+    listing = run_listing.RunListing(tmp_path)
+    rows = RowCache()
+    first = listing.list_runs()
+    made = rows.rows(first)
+    assert listing.reads == 0 and rows.made == 2  # from the index
+    again = listing.list_runs()
+    assert all(a is not b for a, b in zip(again, first, strict=True))
+    assert all(a.preset is b.preset for a, b in zip(again, first, strict=True))  # decoded once
+    assert rows.rows(again) == made and rows.made == 2
+    assert [i.preset for i in again] == [i.preset for i in store.list_runs(tmp_path)]
+    assert [i.folder for i in again] == [str(r.path) for r in runs]

@@ -49,6 +49,7 @@ from grok_tui.tui.workbench import WorkbenchScreen
 
 ALL = "all"
 # With this many runs a filter is applied when its keys pause, not at every key.
+PREFETCH_WAIT_S = 30.0  # the longest History waits for the prefetch's rows (then lists)
 FILTER_PAUSE_FROM = 1000
 FILTER_PAUSE_S = 0.08
 
@@ -241,16 +242,16 @@ class HistoryScreen(RunRequests, WorkbenchScreen):
         if kept is not None:
             self.call_after_refresh(self._show_prefetched, RowsLoaded(*kept))
         else:
-            self.reload()
+            self.reload(first=True)
 
     def _show_prefetched(self, rows: RowsLoaded) -> None:
         """After the first layout (the table's size known: a resize redraws every cell)."""
         self.on_rows_loaded(rows)
-        if not self.is_current:  # made early (modes.make_early): draw its cells
-            self.call_after_refresh(self._draw_ahead)
+        if not self.is_current:  # made early (modes.make_early): draw its cells; F4
+            self.call_after_refresh(self._draw_ahead)  # lists them again (on_screen_resume)
         else:
             prefetched.drawn()
-        self.call_after_refresh(self.reload)
+            self.call_after_refresh(self.reload)
 
     def _draw_ahead(self) -> None:
         self.query_one("#history-table", RunTable).draw_ahead()
@@ -263,8 +264,14 @@ class HistoryScreen(RunRequests, WorkbenchScreen):
     # -- loading and showing --------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def reload(self) -> None:
+    def reload(self, first: bool = False) -> None:
+        """List the runs again (a thread). ``first``: History opened while the app's
+        prefetch was still making the rows: those are shown as soon as they are made,
+        then listed again behind them, rather than a second listing of 10,000 runs
+        beside the prefetch's (each slowed the other: History took 4-6 s after F4)."""
         runs_dir = self.workbench.runs_dir
+        if first and (kept := prefetched.wait_take(runs_dir, PREFETCH_WAIT_S)) is not None:
+            self.post_message(RowsLoaded(*kept))
         # store.list_runs, with the runs whose files did not change kept (run_listing.py)
         infos = run_listing.listing(runs_dir).list_runs()
         rows = load_rows(runs_dir, listing=lambda _: infos)
