@@ -240,8 +240,7 @@ class GrokApp(TypeAhead, SmoothingActions, App):
         self._polling = True
         self._polls += 1
         # every SCAN_EVERY polls a full scan; while starting up, quick ones in between
-        full = self._polls % SCAN_EVERY == 1
-        scan = "full" if full else "quick" if self._starting_up() else None
+        scan = "full" if self._polls % SCAN_EVERY == 1 else "quick" if self._starting_up() else None
         self.poll_runs(list(self.followers.values()), scan)
 
     def _poll_fast(self) -> bool:
