@@ -87,15 +87,7 @@ class LiveRunScanner:
         for folder, st in stamps:
             if st is None:
                 continue
-            cached = self._seen.get(folder)
-            if cached is not None and cached[0] == st:
-                summary = cached[1]
-            elif cached is None and folder in listed:
-                # stamped before the listing read it: a later write moves the stamp
-                summary = listed[folder]
-            else:
-                summary = store.read_summary(folder)
-                self.reads += 1
+            summary = self._summary(folder, st, self._seen.get(folder), listed)
             seen[folder] = (st, summary)
             if is_live(summary, Path(folder)):
                 live.append(store.RunDir(Path(folder)))
@@ -113,15 +105,28 @@ class LiveRunScanner:
             st = _stamp(f"{folder}/{layout.SUMMARY_FILE}")
             if st is None:
                 continue
-            if cached is not None and cached[0] == st:
-                summary = cached[1]
-            else:
-                summary = store.read_summary(folder)
-                self.reads += 1
-                self._seen[folder] = (st, summary)
+            summary = self._summary(folder, st, cached, {})
+            self._seen[folder] = (st, summary)
             if is_live(summary, Path(folder)):
                 live.append(store.RunDir(Path(folder)))
         return live
+
+    def _summary(
+        self,
+        folder: str,
+        st: tuple[int, int],
+        cached: tuple[tuple[int, int], dict[str, Any]] | None,
+        listed: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        """A run's summary: as last seen while its stamp holds, else from the listing (a
+        run never seen: stamped before the listing read it, so a later write moves the
+        stamp), else read from its file."""
+        if cached is not None and cached[0] == st:
+            return cached[1]
+        if cached is None and folder in listed:
+            return listed[folder]
+        self.reads += 1
+        return store.read_summary(folder)
 
     def _listed(self) -> dict[str, dict[str, Any]]:
         if self._listing is None:

@@ -31,7 +31,6 @@ def keep(runs_dir: Path, rows: list[RunRow], infos: dict[str, store.RunInfo]) ->
     with _LOCK:
         _DRAWN.clear()
         _KEPT[Path(runs_dir)] = (rows, infos)
-    end(runs_dir)
 
 
 def end(runs_dir: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from textual.widgets import OptionList, Static
@@ -291,6 +291,21 @@ def test_a_status_line_update_relayouts_only_when_its_height_changes() -> None:
     assert layouts == [False, False, True]
 
 
+StaticT = TypeVar("StaticT", bound=Static)
+
+
+async def shown_at_two_rows(pilot: Any, line: StaticT) -> StaticT:
+    """A line of 70 characters shown through update_line at 40 columns: two rows."""
+    from rich.text import Text
+
+    from grok_tui.tui.widgets.lines import update_line
+
+    update_line(line, Text("x" * 70))
+    await pilot.pause()
+    assert line.size.height == 2
+    return line
+
+
 def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the_refresh() -> None:
     """A line measured against a height the widget no longer has keeps the wrong height
     until something relayouts it: update_line measures again once the line is drawn."""
@@ -309,10 +324,7 @@ def test_a_status_line_shown_at_a_height_that_was_behind_is_relayouted_after_the
     async def main() -> None:
         app = one_widget_app(Line("", id="line"))
         async with app.run_test(size=(40, 10)) as pilot:
-            line = app.query_one(Line)
-            update_line(line, Text("x" * 70))
-            await pilot.pause()
-            assert line.size.height == 2
+            line = await shown_at_two_rows(pilot, app.query_one(Line))
             line.behind = Size(40, 1)
             update_line(line, Text("step 3"))  # one row, read against a height of one
             line.behind = None
@@ -342,10 +354,7 @@ def test_a_status_line_whose_relayout_was_drawn_at_the_old_height_is_relayouted_
     async def main() -> None:
         app = one_widget_app(Line("", id="line"))
         async with app.run_test(size=(40, 10)) as pilot:
-            line = app.query_one(Line)
-            update_line(line, Text("x" * 70))
-            await pilot.pause()
-            assert line.size.height == 2
+            line = await shown_at_two_rows(pilot, app.query_one(Line))
             line.lose_layout = True
             update_line(line, Text("step 3"))  # one row: a relayout, lost
             assert not line.lose_layout  # the relayout was asked for (and lost)

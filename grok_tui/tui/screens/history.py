@@ -48,8 +48,8 @@ from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
 from grok_tui.tui.workbench import WorkbenchScreen
 
 ALL = "all"
-# With this many runs a filter is applied when its keys pause, not at every key.
 PREFETCH_WAIT_S = 30.0  # the longest History waits for the prefetch's rows (then lists)
+# With this many runs a filter is applied when its keys pause, not at every key.
 FILTER_PAUSE_FROM = 1000
 FILTER_PAUSE_S = 0.08
 

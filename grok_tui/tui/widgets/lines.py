@@ -35,11 +35,9 @@ def update_line(widget: Static, content: Text | str) -> None:
     if getattr(widget, "_line_shown", None) == content:
         return
     widget._line_shown = content  # type: ignore[attr-defined]
-    shown = getattr(widget, "_line_count", 0) + 1
-    widget._line_count = shown  # type: ignore[attr-defined]
     layout = not _fits(widget, content)
     widget.update(content, layout=layout)
-    widget.call_after_refresh(_fit_height, widget, shown, 0)
+    widget.call_after_refresh(_fit_height, widget, content, 0)
 
 
 def _fits(widget: Static, content: Text | str) -> bool:
@@ -50,14 +48,12 @@ def _fits(widget: Static, content: Text | str) -> bool:
     return (len(content.wrap(_MEASURE, width)) or 1) == height
 
 
-def _fit_height(widget: Static, shown: int, checked: int) -> None:
+def _fit_height(widget: Static, content: Text | str, checked: int) -> None:
     """Relayout a line drawn at another height than its own; measured again later, while
     it is still the line shown (a newer line has its own checks)."""
-    if getattr(widget, "_line_count", 0) != shown or not widget.is_mounted:
+    if getattr(widget, "_line_shown", None) is not content or not widget.is_mounted:
         return
-    content = getattr(widget, "_line_shown", None)
-    measurable = isinstance(content, Text) and widget.content_size.width > 0
-    if measurable and not _fits(widget, content):
+    if isinstance(content, Text) and widget.content_size.width > 0 and not _fits(widget, content):
         widget.refresh(layout=True)
     if checked < len(RECHECK_S):
-        widget.set_timer(RECHECK_S[checked], lambda: _fit_height(widget, shown, checked + 1))
+        widget.set_timer(RECHECK_S[checked], lambda: _fit_height(widget, content, checked + 1))
