@@ -33,7 +33,10 @@ def add_sweep_report(parser: argparse.ArgumentParser) -> None:
         "test_acc_at_fit (test accuracy at fit_step: near chance when there is a "
         "grokking gap), test_acc_rise (steps from test accuracy 0.1 to 0.9: how "
         "gradual the rise is), "
-        "min_test_loss_step / min_test_loss_epoch (where test loss was lowest)",
+        "min_test_loss_step / min_test_loss_epoch (where test loss was lowest), "
+        "softmax_collapse_step / final_softmax_collapse (the first step with half the "
+        "training set in softmax collapse, and the share at the end; runs measuring "
+        "softmax_collapse)",
     )
     parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
     parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")

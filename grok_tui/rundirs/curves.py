@@ -82,3 +82,21 @@ def min_test_loss_epoch(records: Sequence[dict[str, Any]]) -> float | None:
         return None
     epoch = next((r.get("epoch") for r in records if r.get("step") == step), None)
     return float(epoch) if isinstance(epoch, int | float) else None
+
+
+COLLAPSE_SHARE = 0.5  # softmax_collapse_step: half of the training set collapsed
+
+
+def softmax_collapse_step(
+    records: Sequence[dict[str, Any]], share: float = COLLAPSE_SHARE
+) -> int | None:
+    """The first measured step at which at least ``share`` of the training examples are in
+    softmax collapse (Prieto et al.: their gradient is exactly zero, so learning on them has
+    stopped); None when it never happens, or the run did not measure softmax_collapse."""
+    return next((step for step, v in _series(records, "softmax_collapse") if v >= share), None)
+
+
+def final_softmax_collapse(records: Sequence[dict[str, Any]]) -> float | None:
+    """The share of training examples in softmax collapse at the last measured step."""
+    series = _series(records, "softmax_collapse")
+    return series[-1][1] if series else None

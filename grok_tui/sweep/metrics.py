@@ -96,6 +96,19 @@ METRICS: dict[str, Metric] = {
         ),
         _curve("min_test_loss_step", "step", lambda r, _: curves.min_test_loss_step(r)),
         _curve("min_test_loss_epoch", "epoch", lambda r, _: curves.min_test_loss_epoch(r)),
+        # Prieto et al.'s softmax collapse (docs/plans/row-prieto-softmax-precision.md):
+        # when half the training set stopped learning, and how much of it has at the end
+        _curve(
+            "softmax_collapse_step",
+            "step",
+            lambda r, _: curves.softmax_collapse_step(r),
+        ),
+        _curve(
+            "final_softmax_collapse",
+            "acc",
+            lambda r, _: curves.final_softmax_collapse(r),
+            higher_is_better=False,
+        ),
         # steadiness after the grok (docs/plans/row-03-prime-stability.md): lowest test
         # accuracy, and falls below 0.99, in the 1,000 steps after grok_step
         _curve(

@@ -1,5 +1,5 @@
-"""Training losses: cross-entropy (in the model's precision or in float64) and StableMax
-cross-entropy (Prieto et al. 2025)."""
+"""Training losses: cross-entropy (its softmax in the model's precision, in float16 or in
+float64) and StableMax cross-entropy (Prieto et al. 2025)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,30 @@ def cross_entropy_fp64(
     return F.cross_entropy(logits.double(), labels, reduction=reduction)
 
 
+def cross_entropy_fp16(
+    logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    """Cross-entropy with the log-softmax in float16: Prieto et al.'s softmax precision 16
+    (their Fig. 2), where softmax collapse comes soonest. Only the log-softmax is float16;
+    the per-example losses are summed or averaged in float32, so that an evaluation's sum
+    over thousands of examples cannot overflow float16 (65,504)."""
+    log_probs = F.log_softmax(logits.to(torch.float16), dim=-1)
+    return F.nll_loss(log_probs.float(), labels, reduction=reduction)
+
+
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
+    "cross_entropy_fp16": cross_entropy_fp16,
     "cross_entropy_fp64": cross_entropy_fp64,
     "stablemax": stablemax_cross_entropy,
 }
+
+
+SOFTMAX_DTYPES: dict[str, torch.dtype | None] = {
+    "cross_entropy": None,
+    "cross_entropy_fp16": torch.float16,
+    "cross_entropy_fp64": torch.float64,
+    "stablemax": torch.float64,
+}
+"""The precision each loss computes its softmax in (None: the logits' own, at least float32):
+where softmax collapse is counted."""

@@ -16,8 +16,9 @@ nothing here runs.
   every pair) and ``excluded_loss`` (logits without them, training pairs), with
   ``key_logit_fraction``. The key frequencies are those of the embedding at the
   measured step (the paper fixed its final ones; live, the final ones are not known).
-- ``softmax_collapse``: the fraction of training examples whose float32 softmax gives
-  the correct class a probability of exactly 1, so that their gradient is exactly zero
+- ``softmax_collapse``: the fraction of training examples whose softmax, in the precision
+  the loss computes it in (float16, float32 or float64: losses.SOFTMAX_DTYPES), gives the
+  correct class a probability of exactly 1, so that their gradient is exactly zero
   (Prieto et al. 2025's Softmax Collapse).
 - ``sharpness``: the top eigenvalue of the training loss's Hessian (power iteration
   with Hessian-vector products on at most SHARPNESS_EXAMPLES training examples).
@@ -35,6 +36,7 @@ from torch import nn
 from grok_tui.config import Preset
 from grok_tui.training import fourier
 from grok_tui.training.data import compute_labels, enumerate_operands, split_masks, tokenize
+from grok_tui.training.losses import SOFTMAX_DTYPES
 from grok_tui.training.models import embedding_name
 
 MEASURES = ("layer_norms", "fourier", "nanda", "softmax_collapse", "sharpness")
@@ -78,9 +80,13 @@ def layer_norms(model: nn.Module) -> dict[str, float]:
     return norms
 
 
-def softmax_collapse(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The share of examples whose float32 softmax puts exactly 1.0 on the correct class."""
-    probabilities = torch.softmax(logits.float(), dim=-1)
+def softmax_collapse(
+    logits: torch.Tensor, labels: torch.Tensor, dtype: torch.dtype | None = None
+) -> float:
+    """The share of examples whose softmax, in ``dtype`` (default: the logits' own, at least
+    float32, as the plain loss computes it), puts exactly 1.0 on the correct class."""
+    dtype = dtype or torch.promote_types(logits.dtype, torch.float32)
+    probabilities = torch.softmax(logits.to(dtype), dim=-1)
     correct = probabilities.gather(1, labels[:, None]).squeeze(1)
     return float((correct == 1.0).double().mean()) if len(labels) else 0.0
 
@@ -185,7 +191,8 @@ class ProgressMeasures:
                     out.update(self._fourier())
                 if "softmax_collapse" in self.names:
                     logits = self._logits(self.train_x)
-                    out["softmax_collapse"] = softmax_collapse(logits, self.train_y)
+                    dtype = SOFTMAX_DTYPES.get(self.preset.train.loss)
+                    out["softmax_collapse"] = softmax_collapse(logits, self.train_y, dtype)
             if "sharpness" in self.names:
                 out["sharpness"] = self._sharpness()
         finally:

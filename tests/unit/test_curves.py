@@ -53,3 +53,14 @@ def test_rise_counts_the_steps_from_test_acc_0_1_to_0_9():
     assert curves.test_acc_rise(records(sharp)) == 100
     assert curves.test_acc_rise(records([0.0, 0.95])) == 0  # one jump past both
     assert curves.test_acc_rise(records([0.0, 0.2, 0.5])) is None  # never reaches 0.9
+
+
+def test_softmax_collapse_step_is_the_first_step_with_half_the_training_set_collapsed():
+    rows = records([0.0] * 5)
+    for row, share in zip(rows, [0.0, 0.2, 0.5, 0.4, 0.9], strict=True):
+        row["softmax_collapse"] = share
+    assert curves.softmax_collapse_step(rows) == 200  # 0.5 counts; the later 0.9 does not
+    assert curves.softmax_collapse_step(rows, share=0.95) is None
+    assert curves.final_softmax_collapse(rows) == 0.9
+    assert curves.softmax_collapse_step(records([0.0] * 3)) is None  # not measured
+    assert curves.final_softmax_collapse(records([0.0] * 3)) is None

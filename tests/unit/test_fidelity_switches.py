@@ -159,3 +159,24 @@ def test_float64_loss_keeps_what_float32_rounds_away():
     assert loss64.dtype == torch.float64 and logits.grad.dtype == torch.float32
     assert float(loss64) == pytest.approx(2 * math.exp(-20), rel=1e-6)
     assert float(logits.grad[0, 0]) == pytest.approx(-2 * math.exp(-20), rel=1e-5)
+
+
+def test_float16_loss_collapses_where_float32_does_not():
+    """Prieto et al.'s softmax precision 16: at a logit margin of 12 the float16 softmax
+    already rounds the correct class to exactly 1 (zero loss, zero gradient), float32 not;
+    a large evaluation sum stays finite (the sum is float32)."""
+    from grok_tui.training.losses import LOSSES
+
+    logits = torch.tensor([[12.0, 0.0, 0.0]], requires_grad=True)
+    labels = torch.tensor([0])
+    loss16 = LOSSES["cross_entropy_fp16"](logits, labels)
+    loss16.backward()
+    assert float(loss16) == 0.0 and float(logits.grad[0, 0]) == 0.0
+    assert logits.grad.dtype == torch.float32
+    logits.grad = None
+    loss32 = LOSSES["cross_entropy"](logits, labels)
+    loss32.backward()
+    assert float(loss32) > 0.0 and float(logits.grad[0, 0]) < 0.0
+    wrong = torch.tensor([[0.0, 30.0, 0.0]]).repeat(5000, 1)  # 5,000 x loss 30 > 65,504
+    total = LOSSES["cross_entropy_fp16"](wrong, torch.zeros(5000, dtype=torch.long), "sum")
+    assert math.isfinite(float(total)) and float(total) == pytest.approx(150_000, rel=1e-3)

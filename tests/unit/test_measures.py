@@ -47,6 +47,17 @@ def test_softmax_collapse_counts_exact_ones():
     assert softmax_collapse(logits, labels) == pytest.approx(1 / 3)  # only the first is exact
 
 
+def test_softmax_collapse_is_counted_in_the_loss_s_precision():
+    """A margin of 12 collapses in float16, not in float32; 30 in float32, not in float64:
+    the measure follows the precision the loss computes its softmax in."""
+    logits = torch.tensor([[12.0, 0.0], [30.0, 0.0]])
+    labels = torch.tensor([0, 0])
+    assert softmax_collapse(logits, labels, torch.float16) == 1.0
+    assert softmax_collapse(logits, labels) == pytest.approx(1 / 2)
+    assert softmax_collapse(logits, labels, torch.float64) == 0.0
+    assert softmax_collapse(logits.double(), labels) == 0.0  # a float64 model's own softmax
+
+
 def test_power_iteration_finds_the_top_eigenvalue_of_a_quadratic():
     x = torch.ones(3, requires_grad=True)
     a = torch.diag(torch.tensor([3.0, 1.0, -0.5]))

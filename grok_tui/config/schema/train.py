@@ -37,10 +37,11 @@ class TrainConfig(Section):
     precision: Literal["fp32", "tf32", "bf16", "fp64"] = Field(
         "fp32", description="tf32: TF32 matmuls on CUDA; bf16: autocast; fp64: double weights"
     )
-    loss: Literal["cross_entropy", "cross_entropy_fp64", "stablemax"] = Field(
+    loss: Literal["cross_entropy", "cross_entropy_fp16", "cross_entropy_fp64", "stablemax"] = Field(
         "cross_entropy",
-        description="cross_entropy_fp64: the log-softmax in float64, the model not (Nanda et "
-        "al.); stablemax: StableMax cross-entropy in float64 (Prieto et al. 2025)",
+        description="cross_entropy_fp64 / cross_entropy_fp16: the log-softmax in float64 (Nanda "
+        "et al.) or float16 (Prieto et al.'s softmax precision 16), the model not; stablemax: "
+        "StableMax cross-entropy in float64 (Prieto et al. 2025)",
     )
     init_scale: float = Field(1.0, gt=0.0, description="multiply every initial weight by this")
     constrain_norm: bool = Field(
