@@ -36,7 +36,8 @@ def add_sweep_report(parser: argparse.ArgumentParser) -> None:
         "min_test_loss_step / min_test_loss_epoch (where test loss was lowest), "
         "softmax_collapse_step / final_softmax_collapse (the first step with half the "
         "training set in softmax collapse, and the share at the end; runs measuring "
-        "softmax_collapse)",
+        "softmax_collapse), param_norm_drop (the weight norm's fall from its peak, a "
+        "share of it), final_restricted_loss / final_excluded_loss (runs measuring nanda)",
     )
     parser.add_argument("--x", metavar="FIELD", help="heatmap x axis (default: first varying)")
     parser.add_argument("--y", metavar="FIELD", help="heatmap y axis (default: second varying)")

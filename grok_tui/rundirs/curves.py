@@ -98,5 +98,20 @@ def softmax_collapse_step(
 
 def final_softmax_collapse(records: Sequence[dict[str, Any]]) -> float | None:
     """The share of training examples in softmax collapse at the last measured step."""
-    series = _series(records, "softmax_collapse")
+    return last_measured(records, "softmax_collapse")
+
+
+def last_measured(records: Sequence[dict[str, Any]], key: str) -> float | None:
+    """A measure's value at the last step that measured it (measures may skip evaluations)."""
+    series = _series(records, key)
     return series[-1][1] if series else None
+
+
+def param_norm_drop(records: Sequence[dict[str, Any]]) -> float | None:
+    """How far the total weight norm ended below its peak, as a share of the peak: Nanda et
+    al.'s clean-up shows as a falling norm; a run whose norm only grows gives 0."""
+    series = _series(records, "param_norm")
+    if not series:
+        return None
+    peak = max(norm for _, norm in series)
+    return (peak - series[-1][1]) / peak if peak > 0 else 0.0

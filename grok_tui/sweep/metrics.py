@@ -109,6 +109,20 @@ METRICS: dict[str, Metric] = {
             lambda r, _: curves.final_softmax_collapse(r),
             higher_is_better=False,
         ),
+        # Nanda et al.'s clean-up (docs/plans/row-nanda-weight-decay.md): the weight norm's
+        # fall from its peak, and the restricted and excluded losses where last measured
+        _curve("param_norm_drop", "delta", lambda r, _: curves.param_norm_drop(r)),
+        _curve(
+            "final_restricted_loss",
+            "loss",
+            lambda r, _: curves.last_measured(r, "restricted_loss"),
+            higher_is_better=False,
+        ),
+        _curve(
+            "final_excluded_loss",
+            "loss",
+            lambda r, _: curves.last_measured(r, "excluded_loss"),
+        ),
         # steadiness after the grok (docs/plans/row-03-prime-stability.md): lowest test
         # accuracy, and falls below 0.99, in the 1,000 steps after grok_step
         _curve(

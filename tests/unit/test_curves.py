@@ -64,3 +64,17 @@ def test_softmax_collapse_step_is_the_first_step_with_half_the_training_set_coll
     assert curves.final_softmax_collapse(rows) == 0.9
     assert curves.softmax_collapse_step(records([0.0] * 3)) is None  # not measured
     assert curves.final_softmax_collapse(records([0.0] * 3)) is None
+
+
+def test_param_norm_drop_is_the_fall_from_the_peak_and_measures_read_their_last_value():
+    rows = records([0.0] * 4)
+    for row, norm in zip(rows, [10.0, 40.0, 30.0, 20.0], strict=True):
+        row["param_norm"] = norm
+    rows[1]["excluded_loss"], rows[2]["excluded_loss"] = 0.5, 3.0  # measured at two steps
+    assert curves.param_norm_drop(rows) == pytest.approx(0.5)
+    assert curves.last_measured(rows, "excluded_loss") == 3.0
+    assert curves.last_measured(rows, "restricted_loss") is None
+    for row, norm in zip(rows, [10.0, 20.0, 30.0, 40.0], strict=True):
+        row["param_norm"] = norm
+    assert curves.param_norm_drop(rows) == 0.0  # a norm that only grows
+    assert curves.param_norm_drop(records([0.0])) is None
