@@ -98,16 +98,9 @@ METRICS: dict[str, Metric] = {
         _curve("min_test_loss_epoch", "epoch", lambda r, _: curves.min_test_loss_epoch(r)),
         # Prieto et al.'s softmax collapse (docs/plans/row-prieto-softmax-precision.md):
         # when half the training set stopped learning, and how much of it has at the end
+        _curve("softmax_collapse_step", "step", lambda r, _: curves.softmax_collapse_step(r)),
         _curve(
-            "softmax_collapse_step",
-            "step",
-            lambda r, _: curves.softmax_collapse_step(r),
-        ),
-        _curve(
-            "final_softmax_collapse",
-            "acc",
-            lambda r, _: curves.final_softmax_collapse(r),
-            higher_is_better=False,
+            "final_softmax_collapse", "acc", lambda r, _: curves.final_softmax_collapse(r), False
         ),
         # Nanda et al.'s clean-up (docs/plans/row-nanda-weight-decay.md): the weight norm's
         # fall from its peak, and the restricted and excluded losses where last measured
