@@ -591,17 +591,20 @@ def test_the_footer_ends_with_the_palette_key_at_80_columns_on_every_screen(
     drive(app, script, size=(80, 24))
 
 
-def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error():
+@pytest.mark.parametrize("kind", ["form", "steady"])
+def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error(kind: str):
     # On a busy machine the form's Selects can be pruned before their Mount event is
     # handled; Select's own _on_mount then looked for its overlay and crashed the app.
     from textual.widgets._select import SelectOverlay
 
     from grok_tui.tui.widgets.preset_form import FormSelect
+    from grok_tui.tui.widgets.steady_select import SteadySelect
 
     async def main() -> None:
-        app = one_widget_app(FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op"))
+        cls = FormSelect if kind == "form" else SteadySelect  # History's status filter
+        app = one_widget_app(cls([("add", "add"), ("sub", "sub")], value="add", id="op"))
         async with app.run_test() as pilot:
-            select = app.query_one("#op", FormSelect)
+            select = app.query_one("#op", cls)
             await select.query_one(SelectOverlay).remove()
             await select._on_message(events.Mount())  # the late Mount, as Textual sends it
             await pilot.pause()
@@ -610,18 +613,21 @@ def test_a_form_select_whose_overlay_is_gone_mounts_without_an_error():
     asyncio.run(main())
 
 
-def test_a_form_select_whose_label_is_gone_mounts_without_an_error():
+@pytest.mark.parametrize("kind", ["form", "steady"])
+def test_a_form_select_whose_label_is_gone_mounts_without_an_error(kind: str):
     # Pruning goes leaves first: under CI's load the label inside the Select's current-value
     # line was gone while that line and the overlay were still there, and Select's late
     # _on_mount set its value into the missing label (NoMatches '#label', seen once in CI).
     from textual.widgets import Static
 
     from grok_tui.tui.widgets.preset_form import FormSelect
+    from grok_tui.tui.widgets.steady_select import SteadySelect
 
     async def main() -> None:
-        app = one_widget_app(FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op"))
+        cls = FormSelect if kind == "form" else SteadySelect  # History's status filter
+        app = one_widget_app(cls([("add", "add"), ("sub", "sub")], value="add", id="op"))
         async with app.run_test() as pilot:
-            select = app.query_one("#op", FormSelect)
+            select = app.query_one("#op", cls)
             await select.query_one("#label", Static).remove()
             select.set_reactive(FormSelect.value, FormSelect.BLANK)  # as before its first Mount
             await select._on_message(events.Mount())  # the late Mount, as Textual sends it
@@ -631,18 +637,21 @@ def test_a_form_select_whose_label_is_gone_mounts_without_an_error():
     asyncio.run(main())
 
 
-def test_a_form_select_whose_label_is_gone_takes_a_value_without_an_error():
+@pytest.mark.parametrize("kind", ["form", "steady"])
+def test_a_form_select_whose_label_is_gone_takes_a_value_without_an_error(kind: str):
     # The form fills its fields after the first frame; an app closing under load prunes
     # the label inside a Select's current-value line first, and the form's fill then set a
     # value into it (NoMatches '#label' from Select's watcher, seen at a load of 7).
     from textual.widgets import Static
 
     from grok_tui.tui.widgets.preset_form import FormSelect
+    from grok_tui.tui.widgets.steady_select import SteadySelect
 
     async def main() -> None:
-        app = one_widget_app(FormSelect([("add", "add"), ("sub", "sub")], value="add", id="op"))
+        cls = FormSelect if kind == "form" else SteadySelect  # History's status filter
+        app = one_widget_app(cls([("add", "add"), ("sub", "sub")], value="add", id="op"))
         async with app.run_test() as pilot:
-            select = app.query_one("#op", FormSelect)
+            select = app.query_one("#op", cls)
             await select.query_one("#label", Static).remove()
             select.value = "sub"
             await pilot.pause()

@@ -40,6 +40,7 @@ from grok_tui.tui.screens.presets import PresetsScreen
 from grok_tui.tui.screens.run import RunScreen
 from grok_tui.tui.widgets.curve_pane import CurvePane
 from grok_tui.tui.widgets.preset_form import PresetForm
+from grok_tui.tui.widgets.steady_select import SteadySelect
 from tests.support.pilot import click, settle, until
 from tests.support.tui import (
     FAKE_TRAINER,
@@ -406,6 +407,8 @@ def test_history_filters_sorts_marks_and_compares(env: TuiEnv) -> None:
         screen.query_one("#history-filter", Input).value = "speed>3"
         await until(pilot, lambda: "not understood: 'speed' is not a column" in str(info.render()))
         screen.query_one("#history-filter", Input).value = ""
+        # made early, History can still be mounting when the app exits: prune-safe
+        assert isinstance(screen.query_one("#history-status"), SteadySelect)
         screen.query_one("#history-status", Select).value = "failed"
         await until(pilot, lambda: [r.run_id for r in screen.shown] == [runs[1].run_id])
         screen.query_one("#history-status", Select).value = "all"

@@ -45,6 +45,7 @@ from grok_tui.tui.widgets.footer import KeysFooter
 from grok_tui.tui.widgets.ordered_input import OrderedInput
 from grok_tui.tui.widgets.run_note import RunNote
 from grok_tui.tui.widgets.run_table import SWEEP_PREFIX, RunTable
+from grok_tui.tui.widgets.steady_select import SteadySelect
 from grok_tui.tui.workbench import WorkbenchScreen
 
 ALL = "all"
@@ -221,7 +222,7 @@ class HistoryScreen(RunRequests, WorkbenchScreen):
             yield OrderedInput(
                 placeholder="/ filter: words, or op=add p=97 …", id="history-filter", compact=True
             )
-            yield Select(
+            yield SteadySelect(  # History is made early: the app may exit mid-mount
                 [(s, s) for s in (ALL, *STATUSES)],
                 value=ALL,
                 allow_blank=False,

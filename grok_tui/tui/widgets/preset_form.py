@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from grok_tui.text import safe_text
 from grok_tui.tui.widgets.ordered_input import OrderedInput
+from grok_tui.tui.widgets.steady_select import SteadySelect
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -192,30 +193,9 @@ def error_lines(exc: PresetError) -> list[PresetError]:
     return list(exc.errors) if isinstance(exc, PresetErrors) else [exc]
 
 
-class FormSelect(Select):
-    """A Select that survives being mounted while the app tears its screen down.
-
-    The form's ~50 fields are mounted after the first frame; when the app exits (or a
-    busy machine delays the mount) in between, Textual prunes the Select's children
-    before its Mount handler runs, and Select._on_mount then raised NoMatches for its
-    overlay or, pruning going leaves first, for the label inside its current-value line:
-    a traceback on quit. A Select being pruned, or with a part gone, is on its way out, so
-    there is nothing to set up.
-    """
-
-    def _on_mount(self, event: Any) -> None:
-        # Textual calls the _on_mount of every class in the MRO in turn (Select's after this
-        # one), so returning early would not skip Select's: prevent_default stops the rest.
-        if self._pruning or len(self.children) < 2 or not self.query("SelectCurrent #label"):
-            event.prevent_default()
-
-    def _watch_value(self, value: Any) -> None:
-        # The form fills its fields while the app may be pruning them (the label inside
-        # the current-value line goes first): Select's watcher then raised NoMatches from
-        # the form's load, a traceback on quit. The value is kept either way, and a Select
-        # not mounted yet shows it from its own Mount handler.
-        with contextlib.suppress(NoMatches):
-            super()._watch_value(value)
+class FormSelect(SteadySelect):
+    """The form's Select: its ~50 fields are mounted after the first frame, so an app
+    closing (or a busy machine) can prune them mid-mount (SteadySelect)."""
 
 
 class PresetForm(VerticalScroll):
