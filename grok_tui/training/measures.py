@@ -191,7 +191,7 @@ class ProgressMeasures:
                     out.update(self._fourier())
                 if "softmax_collapse" in self.names:
                     logits = self._logits(self.train_x)
-                    dtype = SOFTMAX_DTYPES.get(self.preset.train.loss)
+                    dtype = SOFTMAX_DTYPES[self.preset.train.loss]  # every loss has one
                     out["softmax_collapse"] = softmax_collapse(logits, self.train_y, dtype)
             if "sharpness" in self.names:
                 out["sharpness"] = self._sharpness()
